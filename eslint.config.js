@@ -1,0 +1,30 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "coverage/**", "node_modules/**", "review/**", "docs/**", "bench/results/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-throw-literal": "error",
+      "prefer-const": "error",
+      eqeqeq: ["error", "smart"],
+    },
+  },
+  {
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: ["@azure/keyvault-secrets", "@azure/keyvault-common"] },
+      ],
+      "no-console": "error",
+    },
+  },
+  {
+    files: ["src/emulator/cli.ts"],
+    rules: { "no-console": "off" },
+  },
+);

@@ -1,0 +1,13 @@
+// Builds the dual package: ESM in dist/esm, CommonJS in dist/commonjs, each with its own type marker.
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
+
+const tsc = (project) =>
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", project], { stdio: "inherit" });
+
+rmSync("dist", { recursive: true, force: true });
+tsc("tsconfig.build.json");
+tsc("tsconfig.cjs.json");
+writeFileSync("dist/esm/package.json", JSON.stringify({ type: "module" }) + "\n");
+writeFileSync("dist/commonjs/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
+if (existsSync("dist/esm/emulator/cli.js")) chmodSync("dist/esm/emulator/cli.js", 0o755);
