@@ -1,8 +1,9 @@
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type {
-  AdditionalPolicyConfig,
   HttpClient,
+  LogPolicyOptions,
   PipelineOptions,
+  PipelinePolicy,
   PipelineResponse,
   RawHttpHeaders,
   RawHttpHeadersInput,
@@ -15,6 +16,23 @@ import type { serviceVersions } from "./api/wireTypes.js";
  * An api-version of the Key Vault secrets service that {@link SecretClient} can speak.
  */
 export type SecretServiceVersion = (typeof serviceVersions)[number];
+
+/** A pipeline policy added by the caller, run once per call or once per attempt. */
+export interface AdditionalPolicyConfig {
+  /** The policy. */
+  policy: PipelinePolicy;
+  /** `perCall`: once per operation, before retries; `perRetry`: on every attempt, after signing. */
+  position: "perCall" | "perRetry";
+}
+
+/** Keep-alive settings of the client's connections. */
+export interface KeepAliveOptions {
+  /**
+   * Reuse connections between requests.
+   * @default true
+   */
+  enable?: boolean;
+}
 
 /**
  * Options for {@link SecretClient}: the common Azure client options plus Key Vault's own.
@@ -47,6 +65,17 @@ export interface SecretClientOptions extends PipelineOptions {
    * @default none
    */
   additionalPolicies?: AdditionalPolicyConfig[];
+  /**
+   * Logging of requests and responses through `@azure/logger`. The header and query names given
+   * here are added to the client's own allowed lists, not put in their place.
+   * @default log to the `keyvault-secrets` logger, Key Vault headers allowed
+   */
+  loggingOptions?: LogPolicyOptions;
+  /**
+   * Keep-alive of the client's connections.
+   * @default enabled
+   */
+  keepAliveOptions?: KeepAliveOptions;
 }
 
 /** Options for one request, applied beside the client's own. */

@@ -1,0 +1,343 @@
+/**
+ * The wire: the one place that knows paths, query, bodies, status codes and wire JSON.
+ * Each method builds one request, sends it through the client's pipeline, checks the status and
+ * maps the body to a public model.
+ */
+import {
+  createHttpHeaders,
+  createPipelineRequest,
+  type HttpClient,
+  type Pipeline,
+  type PipelineRequest,
+  type PipelineResponse,
+} from "@azure/core-rest-pipeline";
+import { logger } from "../log.js";
+import type {
+  DeletedSecret,
+  KeyVaultSecret,
+  OperationOptions,
+  SecretProperties,
+  SetSecretOptions,
+  UpdateSecretPropertiesOptions,
+} from "../models.js";
+import { createParseError, createServiceError, ResponseShapeError } from "./errors.js";
+import {
+  asObject,
+  toDeletedSecret,
+  toKeyVaultSecret,
+  toSecretItemProperties,
+  toSetBody,
+  toWireAttributes,
+} from "./mapping.js";
+import {
+  apiVersionQueryParameter,
+  type BackupBlobWire,
+  type SecretUpdateParametersWire,
+} from "./wireTypes.js";
+
+/** One page of a list operation, as the paging helper consumes it. */
+export interface WirePage<T> {
+  items: T[];
+  /** The absolute link of the next page, rewritten to the vault's origin; absent on the last page. */
+  nextLink?: string;
+}
+
+/** Which list a page belongs to. */
+export type ListKind = "secrets" | "versions" | "deleted";
+
+/** Everything the operations need from the client, fixed at construction. */
+export interface SecretsOperationsContext {
+  pipeline: Pipeline;
+  httpClient: HttpClient;
+  /** The vault URL without a trailing slash. */
+  vaultUrl: string;
+  apiVersion: string;
+  allowInsecureConnection: boolean;
+  disableKeepAlive: boolean;
+}
+
+const jsonContentType = "application/json";
+
+/** Sends the Key Vault secrets operations of one client. */
+export class SecretsOperations {
+  private readonly context: SecretsOperationsContext;
+  private readonly vaultOrigin: URL;
+  private readonly apiVersionQuery: string;
+
+  constructor(context: SecretsOperationsContext) {
+    this.context = context;
+    this.vaultOrigin = new URL(context.vaultUrl);
+    this.apiVersionQuery = `?${apiVersionQueryParameter}=${encodeURIComponent(context.apiVersion)}`;
+  }
+
+  /** PUT /secrets/{name} */
+  async setSecret(name: string, value: string, options: SetSecretOptions): Promise<KeyVaultSecret> {
+    const body = toSetBody(value, options);
+    const response = await this.send("PUT", `/secrets/${encodeURIComponent(name)}`, options, body);
+    return this.map(response, toKeyVaultSecret);
+  }
+
+  /** GET /secrets/{name}/{version} (latest when version is empty). */
+  async getSecret(
+    name: string,
+    version: string,
+    options: OperationOptions & { outContentType?: string },
+  ): Promise<KeyVaultSecret> {
+    const query =
+      options.outContentType !== undefined
+        ? `&outContentType=${encodeURIComponent(options.outContentType)}`
+        : "";
+    const response = await this.send(
+      "GET",
+      `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+      options,
+      undefined,
+      query,
+    );
+    return this.map(response, toKeyVaultSecret);
+  }
+
+  /** PATCH /secrets/{name}/{version} */
+  async updateSecretProperties(
+    name: string,
+    version: string,
+    options: UpdateSecretPropertiesOptions,
+  ): Promise<SecretProperties> {
+    const body: SecretUpdateParametersWire = {};
+    if (options.contentType !== undefined) body.contentType = options.contentType;
+    const attributes = toWireAttributes(options);
+    if (attributes !== undefined) body.attributes = attributes;
+    if (options.tags !== undefined) body.tags = options.tags;
+    const response = await this.send(
+      "PATCH",
+      `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+      options,
+      body,
+    );
+    return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
+  }
+
+  /** DELETE /secrets/{name} */
+  async deleteSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
+    const response = await this.send("DELETE", `/secrets/${encodeURIComponent(name)}`, options);
+    return this.map(response, toDeletedSecret);
+  }
+
+  /** GET /deletedsecrets/{name} */
+  async getDeletedSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
+    const response = await this.send("GET", `/deletedsecrets/${encodeURIComponent(name)}`, options);
+    return this.map(response, toDeletedSecret);
+  }
+
+  /** DELETE /deletedsecrets/{name} (204) */
+  async purgeDeletedSecret(name: string, options: OperationOptions): Promise<void> {
+    await this.send(
+      "DELETE",
+      `/deletedsecrets/${encodeURIComponent(name)}`,
+      options,
+      undefined,
+      "",
+      204,
+    );
+  }
+
+  /** POST /deletedsecrets/{name}/recover */
+  async recoverDeletedSecret(name: string, options: OperationOptions): Promise<SecretProperties> {
+    const response = await this.send(
+      "POST",
+      `/deletedsecrets/${encodeURIComponent(name)}/recover`,
+      options,
+    );
+    return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
+  }
+
+  /** POST /secrets/{name}/backup */
+  async backupSecret(name: string, options: OperationOptions): Promise<Uint8Array | undefined> {
+    const response = await this.send(
+      "POST",
+      `/secrets/${encodeURIComponent(name)}/backup`,
+      options,
+    );
+    return this.map(response, (parsed) => {
+      const value = asObject(parsed, "backup").value;
+      if (value === undefined || value === null) return undefined;
+      if (typeof value !== "string") throw new ResponseShapeError(`"value" is not a string.`);
+      return new Uint8Array(Buffer.from(value, "base64url"));
+    });
+  }
+
+  /** POST /secrets/restore */
+  async restoreSecretBackup(
+    backup: Uint8Array,
+    options: OperationOptions,
+  ): Promise<SecretProperties> {
+    const body: BackupBlobWire = { value: Buffer.from(backup).toString("base64url") };
+    const response = await this.send("POST", `/secrets/restore`, options, body);
+    return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
+  }
+
+  /**
+   * One page of a list. `link` is a continuation link (from a previous page, or given by the
+   * caller); without one the first page is fetched.
+   */
+  async getPage(
+    kind: ListKind,
+    name: string | undefined,
+    link: string | undefined,
+    maxPageSize: number | undefined,
+    options: OperationOptions,
+  ): Promise<WirePage<SecretProperties> | WirePage<DeletedSecret>> {
+    let url: string;
+    if (link === undefined) {
+      const path =
+        kind === "secrets"
+          ? "/secrets"
+          : kind === "deleted"
+            ? "/deletedsecrets"
+            : `/secrets/${encodeURIComponent(name!)}/versions`;
+      url = this.context.vaultUrl + path + this.apiVersionQuery;
+      if (maxPageSize !== undefined) url += `&maxresults=${maxPageSize}`;
+    } else {
+      url = this.continuationUrl(link, maxPageSize);
+    }
+    const response = await this.sendUrl("GET", url, options);
+    return this.map(response, (parsed) => {
+      const page = asObject(parsed, "list page");
+      const value = page.value ?? [];
+      if (!Array.isArray(value)) throw new ResponseShapeError(`"value" is not an array.`);
+      const nextLink = page.nextLink;
+      if (nextLink !== undefined && nextLink !== null && typeof nextLink !== "string") {
+        throw new ResponseShapeError(`"nextLink" is not a string.`);
+      }
+      const items =
+        kind === "deleted" ? value.map(toDeletedSecret) : value.map(toSecretItemProperties);
+      const result = nextLink ? { items, nextLink: this.toVaultOrigin(nextLink) } : { items };
+      return result as WirePage<SecretProperties> | WirePage<DeletedSecret>;
+    });
+  }
+
+  /**
+   * The vault names its own host in nextLink (with `:443`), and behind a proxy that host is not
+   * the one the client talks to: the path and query are kept, the origin is always the vault's,
+   * so a page link can never send the token elsewhere.
+   */
+  private toVaultOrigin(link: string): string {
+    let url: URL;
+    try {
+      url = new URL(link, this.vaultOrigin);
+    } catch {
+      throw new ResponseShapeError(`"nextLink" is not a URL.`);
+    }
+    if (url.origin !== this.vaultOrigin.origin) {
+      logger.verbose(`nextLink names host ${url.host}; following it on the vault's origin.`);
+      url.protocol = this.vaultOrigin.protocol;
+      url.host = this.vaultOrigin.host;
+    }
+    return url.toString();
+  }
+
+  private continuationUrl(link: string, maxPageSize: number | undefined): string {
+    let url: URL;
+    try {
+      url = new URL(this.toVaultOrigin(link));
+    } catch {
+      throw new TypeError(
+        `continuationToken is not a token returned by a page of this client (not a URL).`,
+      );
+    }
+    url.searchParams.set(apiVersionQueryParameter, this.context.apiVersion);
+    if (maxPageSize !== undefined) url.searchParams.set("maxresults", String(maxPageSize));
+    return url.toString();
+  }
+
+  private async send(
+    method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE",
+    path: string,
+    options: OperationOptions,
+    body?: unknown,
+    query = "",
+    expectedStatus = 200,
+  ): Promise<PipelineResponse> {
+    return this.sendUrl(
+      method,
+      this.context.vaultUrl + path + this.apiVersionQuery + query,
+      options,
+      body,
+      expectedStatus,
+    );
+  }
+
+  private async sendUrl(
+    method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE",
+    url: string,
+    options: OperationOptions,
+    body?: unknown,
+    expectedStatus = 200,
+  ): Promise<PipelineResponse> {
+    const request = this.createRequest(method, url, options, body);
+    const response = await this.context.pipeline.sendRequest(this.context.httpClient, request);
+    if (response.status !== expectedStatus) {
+      const error = createServiceError(response);
+      options.onResponse?.({ ...response, parsedBody: error.details }, error);
+      throw error;
+    }
+    if (options.onResponse) {
+      options.onResponse({ ...response, parsedBody: parseQuietly(response.bodyAsText) });
+    }
+    return response;
+  }
+
+  private createRequest(
+    method: string,
+    url: string,
+    options: OperationOptions,
+    body: unknown,
+  ): PipelineRequest {
+    const requestOptions = options.requestOptions;
+    const headers = createHttpHeaders(requestOptions?.headers);
+    headers.set("accept", jsonContentType);
+    if (body !== undefined) headers.set("content-type", jsonContentType);
+    const request = createPipelineRequest({
+      url,
+      method: method as PipelineRequest["method"],
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      abortSignal: options.abortSignal,
+      tracingOptions: options.tracingOptions,
+      timeout: requestOptions?.timeout,
+      onUploadProgress: requestOptions?.onUploadProgress,
+      onDownloadProgress: requestOptions?.onDownloadProgress,
+      allowInsecureConnection:
+        this.context.allowInsecureConnection || requestOptions?.allowInsecureConnection,
+      disableKeepAlive: this.context.disableKeepAlive,
+    });
+    return request;
+  }
+
+  private map<T>(response: PipelineResponse, mapper: (parsed: unknown) => T): T {
+    const text = response.bodyAsText;
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw createParseError(response, "its body is not valid JSON.");
+    }
+    try {
+      return mapper(parsed);
+    } catch (error) {
+      if (error instanceof ResponseShapeError) {
+        throw createParseError(response, error.message);
+      }
+      throw error;
+    }
+  }
+}
+
+function parseQuietly(text: string | null | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,40 @@
+export { SecretClient } from "./secretClient.js";
+export {
+  type AdditionalPolicyConfig,
+  type BackupSecretOptions,
+  type BeginDeleteSecretOptions,
+  type BeginRecoverDeletedSecretOptions,
+  type ContentType,
+  type DeletedSecret,
+  type DeleteSecretOptions,
+  type DeletionRecoveryLevel,
+  type FullOperationResponse,
+  type GetDeletedSecretOptions,
+  type GetSecretOptions,
+  type KeepAliveOptions,
+  type KeyVaultSecret,
+  KnownContentType,
+  KnownDeletionRecoveryLevel,
+  type ListDeletedSecretsOptions,
+  type ListPropertiesOfSecretsOptions,
+  type ListPropertiesOfSecretVersionsOptions,
+  type OperationOptions,
+  type OperationRequestOptions,
+  type PurgeDeletedSecretOptions,
+  type RecoverDeletedSecretOptions,
+  type RestoreSecretBackupOptions,
+  type SecretClientOptions,
+  type SecretPollerOptions,
+  type SecretProperties,
+  type SecretServiceVersion,
+  type SendRequestOptions,
+  type SetSecretOptions,
+  type UpdateSecretPropertiesOptions,
+} from "./models.js";
+export { type KeyVaultSecretIdentifier, parseKeyVaultSecretIdentifier } from "./identifier.js";
+export { type ContinuablePage } from "./paging.js";
+export { logger } from "./log.js";
+export { RestError, isRestError } from "@azure/core-rest-pipeline";
+export type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";
+export type { PollerLike, PollOperationState } from "@azure/core-lro";
+export type { TokenCredential } from "@azure/core-auth";
