@@ -1,0 +1,428 @@
+#!/usr/bin/env node
+/**
+ * The `keyvault-emulator` command: starts the local vault with options from the command line and
+ * prints how to point clients at it.
+ */
+
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import type { LocalVaultOptions } from "./options.js";
+
+/** File name of the generated CA certificate, written under `--location` or the working directory. */
+const caFileName = "keyvault-emulator-ca.pem";
+
+const recoveryLevels = [
+  "Purgeable",
+  "Recoverable+Purgeable",
+  "Recoverable",
+  "Recoverable+ProtectedSubscription",
+  "CustomizedRecoverable+Purgeable",
+  "CustomizedRecoverable",
+  "CustomizedRecoverable+ProtectedSubscription",
+] as const;
+
+/** setTimeout's largest delay. */
+const maxDelayMs = 2_147_483_647;
+
+const cliOptions = {
+  help: { type: "boolean", short: "h" },
+  host: { type: "string" },
+  port: { type: "string" },
+  location: { type: "string" },
+  https: { type: "boolean" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  "recoverable-days": { type: "string" },
+  "recovery-level": { type: "string" },
+  "strict-auth": { type: "boolean" },
+  "delay-ms": { type: "string" },
+  "tenant-id": { type: "string" },
+  "empty-pages": { type: "boolean" },
+  "claims-challenge": { type: "boolean" },
+  "backup-key": { type: "string" },
+  "throttle-limit": { type: "string" },
+  "no-retry-after": { type: "boolean" },
+  "error-rate": { type: "string" },
+  "latency-ms": { type: "string" },
+  "drop-rate": { type: "string" },
+} as const;
+
+/**
+ * Usage of the `keyvault-emulator` command, as printed by `--help`.
+ */
+export const helpText = `Usage: keyvault-emulator [options]
+
+Starts a local Azure Key Vault (secrets) for development and tests.
+
+Server:
+  --host HOST              Interface to listen on (default 127.0.0.1)
+  --port N                 Port to listen on, 0 picks a free one (default 8443)
+  --location DIR           Keep the vault's state in DIR; every write is durable before it is
+                           acknowledged (default: in memory only)
+  --https                  Serve HTTPS with a generated certificate; the CA certificate is written
+                           to DIR (or the working directory)/${caFileName}
+  --cert FILE --key FILE   Serve HTTPS with this PEM certificate and key (both or neither;
+                           implies --https)
+
+Vault behaviour:
+  --recoverable-days N     Days a deleted secret is kept, 7..90 (default 90)
+  --recovery-level LEVEL   Recovery level reported on secrets: ${recoveryLevels.join(", ")}
+                           (default Recoverable+Purgeable, or CustomizedRecoverable+Purgeable
+                           below 90 days); Purgeable disables soft delete
+  --strict-auth            Accept only tokens the local vault issued (default: any bearer token)
+  --delay-ms N             Milliseconds before a delete or recover completes (default 100)
+  --tenant-id ID           Tenant named in the authentication challenge and issued tokens
+                           (default 00000000-0000-0000-0000-000000000000)
+  --empty-pages            Insert an empty page before each real page of every list
+  --claims-challenge       Answer the first request with each new token with a CAE claims challenge
+  --backup-key BASE64      32-byte key (base64) that encrypts backups; vaults with the same key
+                           restore each other's backups (default: random per vault)
+
+Faults (all off by default):
+  --throttle-limit N       Requests per 10-second window before answering 429
+  --no-retry-after         Send 429 without Retry-After
+  --error-rate R           Share of requests (0..1) answered with 500 or 503
+  --latency-ms N           Milliseconds added before every answer
+  --drop-rate R            Share of requests (0..1) whose connection is dropped without an answer
+
+  -h, --help               Show this help
+
+Example:
+  keyvault-emulator --port 0 --https --location ./.vault
+`;
+
+/** What the command line asked for: help, or a vault to start. */
+export type ParsedCliArguments =
+  | { help: true }
+  | {
+      help: false;
+      /** Options for `startLocalVault`. */
+      options: LocalVaultOptions;
+      /** Where to write the generated CA certificate (only with a generated certificate). */
+      caOut?: string;
+    };
+
+function parseInteger(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) {
+    throw new TypeError(`--${flag} must be a whole number, got "${text}".`);
+  }
+  const value = Number(text);
+  if (value < min || value > max) {
+    throw new RangeError(`--${flag} must be from ${min} to ${max}, got ${text}.`);
+  }
+  return value;
+}
+
+function parseRate(flag: string, text: string): number {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) {
+    throw new TypeError(`--${flag} must be a number from 0 to 1, got "${text}".`);
+  }
+  const value = Number(text);
+  if (value > 1) {
+    throw new RangeError(`--${flag} must be from 0 to 1, got ${text}.`);
+  }
+  return value;
+}
+
+function readPemFile(flag: string, file: string, label: RegExp): string {
+  let content: string;
+  try {
+    content = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new TypeError(`Cannot read the --${flag} file "${file}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (!label.test(content)) {
+    throw new TypeError(`The --${flag} file "${file}" is not PEM (${label.source} not found).`);
+  }
+  return content;
+}
+
+/** Runs node:util's parser (strict: unknown options and positionals are errors). */
+function parseTokens(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: cliOptions,
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+    });
+  } catch (error) {
+    throw parseError(error);
+  }
+}
+
+/** Rewrites node:util's parse errors for a command that takes no positional arguments. */
+function parseError(error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = (error as Error).message;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const option = /'([^']+)'/.exec(message)?.[1] ?? "";
+    return new TypeError(`Unknown option '${option}'.`);
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const argument = /'([^']+)'/.exec(message)?.[1] ?? "";
+    return new TypeError(
+      `Unexpected argument '${argument}': keyvault-emulator takes options only.`,
+    );
+  }
+  return new TypeError(message);
+}
+
+/**
+ * Parses the `keyvault-emulator` command line into local vault options. It reads the files named
+ * by `--cert` and `--key` and otherwise has no effect.
+ *
+ * @param argv - the arguments after the command (`process.argv.slice(2)`)
+ * @returns `{ help: true }` for `--help`, otherwise the vault options and, with a generated
+ *   certificate, the path where the CA certificate should be written
+ * @throws TypeError for an unknown option, a missing or malformed value, or an unreadable file;
+ *   RangeError for a value out of range
+ * @example
+ * ```ts
+ * const parsed = parseCliArguments(["--port", "0", "--https"]);
+ * if (!parsed.help) {
+ *   console.log(parsed.options.port, parsed.caOut);
+ * }
+ * ```
+ */
+export function parseCliArguments(argv: string[]): ParsedCliArguments {
+  const parsed = parseTokens(argv);
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind === "option") {
+      if (seen.has(token.name)) {
+        throw new TypeError(`--${token.name} is given more than once.`);
+      }
+      seen.add(token.name);
+    }
+  }
+  const values = parsed.values;
+  if (values.help) {
+    return { help: true };
+  }
+
+  const options: LocalVaultOptions = {
+    host: "127.0.0.1",
+    port: 8443,
+  };
+  if (values.host !== undefined) {
+    if (!/^[^\s/]+$/.test(values.host)) {
+      throw new TypeError(`--host must be a host name or IP address, got "${values.host}".`);
+    }
+    options.host = values.host.replace(/^\[(.*)\]$/, "$1");
+  }
+  if (values.port !== undefined) {
+    options.port = parseInteger("port", values.port, 0, 65535);
+  }
+  if (values.location !== undefined) {
+    if (values.location === "") {
+      throw new TypeError("--location must name a directory.");
+    }
+    options.location = path.resolve(values.location);
+  }
+
+  let caOut: string | undefined;
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new TypeError("--cert and --key go together: give both (or neither, with --https).");
+  }
+  if (values.cert !== undefined && values.key !== undefined) {
+    options.https = {
+      cert: readPemFile("cert", values.cert, /-----BEGIN CERTIFICATE-----/),
+      key: readPemFile("key", values.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+    };
+  } else if (values.https) {
+    options.https = true;
+    caOut = path.resolve(options.location ?? process.cwd(), caFileName);
+  }
+
+  if (values["recoverable-days"] !== undefined) {
+    options.recoverableDays = parseInteger("recoverable-days", values["recoverable-days"], 7, 90);
+  }
+  const level = values["recovery-level"];
+  if (level !== undefined) {
+    const known = recoveryLevels.find(
+      (candidate) => candidate.toLowerCase() === level.toLowerCase(),
+    );
+    if (known === undefined) {
+      throw new RangeError(
+        `--recovery-level must be one of ${recoveryLevels.join(", ")}; got "${level}".`,
+      );
+    }
+    options.recoveryLevel = known;
+  }
+  if (values["strict-auth"]) {
+    options.strictAuth = true;
+  }
+  if (values["delay-ms"] !== undefined) {
+    options.delayMs = parseInteger("delay-ms", values["delay-ms"], 0, maxDelayMs);
+  }
+  const tenantId = values["tenant-id"];
+  if (tenantId !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(tenantId)) {
+      throw new RangeError(`--tenant-id must be a tenant GUID or domain name, got "${tenantId}".`);
+    }
+    options.tenantId = tenantId;
+  }
+  if (values["empty-pages"]) {
+    options.emptyPages = true;
+  }
+  if (values["claims-challenge"]) {
+    options.claimsChallenge = true;
+  }
+  const backupKey = values["backup-key"];
+  if (backupKey !== undefined) {
+    // The key is a secret: the message never repeats it.
+    if (
+      !/^[A-Za-z0-9+/_-]+={0,2}$/.test(backupKey) ||
+      Buffer.from(backupKey, "base64").length !== 32
+    ) {
+      throw new RangeError(
+        "--backup-key must be 32 bytes in base64 (for example from `openssl rand -base64 32`).",
+      );
+    }
+    options.backupKey = Buffer.from(backupKey, "base64").toString("base64");
+  }
+
+  const faults: NonNullable<LocalVaultOptions["faults"]> = {};
+  if (values["throttle-limit"] !== undefined) {
+    faults.throttleLimit = parseInteger(
+      "throttle-limit",
+      values["throttle-limit"],
+      1,
+      1_000_000_000,
+    );
+  }
+  if (values["no-retry-after"]) {
+    faults.throttleRetryAfter = false;
+  }
+  if (values["error-rate"] !== undefined) {
+    faults.errorRate = parseRate("error-rate", values["error-rate"]);
+  }
+  if (values["latency-ms"] !== undefined) {
+    faults.latencyMs = parseInteger("latency-ms", values["latency-ms"], 0, maxDelayMs);
+  }
+  if (values["drop-rate"] !== undefined) {
+    faults.dropRate = parseRate("drop-rate", values["drop-rate"]);
+  }
+  if (Object.keys(faults).length > 0) {
+    options.faults = faults;
+  }
+
+  return caOut === undefined ? { help: false, options } : { help: false, options, caOut };
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed: ParsedCliArguments;
+  try {
+    parsed = parseCliArguments(argv);
+  } catch (error) {
+    console.error(`keyvault-emulator: ${(error as Error).message}`);
+    console.error("Run 'keyvault-emulator --help' to see the options.");
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed.help) {
+    process.stdout.write(helpText);
+    return;
+  }
+
+  // Loaded here so that --help and argument errors do not load the server.
+  const { startLocalVault } = await import("./index.js");
+  let vault: Awaited<ReturnType<typeof startLocalVault>>;
+  try {
+    vault = await startLocalVault(parsed.options);
+  } catch (error) {
+    console.error(`keyvault-emulator: the local vault did not start: ${(error as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      console.error(`keyvault-emulator: ${signal} again, exiting without waiting.`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`keyvault-emulator: ${signal} received, closing the local vault.`);
+    vault.close().then(
+      () => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        process.exitCode = 0;
+        // Should a stray handle keep the process alive, exit anyway; unref'd, it never delays exit.
+        setTimeout(() => process.exit(), 2000).unref();
+      },
+      (error: unknown) => {
+        console.error(`keyvault-emulator: closing failed: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+
+  const lines = [`Local Key Vault listening on ${vault.vaultUrl}`, ""];
+  let caPath: string | undefined;
+  if (vault.caCertificate !== undefined && parsed.caOut !== undefined) {
+    caPath = parsed.caOut;
+    mkdirSync(path.dirname(caPath), { recursive: true });
+    writeFileSync(caPath, vault.caCertificate);
+  }
+  lines.push(
+    "Environment for clients:",
+    `  KEYVAULT_URI=${vault.vaultUrl}`,
+    `  IDENTITY_ENDPOINT=${vault.identityEndpoint}`,
+    `  IDENTITY_HEADER=${vault.identityHeader}`,
+  );
+  if (caPath !== undefined) {
+    lines.push(`  NODE_EXTRA_CA_CERTS=${caPath}`);
+  }
+  lines.push(
+    "",
+    "IDENTITY_ENDPOINT and IDENTITY_HEADER let ManagedIdentityCredential and DefaultAzureCredential",
+    "take tokens from the local vault.",
+    "Clients on localhost need `disableChallengeResourceVerification: true` in the SecretClient",
+    "options: the authentication challenge names https://vault.azure.net, not this host.",
+  );
+  if (caPath !== undefined) {
+    lines.push(
+      `The certificate's CA is in ${caPath}; trust it by starting Node.js with`,
+      `NODE_EXTRA_CA_CERTS=${caPath} (or pass it as \`ca\` to your HTTPS agent).`,
+    );
+  }
+  lines.push(
+    parsed.options.location !== undefined
+      ? `State is kept in ${parsed.options.location}.`
+      : "State is kept in memory only (use --location DIR to keep it).",
+    "Press Ctrl+C to stop.",
+  );
+  console.log(lines.join("\n"));
+}
+
+// Run only as the program itself (bin link, node dist/.../emulator/cli.js, tsx src/emulator/cli.ts),
+// never when imported. The bin link is resolved to the file it points at.
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) {
+    return false;
+  }
+  let resolved = script;
+  try {
+    resolved = realpathSync(script);
+  } catch {
+    // Not a file path (for example `node -e`): compare the name as given.
+  }
+  return /[\\/]emulator[\\/]cli\.[cm]?[jt]s$/.test(resolved);
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(`keyvault-emulator: ${(error as Error).message}`);
+    process.exitCode = 1;
+  });
+}
