@@ -1,0 +1,59 @@
+import {
+  type PipelinePolicy,
+  type PipelineRetryOptions,
+  retryPolicy,
+} from "@azure/core-rest-pipeline";
+import { logger } from "../log.js";
+import {
+  retryAfterStrategy,
+  throttledBackoffStrategy,
+  transientFailureStrategy,
+} from "./retryStrategies.js";
+
+/**
+ * The name of the Key Vault retry policy in a pipeline.
+ */
+export const keyVaultRetryPolicyName = "keyVaultRetryPolicy";
+
+// Core's default: 3 retries, 4 attempts in all.
+const defaultMaxRetries = 3;
+
+/**
+ * Creates the retry policy for Key Vault. It replaces core's default retry policy because Key Vault
+ * throttles with 429 responses that do not always carry `Retry-After`, which core gives straight
+ * back. In order, it:
+ * 1. honours `Retry-After` (seconds or HTTP date), `retry-after-ms` and `x-ms-retry-after-ms` on
+ *    429 and 503;
+ * 2. retries any other 429 with exponential backoff from `retryDelayInMs` (about 1, 2, 4, 8, 16 s by
+ *    default, as the service advises, with a little jitter), capped at `maxRetryDelayInMs`;
+ * 3. retries network errors and 408/5xx (except 501 and 505) with the same backoff.
+ *
+ * Waits end early when the request's abort signal fires. After `maxRetries` the last response is
+ * returned or the last error thrown.
+ *
+ * @param options - `maxRetries` (default 3), `retryDelayInMs` (default 1000) and
+ *   `maxRetryDelayInMs` (default 64000).
+ * @returns A pipeline policy named {@link keyVaultRetryPolicyName}.
+ * @example
+ * ```ts
+ * import { createPipelineFromOptions } from "@azure/core-rest-pipeline";
+ *
+ * const pipeline = createPipelineFromOptions({});
+ * pipeline.removePolicy({ name: "defaultRetryPolicy" });
+ * pipeline.addPolicy(keyVaultRetryPolicy({ maxRetries: 5 }), { phase: "Retry" });
+ * ```
+ */
+export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): PipelinePolicy {
+  const maxRetries = options.maxRetries ?? defaultMaxRetries;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+    throw new RangeError(`maxRetries must be a whole number of 0 or more; got ${maxRetries}.`);
+  }
+  const policy = retryPolicy(
+    [retryAfterStrategy(), throttledBackoffStrategy(options), transientFailureStrategy(options)],
+    { maxRetries, logger },
+  );
+  return {
+    name: keyVaultRetryPolicyName,
+    sendRequest: (request, next) => policy.sendRequest(request, next),
+  };
+}
