@@ -1,0 +1,140 @@
+/**
+ * Fault injection: throttling per 10-second window, random 5xx answers, added latency and dropped
+ * connections. Randomness comes from a seeded generator so a test sees the same sequence each run.
+ */
+import type { LocalVaultFaultOptions } from "./options.js";
+
+/** Length of a throttling window, as the real service counts. */
+export const throttleWindowMs = 10_000;
+
+/** Seed of the fault generator; fixed so a given fault setting behaves the same in every run. */
+const faultSeed = 0x6b76_2024;
+
+/** What to do with one request, decided before it is handled. */
+export type FaultDecision =
+  | { kind: "none" }
+  | { kind: "drop" }
+  | { kind: "throttle"; retryAfterSeconds: number | undefined }
+  | { kind: "error"; status: 500 | 503 };
+
+/** The vault's fault settings and the state they need (window counter, generator). */
+export class FaultInjector {
+  private faults: LocalVaultFaultOptions = {};
+  private windowStart = 0;
+  private windowCount = 0;
+  private random: () => number = mulberry32(faultSeed);
+  private nextError: 500 | 503 = 500;
+  /** Whether any fault is on; lets the hot path skip everything else. */
+  active = false;
+
+  /**
+   * Creates the injector.
+   * @param faults - initial settings
+   */
+  constructor(faults: LocalVaultFaultOptions | undefined) {
+    this.set(faults ?? {});
+  }
+
+  /**
+   * Replaces the settings; restarts the window and the generator.
+   * @param faults - new settings
+   * @throws RangeError for values outside their range
+   */
+  set(faults: LocalVaultFaultOptions): void {
+    validateFaults(faults);
+    this.faults = { ...faults };
+    this.windowStart = 0;
+    this.windowCount = 0;
+    this.random = mulberry32(faultSeed);
+    this.nextError = 500;
+    this.active =
+      faults.throttleLimit !== undefined ||
+      (faults.errorRate ?? 0) > 0 ||
+      (faults.dropRate ?? 0) > 0 ||
+      (faults.latencyMs ?? 0) > 0;
+  }
+
+  /**
+   * Milliseconds to wait before answering.
+   * @returns the latency
+   */
+  get latencyMs(): number {
+    return this.faults.latencyMs ?? 0;
+  }
+
+  /**
+   * Decides the fate of one request.
+   * @param nowMs - wall-clock milliseconds
+   * @returns the decision
+   */
+  decide(nowMs: number): FaultDecision {
+    const { throttleLimit, errorRate = 0, dropRate = 0 } = this.faults;
+    if (dropRate > 0 && this.random() < dropRate) return { kind: "drop" };
+    if (throttleLimit !== undefined) {
+      if (nowMs >= this.windowStart + throttleWindowMs) {
+        this.windowStart = nowMs;
+        this.windowCount = 0;
+      }
+      if (this.windowCount >= throttleLimit) {
+        // A throttled request does not count toward the limit, as on the real service.
+        const retryAfterSeconds =
+          this.faults.throttleRetryAfter === false
+            ? undefined
+            : Math.max(1, Math.ceil((this.windowStart + throttleWindowMs - nowMs) / 1000));
+        return { kind: "throttle", retryAfterSeconds };
+      }
+      this.windowCount++;
+    }
+    if (errorRate > 0 && this.random() < errorRate) {
+      const status = this.nextError;
+      this.nextError = status === 500 ? 503 : 500;
+      return { kind: "error", status };
+    }
+    return { kind: "none" };
+  }
+}
+
+/**
+ * Checks fault settings.
+ * @param faults - the settings
+ * @throws RangeError for values outside their range
+ */
+export function validateFaults(faults: LocalVaultFaultOptions): void {
+  if (typeof faults !== "object" || faults === null) {
+    throw new TypeError("faults must be an object.");
+  }
+  const { throttleLimit, errorRate, dropRate, latencyMs, throttleRetryAfter } = faults;
+  if (throttleLimit !== undefined && (!Number.isInteger(throttleLimit) || throttleLimit < 0)) {
+    throw new RangeError(
+      `faults.throttleLimit must be a non-negative integer, got ${throttleLimit}.`,
+    );
+  }
+  for (const [name, rate] of [
+    ["errorRate", errorRate],
+    ["dropRate", dropRate],
+  ] as const) {
+    if (rate !== undefined && (typeof rate !== "number" || !(rate >= 0 && rate <= 1))) {
+      throw new RangeError(`faults.${name} must be a number from 0 to 1, got ${String(rate)}.`);
+    }
+  }
+  if (latencyMs !== undefined && (typeof latencyMs !== "number" || !(latencyMs >= 0))) {
+    throw new RangeError(
+      `faults.latencyMs must be a non-negative number, got ${String(latencyMs)}.`,
+    );
+  }
+  if (throttleRetryAfter !== undefined && typeof throttleRetryAfter !== "boolean") {
+    throw new TypeError("faults.throttleRetryAfter must be a boolean.");
+  }
+}
+
+/** A small seeded generator (mulberry32): uniform numbers in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

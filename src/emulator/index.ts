@@ -1,0 +1,251 @@
+/**
+ * The local vault: a faithful, in-process emulator of the Key Vault secrets REST API for
+ * development and tests (subpath export `keyvault-secrets/emulator`).
+ */
+import { randomBytes } from "node:crypto";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { TokenCredential } from "@azure/core-auth";
+import { VaultAuth } from "./auth.js";
+import { FaultInjector } from "./faults.js";
+import type { LocalVaultFaultOptions, LocalVaultOptions } from "./options.js";
+import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
+import { createRequestHandler } from "./server.js";
+import { SecretStore, VaultClock, recoveryLevels, type StoreRecord } from "./store.js";
+import { generateSelfSignedCertificate } from "./tls.js";
+
+export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
+
+/** A running local vault. */
+export interface LocalVault {
+  /** URL of the vault, e.g. `http://127.0.0.1:54321` (no trailing slash). */
+  vaultUrl: string;
+  /** A credential whose tokens this vault accepts (also under `strictAuth`), minted in-process. */
+  credential: TokenCredential;
+  /** Managed identity endpoint (App Service protocol), for `IDENTITY_ENDPOINT`. */
+  identityEndpoint: string;
+  /** Secret the identity endpoint expects in `x-identity-header`, for `IDENTITY_HEADER`. */
+  identityHeader: string;
+  /** PEM of the generated CA, when started with `https: true`. */
+  caCertificate?: string;
+  /** Forgets every secret, active and deleted. */
+  reset(): void;
+  /**
+   * Shifts the vault's clock forward (retention, scheduled purge, created/updated stamps,
+   * completion of delete and recover).
+   * @param ms - milliseconds to add
+   */
+  advanceClock(ms: number): void;
+  /**
+   * Replaces the fault settings.
+   * @param faults - the new settings (an empty object turns every fault off)
+   */
+  setFaults(faults: LocalVaultFaultOptions): void;
+  /**
+   * Stops listening, closes open connections and closes the journal.
+   * @returns a promise that resolves once everything is closed
+   */
+  close(): Promise<void>;
+}
+
+/** Journal record that keeps the vault's keys across restarts. */
+interface KeysRecord extends JournalRecord {
+  type: "keys";
+  backupKey: string;
+  signingKey: string;
+}
+
+const defaultTenantId = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * Starts a local vault.
+ * @param options - where to listen and how the vault behaves
+ * @returns the running vault
+ * @throws RangeError for options outside their range
+ * @example
+ * ```ts
+ * const vault = await startLocalVault();
+ * const token = await vault.credential.getToken("https://vault.azure.net/.default");
+ * await fetch(`${vault.vaultUrl}/secrets/hello?api-version=7.6`, {
+ *   method: "PUT",
+ *   headers: { authorization: `Bearer ${token?.token}`, "content-type": "application/json" },
+ *   body: JSON.stringify({ value: "world" }),
+ * });
+ * await vault.close();
+ * ```
+ */
+export async function startLocalVault(options: LocalVaultOptions = {}): Promise<LocalVault> {
+  const settings = checkOptions(options);
+  const faults = new FaultInjector(options.faults);
+
+  const journal: Journal | undefined =
+    options.location === undefined ? undefined : await openJournal(options.location);
+  try {
+    let keys = journal?.records.findLast((r): r is KeysRecord => r.type === "keys");
+    if (keys === undefined) {
+      keys = {
+        type: "keys",
+        backupKey: randomBytes(32).toString("base64"),
+        signingKey: randomBytes(32).toString("base64"),
+      };
+      await journal?.append(keys);
+    }
+    const backupKey = Buffer.from(options.backupKey ?? keys.backupKey, "base64");
+
+    const store = new SecretStore(settings, new VaultClock());
+    for (const record of journal?.records ?? []) {
+      if (record.type !== "keys") store.apply(record as unknown as StoreRecord);
+    }
+
+    const auth = new VaultAuth({
+      signingKey: Buffer.from(keys.signingKey, "base64"),
+      tenantId: options.tenantId ?? defaultTenantId,
+      strict: options.strictAuth ?? false,
+      claimsChallenge: options.claimsChallenge ?? false,
+    });
+
+    const pending = new Set<Promise<void>>();
+    const persist =
+      journal === undefined
+        ? undefined
+        : (record: StoreRecord): Promise<void> => {
+            const write = journal.append(record as unknown as JournalRecord);
+            pending.add(write);
+            const forget = (): void => void pending.delete(write);
+            write.then(forget, forget);
+            return write;
+          };
+    const change = (record: StoreRecord): Promise<void> => {
+      store.apply(record);
+      return persist?.(record) ?? Promise.resolve();
+    };
+
+    const host = options.host ?? "127.0.0.1";
+    let caCertificate: string | undefined;
+    let server: Server;
+    const identityHeader = randomBytes(16).toString("hex");
+    const context = {
+      store,
+      auth,
+      faults,
+      scheme: (options.https ? "https" : "http") as "http" | "https",
+      defaultHost: host,
+      backupKey,
+      emptyPages: options.emptyPages ?? false,
+      identityHeader,
+      persist,
+      reset: () => change({ type: "reset" }),
+      advanceClock: (ms: number) => change({ type: "clock", advanceMs: checkAdvance(ms) }),
+      setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
+    };
+    const handler = createRequestHandler(context);
+    if (options.https === true) {
+      const generated = generateSelfSignedCertificate({
+        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1"])],
+      });
+      caCertificate = generated.caCert;
+      server = createHttpsServer({ cert: generated.cert, key: generated.key }, handler);
+    } else if (options.https) {
+      server = createHttpsServer({ cert: options.https.cert, key: options.https.key }, handler);
+    } else {
+      server = createHttpServer(handler);
+    }
+    // Keep-alive sockets of idle clients must not hold `close()` up.
+    server.keepAliveTimeout = 5000;
+
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const authority = `${urlHost(host)}:${port}`;
+    context.defaultHost = authority;
+    const vaultUrl = `${context.scheme}://${authority}`;
+
+    const track = (work: Promise<void>): void => {
+      // The synchronous test controls cannot report a journal failure; the next write will.
+      work.catch(() => undefined);
+    };
+
+    let closing: Promise<void> | undefined;
+    const vault: LocalVault = {
+      vaultUrl,
+      credential: auth.credential(),
+      identityEndpoint: `${vaultUrl}/__local/identity/token`,
+      identityHeader,
+      reset: () => track(context.reset()),
+      advanceClock: (ms: number) => track(context.advanceClock(ms)),
+      setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
+      close: () => {
+        closing ??= (async () => {
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeAllConnections();
+          await closed;
+          await Promise.allSettled([...pending]);
+          await journal?.close();
+        })();
+        return closing;
+      },
+    };
+    if (caCertificate !== undefined) vault.caCertificate = caCertificate;
+    return vault;
+  } catch (error) {
+    await journal?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function checkOptions(options: LocalVaultOptions): {
+  recoveryLevel: string;
+  recoverableDays: number;
+  delayMs: number;
+} {
+  const recoverableDays = options.recoverableDays ?? 90;
+  if (!Number.isInteger(recoverableDays) || recoverableDays < 7 || recoverableDays > 90) {
+    throw new RangeError(
+      `recoverableDays must be an integer from 7 to 90, got ${String(options.recoverableDays)}.`,
+    );
+  }
+  const recoveryLevel =
+    options.recoveryLevel ??
+    (recoverableDays < 90 ? "CustomizedRecoverable+Purgeable" : "Recoverable+Purgeable");
+  if (!recoveryLevels.includes(recoveryLevel)) {
+    throw new RangeError(
+      `recoveryLevel must be one of ${recoveryLevels.join(", ")}, got ${recoveryLevel}.`,
+    );
+  }
+  const delayMs = options.delayMs ?? 100;
+  if (typeof delayMs !== "number" || !(delayMs >= 0)) {
+    throw new RangeError(`delayMs must be a non-negative number, got ${String(delayMs)}.`);
+  }
+  if (options.backupKey !== undefined) {
+    const key = Buffer.from(options.backupKey, "base64");
+    if (key.length !== 32) {
+      throw new RangeError("backupKey must be 32 bytes, base64-encoded.");
+    }
+  }
+  if (
+    options.port !== undefined &&
+    (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
+  ) {
+    throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}.`);
+  }
+  return { recoveryLevel, recoverableDays, delayMs };
+}
+
+function checkAdvance(ms: number): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(`advanceClock takes a non-negative number of milliseconds, got ${ms}.`);
+  }
+  return ms;
+}
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
