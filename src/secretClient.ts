@@ -171,6 +171,9 @@ export class SecretClient {
    * @param credential - Gets tokens for the vault, e.g. `DefaultAzureCredential` from `@azure/identity`.
    * @param options - Pipeline options (retry, logging, proxy, user agent, ...) and Key Vault options.
    * @throws TypeError when the URL or credential cannot be used; RangeError for an unknown serviceVersion.
+   * Methods that return a promise reject with TypeError/RangeError for bad arguments (before any
+   * request), so `.catch()` sees them as it does service errors; list methods throw them from
+   * `byPage()` or the first `next()`.
    */
   constructor(vaultUrl: string, credential: TokenCredential, options: SecretClientOptions = {}) {
     const allowInsecureConnection = options.allowInsecureConnection === true;
@@ -267,7 +270,7 @@ export class SecretClient {
    * console.log(secret.properties.version);
    * ```
    */
-  setSecret(
+  async setSecret(
     secretName: string,
     value: string,
     options: SetSecretOptions = {},
@@ -293,7 +296,7 @@ export class SecretClient {
    * const { value } = await client.getSecret("db-password");
    * ```
    */
-  getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
+  async getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
     checkName(secretName, "secretName");
     const version = checkVersion(options.version, "options.version");
     return tracingClient.withSpan("SecretClient.getSecret", options, (updatedOptions) =>
@@ -316,7 +319,7 @@ export class SecretClient {
    * await client.updateSecretProperties("db-password", version!, { enabled: false });
    * ```
    */
-  updateSecretProperties(
+  async updateSecretProperties(
     secretName: string,
     secretVersion: string,
     options: UpdateSecretPropertiesOptions = {},
@@ -386,7 +389,7 @@ export class SecretClient {
    * console.log(deleted.recoveryId);
    * ```
    */
-  getDeletedSecret(
+  async getDeletedSecret(
     secretName: string,
     options: GetDeletedSecretOptions = {},
   ): Promise<DeletedSecret> {
@@ -409,7 +412,10 @@ export class SecretClient {
    * await client.purgeDeletedSecret("db-password");
    * ```
    */
-  purgeDeletedSecret(secretName: string, options: PurgeDeletedSecretOptions = {}): Promise<void> {
+  async purgeDeletedSecret(
+    secretName: string,
+    options: PurgeDeletedSecretOptions = {},
+  ): Promise<void> {
     checkName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.purgeDeletedSecret", options, (updatedOptions) =>
       this.operations.purgeDeletedSecret(secretName, updatedOptions),
@@ -469,7 +475,7 @@ export class SecretClient {
    * const backup = await client.backupSecret("db-password");
    * ```
    */
-  backupSecret(
+  async backupSecret(
     secretName: string,
     options: BackupSecretOptions = {},
   ): Promise<Uint8Array | undefined> {
@@ -494,7 +500,7 @@ export class SecretClient {
    * await client.restoreSecretBackup(backup!);
    * ```
    */
-  restoreSecretBackup(
+  async restoreSecretBackup(
     secretBundleBackup: Uint8Array,
     options: RestoreSecretBackupOptions = {},
   ): Promise<SecretProperties> {

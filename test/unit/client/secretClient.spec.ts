@@ -149,32 +149,42 @@ describe("SecretClient", () => {
       assert.deepEqual(sentBody, { value: "v" });
     });
 
-    it("rejects a non-string value before any request", () => {
-      assert.throws(() => createClient().setSecret("a", 42 as unknown as string), TypeError);
+    it("rejects a non-string value before any request", async () => {
+      await assert.rejects(createClient().setSecret("a", 42 as unknown as string), TypeError);
     });
   });
 
   describe("argument checks happen before any request", () => {
     const client = createClient();
     for (const name of ["", "a/b", "a?b", "a#b", "a\\b", "..", "."]) {
-      it(`rejects the name ${JSON.stringify(name)}`, () => {
-        assert.throws(() => client.getSecret(name), TypeError);
-        assert.throws(() => client.setSecret(name, "v"), TypeError);
-        assert.throws(() => client.getDeletedSecret(name), TypeError);
-        assert.throws(() => client.purgeDeletedSecret(name), TypeError);
-        assert.throws(() => client.backupSecret(name), TypeError);
+      it(`rejects the name ${JSON.stringify(name)}`, async () => {
+        await assert.rejects(client.getSecret(name), TypeError);
+        await assert.rejects(client.setSecret(name, "v"), TypeError);
+        await assert.rejects(client.getDeletedSecret(name), TypeError);
+        await assert.rejects(client.purgeDeletedSecret(name), TypeError);
+        await assert.rejects(client.backupSecret(name), TypeError);
+        await assert.rejects(client.beginDeleteSecret(name), TypeError);
+        await assert.rejects(client.beginRecoverDeletedSecret(name), TypeError);
+        await assert.rejects(client.updateSecretProperties(name, ""), TypeError);
         assert.throws(() => client.listPropertiesOfSecretVersions(name), TypeError);
       });
     }
-    it("rejects a name that is not a string", () => {
-      assert.throws(() => client.getSecret(undefined as unknown as string), /non-empty string/);
+    it("rejects (does not throw) so that .catch() sees argument errors", async () => {
+      let caught: unknown;
+      await client.getSecret("").catch((error: unknown) => {
+        caught = error;
+      });
+      assert.ok(caught instanceof TypeError);
     });
-    it("rejects a version that would change the path", () => {
-      assert.throws(() => client.getSecret("a", { version: "v/../b" }), TypeError);
-      assert.throws(() => client.updateSecretProperties("a", "x?y"), TypeError);
+    it("rejects a name that is not a string", async () => {
+      await assert.rejects(client.getSecret(undefined as unknown as string), /non-empty string/);
     });
-    it("rejects a missing secretVersion for update", () => {
-      assert.throws(() => client.updateSecretProperties("a", undefined as never), /secretVersion/);
+    it("rejects a version that would change the path", async () => {
+      await assert.rejects(client.getSecret("a", { version: "v/../b" }), TypeError);
+      await assert.rejects(client.updateSecretProperties("a", "x?y"), TypeError);
+    });
+    it("rejects a missing secretVersion for update", async () => {
+      await assert.rejects(client.updateSecretProperties("a", undefined as never), /secretVersion/);
     });
     it("rejects an invalid date", () => {
       return assert.rejects(
@@ -182,9 +192,9 @@ describe("SecretClient", () => {
         (error: unknown) => error instanceof TypeError && /expiresOn/.test(error.message),
       );
     });
-    it("rejects a backup that is not bytes", () => {
-      assert.throws(() => client.restoreSecretBackup("x" as never), TypeError);
-      assert.throws(() => client.restoreSecretBackup(new Uint8Array()), TypeError);
+    it("rejects a backup that is not bytes", async () => {
+      await assert.rejects(client.restoreSecretBackup("x" as never), TypeError);
+      await assert.rejects(client.restoreSecretBackup(new Uint8Array()), TypeError);
     });
     it("rejects a bad intervalInMs and resumeFrom", async () => {
       await assert.rejects(client.beginDeleteSecret("a", { intervalInMs: -1 }), RangeError);
