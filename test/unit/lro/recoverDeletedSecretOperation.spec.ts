@@ -19,7 +19,7 @@ function fakeClient(
   // The first getSecret is the pre-check that finds the secret deleted (404), as in 4.x.
   return {
     recoverDeletedSecret: scripted(recoverAnswer),
-    getSecret: scripted(notFound(), ...pollAnswers),
+    getSecret: scripted<SecretProperties>(notFound(), ...pollAnswers),
   };
 }
 

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+const repoRoot = resolve(import.meta.dirname, "../..");
+
+interface SampleRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node --import tsx samples/run.ts ...args` from the repository root, as `npm run sample` does. */
+function runSample(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SampleRun> {
+  // Samples use a real vault when KEYVAULT_URI is set; these runs must use the local vault.
+  const { KEYVAULT_URI: _ignored, ...inherited } = process.env;
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "samples/run.ts", ...args], {
+      cwd: repoRoot,
+      env: { ...inherited, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill(), 25_000);
+    child.on("error", fail);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+function assertSucceeded(run: SampleRun, ...expectedLines: Array<string | RegExp>): void {
+  assert.equal(
+    run.code,
+    0,
+    `exit code ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`,
+  );
+  for (const expected of expectedLines) {
+    if (typeof expected === "string") {
+      assert.ok(run.stdout.includes(expected), `stdout lacks "${expected}":\n${run.stdout}`);
+    } else {
+      assert.match(run.stdout, expected);
+    }
+  }
+}
+
+describe("samples (against the local vault)", function () {
+  this.timeout(30_000);
+
+  it("helloWorld walks through every step and never prints the secret's value", async () => {
+    const run = await runSample(["helloWorld"]);
+    assertSucceeded(
+      run,
+      "Hello, Key Vault! Using a local vault",
+      "   Purged.",
+      "Done: the secret was stored, read, updated, listed, deleted and purged.",
+    );
+    assert.ok(!run.stdout.includes("my-database-password"), "the secret value was printed");
+  });
+
+  it("listOperations resumes from a continuation token and sees every secret", async () => {
+    const run = await runSample(["listOperations"]);
+    assertSucceeded(
+      run,
+      "Token of the next page: yes",
+      /page 3: sample-list-\d+-5\n/,
+      "Across the pages we saw all 5 secrets of this run.",
+      /version [0-9a-f]{32}: .*enabled: false/,
+    );
+  });
+
+  it("deleteAndRecover resumes a saved poller and recovers every version", async () => {
+    const run = await runSample(["deleteAndRecover"]);
+    assertSucceeded(
+      run,
+      "started: true, completed: false",
+      "Final state: completed: true, error: none",
+      "It has 2 versions, as before the deletion.",
+    );
+    assert.ok(!run.stdout.includes("second value"), "the secret value was printed");
+  });
+
+  it("backupAndRestore brings back all versions", async () => {
+    const run = await runSample(["backupAndRestore"]);
+    assertSucceeded(run, "All 3 versions are back.");
+  });
+
+  it("purgeAllSecrets deletes and purges everything under its prefix", async () => {
+    const run = await runSample(["purgeAllSecrets"]);
+    assertSucceeded(
+      run,
+      /Deleted 2: /,
+      /Purged 3: /,
+      /Done: no secret named sample-purge-\d+-\.\.\. is left\./,
+    );
+  });
+
+  it("purgeAllSecrets refuses to touch a real vault without --yes", async () => {
+    // Exits before connecting: the host does not need to exist.
+    const run = await runSample(["purgeAllSecrets"], {
+      KEYVAULT_URI: "https://samples-test.vault.azure.net",
+    });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /run it again with --yes/);
+  });
+
+  it("sendRequest gets a 200 and a 404 through the pipeline", async () => {
+    const run = await runSample(["sendRequest"]);
+    assertSucceeded(run, /status 200, request id \S+/, "status 404, error code SecretNotFound");
+  });
+
+  it("testingWithTheLocalVault runs its mocha suite", async () => {
+    const run = await runSample(["testingWithTheLocalVault"]);
+    assertSucceeded(run, "3 passing");
+  });
+
+  it("run.ts lists the samples and exits 2 without a name or with an unknown one", async () => {
+    for (const args of [[], ["noSuchSample"]]) {
+      const run = await runSample(args);
+      assert.equal(run.code, 2);
+      for (const name of ["helloWorld", "listOperations", "testingWithTheLocalVault"]) {
+        assert.ok(run.stdout.includes(name), `the list lacks ${name}:\n${run.stdout}`);
+      }
+    }
+  });
+});
