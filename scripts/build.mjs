@@ -3,7 +3,9 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 
 const tsc = (project) =>
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", project], { stdio: "inherit" });
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", project], {
+    stdio: "inherit",
+  });
 
 rmSync("dist", { recursive: true, force: true });
 tsc("tsconfig.build.json");

@@ -25,9 +25,13 @@ writeFileSync(
   }),
 );
 try {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", join(outDir, "tsconfig.json")], {
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    ["node_modules/typescript/bin/tsc", "-p", join(outDir, "tsconfig.json")],
+    {
+      stdio: "inherit",
+    },
+  );
 } catch {
   console.error(`README.md: a ts block does not compile (see ${outDir}/snippetN.ts above).`);
   process.exit(1);

@@ -10,12 +10,12 @@ import type {
   TransferProgressEvent,
 } from "@azure/core-rest-pipeline";
 import type { OperationTracingOptions } from "@azure/core-tracing";
-import type { serviceVersions } from "./api/wireTypes.js";
 
 /**
  * An api-version of the Key Vault secrets service that {@link SecretClient} can speak.
  */
-export type SecretServiceVersion = (typeof serviceVersions)[number];
+export type SecretServiceVersion =
+  "7.0" | "7.1" | "7.2" | "7.3" | "7.4" | "7.5" | "7.6" | "2025-07-01" | "2026-04-01";
 
 /** A pipeline policy added by the caller, run once per call or once per attempt. */
 export interface AdditionalPolicyConfig {

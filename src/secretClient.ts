@@ -35,6 +35,7 @@ import type {
   RestoreSecretBackupOptions,
   SecretClientOptions,
   SecretProperties,
+  SecretServiceVersion,
   SendRequestOptions,
   SetSecretOptions,
   UpdateSecretPropertiesOptions,
@@ -44,6 +45,9 @@ import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
 import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
 import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
 import { tracingClient } from "./tracing.js";
+
+// The wire's list of versions and the public union must name the same versions.
+const knownVersions: readonly SecretServiceVersion[] = serviceVersions;
 
 /** Headers of Key Vault responses that are safe to log. */
 const loggedHeaderNames = [
@@ -188,7 +192,7 @@ export class SecretClient {
       );
     }
     const apiVersion = options.serviceVersion ?? latestServiceVersion;
-    if (!(serviceVersions as readonly string[]).includes(apiVersion)) {
+    if (!knownVersions.includes(apiVersion)) {
       throw new RangeError(
         `serviceVersion "${String(apiVersion)}" is not supported; use one of ${serviceVersions.join(", ")}.`,
       );

@@ -1,0 +1,175 @@
+// Packs the package, checks what the tarball holds, installs it into a throwaway project outside
+// the repository, and runs one round trip against the local vault from CommonJS, ESM, and
+// TypeScript compiled with moduleResolution node16 and bundler.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const repo = resolve(".");
+const work = mkdtempSync(join(tmpdir(), "keyvault-secrets-consumer-"));
+const run = (command, args, cwd) =>
+  execFileSync(command, args, { cwd, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+
+try {
+  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], repo))[0];
+  const files = packed.files.map((f) => f.path);
+  const required = [
+    "package.json",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "dist/esm/index.js",
+    "dist/esm/index.d.ts",
+    "dist/commonjs/index.js",
+    "dist/commonjs/index.d.ts",
+    "dist/esm/emulator/index.js",
+    "dist/commonjs/emulator/index.js",
+    "dist/esm/emulator/cli.js",
+  ];
+  const missing = required.filter((file) => !files.includes(file));
+  const unwanted = files.filter(
+    (file) =>
+      !/^(dist\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(file) ||
+      file.endsWith(".map"),
+  );
+  if (missing.length || unwanted.length) {
+    throw new Error(
+      `tarball content: missing ${JSON.stringify(missing)}, unwanted ${JSON.stringify(unwanted)}`,
+    );
+  }
+  console.log(`tarball: ${packed.filename}, ${files.length} files, ${packed.size} bytes packed`);
+
+  const project = join(work, "consumer");
+  mkdirSync(project);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+  run(
+    "npm",
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--prefer-offline",
+      join(work, packed.filename),
+      `typescript@${run("node", ["-p", "require('./node_modules/typescript/package.json').version"], repo).trim()}`,
+      "@types/node@20",
+    ],
+    project,
+  );
+
+  const body = (imports) => `${imports}
+const vault = await startLocalVault();
+try {
+  const client = new SecretClient(vault.vaultUrl, vault.credential, {
+    allowInsecureConnection: true,
+    disableChallengeResourceVerification: true,
+  });
+  await client.setSecret("consumer", "round-trip");
+  const secret = await client.getSecret("consumer");
+  if (secret.value !== "round-trip") throw new Error("round trip returned " + secret.value);
+  client.close();
+} finally {
+  await vault.close();
+}
+console.log("ok");`;
+
+  writeFileSync(
+    join(project, "cjs.cjs"),
+    `const { SecretClient } = require("keyvault-secrets");
+const { startLocalVault } = require("keyvault-secrets/emulator");
+(async () => {
+${body("")}
+})().catch((e) => { console.error(e); process.exit(1); });`,
+  );
+  writeFileSync(
+    join(project, "esm.mjs"),
+    body(
+      `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";`,
+    ),
+  );
+  const tsSource = body(
+    `import { SecretClient, type KeyVaultSecret } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nconst _typed: KeyVaultSecret | undefined = undefined;\nvoid _typed;`,
+  );
+  mkdirSync(join(project, "node16"));
+  writeFileSync(join(project, "node16", "package.json"), JSON.stringify({ type: "module" }));
+  writeFileSync(join(project, "node16", "main.ts"), tsSource);
+  writeFileSync(
+    join(project, "node16", "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "node16",
+        moduleResolution: "node16",
+        target: "ES2022",
+        strict: true,
+        outDir: "out",
+        types: ["node"],
+      },
+      files: ["main.ts"],
+    }),
+  );
+  mkdirSync(join(project, "bundler"));
+  writeFileSync(join(project, "bundler", "package.json"), JSON.stringify({ type: "module" }));
+  writeFileSync(join(project, "bundler", "main.ts"), tsSource);
+  writeFileSync(
+    join(project, "bundler", "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "esnext",
+        moduleResolution: "bundler",
+        target: "ES2022",
+        strict: true,
+        outDir: "out",
+        types: ["node"],
+      },
+      files: ["main.ts"],
+    }),
+  );
+  mkdirSync(join(project, "node16cjs"));
+  writeFileSync(join(project, "node16cjs", "package.json"), JSON.stringify({ type: "commonjs" }));
+  writeFileSync(
+    join(project, "node16cjs", "main.ts"),
+    `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nasync function main(): Promise<void> {\n${body("")}\n}\nmain().catch((e) => { console.error(e); process.exit(1); });`,
+  );
+  writeFileSync(
+    join(project, "node16cjs", "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "node16",
+        moduleResolution: "node16",
+        target: "ES2022",
+        strict: true,
+        outDir: "out",
+        types: ["node"],
+      },
+      files: ["main.ts"],
+    }),
+  );
+
+  const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
+  const checks = [
+    ["CommonJS require", () => run("node", ["cjs.cjs"], project)],
+    ["ESM import", () => run("node", ["esm.mjs"], project)],
+    ...["node16", "bundler", "node16cjs"].map((dir) => [
+      `TypeScript (${dir})`,
+      () => {
+        run("node", [tsc, "-p", dir], project);
+        return run("node", [join(dir, "out", "main.js")], project);
+      },
+    ]),
+  ];
+  for (const [name, check] of checks) {
+    const output = check();
+    if (!output.includes("ok")) throw new Error(`${name}: no round trip (${output})`);
+    console.log(`${name}: round trip ok`);
+  }
+  const help = run(
+    "node",
+    [join(project, "node_modules", ".bin", "keyvault-emulator"), "--help"],
+    project,
+  );
+  if (!help.includes("Usage: keyvault-emulator"))
+    throw new Error("the keyvault-emulator bin does not run");
+  console.log("bin keyvault-emulator: ok");
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
