@@ -108,5 +108,16 @@ export const latestServiceVersion = "2026-04-01";
 /** The query parameter that carries the api-version. */
 export const apiVersionQueryParameter = "api-version";
 
+/** The recovery levels the service reports on secrets. */
+export const recoveryLevels: readonly string[] = [
+  "Purgeable",
+  "Recoverable+Purgeable",
+  "Recoverable",
+  "Recoverable+ProtectedSubscription",
+  "CustomizedRecoverable+Purgeable",
+  "CustomizedRecoverable",
+  "CustomizedRecoverable+ProtectedSubscription",
+];
+
 /** The largest page a list operation may ask for. */
 export const maxResultsLimit = 25;

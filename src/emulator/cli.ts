@@ -8,19 +8,10 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { LocalVaultOptions } from "./options.js";
+import { recoveryLevels } from "../api/wireTypes.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
 const caFileName = "keyvault-emulator-ca.pem";
-
-const recoveryLevels = [
-  "Purgeable",
-  "Recoverable+Purgeable",
-  "Recoverable",
-  "Recoverable+ProtectedSubscription",
-  "CustomizedRecoverable+Purgeable",
-  "CustomizedRecoverable",
-  "CustomizedRecoverable+ProtectedSubscription",
-] as const;
 
 /** setTimeout's largest delay. */
 const maxDelayMs = 2_147_483_647;

@@ -12,7 +12,8 @@ import { FaultInjector } from "./faults.js";
 import type { LocalVaultFaultOptions, LocalVaultOptions } from "./options.js";
 import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
 import { createRequestHandler } from "./server.js";
-import { SecretStore, VaultClock, recoveryLevels, type StoreRecord } from "./store.js";
+import { recoveryLevels } from "../api/wireTypes.js";
+import { SecretStore, VaultClock, type StoreRecord } from "./store.js";
 import { generateSelfSignedCertificate } from "./tls.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";

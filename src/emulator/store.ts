@@ -115,17 +115,6 @@ export interface Mutation<T> {
   result: T;
 }
 
-/** The recovery levels the service knows. */
-export const recoveryLevels: readonly string[] = [
-  "Purgeable",
-  "Recoverable+Purgeable",
-  "Recoverable",
-  "Recoverable+ProtectedSubscription",
-  "CustomizedRecoverable+Purgeable",
-  "CustomizedRecoverable",
-  "CustomizedRecoverable+ProtectedSubscription",
-];
-
 /** The vault's clock: wall time shifted by the test control `advanceClock`. */
 export class VaultClock {
   private offsetMs = 0;
