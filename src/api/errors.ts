@@ -53,8 +53,26 @@ export function createServiceError(response: PipelineResponse): RestError {
     request: withoutBody(response.request),
     response,
   });
-  if (isJson) restError.details = parsed;
+  if (isJson) restError.details = withInnerErrorAlias(parsed);
   return restError;
+}
+
+/**
+ * The parsed body as `details`, with each `innererror` also readable as `innerError`: the wire
+ * spells it in lower case, and code written for `@azure/keyvault-secrets` 4.x reads the
+ * deserialized, camel-cased name.
+ */
+function withInnerErrorAlias(parsed: unknown): unknown {
+  if (typeof parsed !== "object" || parsed === null) return parsed;
+  const body = parsed as KeyVaultErrorResponseWire;
+  let error = body.error;
+  while (typeof error === "object" && error !== null) {
+    const inner = error.innererror;
+    if (inner === undefined || inner === null) break;
+    (error as { innerError?: unknown }).innerError = inner;
+    error = inner;
+  }
+  return parsed;
 }
 
 /** The error for a success status whose body cannot be used. */

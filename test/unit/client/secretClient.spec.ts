@@ -288,7 +288,11 @@ describe("SecretClient", () => {
         assert.ok(error instanceof RestError);
         assert.equal(error.statusCode, 403);
         assert.equal(error.code, "Forbidden");
-        assert.deepEqual(error.details, body);
+        const details = error.details as {
+          error: { innererror?: { code: string }; innerError?: { code: string } };
+        };
+        assert.equal(details.error.innererror?.code, "SecretDisabled");
+        assert.equal(details.error.innerError?.code, "SecretDisabled", "4.x reads innerError");
         return true;
       });
     });

@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
+import { ManagedIdentityCredential } from "@azure/identity";
+import { SecretClient } from "../../src/index.js";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import {
+  assertRestError,
+  fastRetryOptions,
+  localClient,
+  localClientOptions,
+  requestLog,
+  uniqueName,
+} from "./integrationTestKit.js";
+
+/** Wraps a credential and records the scopes and claims of every call. */
+function recordingCredential(inner: TokenCredential): {
+  credential: TokenCredential;
+  calls: { scopes: string | string[]; claims?: string }[];
+} {
+  const calls: { scopes: string | string[]; claims?: string }[] = [];
+  return {
+    calls,
+    credential: {
+      getToken(scopes: string | string[], options?: GetTokenOptions) {
+        calls.push({ scopes, claims: options?.claims });
+        return inner.getToken(scopes, options);
+      },
+    },
+  };
+}
+
+describe("integration: authentication under strictAuth", () => {
+  let vault: LocalVault;
+
+  before(async () => {
+    vault = await startLocalVault({ delayMs: 30, strictAuth: true });
+  });
+  after(() => vault.close());
+
+  it("works with the vault's credential after the 401 challenge, asking for the vault scope", async () => {
+    const recorded = recordingCredential(vault.credential);
+    const log = requestLog("perRetry");
+    const client = new SecretClient(vault.vaultUrl, recorded.credential, {
+      ...localClientOptions,
+      additionalPolicies: [log.config],
+    });
+    const name = uniqueName("strict");
+    const set = await client.setSecret(name, "v");
+    assert.equal(set.value, "v");
+    assert.equal((await client.getSecret(name)).value, "v");
+    assert.ok(recorded.calls.length >= 1);
+    assert.deepEqual([recorded.calls[0].scopes].flat(), ["https://vault.azure.net/.default"]);
+    assert.ok(log.requests.every((r) => r.status === 200 || (r.status === 401 && !r.authorized)));
+    client.close();
+  });
+
+  it("gives back RestError 401 Unauthorized for a made-up token", async () => {
+    const fake: TokenCredential = {
+      getToken: async (): Promise<AccessToken> => ({
+        token: "made-up-token",
+        expiresOnTimestamp: Date.now() + 3_600_000,
+      }),
+    };
+    const client = new SecretClient(vault.vaultUrl, fake, {
+      ...localClientOptions,
+      retryOptions: fastRetryOptions,
+    });
+    const error = await assertRestError(client.getSecret(uniqueName("fake")), {
+      statusCode: 401,
+      code: "Unauthorized",
+      message: /^AKV\d{5}: /,
+    });
+    assert.match(
+      error.response?.headers.get("www-authenticate") ?? "",
+      /^Bearer authorization="https:\/\/login\.windows\.net\/[^"]+", resource="https:\/\/vault\.azure\.net"$/,
+    );
+    assert.ok(!error.message.includes("made-up-token"), "the token never reaches an error message");
+    client.close();
+  });
+
+  it("gives back RestError 401 for a token of the wrong audience", async () => {
+    const wrongAudience: TokenCredential = {
+      getToken: (_scopes, options) =>
+        vault.credential.getToken("https://storage.azure.com/.default", options),
+    };
+    const client = new SecretClient(vault.vaultUrl, wrongAudience, localClientOptions);
+    await assertRestError(client.getSecret(uniqueName("aud")), {
+      statusCode: 401,
+      code: "Unauthorized",
+      message:
+        /^AKV10022: Invalid audience\. Expected https:\/\/vault\.azure\.net, found: https:\/\/storage\.azure\.com/,
+    });
+    client.close();
+  });
+
+  it("does a round trip with ManagedIdentityCredential through the vault's identity endpoint", async () => {
+    const saved = {
+      IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT,
+      IDENTITY_HEADER: process.env.IDENTITY_HEADER,
+    };
+    process.env.IDENTITY_ENDPOINT = vault.identityEndpoint;
+    process.env.IDENTITY_HEADER = vault.identityHeader;
+    try {
+      const credential = new ManagedIdentityCredential();
+      const client = new SecretClient(vault.vaultUrl, credential, localClientOptions);
+      const name = uniqueName("msi");
+      const set = await client.setSecret(name, "from managed identity");
+      assert.equal(set.value, "from managed identity");
+      const read = await client.getSecret(name);
+      assert.equal(read.value, "from managed identity");
+      assert.equal(read.properties.version, set.properties.version);
+      client.close();
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+});
+
+describe("integration: continuous access evaluation (claimsChallenge)", () => {
+  let vault: LocalVault;
+
+  before(async () => {
+    vault = await startLocalVault({ delayMs: 30, strictAuth: true, claimsChallenge: true });
+  });
+  after(() => vault.close());
+
+  it("answers a claims challenge transparently with a token carrying the claims", async () => {
+    const recorded = recordingCredential(vault.credential);
+    const log = requestLog("perRetry");
+    const client = new SecretClient(vault.vaultUrl, recorded.credential, {
+      ...localClientOptions,
+      additionalPolicies: [log.config],
+    });
+    const name = uniqueName("cae");
+    const set = await client.setSecret(name, "v");
+    assert.equal(set.value, "v");
+    assert.equal((await client.getSecret(name)).value, "v");
+
+    const withClaims = recorded.calls.filter((c) => c.claims !== undefined);
+    assert.equal(withClaims.length, 1, "one new token, asked with the claims");
+    const claims = JSON.parse(withClaims[0].claims ?? "");
+    assert.equal(claims.access_token.nbf.essential, true);
+    const authorized401 = log.requests.filter((r) => r.authorized && r.status === 401);
+    assert.equal(authorized401.length, 1, "exactly one claims challenge was answered");
+    assert.equal(log.requests[log.requests.length - 1].status, 200);
+    client.close();
+  });
+
+  it("works with a plain localClient too", async () => {
+    const client = localClient(vault);
+    const name = uniqueName("cae2");
+    await client.setSecret(name, "again");
+    assert.equal((await client.getSecret(name)).value, "again");
+    client.close();
+  });
+});

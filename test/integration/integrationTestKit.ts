@@ -1,0 +1,212 @@
+/**
+ * Shared helpers of the integration and interop specs: a client for a local vault, a request log
+ * policy, RestError assertions and the exact messages of the service.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import {
+  isRestError,
+  SecretClient,
+  type AdditionalPolicyConfig,
+  type RestError,
+  type SecretClientOptions,
+} from "../../src/index.js";
+import type { LocalVault } from "../../src/emulator/index.js";
+
+/** The options every client of a local vault needs. */
+export const localClientOptions: SecretClientOptions = {
+  allowInsecureConnection: true,
+  disableChallengeResourceVerification: true,
+};
+
+/** Fast retries: the specs never wait seconds. */
+export const fastRetryOptions = { retryDelayInMs: 10, maxRetryDelayInMs: 50 };
+
+/**
+ * A client of the local vault with its credential.
+ * @param vault - the running vault
+ * @param options - options added to {@link localClientOptions}
+ * @returns the client
+ */
+export function localClient(vault: LocalVault, options: SecretClientOptions = {}): SecretClient {
+  return new SecretClient(vault.vaultUrl, vault.credential, {
+    ...localClientOptions,
+    retryOptions: fastRetryOptions,
+    ...options,
+  });
+}
+
+/**
+ * A name no other test uses (letters, digits and dashes only).
+ * @param prefix - readable part
+ * @returns the name
+ */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString("hex")}`;
+}
+
+/** One request as a {@link RequestLog} saw it. */
+export interface LoggedRequest {
+  method: string;
+  /** Path of the URL, without the query. */
+  path: string;
+  /** Status of the response, or 0 when the request failed without one. */
+  status: number;
+  /** Whether the request carried an `Authorization` header. */
+  authorized: boolean;
+}
+
+/** A policy that records every request it passes, and the records. */
+export interface RequestLog {
+  config: AdditionalPolicyConfig;
+  requests: LoggedRequest[];
+  /**
+   * Requests matching a method and path.
+   * @param method - HTTP method
+   * @param path - exact path
+   * @returns the matching records
+   */
+  matching(method: string, path: string): LoggedRequest[];
+}
+
+/**
+ * Creates a request log.
+ * @param position - `perCall` sees one request per operation; `perRetry` sees every attempt
+ *   (including the unauthenticated challenge request and retries)
+ * @returns the log
+ */
+export function requestLog(position: "perCall" | "perRetry"): RequestLog {
+  const requests: LoggedRequest[] = [];
+  const policy: PipelinePolicy = {
+    name: `testRequestLog-${position}`,
+    async sendRequest(request, next) {
+      const record: LoggedRequest = {
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: 0,
+        authorized: request.headers.has("authorization"),
+      };
+      requests.push(record);
+      try {
+        const response = await next(request);
+        record.status = response.status;
+        return response;
+      } catch (error) {
+        if (isRestError(error) && error.statusCode !== undefined) record.status = error.statusCode;
+        throw error;
+      }
+    },
+  };
+  return {
+    config: { policy, position },
+    requests,
+    matching: (method, path) => requests.filter((r) => r.method === method && r.path === path),
+  };
+}
+
+/** What a RestError is expected to carry. */
+export interface ExpectedRestError {
+  statusCode: number;
+  code?: string;
+  /** Exact message (string) or pattern. */
+  message?: string | RegExp;
+  /** Expected `details.error.innererror.code`; null = no inner error. */
+  innerCode?: string | null;
+}
+
+/**
+ * Asserts that a promise rejects with a RestError as expected.
+ * @param promise - the operation
+ * @param expected - status, code, message and inner code
+ * @returns the error, for further checks
+ */
+export async function assertRestError(
+  promise: Promise<unknown>,
+  expected: ExpectedRestError,
+): Promise<RestError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught !== undefined, "expected the operation to fail");
+  assert.ok(isRestError(caught), `expected a RestError, got ${String(caught)}`);
+  const error = caught as RestError;
+  assert.equal(error.statusCode, expected.statusCode, error.message);
+  if (expected.code !== undefined) assert.equal(error.code, expected.code);
+  if (typeof expected.message === "string") assert.equal(error.message, expected.message);
+  else if (expected.message !== undefined) assert.match(error.message, expected.message);
+  if (expected.innerCode !== undefined) {
+    const details = error.details as { error?: { innererror?: { code?: string } } } | undefined;
+    assert.equal(details?.error?.innererror?.code, expected.innerCode ?? undefined);
+  }
+  return error;
+}
+
+/**
+ * The 404 message of a secret (or version) that does not exist, as real vaults send it.
+ * @param name - name or name/version
+ * @returns the message
+ */
+export function secretNotFoundMessage(name: string): string {
+  return `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`;
+}
+
+/**
+ * The 404 message of a deleted secret that does not exist.
+ * @param name - the name
+ * @returns the message
+ */
+export function deletedSecretNotFoundMessage(name: string): string {
+  return `Deleted Secret not found: ${name}`;
+}
+
+/**
+ * The 409 message for reusing the name of a deleted secret.
+ * @param name - the name
+ * @returns the message
+ */
+export function deletedButRecoverableMessage(name: string): string {
+  return `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`;
+}
+
+/** The 403 message of a get on a disabled version. */
+export const secretDisabledMessage = "Operation get is not allowed on a disabled secret.";
+
+/** The 429 message of a throttled request. */
+export const throttledMessage =
+  "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached";
+
+/** A day in milliseconds. */
+export const dayInMs = 86_400_000;
+
+/**
+ * A date on a whole second (the service keeps Unix seconds).
+ * @param offsetMs - milliseconds from now
+ * @returns the date
+ */
+export function wholeSecondDate(offsetMs: number): Date {
+  return new Date(Math.floor((Date.now() + offsetMs) / 1000) * 1000);
+}
+
+/**
+ * Waits a few milliseconds.
+ * @param ms - milliseconds
+ * @returns a promise resolved after `ms`
+ */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Collects an async iterable.
+ * @param iterable - the iterable
+ * @returns its items
+ */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
