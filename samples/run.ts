@@ -14,6 +14,8 @@ const samples: Record<string, string> = {
   backupAndRestore: "back up a secret, purge it, restore it with all its versions",
   purgeAllSecrets: "delete and purge the secrets under a name prefix (--yes for a real vault)",
   sendRequest: "raw requests through the client's pipeline",
+  loadIntoEnv:
+    "load secrets with SecretCache into process.env (the environment wins), refresh a rotation",
   testingWithTheLocalVault: "a mocha suite that tests your code against the local vault",
 };
 

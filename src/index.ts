@@ -33,6 +33,21 @@ export {
 } from "./models.js";
 export { type KeyVaultSecretIdentifier, parseKeyVaultSecretIdentifier } from "./identifier.js";
 export { type ContinuablePage } from "./paging.js";
+export {
+  SecretCache,
+  SecretCacheError,
+  EnvironmentKeyCollisionError,
+  toEnvironmentKey,
+  type ApplyToProcessEnvOptions,
+  type ApplyToProcessEnvResult,
+  type EnvironmentKeyCollision,
+  type SecretCacheChange,
+  type SecretCacheClient,
+  type SecretCacheFailure,
+  type SecretCacheOptions,
+  type SecretCacheTagFilter,
+  type ToEnvOptions,
+} from "./secretCache.js";
 export { logger } from "./log.js";
 export { RestError, isRestError } from "@azure/core-rest-pipeline";
 export type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";

@@ -113,6 +113,15 @@ describe("samples (against the local vault)", function () {
     assertSucceeded(run, /status 200, request id \S+/, "status 404, error code SecretNotFound");
   });
 
+  it("loadIntoEnv loads secrets into process.env without overwriting what is set", async () => {
+    const run = await runSample(["loadIntoEnv"]);
+    assertSucceeded(
+      run,
+      "Set in process.env: SAMPLE_DB__PASSWORD, SAMPLE_FEATURE_FLAGS",
+      "Already set, left alone: SAMPLE_API_KEY",
+    );
+  });
+
   it("testingWithTheLocalVault runs its mocha suite", async () => {
     const run = await runSample(["testingWithTheLocalVault"]);
     assertSucceeded(run, "3 passing");
