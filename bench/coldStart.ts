@@ -1,0 +1,30 @@
+/**
+ * Cold start of one contender: a fresh process imports the client, constructs it and completes the
+ * first getSecret (challenge round trip included for the clients), then prints a ColdStartResult
+ * line and exits. argv: contender, vault URL, our client's module.
+ */
+import { performance } from "node:perf_hooks";
+import type { ColdStartResult, ContenderName } from "./protocol.js";
+
+async function main(): Promise<void> {
+  const [contenderName, url, ourModule] = process.argv.slice(2) as [ContenderName, string, string];
+  const started = performance.now();
+  // contenders.ts imports the chosen client lazily, so this measures that client's import only.
+  const { createContender } = await import("./contenders.js");
+  const contender = await createContender(contenderName, url, ourModule);
+  const value = await contender.get();
+  const done = performance.now();
+  if (value === undefined) throw new Error("The first getSecret returned no value.");
+  const result: ColdStartResult = {
+    importToFirstGetMs: done - started,
+    processToFirstGetMs: done,
+  };
+  process.stdout.write(JSON.stringify(result) + "\n");
+  contender.close();
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

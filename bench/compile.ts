@@ -1,0 +1,80 @@
+/**
+ * Compiles the client (src/) and the benchmark's child programs with the project's TypeScript into
+ * a temporary directory, so that every measured process runs plain compiled JavaScript under plain
+ * `node`: no TypeScript loader in any contender's import time or CPU profile, and no dependence on
+ * a `dist/` that another build may be rewriting.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Where the compiled programs are. */
+export interface CompiledBench {
+  /** Root of the repository the benchmark was started from. */
+  repoRoot: string;
+  /** The temporary directory (removed by `remove`). */
+  dir: string;
+  /** Compiled bench/<name>.js. */
+  benchModule(name: string): string;
+  /** file: URL of our client's compiled entry point. */
+  ourModuleUrl: string;
+  /** Deletes the directory. */
+  remove(): void;
+}
+
+/** The benchmark programs that run in child processes (others' files in bench/ are not built). */
+const childPrograms = ["fixedServer", "vaultServer", "clientChild", "coldStart"];
+
+/**
+ * Compiles src/ and the child programs.
+ * @returns where they are
+ */
+export function compileBench(): CompiledBench {
+  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const dir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-"));
+  const outDir = path.join(dir, "out");
+  const tsconfig = {
+    extends: path.join(repoRoot, "tsconfig.json"),
+    compilerOptions: {
+      noEmit: false,
+      rootDir: repoRoot,
+      outDir,
+      declaration: false,
+      declarationMap: false,
+      sourceMap: false,
+      types: ["node"],
+      paths: {},
+    },
+    include: [],
+    files: [
+      path.join(repoRoot, "src", "index.ts"),
+      ...childPrograms.map((name) => path.join(repoRoot, "bench", `${name}.ts`)),
+    ],
+  };
+  // Packages (and @types) resolve from the repository's node_modules, for tsc and for the children.
+  symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"), "dir");
+  const project = path.join(dir, "tsconfig.json");
+  writeFileSync(project, JSON.stringify(tsconfig, null, 2));
+  try {
+    execFileSync(
+      process.execPath,
+      [path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", project],
+      { stdio: ["ignore", "inherit", "inherit"], timeout: 180_000 },
+    );
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`Compiling the benchmark failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  writeFileSync(path.join(outDir, "package.json"), JSON.stringify({ type: "module" }) + "\n");
+  return {
+    repoRoot,
+    dir,
+    benchModule: (name) => path.join(outDir, "bench", `${name}.js`),
+    ourModuleUrl: pathToFileURL(path.join(outDir, "src", "index.js")).href,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
