@@ -14,6 +14,11 @@ export interface KeyVaultSecretIdentifier {
 
 const collections = new Set(["secrets", "deletedsecrets"]);
 
+/** The vault URL of the last identifier parsed the long way (normalised by the URL parser). */
+let lastVaultUrl: string | undefined;
+/** `/secrets/{name}[/{version}]` with nothing to decode or normalise. */
+const plainIdPath = /^\/secrets\/([0-9A-Za-z-]+)(?:\/([0-9A-Za-z-]+))?$/;
+
 /**
  * Parses a Key Vault secret identifier (`{vault}/secrets/{name}[/{version}]` or
  * `{vault}/deletedsecrets/{name}`).
@@ -37,6 +42,24 @@ export function parseKeyVaultSecretIdentifier(id: string): KeyVaultSecretIdentif
     throw new TypeError(
       `A Key Vault secret identifier must be a non-empty string, got ${describe(id)}.`,
     );
+  }
+  // Every id in a response names the same vault: after one full parse, ids that start with that
+  // (already normalised) origin and carry only plain segments are split without a URL parser.
+  if (
+    lastVaultUrl !== undefined &&
+    id.startsWith(lastVaultUrl) &&
+    id[lastVaultUrl.length] === "/"
+  ) {
+    const plain = plainIdPath.exec(id.slice(lastVaultUrl.length));
+    if (plain !== null) {
+      const identifier: KeyVaultSecretIdentifier = {
+        sourceId: id,
+        vaultUrl: lastVaultUrl,
+        name: plain[1]!,
+      };
+      if (plain[2] !== undefined) identifier.version = plain[2];
+      return identifier;
+    }
   }
   let url: URL;
   try {
@@ -67,6 +90,7 @@ export function parseKeyVaultSecretIdentifier(id: string): KeyVaultSecretIdentif
     name: decodeURIComponent(segments[1]!),
   };
   if (segments[2] !== undefined) identifier.version = decodeURIComponent(segments[2]);
+  lastVaultUrl = identifier.vaultUrl;
   return identifier;
 }
 

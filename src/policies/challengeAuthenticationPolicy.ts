@@ -94,6 +94,9 @@ export function challengeAuthenticationPolicy(
       `The vault URL must be an absolute URL such as "https://myvault.vault.azure.net"; got ${JSON.stringify(vaultUrl)}.`,
     );
   }
+  // Requests the client builds start with the vault origin: they need no URL parsing per request.
+  const vaultPrefix = `${vaultOrigin}/`;
+  const vaultOriginUrl = new URL(vaultOrigin);
   const verifyResource = options.disableChallengeResourceVerification !== true;
   const getAccessToken = createTokenCache(credential);
 
@@ -231,7 +234,9 @@ export function challengeAuthenticationPolicy(
   return {
     name: challengeAuthenticationPolicyName,
     async sendRequest(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
-      const requestUrl = parseUrl(request.url);
+      const requestUrl = request.url.startsWith(vaultPrefix)
+        ? vaultOriginUrl
+        : parseUrl(request.url);
       if (requestUrl === undefined || requestUrl.origin !== vaultOrigin) {
         // Never a token to another origin (a redirect, a nextLink naming another host): a previous
         // attempt on this same request object may have set one.

@@ -68,4 +68,47 @@ describe("parseKeyVaultSecretIdentifier", () => {
   it("throws a TypeError for a non-string", () => {
     assert.throws(() => parseKeyVaultSecretIdentifier(42 as unknown as string), TypeError);
   });
+
+  it("gives the same answer on the fast path (same vault as the last id) as on a full parse", () => {
+    const vault = "https://fast.vault.azure.net";
+    parseKeyVaultSecretIdentifier(`${vault}/secrets/warm-up`);
+    for (const id of [
+      `${vault}/secrets/a`,
+      `${vault}/secrets/a/0123456789abcdef0123456789abcdef`,
+      `${vault}/secrets/a%2Db/v`,
+      `${vault}/secrets/a/`,
+      `${vault}//secrets/a`,
+      `${vault}/deletedsecrets/a`,
+      `${vault}:443/secrets/a/v`,
+      `${vault}/secretsX/a`,
+    ]) {
+      let fast: unknown;
+      let fastError: unknown;
+      try {
+        fast = parseKeyVaultSecretIdentifier(id);
+      } catch (error) {
+        fastError = error;
+      }
+      // A full parse: a different vault in between resets the remembered one.
+      parseKeyVaultSecretIdentifier("https://other.vault.azure.net/secrets/x");
+      let full: unknown;
+      let fullError: unknown;
+      try {
+        full = parseKeyVaultSecretIdentifier(id);
+      } catch (error) {
+        fullError = error;
+      }
+      assert.deepEqual(fast, full, id);
+      assert.equal(String(fastError), String(fullError), id);
+      parseKeyVaultSecretIdentifier(`${vault}/secrets/warm-up`);
+    }
+  });
+
+  it("does not take the fast path for another vault whose URL starts the same way", () => {
+    parseKeyVaultSecretIdentifier("https://v.vault.azure.net/secrets/a");
+    assert.equal(
+      parseKeyVaultSecretIdentifier("https://v.vault.azure.net.evil.example/secrets/a").vaultUrl,
+      "https://v.vault.azure.net.evil.example",
+    );
+  });
 });

@@ -82,6 +82,21 @@ describe("SecretClient", () => {
       assert.equal(new SecretClient(`${vaultUrl}/`, credential).vaultUrl, `${vaultUrl}/`);
     });
 
+    it("builds a pipeline of only the policies Key Vault needs, ours in place of core's retry", () => {
+      const client = createClient();
+      const names = (
+        client as unknown as { pipeline: { getOrderedPolicies(): Array<{ name: string }> } }
+      ).pipeline
+        .getOrderedPolicies()
+        .map((policy) => policy.name);
+      for (const absent of ["defaultRetryPolicy", "formDataPolicy", "multipartPolicy"]) {
+        assert.ok(!names.includes(absent), `${absent} is not in ${names.join(", ")}`);
+      }
+      const retry = names.indexOf("keyVaultRetryPolicy");
+      const auth = names.indexOf("keyVaultChallengeAuthenticationPolicy");
+      assert.ok(retry >= 0 && auth > retry, `retry before authentication in ${names.join(", ")}`);
+    });
+
     it("rejects a credential without getToken", () => {
       assert.throws(() => new SecretClient(vaultUrl, {} as never), /TokenCredential/);
     });
