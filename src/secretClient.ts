@@ -44,6 +44,8 @@ import { createPager, type ContinuablePage } from "./paging.js";
 import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
 import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
 import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
+import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
+import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
 import { tracingClient } from "./tracing.js";
 
 // The wire's list of versions and the public union must name the same versions.
@@ -239,6 +241,8 @@ export class SecretClient {
     // Key Vault takes JSON only: two policies fewer on every request.
     this.pipeline.removePolicy({ name: "formDataPolicy" });
     this.pipeline.removePolicy({ name: "multipartPolicy" });
+    // Key Vault answers uncompressed JSON; asking for gzip only costs a decoding stream.
+    this.pipeline.removePolicy({ name: "decompressResponsePolicy" });
     this.pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
     this.pipeline.addPolicy(
       challengeAuthenticationPolicy({
@@ -249,10 +253,13 @@ export class SecretClient {
       { phase: "Sign" },
     );
     this.pipeline.addPolicy(apiVersionPolicy(apiVersion));
+    // Added after core's redirect policy in the same phase, so it sits inside it.
+    this.pipeline.addPolicy(redirectLocationPolicy(), { afterPhase: "Retry" });
     for (const { policy, position } of options.additionalPolicies ?? []) {
       this.pipeline.addPolicy(policy, position === "perRetry" ? { afterPhase: "Sign" } : {});
     }
-    this.httpClient = options.httpClient ?? createDefaultHttpClient();
+    // Our lean client for the JSON exchanges of Key Vault; core's for everything else.
+    this.httpClient = options.httpClient ?? createKeyVaultHttpClient(createDefaultHttpClient());
     this.operations = new SecretsOperations({
       pipeline: this.pipeline,
       httpClient: this.httpClient,

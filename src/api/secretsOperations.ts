@@ -228,12 +228,13 @@ export class SecretsOperations {
     } catch {
       throw new ResponseShapeError(`"nextLink" is not a URL.`);
     }
-    if (url.origin !== this.vaultOrigin.origin) {
-      logger.verbose(`nextLink names host ${url.host}; following it on the vault's origin.`);
-      url.protocol = this.vaultOrigin.protocol;
-      url.host = this.vaultOrigin.host;
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new ResponseShapeError(`"nextLink" is not an http(s) URL.`);
     }
-    return url.toString();
+    if (url.origin === this.vaultOrigin.origin) return url.toString();
+    logger.verbose(`nextLink names host ${url.host}; following it on the vault's origin.`);
+    // Rebuilt on the vault's origin rather than edited in place: only path and query are kept.
+    return new URL(url.pathname + url.search, this.vaultOrigin).toString();
   }
 
   private continuationUrl(link: string, maxPageSize: number | undefined): string {
@@ -242,7 +243,7 @@ export class SecretsOperations {
       url = new URL(this.toVaultOrigin(link));
     } catch {
       throw new TypeError(
-        `continuationToken is not a token returned by a page of this client (not a URL).`,
+        `continuationToken is not a token returned by a page of this client (an http(s) URL of the vault).`,
       );
     }
     url.searchParams.set(apiVersionQueryParameter, this.context.apiVersion);

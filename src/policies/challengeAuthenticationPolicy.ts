@@ -32,6 +32,10 @@ export interface ChallengeAuthenticationPolicyOptions {
 // Refresh a token this long before it expires, so that it does not expire in flight.
 const refreshMarginInMs = 2 * 60 * 1000;
 
+function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
 // Methods whose body is held back until the vault has said which token it wants: the body may be
 // a secret value, and the first request goes out before we know the vault is the vault.
 const bodyWithheldMethods = new Set(["PUT", "POST", "PATCH"]);
@@ -136,23 +140,31 @@ export function challengeAuthenticationPolicy(
     let response: PipelineResponse;
     if (withholdBody) {
       request.body = undefined;
+      // A length left by an earlier attempt would announce a body that is not sent.
+      request.headers.delete("Content-Length");
       try {
         response = await next(request);
       } finally {
         // Restored whatever happens: the retry policy outside re-sends this same request object.
         request.body = body;
+        request.headers.delete("Content-Length");
       }
     } else {
       response = await next(request);
     }
 
     if (response.status !== 401) {
-      if (withholdBody) {
-        // The vault did not ask for a token (a local vault without authentication), but it answered
-        // a request without its body: send the real one.
-        return { response: await next(request) };
+      // A throttled or failing vault has not said whether it wants a token: the retry policy sends
+      // this request again, still without its body until the vault challenges.
+      if (!withholdBody || isTransientStatus(response.status)) {
+        return { response };
       }
-      return { response };
+      // The vault did not ask for a token (a local vault without authentication), but it answered
+      // a request without its body: send the real one, and take a challenge if it brings one.
+      response = await next(request);
+      if (response.status !== 401) {
+        return { response };
+      }
     }
     const challenge = parseBearerChallenge(response.headers.get("WWW-Authenticate"));
     const state = challenge === undefined ? undefined : stateFromChallenge(challenge, requestUrl);

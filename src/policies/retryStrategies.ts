@@ -1,8 +1,8 @@
-import type {
-  PipelineResponse,
-  PipelineRetryOptions,
+import {
   RestError,
-  RetryStrategy,
+  type PipelineResponse,
+  type PipelineRetryOptions,
+  type RetryStrategy,
 } from "@azure/core-rest-pipeline";
 
 // @azure/core-rest-pipeline 1.25 exports `retryPolicy` and the `RetryStrategy` type but not its
@@ -134,7 +134,11 @@ const transientErrorCodes = new Set([
 ]);
 
 function isTransientError(error: RestError | undefined): boolean {
-  return error?.code !== undefined && transientErrorCodes.has(error.code);
+  if (error?.code === undefined) return false;
+  // Core's HTTP client reports a body cut off mid-response as a parse error without a response:
+  // the connection broke, the service did not answer badly.
+  if (error.code === RestError.PARSE_ERROR) return error.response === undefined;
+  return transientErrorCodes.has(error.code);
 }
 
 function isTransientStatus(status: number): boolean {

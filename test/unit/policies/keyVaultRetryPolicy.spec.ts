@@ -156,8 +156,21 @@ describe("keyVaultRetryPolicy", function () {
     assert.equal(next.sent.length, 4);
   });
 
+  it("retries a response body cut off mid-way (core's parse error without a response)", async function () {
+    const cutOff = new RestError("Error reading response as text: aborted", {
+      code: "PARSE_ERROR",
+    });
+    const next = fakeNext([{ error: cutOff }, ok200]);
+    const response = await keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next);
+    assert.equal(response.status, 200);
+    assert.equal(next.sent.length, 2);
+  });
+
   it("does not retry other errors", async function () {
-    const parseError = new RestError("bad JSON", { code: "PARSE_ERROR" });
+    const parseError = new RestError("bad JSON", {
+      code: "PARSE_ERROR",
+      response: responseWith(200, {}),
+    });
     const parse = fakeNext([{ error: parseError }, ok200]);
     await assert.rejects(
       keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), parse),

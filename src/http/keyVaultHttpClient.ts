@@ -1,0 +1,212 @@
+import { AbortError } from "@azure/abort-controller";
+import {
+  createHttpHeaders,
+  RestError,
+  type HttpClient,
+  type PipelineRequest,
+  type PipelineResponse,
+  type RawHttpHeaders,
+} from "@azure/core-rest-pipeline";
+import * as http from "node:http";
+import * as https from "node:https";
+
+interface Origin {
+  isHttps: boolean;
+  hostname: string;
+  port: string;
+}
+
+/**
+ * Whether the request needs something only core's HTTP client provides: streams, progress
+ * events, TLS settings, request overrides, or compressed responses.
+ */
+function needsFullClient(request: PipelineRequest): boolean {
+  return (
+    (request.body !== undefined && request.body !== null && typeof request.body !== "string") ||
+    request.onUploadProgress !== undefined ||
+    request.onDownloadProgress !== undefined ||
+    (request.streamResponseStatusCodes !== undefined &&
+      request.streamResponseStatusCodes.size > 0) ||
+    request.tlsSettings !== undefined ||
+    request.requestOverrides !== undefined ||
+    request.multipartBody !== undefined ||
+    request.formData !== undefined ||
+    request.headers.has("accept-encoding")
+  );
+}
+
+/**
+ * The HTTP client of `SecretClient`: Key Vault exchanges small JSON strings, so the common request
+ * goes straight to `node:http(s)` on a keep-alive agent, with no stream wrappers and no
+ * AbortController of its own. Anything else (streams, progress events, TLS settings, compressed
+ * responses) is handed to core's full client, unchanged.
+ *
+ * Errors match core's client: network failures are RestErrors with the system code (so the retry
+ * policy treats them alike), aborts are AbortErrors; a timeout is an AbortError that says so.
+ *
+ * @param fallback - The client for requests this one does not handle.
+ * @returns The HTTP client.
+ */
+export function createKeyVaultHttpClient(fallback: HttpClient): HttpClient {
+  const defaultHttpAgent = new http.Agent({ keepAlive: true });
+  const defaultHttpsAgent = new https.Agent({ keepAlive: true });
+  let lastOrigin: string | undefined;
+  let lastParsed: Origin | undefined;
+
+  // Every request of a client names the same origin: parse it once, not per request.
+  function splitUrl(url: string): { origin: Origin; path: string } {
+    const hostStart = url.indexOf("//") + 2;
+    const pathStart = url.indexOf("/", hostStart);
+    const originText = pathStart === -1 ? url : url.slice(0, pathStart);
+    const path = pathStart === -1 ? "/" : url.slice(pathStart);
+    if (originText !== lastOrigin || lastParsed === undefined) {
+      const parsed = new URL(originText);
+      lastParsed = {
+        isHttps: parsed.protocol === "https:",
+        hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
+        port: parsed.port,
+      };
+      lastOrigin = originText;
+    }
+    return { origin: lastParsed, path };
+  }
+
+  return {
+    sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+      if (needsFullClient(request)) return fallback.sendRequest(request);
+      const signal = request.abortSignal;
+      if (signal?.aborted) {
+        return Promise.reject(
+          new AbortError("The operation was aborted. Request has already been canceled."),
+        );
+      }
+      let target: { origin: Origin; path: string };
+      try {
+        target = splitUrl(request.url);
+      } catch {
+        return Promise.reject(
+          new RestError(`The request URL is not valid: ${request.url}`, {
+            code: RestError.REQUEST_SEND_ERROR,
+            request,
+          }),
+        );
+      }
+      const { origin, path } = target;
+      if (!origin.isHttps && !request.allowInsecureConnection) {
+        return Promise.reject(
+          new Error(`Cannot connect to ${request.url} while allowInsecureConnection is false.`),
+        );
+      }
+      const body = request.body as string | undefined;
+      // The length goes on this attempt's headers only: the request object is re-sent by retries
+      // and by the challenge policy, sometimes without its body.
+      const headers = request.headers.toJSON({ preserveCase: true });
+      if (body !== undefined && !request.headers.has("content-length")) {
+        headers["Content-Length"] = String(Buffer.byteLength(body));
+      }
+
+      return new Promise<PipelineResponse>((resolve, reject) => {
+        let settled = false;
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (error: Error | undefined, response?: PipelineResponse): void => {
+          if (settled) return;
+          settled = true;
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          if (error) reject(error);
+          else resolve(response!);
+        };
+        const onAbort = (): void => {
+          const error = new AbortError(
+            "The operation was aborted. Rejecting from abort signal callback while making request.",
+          );
+          req.destroy(error);
+          finish(error);
+        };
+
+        const send: (
+          options: http.RequestOptions,
+          callback: (response: http.IncomingMessage) => void,
+        ) => http.ClientRequest = origin.isHttps ? https.request : http.request;
+        const req = send(
+          {
+            hostname: origin.hostname,
+            port: origin.port,
+            path,
+            method: request.method,
+            headers,
+            agent:
+              (request.agent as http.Agent | undefined) ??
+              (request.disableKeepAlive
+                ? undefined
+                : origin.isHttps
+                  ? defaultHttpsAgent
+                  : defaultHttpAgent),
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("error", (error: NodeJS.ErrnoException) =>
+              finish(
+                new RestError(error.message, {
+                  code: error.code ?? RestError.REQUEST_SEND_ERROR,
+                  request,
+                }),
+              ),
+            );
+            res.on("end", () => {
+              const raw: RawHttpHeaders = {};
+              for (const [name, value] of Object.entries(res.headers)) {
+                if (value !== undefined)
+                  raw[name] = Array.isArray(value) ? value.join(", ") : value;
+              }
+              const response: PipelineResponse = {
+                request,
+                status: res.statusCode ?? 0,
+                headers: createHttpHeaders(raw),
+              };
+              if (request.method !== "HEAD") {
+                response.bodyAsText =
+                  chunks.length === 1
+                    ? chunks[0]!.toString("utf8")
+                    : Buffer.concat(chunks).toString("utf8");
+              }
+              finish(undefined, response);
+            });
+            // A connection cut mid-response ends in "aborted"/"close" without "end".
+            res.on("close", () => {
+              if (!res.complete) {
+                finish(
+                  new RestError("The connection was closed before the whole response arrived.", {
+                    code: "ECONNRESET",
+                    request,
+                  }),
+                );
+              }
+            });
+          },
+        );
+        req.once("error", (error: NodeJS.ErrnoException) => {
+          if (error instanceof AbortError || error.name === "AbortError") return;
+          finish(
+            new RestError(error.message, {
+              code: error.code ?? RestError.REQUEST_SEND_ERROR,
+              request,
+            }),
+          );
+        });
+        signal?.addEventListener("abort", onAbort);
+        if (request.timeout > 0) {
+          timer = setTimeout(() => {
+            const error = new AbortError(
+              `The request timed out after ${request.timeout} ms (requestOptions.timeout) and was aborted.`,
+            );
+            req.destroy(error);
+            finish(error);
+          }, request.timeout);
+        }
+        req.end(body);
+      });
+    },
+  };
+}
