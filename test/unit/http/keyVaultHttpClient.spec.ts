@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  createPipelineRequest,
+  isRestError,
+  type HttpClient,
+  type PipelineRequest,
+} from "@azure/core-rest-pipeline";
+import { createKeyVaultHttpClient } from "../../../src/http/keyVaultHttpClient.js";
+
+describe("createKeyVaultHttpClient", () => {
+  let server: Server;
+  let origin: string;
+  let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void;
+  const fallbackCalls: PipelineRequest[] = [];
+  const fallback: HttpClient = {
+    async sendRequest(request) {
+      fallbackCalls.push(request);
+      return { request, status: 299, headers: request.headers };
+    },
+  };
+  const client = createKeyVaultHttpClient(fallback);
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => handler(req, res, Buffer.concat(chunks).toString("utf8")));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    fallbackCalls.length = 0;
+  });
+
+  const request = (
+    path: string,
+    extra: Partial<Parameters<typeof createPipelineRequest>[0]> = {},
+  ) => createPipelineRequest({ url: origin + path, allowInsecureConnection: true, ...extra });
+
+  it("sends method, path, query, headers and body, and returns status, headers and text", async () => {
+    let seen: { method?: string; url?: string; type?: string; length?: string; body?: string } = {};
+    handler = (req, res, body) => {
+      seen = {
+        method: req.method,
+        url: req.url,
+        type: req.headers["content-type"],
+        length: req.headers["content-length"],
+        body,
+      };
+      res.writeHead(201, { "content-type": "application/json", "x-ms-request-id": "r1" });
+      res.end('{"ok":"é"}');
+    };
+    const sent = request("/secrets/a?api-version=7.6", { method: "PUT", body: '{"value":"é"}' });
+    sent.headers.set("content-type", "application/json");
+    const response = await client.sendRequest(sent);
+    assert.deepEqual(seen, {
+      method: "PUT",
+      url: "/secrets/a?api-version=7.6",
+      type: "application/json",
+      length: String(Buffer.byteLength('{"value":"é"}')),
+      body: '{"value":"é"}',
+    });
+    assert.equal(response.status, 201);
+    assert.equal(response.headers.get("x-ms-request-id"), "r1");
+    assert.equal(response.bodyAsText, '{"ok":"é"}');
+    assert.equal(sent.headers.has("content-length"), false, "the request object is left as it was");
+    assert.equal(fallbackCalls.length, 0);
+  });
+
+  it("hands streams, progress callbacks and compressed responses to the fallback client", async () => {
+    await client.sendRequest(request("/", { onDownloadProgress: () => {} }));
+    await client.sendRequest(request("/", { streamResponseStatusCodes: new Set([200]) }));
+    const gzip = request("/");
+    gzip.headers.set("accept-encoding", "gzip");
+    await client.sendRequest(gzip);
+    assert.equal(fallbackCalls.length, 3);
+  });
+
+  it("refuses http without allowInsecureConnection", async () => {
+    await assert.rejects(
+      client.sendRequest(createPipelineRequest({ url: `${origin}/` })),
+      /allowInsecureConnection is false/,
+    );
+  });
+
+  it("names a timeout as a timeout", async () => {
+    handler = () => {
+      // never answers
+    };
+    await assert.rejects(
+      client.sendRequest(request("/slow", { timeout: 50 })),
+      (error: Error) => error.name === "AbortError" && /timed out after 50 ms/.test(error.message),
+    );
+  });
+
+  it("rejects with an AbortError when the signal fires, and at once when already aborted", async () => {
+    handler = () => {};
+    const controller = new AbortController();
+    const pending = client.sendRequest(request("/hang", { abortSignal: controller.signal }));
+    setTimeout(() => controller.abort(), 20);
+    await assert.rejects(pending, { name: "AbortError" });
+    await assert.rejects(
+      client.sendRequest(request("/x", { abortSignal: AbortSignal.abort() })),
+      /already been canceled/,
+    );
+  });
+
+  it("reports a response cut off mid-body as a retriable ECONNRESET RestError", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+      res.write('{"value":"par');
+      setTimeout(() => res.socket?.destroy(), 10);
+    };
+    await assert.rejects(client.sendRequest(request("/cut")), (error: unknown) => {
+      assert.ok(isRestError(error));
+      assert.equal(error.code, "ECONNRESET");
+      return true;
+    });
+  });
+
+  it("reports a refused connection as a RestError with the system code", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await assert.rejects(
+      client.sendRequest(
+        createPipelineRequest({ url: `http://127.0.0.1:${port}/`, allowInsecureConnection: true }),
+      ),
+      (error: unknown) => isRestError(error) && error.code === "ECONNREFUSED",
+    );
+  });
+});
