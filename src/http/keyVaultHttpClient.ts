@@ -137,8 +137,9 @@ export function createKeyVaultHttpClient(fallback: HttpClient): HttpClient {
             headers,
             agent:
               (request.agent as http.Agent | undefined) ??
+              // `false`: a one-off agent; Node 20's global agent would keep the connection alive.
               (request.disableKeepAlive
-                ? undefined
+                ? false
                 : origin.isHttps
                   ? defaultHttpsAgent
                   : defaultHttpAgent),

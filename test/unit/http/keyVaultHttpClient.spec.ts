@@ -83,6 +83,18 @@ describe("createKeyVaultHttpClient", () => {
     assert.equal(fallbackCalls.length, 3);
   });
 
+  it("closes the connection after the answer when keep-alive is disabled", async () => {
+    let connection: string | undefined;
+    handler = (req, res) => {
+      connection = req.headers["connection"];
+      res.end("{}");
+    };
+    await client.sendRequest(request("/once", { disableKeepAlive: true }));
+    assert.equal(connection, "close");
+    await client.sendRequest(request("/kept"));
+    assert.equal(connection, "keep-alive");
+  });
+
   it("refuses http without allowInsecureConnection", async () => {
     await assert.rejects(
       client.sendRequest(createPipelineRequest({ url: `${origin}/` })),
