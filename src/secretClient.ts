@@ -17,8 +17,6 @@ import { SecretsOperations, type ListKind, type WirePage } from "./api/secretsOp
 import { latestServiceVersion, serviceVersions } from "./api/wireTypes.js";
 import { packageName, packageVersion } from "./constants.js";
 import { logger } from "./log.js";
-import { beginDeleteSecretPoller } from "./lro/deleteSecretOperation.js";
-import { beginRecoverDeletedSecretPoller } from "./lro/recoverDeletedSecretOperation.js";
 import type {
   BackupSecretOptions,
   BeginDeleteSecretOptions,
@@ -374,6 +372,8 @@ export class SecretClient {
   ): Promise<PollerLike<PollOperationState<DeletedSecret>, DeletedSecret>> {
     checkName(name, "name");
     checkPollerOptions(options);
+    // Loaded on first use: most processes never poll, and core-lro adds to every cold start.
+    const { beginDeleteSecretPoller } = await import("./lro/deleteSecretOperation.js");
     return beginDeleteSecretPoller(
       {
         deleteSecret: (secretName, operationOptions) =>
@@ -457,6 +457,8 @@ export class SecretClient {
   ): Promise<PollerLike<PollOperationState<SecretProperties>, SecretProperties>> {
     checkName(name, "name");
     checkPollerOptions(options);
+    const { beginRecoverDeletedSecretPoller } =
+      await import("./lro/recoverDeletedSecretOperation.js");
     return beginRecoverDeletedSecretPoller(
       {
         recoverDeletedSecret: (secretName, operationOptions) =>
