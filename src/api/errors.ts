@@ -59,7 +59,7 @@ export function createServiceError(response: PipelineResponse): RestError {
 
 /**
  * The parsed body as `details`, with each `innererror` also readable as `innerError`: the wire
- * spells it in lower case, and code written for `@azure/keyvault-secrets` 4.x reads the
+ * spells it in lower case, and code written for Microsoft's 4.x secrets client reads the
  * deserialized, camel-cased name.
  */
 function withInnerErrorAlias(parsed: unknown): unknown {

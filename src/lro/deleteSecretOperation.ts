@@ -51,7 +51,7 @@ function deleteSecretDefinition(
 
 /**
  * Starts deleting a secret and returns a poller that waits until the deleted secret can be read
- * (`@azure/keyvault-secrets` 4.x behaviour): resolves after the `DELETE` and a first poll, so
+ * (Microsoft's 4.x secrets client behaviour): resolves after the `DELETE` and a first poll, so
  * `getResult()` already holds the deleted secret.
  *
  * @param client - Sends the delete and get-deleted requests.

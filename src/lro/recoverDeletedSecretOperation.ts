@@ -58,7 +58,7 @@ function recoverDeletedSecretDefinition(
 
 /**
  * Starts recovering a deleted secret and returns a poller that waits until the secret can be read
- * again (`@azure/keyvault-secrets` 4.x behaviour): resolves after the recover request and a first
+ * again (Microsoft's 4.x secrets client behaviour): resolves after the recover request and a first
  * poll, so `getResult()` already holds the recovered secret's properties.
  *
  * @param client - Sends the recover and get requests.

@@ -13,7 +13,7 @@ const maxPollIntervalInMs = 2 ** 31 - 1;
 
 /**
  * The state of a secret long-running operation, as `getOperationState()` returns it and as
- * `toString()` serializes it (`JSON.stringify({ state })`, the format of `@azure/keyvault-secrets` 4.x).
+ * `toString()` serializes it (`JSON.stringify({ state })`, the format of Microsoft's 4.x secrets client).
  */
 export interface SecretPollOperationState<TResult> extends PollOperationState<TResult> {
   /** The name of the secret the operation acts on. */
@@ -359,7 +359,7 @@ class SecretPoller<TResult> extends Poller<SecretPollOperationState<TResult>, TR
 }
 
 /**
- * Creates the poller of a secret long-running operation and, as `@azure/keyvault-secrets` 4.x
+ * Creates the poller of a secret long-running operation and, as Microsoft's 4.x secrets client
  * does, polls once before returning: the initial request has been sent (unless resuming) and
  * `getResult()` holds its result.
  *
