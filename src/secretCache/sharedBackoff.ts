@@ -3,9 +3,7 @@
  * throttled, all workers wait until the vault is expected to accept requests again.
  */
 import { isRestError } from "@azure/core-rest-pipeline";
-
-// Headers that say how long to wait, in milliseconds; more precise than Retry-After.
-const millisecondRetryAfterHeaders = ["retry-after-ms", "x-ms-retry-after-ms"];
+import { backoffDelayInMs, getRetryAfterInMs } from "../policies/retryStrategies.js";
 
 /**
  * Whether an error is the vault throttling the caller (HTTP 429).
@@ -28,27 +26,8 @@ export function isThrottled(error: unknown): boolean {
  * @internal
  */
 export function retryAfterInMs(error: unknown, nowMs: number = Date.now()): number | undefined {
-  if (!isRestError(error)) return undefined;
-  const headers = error.response?.headers;
-  if (headers === undefined) return undefined;
-  for (const name of millisecondRetryAfterHeaders) {
-    const value = nonNegativeNumber(headers.get(name));
-    if (value !== undefined) return value;
-  }
-  const retryAfter = headers.get("retry-after")?.trim();
-  if (!retryAfter) return undefined;
-  if (!Number.isNaN(Number(retryAfter))) {
-    const seconds = nonNegativeNumber(retryAfter);
-    return seconds === undefined ? undefined : seconds * 1000;
-  }
-  const date = Date.parse(retryAfter);
-  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined;
-}
-
-function nonNegativeNumber(text: string | undefined): number | undefined {
-  if (text === undefined || text.trim() === "") return undefined;
-  const value = Number(text);
-  return Number.isFinite(value) && value >= 0 ? value : undefined;
+  // The same reading of the headers as the client's retry policy.
+  return isRestError(error) ? getRetryAfterInMs(error.response, nowMs) : undefined;
 }
 
 /** Settings of a {@link SharedBackoff}. */
@@ -148,10 +127,13 @@ export class SharedBackoff {
   }
 
   private exponentialDelay(level: number): number {
+    // The client's backoff, jitter included, so many instances throttled together spread out.
     const { initialDelayInMs, maxDelayInMs } = this.settings;
-    const exponential = Math.min(maxDelayInMs, initialDelayInMs * Math.pow(2, level));
-    // Up to 20 % jitter, so that many instances throttled together do not come back together.
-    return Math.min(maxDelayInMs, Math.round(exponential * (1 + 0.2 * this.random())));
+    return backoffDelayInMs(
+      level,
+      { retryDelayInMs: initialDelayInMs, maxRetryDelayInMs: maxDelayInMs },
+      this.random,
+    );
   }
 }
 
