@@ -7,7 +7,7 @@
  * alike; ratios are the figures to read. Results are printed and written to bench/results/.
  *
  * Flags: --quick (short rounds), --scenario NAME (repeatable or comma-separated: get, set, list1k,
- * list10k, cold), --server fixed|vault|both, --https (every contender and server over TLS with a
+ * list10k, cold, cache), --server fixed|vault|both, --https (every contender and server over TLS with a
  * generated CA trusted through NODE_EXTRA_CA_CERTS), --profile (CPU profiles of our client and the
  * official one instead of the benchmark), --help.
  */
@@ -16,6 +16,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, freemem, loadavg, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { compileBench, type CompiledBench } from "./compile.js";
 import { exited, forkTracked, killAllChildren, nextMessage } from "./processes.js";
@@ -33,7 +34,7 @@ import {
   type ServerReady,
 } from "./protocol.js";
 
-const scenarioNames = ["get", "set", "list1k", "list10k", "cold"] as const;
+const scenarioNames = ["get", "set", "list1k", "list10k", "cold", "cache"] as const;
 type ScenarioName = (typeof scenarioNames)[number];
 type ServerKind = "fixed" | "vault";
 
@@ -44,7 +45,7 @@ interface Scenario {
   label: string;
 }
 
-const scenarios: Record<Exclude<ScenarioName, "cold">, Scenario> = {
+const scenarios: Record<Exclude<ScenarioName, "cold" | "cache">, Scenario> = {
   get: { operation: "get", items: 0, label: "getSecret" },
   set: { operation: "set", items: 0, label: "setSecret" },
   list1k: { operation: "list", items: 1_000, label: "list 1,000" },
@@ -286,7 +287,7 @@ async function runScenario(
   compiled: CompiledBench,
   server: RunningServer,
   serverKind: ServerKind,
-  name: Exclude<ScenarioName, "cold">,
+  name: Exclude<ScenarioName, "cold" | "cache">,
   concurrency: number,
   settings: Settings,
 ): Promise<ScenarioResult> {
@@ -606,9 +607,11 @@ async function profileContenders(
   https: boolean,
 ): Promise<void> {
   const profileDir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-profiles-"));
-  const names = chosen.filter((n): n is Exclude<ScenarioName, "cold"> => n !== "cold");
+  const names = chosen.filter(
+    (n): n is Exclude<ScenarioName, "cold" | "cache"> => n !== "cold" && n !== "cache",
+  );
   const picked =
-    names.length > 0 && names.length < scenarioNames.length - 1 ? names : ["get" as const];
+    names.length > 0 && names.length < scenarioNames.length - 2 ? names : ["get" as const];
   const summaries: Record<string, ProfileSummary & { ops: number }> = {};
   for (const name of picked) {
     const scenario = scenarios[name];
@@ -733,6 +736,7 @@ async function main(): Promise<void> {
   const cold: ColdResult[] = [];
   for (const serverKind of options.servers) {
     for (const name of options.chosen) {
+      if (name === "cache") continue;
       const items = name === "cold" ? 0 : scenarios[name].items;
       const server = await startServer(compiled, serverKind, { items, https: options.https });
       try {
@@ -753,6 +757,22 @@ async function main(): Promise<void> {
         await server.stop();
       }
     }
+  }
+
+  if (options.chosen.includes("cache")) {
+    // SecretCache against the local vault with its real throttle: its own program and table.
+    process.stdout.write("\nSecretCache: load 1,000 secrets under the real throttle ...\n");
+    const cache = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "bench/secretCache.ts",
+        ...(options.quick ? ["--runs", "1", "--fleet", "2"] : []),
+      ],
+      { stdio: "inherit", timeout: 600_000 },
+    );
+    if (cache.status !== 0) throw new Error(`bench/secretCache.ts failed (exit ${cache.status}).`);
   }
 
   const targets = judgeTargets(results, cold);
