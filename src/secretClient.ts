@@ -17,6 +17,7 @@ import { SecretsOperations, type ListKind, type WirePage } from "./api/secretsOp
 import { latestServiceVersion, serviceVersions } from "./api/wireTypes.js";
 import { packageName, packageVersion } from "./constants.js";
 import { logger } from "./log.js";
+import { isLoopbackHost } from "./loopbackHost.js";
 import type {
   BackupSecretOptions,
   BeginDeleteSecretOptions,
@@ -58,11 +59,6 @@ const loggedHeaderNames = [
   "x-ms-keyvault-rbac-cache",
 ];
 const loggedQueryParameters = ["api-version", "maxresults", "outContentType"];
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
-}
 
 /** Characters that would change the request path or start a query when put into a URL path. */
 const pathBreakingCharacters = /[/\\?#]/;

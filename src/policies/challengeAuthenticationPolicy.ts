@@ -6,6 +6,7 @@ import type {
   SendRequest,
 } from "@azure/core-rest-pipeline";
 import { logger } from "../log.js";
+import { isLoopbackHost } from "../loopbackHost.js";
 import { type ChallengeState, getCachedChallenge, setCachedChallenge } from "./challengeCache.js";
 import { type BearerChallenge, decodeClaims, parseBearerChallenge } from "./wwwAuthenticate.js";
 
@@ -101,8 +102,14 @@ export function challengeAuthenticationPolicy(
   // Requests the client builds start with the vault origin: they need no URL parsing per request.
   const vaultPrefix = `${vaultOrigin}/`;
   const vaultOriginUrl = new URL(vaultOrigin);
+  // Only requests to the vault origin carry a token, so whether the transport may carry one is
+  // decided once, here; it is thrown on the first such request.
+  const refusal = transportRefusal(vaultOriginUrl);
   const verifyResource = options.disableChallengeResourceVerification !== true;
   const getAccessToken = createTokenCache(credential);
+  // The last cached challenge this policy verified: the check depends only on the challenge and
+  // the vault host, so each cached entry is verified once, not on every request.
+  let verifiedState: ChallengeState | undefined;
 
   const stateFromChallenge = (
     challenge: BearerChallenge,
@@ -255,7 +262,7 @@ export function challengeAuthenticationPolicy(
         request.headers.delete("Authorization");
         return next(request);
       }
-      assertTransportMayCarryToken(requestUrl);
+      if (refusal !== undefined) throw refusal;
       let state = getCachedChallenge(vaultOrigin);
       if (state === undefined) {
         const discovered = await discoverChallenge(request, next, requestUrl);
@@ -263,10 +270,11 @@ export function challengeAuthenticationPolicy(
           return discovered.response;
         }
         state = discovered.state;
-      } else if (verifyResource) {
+      } else if (verifyResource && state !== verifiedState) {
         // The cache is shared by every client in the process, including ones that turned the
         // check off; a client that wants it must not trust their entries blindly.
         verifyChallengeHost(state.scope, requestUrl, "scope");
+        verifiedState = state;
       }
       return sendAuthorized(request, next, requestUrl, state);
     },
@@ -399,22 +407,12 @@ function verifyChallengeHost(value: string, requestUrl: URL, kind: "scope" | "re
   );
 }
 
-function assertTransportMayCarryToken(url: URL): void {
+function transportRefusal(url: URL): Error | undefined {
   if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname))) {
-    return;
+    return undefined;
   }
-  throw new Error(
+  return new Error(
     `Refusing to send a Key Vault token to ${url.host} over ${url.protocol.replace(/:$/, "")}: tokens are only sent ` +
       "over https, or over http to a loopback host (localhost, 127.0.0.0/8, ::1) such as the local vault. Use an https vault URL.",
   );
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (host === "localhost" || host === "[::1]" || host === "::1") {
-    return true;
-  }
-  // The URL parser has already normalised IPv4 forms such as "127.1" to dotted quads.
-  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  return octets !== null && octets.slice(1).every((octet) => Number(octet) <= 255);
 }
