@@ -90,59 +90,34 @@ ${body("")}
   const tsSource = body(
     `import { SecretClient, type KeyVaultSecret } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nconst _typed: KeyVaultSecret | undefined = undefined;\nvoid _typed;`,
   );
-  mkdirSync(join(project, "node16"));
-  writeFileSync(join(project, "node16", "package.json"), JSON.stringify({ type: "module" }));
-  writeFileSync(join(project, "node16", "main.ts"), tsSource);
-  writeFileSync(
-    join(project, "node16", "tsconfig.json"),
-    JSON.stringify({
-      compilerOptions: {
-        module: "node16",
-        moduleResolution: "node16",
-        target: "ES2022",
-        strict: true,
-        outDir: "out",
-        types: ["node"],
-      },
-      files: ["main.ts"],
-    }),
-  );
-  mkdirSync(join(project, "bundler"));
-  writeFileSync(join(project, "bundler", "package.json"), JSON.stringify({ type: "module" }));
-  writeFileSync(join(project, "bundler", "main.ts"), tsSource);
-  writeFileSync(
-    join(project, "bundler", "tsconfig.json"),
-    JSON.stringify({
-      compilerOptions: {
-        module: "esnext",
-        moduleResolution: "bundler",
-        target: "ES2022",
-        strict: true,
-        outDir: "out",
-        types: ["node"],
-      },
-      files: ["main.ts"],
-    }),
-  );
-  mkdirSync(join(project, "node16cjs"));
-  writeFileSync(join(project, "node16cjs", "package.json"), JSON.stringify({ type: "commonjs" }));
-  writeFileSync(
-    join(project, "node16cjs", "main.ts"),
+  // One TypeScript project per module system and resolution a consumer may use.
+  const typeScriptProject = (dir, type, module, moduleResolution, source) => {
+    mkdirSync(join(project, dir));
+    writeFileSync(join(project, dir, "package.json"), JSON.stringify({ type }));
+    writeFileSync(join(project, dir, "main.ts"), source);
+    writeFileSync(
+      join(project, dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          module,
+          moduleResolution,
+          target: "ES2022",
+          strict: true,
+          outDir: "out",
+          types: ["node"],
+        },
+        files: ["main.ts"],
+      }),
+    );
+  };
+  typeScriptProject("node16", "module", "node16", "node16", tsSource);
+  typeScriptProject("bundler", "module", "esnext", "bundler", tsSource);
+  typeScriptProject(
+    "node16cjs",
+    "commonjs",
+    "node16",
+    "node16",
     `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nasync function main(): Promise<void> {\n${body("")}\n}\nmain().catch((e) => { console.error(e); process.exit(1); });`,
-  );
-  writeFileSync(
-    join(project, "node16cjs", "tsconfig.json"),
-    JSON.stringify({
-      compilerOptions: {
-        module: "node16",
-        moduleResolution: "node16",
-        target: "ES2022",
-        strict: true,
-        outDir: "out",
-        types: ["node"],
-      },
-      files: ["main.ts"],
-    }),
   );
 
   const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
