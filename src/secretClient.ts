@@ -85,21 +85,6 @@ function checkVersion(value: unknown, parameter: string): string {
   return value === "" ? "" : checkName(value, parameter);
 }
 
-function checkPollerOptions(options: BeginDeleteSecretOptions): void {
-  const interval = options.intervalInMs;
-  if (
-    interval !== undefined &&
-    (typeof interval !== "number" || !Number.isFinite(interval) || interval < 0)
-  ) {
-    throw new RangeError(
-      `intervalInMs must be a finite number of milliseconds, 0 or more, got ${String(interval)}.`,
-    );
-  }
-  if (options.resumeFrom !== undefined && typeof options.resumeFrom !== "string") {
-    throw new TypeError("resumeFrom must be the string returned by another poller's toString().");
-  }
-}
-
 function checkVaultUrl(vaultUrl: unknown, allowInsecureConnection: boolean): URL {
   if (typeof vaultUrl !== "string" || vaultUrl.length === 0) {
     throw new TypeError(
@@ -367,7 +352,6 @@ export class SecretClient {
     options: BeginDeleteSecretOptions = {},
   ): Promise<PollerLike<PollOperationState<DeletedSecret>, DeletedSecret>> {
     checkName(name, "name");
-    checkPollerOptions(options);
     // Loaded on first use: most processes never poll, and core-lro adds to every cold start.
     const { beginDeleteSecretPoller } = await import("./lro/deleteSecretOperation.js");
     return beginDeleteSecretPoller(
@@ -452,7 +436,6 @@ export class SecretClient {
     options: BeginRecoverDeletedSecretOptions = {},
   ): Promise<PollerLike<PollOperationState<SecretProperties>, SecretProperties>> {
     checkName(name, "name");
-    checkPollerOptions(options);
     const { beginRecoverDeletedSecretPoller } =
       await import("./lro/recoverDeletedSecretOperation.js");
     return beginRecoverDeletedSecretPoller(
