@@ -44,6 +44,7 @@ import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
 import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
 import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
 import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
+import { tracingPolicy, tracingPolicyName } from "./policies/tracingPolicy.js";
 import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
 import { tracingClient } from "./tracing.js";
 
@@ -223,6 +224,19 @@ export class SecretClient {
     // Key Vault answers uncompressed JSON; asking for gzip only costs a decoding stream.
     this.pipeline.removePolicy({ name: "decompressResponsePolicy" });
     this.pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
+    // Core's tracing policy parses the URL and awaits on every request, recorded or not; ours
+    // records the same spans and costs nothing more when no span is recorded.
+    this.pipeline.removePolicy({ name: tracingPolicyName });
+    this.pipeline.addPolicy(
+      tracingPolicy({
+        userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
+        additionalAllowedQueryParameters: [
+          ...loggedQueryParameters,
+          ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
+        ],
+      }),
+      { afterPhase: "Retry", beforePolicies: ["redirectPolicy"] },
+    );
     this.pipeline.addPolicy(
       challengeAuthenticationPolicy({
         credential,

@@ -312,6 +312,8 @@ export class SecretsOperations {
         this.context.allowInsecureConnection || requestOptions?.allowInsecureConnection,
       disableKeepAlive: this.context.disableKeepAlive,
     });
+    // createPipelineRequest does not copy tracingOptions: without them the HTTP span has no parent.
+    if (options.tracingOptions !== undefined) request.tracingOptions = options.tracingOptions;
     return request;
   }
 

@@ -1,13 +1,26 @@
 import assert from "node:assert/strict";
 import { useInstrumenter, type Instrumenter, type TracingSpan } from "@azure/core-tracing";
+import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import nock from "nock";
 import { createClient, primeChallenge, vault, vaultUrl } from "./helpers.js";
 
 describe("tracing", () => {
-  const spans: Array<{ name: string; attributes: Record<string, unknown> }> = [];
+  const spans: Array<{
+    name: string;
+    attributes: Record<string, unknown>;
+    parent: unknown;
+    kind: unknown;
+    context?: unknown;
+  }> = [];
   const recorder: Instrumenter = {
     startSpan(name, spanOptions) {
-      const recorded = { name, attributes: {} as Record<string, unknown> };
+      const recorded = {
+        name,
+        attributes: { ...spanOptions?.spanAttributes } as Record<string, unknown>,
+        parent: spanOptions?.tracingContext,
+        kind: spanOptions?.spanKind,
+        context: undefined as unknown,
+      };
       spans.push(recorded);
       const span: TracingSpan = {
         end() {},
@@ -18,7 +31,9 @@ describe("tracing", () => {
         recordException() {},
         isRecording: () => true,
       };
-      return { span, tracingContext: spanOptions?.tracingContext ?? createContext() };
+      const tracingContext = createContext();
+      recorded.context = tracingContext;
+      return { span, tracingContext };
     },
     withContext: (_context, callback, ...args) => callback(...args),
     parseTraceparentHeader: () => undefined,
@@ -65,5 +80,78 @@ describe("tracing", () => {
       ["SecretClient.getSecret", "SecretClient.purgeDeletedSecret"],
     );
     assert.ok(ours.every((s) => s.attributes["az.namespace"] === "Microsoft.KeyVault"));
+  });
+
+  it("records an HTTP span per request under the client span, with core's attributes", async () => {
+    spans.length = 0;
+    vault()
+      .get("/secrets/b/")
+      .query(true)
+      .reply(
+        200,
+        { value: "v", id: `${vaultUrl}/secrets/b/${"0".repeat(32)}` },
+        {
+          "x-ms-request-id": "service-request-1",
+        },
+      );
+    await createClient().getSecret("b");
+    const clientSpan = spans.find((s) => s.name === "SecretClient.getSecret");
+    const httpSpan = spans.find((s) => s.name === "HTTP GET");
+    assert.ok(clientSpan && httpSpan, "both spans are started");
+    assert.equal(
+      httpSpan.parent,
+      clientSpan.context,
+      "the HTTP span is a child of the client span",
+    );
+    assert.equal(httpSpan.kind, "client");
+    assert.match(String(httpSpan.attributes["http.url"]), /\/secrets\/b\/\?api-version=/);
+    assert.equal(httpSpan.attributes["http.method"], "GET");
+    assert.match(
+      String(httpSpan.attributes["http.user_agent"]),
+      /keyvault-secrets\/.* core-rest-pipeline\//,
+    );
+    assert.equal(typeof httpSpan.attributes.requestId, "string");
+    assert.equal(httpSpan.attributes["http.status_code"], 200);
+    assert.equal(httpSpan.attributes.serviceRequestId, "service-request-1");
+  });
+
+  it("redacts query values other than the allowed ones in http.url", async () => {
+    spans.length = 0;
+    vault().get("/secrets").query(true).reply(200, { value: [] });
+    const client = createClient();
+    await client.sendRequest(
+      createPipelineRequest({
+        url: `${vaultUrl}/secrets?api-version=2025-07-01&secretParam=hidden&maxresults=5`,
+      }),
+    );
+    const httpSpan = spans.find((s) => s.name === "HTTP GET");
+    assert.ok(httpSpan);
+    const url = String(httpSpan.attributes["http.url"]);
+    assert.ok(url.includes("secretParam=REDACTED"), url);
+    assert.ok(url.includes("maxresults=5") && url.includes("api-version=2025-07-01"), url);
+    assert.ok(!url.includes("hidden"), url);
+  });
+
+  it("starts no HTTP span under a client span that is not recorded", async () => {
+    const started: string[] = [];
+    useInstrumenter({
+      ...recorder,
+      startSpan(name, spanOptions) {
+        started.push(name);
+        const result = recorder.startSpan(name, spanOptions);
+        return { ...result, span: { ...result.span, isRecording: () => false } };
+      },
+    });
+    try {
+      vault()
+        .get("/secrets/c/")
+        .query(true)
+        .reply(200, { value: "v", id: `${vaultUrl}/secrets/c/${"0".repeat(32)}` });
+      const secret = await createClient().getSecret("c");
+      assert.equal(secret.value, "v");
+      assert.deepEqual(started, ["SecretClient.getSecret"]);
+    } finally {
+      useInstrumenter(recorder);
+    }
   });
 });
