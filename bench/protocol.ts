@@ -82,6 +82,8 @@ export type ClientMessage =
 
 /** What a cold-start child prints on its single stdout line (JSON). */
 export interface ColdStartResult {
+  /** Importing the client's module alone (none for raw: node:http is part of Node). */
+  importMs: number;
   /** From just before the client is imported to the first getSecret's value in hand. */
   importToFirstGetMs: number;
   /** From process start (Node's time origin) to the same point. */
