@@ -31,6 +31,10 @@ export interface SharedBackoffSettings {
  */
 export class SharedBackoff {
   private resumeAtMs = 0;
+  /** Set by every pause: the first request after it goes alone. */
+  private probeNeeded = false;
+  /** While the probe is out, the other workers wait on this; released when the probe ends. */
+  private probeGate: { done: Promise<void>; release: () => void } | undefined;
   private level = 0;
   private pauseDecidedAtMs = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
@@ -62,17 +66,39 @@ export class SharedBackoff {
   }
 
   /**
-   * Waits until the current pause, if any, is over.
+   * Waits until the current pause, if any, is over. After a pause, one worker goes first (the
+   * probe) and the others wait for its answer: a vault that is still throttling sees one request,
+   * not one per worker. The probe must call {@link SharedBackoff.probeEnded} when its request ends.
    * @param signal - ends the wait early with an AbortError
-   * @returns once requests may be sent again
+   * @returns true when the caller is the probe
    */
-  async wait(signal: AbortSignal): Promise<void> {
+  async wait(signal: AbortSignal): Promise<boolean> {
     for (;;) {
       signal.throwIfAborted();
       const remaining = this.resumeAtMs - this.now();
-      if (remaining <= 0) return;
-      await sleep(remaining, signal);
+      if (remaining > 0) {
+        await sleep(remaining, signal);
+      } else if (this.probeGate !== undefined) {
+        await untilDone(this.probeGate.done, signal);
+      } else if (this.probeNeeded) {
+        this.probeNeeded = false;
+        let release = (): void => undefined;
+        const done = new Promise<void>((resolve) => (release = resolve));
+        this.probeGate = { done, release };
+        return true;
+      } else {
+        return false;
+      }
     }
+  }
+
+  /**
+   * Ends the probe: the waiting workers go on (or wait out the pause its 429 began).
+   */
+  probeEnded(): void {
+    const gate = this.probeGate;
+    this.probeGate = undefined;
+    gate?.release();
   }
 
   /**
@@ -91,6 +117,7 @@ export class SharedBackoff {
     const delay =
       retryAfterInMs(error, nowMs) ?? this.exponentialDelay(Math.max(0, this.level - 1));
     this.resumeAtMs = Math.max(this.resumeAtMs, nowMs + delay);
+    this.probeNeeded = true;
     return this.resumeAtMs - nowMs;
   }
 
@@ -141,7 +168,7 @@ export async function withSharedBackoff<T>(
 ): Promise<T> {
   const { maxAttempts, signal, subject } = attempts;
   for (let attempt = 1; ; attempt++) {
-    await backoff.wait(signal);
+    const probe = await backoff.wait(signal);
     const startedAt = backoff.requestStarted();
     try {
       const result = await request();
@@ -154,6 +181,8 @@ export async function withSharedBackoff<T>(
       logger.warning(
         `SecretCache: ${subject} was throttled (attempt ${attempt} of ${maxAttempts}); every worker pauses ${waitMs} ms.`,
       );
+    } finally {
+      if (probe) backoff.probeEnded();
     }
   }
 }
@@ -180,5 +209,21 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Waits for `done`, unless aborted first. */
+function untilDone(done: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    void done.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
   });
 }

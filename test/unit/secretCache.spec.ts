@@ -481,6 +481,32 @@ describe("SecretCache", () => {
       assert.ok(after.some((g) => g.name === "s004"));
     });
 
+    it("after a pause, sends one request (the probe) and releases the others when it is answered", async () => {
+      const vault = new FakeVault();
+      vault.pageSize = 25;
+      vault.seed(24);
+      vault.getDelayMs = 20;
+      let throttledAt = 0;
+      vault.getHook = (name, call) => {
+        if (name === "s004" && call === 1) {
+          throttledAt = Date.now();
+          return throttled({ "retry-after-ms": "30" });
+        }
+        return undefined;
+      };
+      const cache = track(cacheOf(vault, { concurrency: 6 }));
+      await cache.load();
+      assert.equal(cache.size, 24);
+      // Gets started after the 429 came back: the first goes alone, the rest after its answer.
+      const after = vault.gets.filter((g) => g.at >= throttledAt + 25);
+      assert.ok(after.length >= 2, `gets after the pause: ${after.length}`);
+      const [probe, ...rest] = after;
+      assert.ok(
+        rest.every((g) => g.at >= probe!.at + vault.getDelayMs - 1),
+        `no get started while the probe was out (${after.map((g) => g.at - probe!.at).join(", ")})`,
+      );
+    });
+
     it("without Retry-After, pauses with an exponential delay from throttleDelayInMs", async () => {
       const vault = new FakeVault();
       vault.seed(6);
@@ -556,6 +582,36 @@ describe("SecretCache", () => {
         const retried = shared.requestStarted();
         shared.succeeded(retried);
         assert.equal(shared.throttled(throttled(), retried), 1000, "a success resets the level");
+      });
+
+      it("lets one waiter through after a pause and holds the others until the probe ends", async () => {
+        const now = { ms: 10_000 };
+        const shared = backoff(now);
+        const signal = new AbortController().signal;
+        assert.equal(await shared.wait(signal), false, "no pause: no probe");
+        shared.throttled(throttled(), shared.requestStarted());
+        now.ms += 1000;
+        const outcomes: boolean[] = [];
+        const waits = [1, 2, 3].map(() => shared.wait(signal).then((p) => outcomes.push(p)));
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(outcomes, [true], "only the probe goes");
+        shared.probeEnded();
+        await Promise.all(waits);
+        assert.deepEqual(outcomes, [true, false, false]);
+        assert.equal(await shared.wait(signal), false, "after the probe, no more probing");
+      });
+
+      it("a waiter held behind the probe ends with the abort signal", async () => {
+        const now = { ms: 10_000 };
+        const shared = backoff(now);
+        shared.throttled(throttled(), shared.requestStarted());
+        now.ms += 1000;
+        assert.equal(await shared.wait(new AbortController().signal), true);
+        const controller = new AbortController();
+        const held = shared.wait(controller.signal);
+        controller.abort(new Error("stop"));
+        await assert.rejects(held, /stop/);
+        shared.probeEnded();
       });
 
       it("honours Retry-After in seconds, as a date, and the millisecond headers", () => {
