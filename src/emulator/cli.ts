@@ -4,10 +4,11 @@
  * prints how to point clients at it.
  */
 
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { LocalVaultOptions } from "./options.js";
+import { writePrivateFile } from "./persistence.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
@@ -32,6 +33,7 @@ const cliOptions = {
   "empty-pages": { type: "boolean" },
   "claims-challenge": { type: "boolean" },
   "backup-key": { type: "string" },
+  "identity-header": { type: "string" },
   "throttle-limit": { type: "string" },
   "no-retry-after": { type: "boolean" },
   "error-rate": { type: "string" },
@@ -49,10 +51,11 @@ Starts a local Azure Key Vault (secrets) for development and tests.
 Server:
   --host HOST              Interface to listen on (default 127.0.0.1)
   --port N                 Port to listen on, 0 picks a free one (default 8443)
-  --location DIR           Keep the vault's state in DIR; every write is durable before it is
-                           acknowledged (default: in memory only)
+  --location DIR           Keep the vault's state in DIR (created 0700, files 0600); every write
+                           is durable before it is acknowledged or seen (default: in memory only)
   --https                  Serve HTTPS with a generated certificate; the CA certificate is written
-                           to DIR (or the working directory)/${caFileName}
+                           to DIR (or the working directory)/${caFileName}, and with
+                           --location the same CA is served again after a restart
   --cert FILE --key FILE   Serve HTTPS with this PEM certificate and key (both or neither;
                            implies --https)
 
@@ -69,6 +72,8 @@ Vault behaviour:
   --claims-challenge       Answer the first request with each new token with a CAE claims challenge
   --backup-key BASE64      32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)
+  --identity-header VALUE  Secret the managed-identity endpoint expects (IDENTITY_HEADER), 16 to
+                           256 visible characters (default: random, kept under --location)
 
 Faults (all off by default):
   --throttle-limit N       Requests per 10-second window before answering 429
@@ -277,6 +282,14 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
     }
     options.backupKey = Buffer.from(backupKey, "base64").toString("base64");
   }
+  const identityHeader = values["identity-header"];
+  if (identityHeader !== undefined) {
+    // A secret too: the message never repeats it.
+    if (!/^[\x21-\x7e]{16,256}$/.test(identityHeader)) {
+      throw new RangeError("--identity-header must be 16 to 256 visible ASCII characters.");
+    }
+    options.identityHeader = identityHeader;
+  }
 
   const faults: NonNullable<LocalVaultOptions["faults"]> = {};
   if (values["throttle-limit"] !== undefined) {
@@ -362,7 +375,8 @@ async function main(argv: string[]): Promise<void> {
   if (vault.caCertificate !== undefined && parsed.caOut !== undefined) {
     caPath = parsed.caOut;
     mkdirSync(path.dirname(caPath), { recursive: true });
-    writeFileSync(caPath, vault.caCertificate);
+    // Written aside and renamed: a link planted at caPath is replaced, never followed.
+    await writePrivateFile(caPath, vault.caCertificate);
   }
   lines.push(
     "Environment for clients:",

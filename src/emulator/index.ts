@@ -10,11 +10,18 @@ import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
 import type { LocalVaultFaultOptions, LocalVaultOptions } from "./options.js";
-import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
+import { DurableStore } from "./durableStore.js";
+import {
+  openJournal,
+  readStateFile,
+  writeStateFile,
+  type Journal,
+  type JournalRecord,
+} from "./persistence.js";
 import { createRequestHandler } from "./server.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 import { SecretStore, VaultClock, type StoreRecord } from "./store.js";
-import { generateSelfSignedCertificate } from "./tls.js";
+import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
 
@@ -50,11 +57,32 @@ export interface LocalVault {
   close(): Promise<void>;
 }
 
-/** Journal record that keeps the vault's keys across restarts. */
-interface KeysRecord extends JournalRecord {
-  type: "keys";
+/** What the vault keeps under `location` apart from the journal (the state file, 0600). */
+interface VaultKeys {
   backupKey: string;
   signingKey: string;
+  identityHeader: string;
+  /** The generated certificates, so a trusted CA stays trusted across restarts. */
+  tls?: SavedCertificate;
+}
+
+function newKeys(): VaultKeys {
+  return {
+    backupKey: randomBytes(32).toString("base64"),
+    signingKey: randomBytes(32).toString("base64"),
+    identityHeader: randomBytes(16).toString("hex"),
+  };
+}
+
+function isVaultKeys(value: unknown): value is VaultKeys {
+  const keys = value as Partial<VaultKeys> | null;
+  return (
+    typeof keys === "object" &&
+    keys !== null &&
+    typeof keys.backupKey === "string" &&
+    typeof keys.signingKey === "string" &&
+    typeof keys.identityHeader === "string"
+  );
 }
 
 const defaultTenantId = "00000000-0000-0000-0000-000000000000";
@@ -83,21 +111,32 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
   const journal: Journal | undefined =
     options.location === undefined ? undefined : await openJournal(options.location);
   try {
-    let keys = journal?.records.findLast((r): r is KeysRecord => r.type === "keys");
-    if (keys === undefined) {
-      keys = {
-        type: "keys",
-        backupKey: randomBytes(32).toString("base64"),
-        signingKey: randomBytes(32).toString("base64"),
-      };
-      await journal?.append(keys);
+    let keys = newKeys();
+    let keysChanged = journal !== undefined;
+    if (journal !== undefined) {
+      const saved = await readStateFile(journal.directory);
+      if (saved !== undefined) {
+        if (!isVaultKeys(saved)) {
+          throw new Error(
+            `The local vault's state file in ${journal.directory} lacks its keys. Restore it from ` +
+              `a copy or remove it (the vault then makes new keys).`,
+          );
+        }
+        keys = saved;
+        keysChanged = false;
+      }
     }
     const backupKey = Buffer.from(options.backupKey ?? keys.backupKey, "base64");
 
-    const store = new SecretStore(settings, new VaultClock());
+    const accepted = new SecretStore(settings, new VaultClock());
+    const store =
+      journal === undefined
+        ? new DurableStore(accepted)
+        : new DurableStore(accepted, new SecretStore(settings, new VaultClock()));
     for (const record of journal?.records ?? []) {
-      if (record.type !== "keys") store.apply(record as unknown as StoreRecord);
+      store.replay(record as unknown as StoreRecord);
     }
+    await journal?.compactFrom(() => store.snapshot() as unknown as JournalRecord[]);
 
     const auth = new VaultAuth({
       signingKey: Buffer.from(keys.signingKey, "base64"),
@@ -111,7 +150,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       journal === undefined
         ? undefined
         : (record: StoreRecord): Promise<void> => {
-            const write = journal.append(record as unknown as JournalRecord);
+            const write = journal.append(record as unknown as JournalRecord, () =>
+              store.commit(record),
+            );
             pending.add(write);
             const forget = (): void => void pending.delete(write);
             write.then(forget, forget);
@@ -125,7 +166,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     const host = options.host ?? "127.0.0.1";
     let caCertificate: string | undefined;
     let server: Server;
-    const identityHeader = randomBytes(16).toString("hex");
+    const identityHeader = options.identityHeader ?? keys.identityHeader;
     const context = {
       store,
       auth,
@@ -142,15 +183,22 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     };
     const handler = createRequestHandler(context);
     if (options.https === true) {
-      const generated = generateSelfSignedCertificate({
-        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1"])],
-      });
+      const { certificate: generated, generated: fresh } = reuseOrGenerateCertificate(keys.tls, [
+        ...new Set([host, "localhost", "127.0.0.1", "::1"]),
+      ]);
+      if (fresh) {
+        keys.tls = generated;
+        keysChanged = true;
+      }
       caCertificate = generated.caCert;
       server = createHttpsServer({ cert: generated.cert, key: generated.key }, handler);
     } else if (options.https) {
       server = createHttpsServer({ cert: options.https.cert, key: options.https.key }, handler);
     } else {
       server = createHttpServer(handler);
+    }
+    if (journal !== undefined && keysChanged) {
+      await writeStateFile(journal.directory, keys);
     }
     // Keep-alive sockets of idle clients must not hold `close()` up.
     server.keepAliveTimeout = 5000;
@@ -234,6 +282,13 @@ function checkOptions(options: LocalVaultOptions): {
     (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
   ) {
     throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}.`);
+  }
+  if (
+    options.identityHeader !== undefined &&
+    (typeof options.identityHeader !== "string" ||
+      !/^[\x21-\x7e]{16,256}$/.test(options.identityHeader))
+  ) {
+    throw new RangeError("identityHeader must be 16 to 256 visible ASCII characters (no spaces).");
   }
   return { recoveryLevel, recoverableDays, delayMs };
 }

@@ -45,12 +45,15 @@ export interface LocalVaultOptions {
    */
   port?: number;
   /**
-   * Serve HTTPS. `true` generates a self-signed certificate (see `LocalVault.caCertificate`).
+   * Serve HTTPS. `true` generates a CA and a server certificate (see `LocalVault.caCertificate`),
+   * kept under `location` when given, so a CA trusted once stays trusted across restarts.
    * @default false
    */
   https?: boolean | { cert: string | Buffer; key: string | Buffer };
   /**
-   * Directory where the vault keeps its state; every write is durable before it is acknowledged.
+   * Directory where the vault keeps its state; every write is durable before it is acknowledged
+   * or seen by a reader. Created owner-only (0700); its files are 0600 and marked as the vault's,
+   * and the vault refuses to start on a symbolic link or a file it did not write there.
    * @default in memory only
    */
   location?: string;
@@ -96,6 +99,12 @@ export interface LocalVaultOptions {
    * @default a random key per vault (persisted under `location` when given)
    */
   backupKey?: string;
+  /**
+   * Secret the managed-identity endpoint expects in `x-identity-header` (what clients get as
+   * `IDENTITY_HEADER`): 16 to 256 visible ASCII characters.
+   * @default a random value, kept under `location` when given (so a saved `.env` stays valid)
+   */
+  identityHeader?: string;
   /** Fault injection, all off by default. */
   faults?: LocalVaultFaultOptions;
 }

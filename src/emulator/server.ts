@@ -18,7 +18,8 @@ import {
   readSetBody,
   readUpdateBody,
 } from "./requests.js";
-import type { RenderContext, SecretStore, StoreRecord } from "./store.js";
+import type { DurableStore } from "./durableStore.js";
+import type { RenderContext, StoreRecord } from "./store.js";
 
 /** The version string reported in `x-ms-keyvault-service-version`. */
 export const localServiceVersion = "1.9.0.0";
@@ -33,7 +34,8 @@ const localPrefix = "/__local/";
 
 /** Everything the request handler needs from the vault. */
 export interface VaultServerContext {
-  store: SecretStore;
+  /** Changes are made at once; reads see only what is durable. */
+  store: DurableStore;
   auth: VaultAuth;
   faults: FaultInjector;
   scheme: "http" | "https";
