@@ -42,7 +42,6 @@ if (args.child !== undefined) {
 const versionCount = Number(args.versions);
 const runs = Number(args.runs);
 const secretsCount = Math.max(1, Math.round(versionCount / 100));
-const render = { baseUrl: "http://127.0.0.1", previousVersion: true, recoverableDays: true };
 const settings = { recoveryLevel: "Recoverable+Purgeable", recoverableDays: 90, delayMs: 0 };
 
 /** Journals `count` versions (100 per secret, ~100-character values); `garbage` purges them after. */
@@ -61,12 +60,12 @@ async function fill(location: string, count: number, garbage: boolean): Promise<
     for (let i = 0; i < count; i++) {
       const name = `${prefix}-${i % secretsCount}`;
       const value = `value ${i} `.padEnd(100, "x");
-      await append(store.set(name, { value, tags: { n: String(i) } }, render).record);
+      await append(store.set(name, { value, tags: { n: String(i) } }).record);
     }
     if (purge) {
       for (let s = 0; s < secretsCount; s++) {
-        await append(store.delete(`${prefix}-${s}`, render).record);
-        await append(store.purge(`${prefix}-${s}`).record);
+        await append(store.delete(`${prefix}-${s}`).record);
+        await append(store.purge(`${prefix}-${s}`));
       }
     }
   };

@@ -3,24 +3,12 @@
  * accepted so far (so concurrent writers follow the service's rules), but readers see it only once
  * it is durable: after a crash no reader has seen anything that is gone.
  */
-import type {
-  DeletedSecretBundleWire,
-  DeletedSecretItemWire,
-  SecretBundleWire,
-  SecretItemWire,
-} from "../api/wireTypes.js";
-import type {
-  Mutation,
-  RenderContext,
-  SecretStore,
-  SerializedSecret,
-  SetFields,
-  StoreRecord,
-  UpdateFields,
-  VaultClock,
-} from "./store.js";
+import type { SecretStore, StoreRecord, VaultClock } from "./store.js";
 
-type Page<T> = { items: T[]; lastKey: string; more: boolean };
+/** The same call on one of the two stores. */
+type Call<K extends keyof SecretStore> = SecretStore[K] extends (...args: infer A) => infer R
+  ? (...args: A) => R
+  : never;
 
 /**
  * Two replicas of the store fed the same records: `accepted` takes each change as it is made,
@@ -45,81 +33,45 @@ export class DurableStore {
   // ---- reads: durable state only --------------------------------------------------------------
 
   /** {@inheritDoc SecretStore.get} */
-  get(name: string, version: string, ctx: RenderContext): SecretBundleWire {
-    return this.durable.get(name, version, ctx);
-  }
+  readonly get: Call<"get"> = (...args) => this.durable.get(...args);
 
   /** {@inheritDoc SecretStore.getDeleted} */
-  getDeleted(name: string, ctx: RenderContext): DeletedSecretBundleWire {
-    return this.durable.getDeleted(name, ctx);
-  }
+  readonly getDeleted: Call<"getDeleted"> = (...args) => this.durable.getDeleted(...args);
 
   /** {@inheritDoc SecretStore.list} */
-  list(afterKey: string, max: number, ctx: RenderContext): Page<SecretItemWire> {
-    return this.durable.list(afterKey, max, ctx);
-  }
+  readonly list: Call<"list"> = (...args) => this.durable.list(...args);
 
   /** {@inheritDoc SecretStore.listVersions} */
-  listVersions(
-    name: string,
-    afterVersion: string,
-    max: number,
-    ctx: RenderContext,
-  ): Page<SecretItemWire> {
-    return this.durable.listVersions(name, afterVersion, max, ctx);
-  }
+  readonly listVersions: Call<"listVersions"> = (...args) => this.durable.listVersions(...args);
 
   /** {@inheritDoc SecretStore.listDeleted} */
-  listDeleted(afterKey: string, max: number, ctx: RenderContext): Page<DeletedSecretItemWire> {
-    return this.durable.listDeleted(afterKey, max, ctx);
-  }
+  readonly listDeleted: Call<"listDeleted"> = (...args) => this.durable.listDeleted(...args);
 
   /** {@inheritDoc SecretStore.exportSecret} */
-  exportSecret(name: string): SerializedSecret {
-    return this.durable.exportSecret(name);
-  }
+  readonly exportSecret: Call<"exportSecret"> = (...args) => this.durable.exportSecret(...args);
 
   /** {@inheritDoc SecretStore.snapshot} */
-  snapshot(): StoreRecord[] {
-    return this.durable.snapshot();
-  }
+  readonly snapshot: Call<"snapshot"> = (...args) => this.durable.snapshot(...args);
 
   // ---- changes: checked against every accepted change -----------------------------------------
 
   /** {@inheritDoc SecretStore.set} */
-  set(name: string, fields: SetFields, ctx: RenderContext): Mutation<SecretBundleWire> {
-    return this.accepted.set(name, fields, ctx);
-  }
+  readonly set: Call<"set"> = (...args) => this.accepted.set(...args);
 
   /** {@inheritDoc SecretStore.update} */
-  update(
-    name: string,
-    version: string,
-    fields: UpdateFields,
-    ctx: RenderContext,
-  ): Mutation<SecretBundleWire> {
-    return this.accepted.update(name, version, fields, ctx);
-  }
+  readonly update: Call<"update"> = (...args) => this.accepted.update(...args);
 
   /** {@inheritDoc SecretStore.delete} */
-  delete(name: string, ctx: RenderContext): Mutation<DeletedSecretBundleWire> {
-    return this.accepted.delete(name, ctx);
-  }
+  readonly delete: Call<"delete"> = (...args) => this.accepted.delete(...args);
 
   /** {@inheritDoc SecretStore.purge} */
-  purge(name: string): Mutation<undefined> {
-    return this.accepted.purge(name);
-  }
+  readonly purge: Call<"purge"> = (...args) => this.accepted.purge(...args);
 
   /** {@inheritDoc SecretStore.recover} */
-  recover(name: string, ctx: RenderContext): Mutation<SecretBundleWire> {
-    return this.accepted.recover(name, ctx);
-  }
+  readonly recover: Call<"recover"> = (...args) => this.accepted.recover(...args);
 
   /** {@inheritDoc SecretStore.restore} */
-  restore(secret: SerializedSecret, ctx: RenderContext): Mutation<SecretBundleWire> {
-    return this.accepted.restore(secret, ctx);
-  }
+  readonly restore: Call<"restore"> = (...args) => this.accepted.restore(...args);
 
   /**
    * Applies a change made outside the methods above (test controls) to the accepted state.
