@@ -2,7 +2,10 @@ import { strict as assert } from "node:assert";
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { generateSelfSignedCertificate } from "../../../src/emulator/tls.js";
+import {
+  generateSelfSignedCertificate,
+  reuseOrGenerateCertificate,
+} from "../../../src/emulator/tls.js";
 
 const hosts = ["localhost", "127.0.0.1", "::1"];
 
@@ -22,9 +25,16 @@ function get(
 }
 
 describe("generateSelfSignedCertificate", () => {
-  const generated = generateSelfSignedCertificate({ hosts, validityDays: 30 });
-  const leaf = new X509Certificate(generated.cert);
-  const ca = new X509Certificate(generated.caCert);
+  // Generated when the tests run, not when the file loads: the validity checks compare with now,
+  // and a full run loads this file minutes before it runs it.
+  let generated: ReturnType<typeof generateSelfSignedCertificate>;
+  let leaf: X509Certificate;
+  let ca: X509Certificate;
+  before(() => {
+    generated = generateSelfSignedCertificate({ hosts, validityDays: 30 });
+    leaf = new X509Certificate(generated.cert);
+    ca = new X509Certificate(generated.caCert);
+  });
 
   it("returns PEM certificates and PKCS#8 keys", () => {
     assert.match(
@@ -157,5 +167,27 @@ describe("generateSelfSignedCertificate", () => {
         code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
       });
     });
+  });
+});
+
+describe("reuseOrGenerateCertificate", () => {
+  it("reuses a saved chain for the same hosts, and generates anew otherwise", () => {
+    const first = reuseOrGenerateCertificate(undefined, ["localhost", "127.0.0.1"]);
+    assert.equal(first.generated, true);
+    assert.deepEqual(first.certificate.hosts, ["localhost", "127.0.0.1"]);
+    const again = reuseOrGenerateCertificate(first.certificate, ["localhost", "127.0.0.1"]);
+    assert.equal(again.generated, false);
+    assert.equal(again.certificate.caCert, first.certificate.caCert);
+
+    const otherHosts = reuseOrGenerateCertificate(first.certificate, ["localhost"]);
+    assert.equal(otherHosts.generated, true);
+    assert.notEqual(otherHosts.certificate.caCert, first.certificate.caCert);
+    // A key that does not belong to the certificate, or something that is not a chain at all.
+    const mismatched = { ...first.certificate, key: otherHosts.certificate.key };
+    assert.equal(
+      reuseOrGenerateCertificate(mismatched, ["localhost", "127.0.0.1"]).generated,
+      true,
+    );
+    assert.equal(reuseOrGenerateCertificate({ hosts: 1 }, ["localhost"]).generated, true);
   });
 });
