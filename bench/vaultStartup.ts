@@ -42,7 +42,12 @@ if (args.child !== undefined) {
 const versionCount = Number(args.versions);
 const runs = Number(args.runs);
 const secretsCount = Math.max(1, Math.round(versionCount / 100));
-const settings = { recoveryLevel: "Recoverable+Purgeable", recoverableDays: 90, delayMs: 0 };
+const settings = {
+  recoveryLevel: "Recoverable+Purgeable",
+  recoverableDays: 90,
+  delayMs: 0,
+  restoreConflictAfterPurgeInMs: 0,
+};
 
 /** Journals `count` versions (100 per secret, ~100-character values); `garbage` purges them after. */
 async function fill(location: string, count: number, garbage: boolean): Promise<void> {
