@@ -1,6 +1,8 @@
+import type { AbortSignalLike } from "@azure/abort-controller";
 import {
   type PipelinePolicy,
   type PipelineRetryOptions,
+  type RetryStrategy,
   retryPolicy,
 } from "@azure/core-rest-pipeline";
 import { logger } from "../log.js";
@@ -17,6 +19,31 @@ export const keyVaultRetryPolicyName = "keyVaultRetryPolicy";
 
 // Core's default: 3 retries, 4 attempts in all.
 const defaultMaxRetries = 3;
+
+/** Signals of callers that handle 429s themselves. */
+const throttlingHandedOff = new WeakSet<AbortSignalLike>();
+
+/**
+ * Hands 429s of the requests sent with `signal` back to the caller at once, without the client's
+ * own retries: for a caller that shares one backoff between many workers (SecretCache), where
+ * each worker retrying on its own would multiply the throttled requests. Other failures are
+ * retried as usual.
+ *
+ * @param signal - the abort signal the caller's requests carry
+ * @internal
+ */
+export function handOffThrottling(signal: AbortSignalLike): void {
+  throttlingHandedOff.add(signal);
+}
+
+/** `strategy`, except that it leaves 429s alone. */
+function notOnThrottled(strategy: RetryStrategy): RetryStrategy {
+  return {
+    name: strategy.name,
+    retry: (state) =>
+      state.response?.status === 429 ? { skipStrategy: true } : strategy.retry(state),
+  };
+}
 
 /**
  * Creates the retry policy for Key Vault. It replaces core's default retry policy because Key Vault
@@ -48,12 +75,18 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
   if (!Number.isInteger(maxRetries) || maxRetries < 0) {
     throw new RangeError(`maxRetries must be a whole number of 0 or more; got ${maxRetries}.`);
   }
-  const policy = retryPolicy(
-    [retryAfterStrategy(), throttledBackoffStrategy(options), transientFailureStrategy(options)],
-    { maxRetries, logger },
-  );
+  const strategies = [
+    retryAfterStrategy(),
+    throttledBackoffStrategy(options),
+    transientFailureStrategy(options),
+  ];
+  const policy = retryPolicy(strategies, { maxRetries, logger });
+  const throttlingPassedOn = retryPolicy(strategies.map(notOnThrottled), { maxRetries, logger });
   return {
     name: keyVaultRetryPolicyName,
-    sendRequest: (request, next) => policy.sendRequest(request, next),
+    sendRequest: (request, next) =>
+      request.abortSignal !== undefined && throttlingHandedOff.has(request.abortSignal)
+        ? throttlingPassedOn.sendRequest(request, next)
+        : policy.sendRequest(request, next),
   };
 }

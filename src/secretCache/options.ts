@@ -73,21 +73,25 @@ export interface SecretCacheOptions {
    */
   concurrency?: number;
   /**
-   * Attempts per request (each one includes the client's own retries) while the vault keeps
-   * answering 429. When one request has used them all, `load()` fails naming the secret.
+   * Attempts per request while the vault keeps answering 429 (with this package's `SecretClient`,
+   * its 429s come straight to the cache's shared backoff; another client's own retries are part
+   * of each attempt). When one request has used them all, `load()` fails naming the secret.
    * @default 5
    */
   maxAttempts?: number;
   /**
    * The first shared pause after a 429 that carries no `Retry-After`; it doubles with each new
-   * throttling episode (1, 2, 4, 8, 16 s by default, as Key Vault advises), plus up to 20 % jitter.
+   * throttling episode up to `maxThrottleDelayInMs` (1, 2, 2, 2 s by default), plus up to 20 %
+   * jitter. After each pause a single request probes the vault before the others go, so a short
+   * pause costs the vault one request, and the cache resumes soon after the service's 10-second
+   * throttling window ends.
    * @default 1000
    */
   throttleDelayInMs?: number;
   /**
    * The longest shared pause after a 429 that carries no `Retry-After` (a `Retry-After` is always
    * honoured in full).
-   * @default 16000
+   * @default 2000
    */
   maxThrottleDelayInMs?: number;
   /**
@@ -104,7 +108,7 @@ const defaults = {
   concurrency: 32,
   maxAttempts: 5,
   throttleDelayInMs: 1000,
-  maxThrottleDelayInMs: 16_000,
+  maxThrottleDelayInMs: 2_000,
 };
 
 /** The settings of a {@link SecretCache}: its options checked, with the defaults applied. */

@@ -33,8 +33,11 @@ export class SharedBackoff {
   private resumeAtMs = 0;
   /** Set by every pause: the first request after it goes alone. */
   private probeNeeded = false;
-  /** While the probe is out, the other workers wait on this; released when the probe ends. */
-  private probeGate: { done: Promise<void>; release: () => void } | undefined;
+  /** Whether the probe's request is out. */
+  private probeOut = false;
+  /** Workers waiting, oldest first: the oldest becomes the next probe. */
+  private parked: Array<(probe: boolean) => void> = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private level = 0;
   private pauseDecidedAtMs = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
@@ -68,37 +71,68 @@ export class SharedBackoff {
   /**
    * Waits until the current pause, if any, is over. After a pause, one worker goes first (the
    * probe) and the others wait for its answer: a vault that is still throttling sees one request,
-   * not one per worker. The probe must call {@link SharedBackoff.probeEnded} when its request ends.
+   * not one per worker. The probe is the worker that has waited longest, so a probe answered with
+   * 429 goes to the back and no one request spends all its attempts probing. The probe must call
+   * {@link SharedBackoff.probeEnded} when its request ends.
    * @param signal - ends the wait early with an AbortError
    * @returns true when the caller is the probe
    */
-  async wait(signal: AbortSignal): Promise<boolean> {
-    for (;;) {
-      signal.throwIfAborted();
-      const remaining = this.resumeAtMs - this.now();
-      if (remaining > 0) {
-        await sleep(remaining, signal);
-      } else if (this.probeGate !== undefined) {
-        await untilDone(this.probeGate.done, signal);
-      } else if (this.probeNeeded) {
-        this.probeNeeded = false;
-        let release = (): void => undefined;
-        const done = new Promise<void>((resolve) => (release = resolve));
-        this.probeGate = { done, release };
-        return true;
-      } else {
-        return false;
-      }
+  wait(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    if (this.parked.length === 0 && !this.probeOut && this.resumeAtMs - this.now() <= 0) {
+      if (!this.probeNeeded) return Promise.resolve(false);
+      this.probeNeeded = false;
+      this.probeOut = true;
+      return Promise.resolve(true);
     }
+    return new Promise<boolean>((resolve, reject) => {
+      const entry = (probe: boolean): void => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(probe);
+      };
+      const onAbort = (): void => {
+        this.parked = this.parked.filter((parked) => parked !== entry);
+        if (this.parked.length === 0 && this.timer !== undefined) {
+          clearTimeout(this.timer);
+          this.timer = undefined;
+        }
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.parked.push(entry);
+      this.dispatch();
+    });
   }
 
   /**
    * Ends the probe: the waiting workers go on (or wait out the pause its 429 began).
    */
   probeEnded(): void {
-    const gate = this.probeGate;
-    this.probeGate = undefined;
-    gate?.release();
+    this.probeOut = false;
+    this.dispatch();
+  }
+
+  /** Releases the parked workers when it is their turn: a probe first after a pause. */
+  private dispatch(): void {
+    if (this.probeOut || this.parked.length === 0) return;
+    const remaining = this.resumeAtMs - this.now();
+    if (remaining > 0) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.dispatch();
+      }, remaining);
+      return;
+    }
+    if (this.probeNeeded) {
+      this.probeNeeded = false;
+      this.probeOut = true;
+      this.parked.shift()!(true);
+      return;
+    }
+    const released = this.parked;
+    this.parked = [];
+    for (const entry of released) entry(false);
   }
 
   /**
@@ -185,45 +219,4 @@ export async function withSharedBackoff<T>(
       if (probe) backoff.probeEnded();
     }
   }
-}
-
-/**
- * Waits, unless aborted.
- * @param ms - milliseconds
- * @param signal - aborts the wait
- * @returns a promise that resolves after `ms` or rejects with the signal's reason
- * @internal
- */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Waits for `done`, unless aborted first. */
-function untilDone(done: Promise<void>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    void done.then(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    });
-  });
 }

@@ -2,6 +2,7 @@ import { setMaxListeners } from "node:events";
 import { logger } from "../log.js";
 import type { KeyVaultSecret, SecretProperties } from "../models.js";
 import type { ContinuablePage } from "../paging.js";
+import { handOffThrottling } from "../policies/keyVaultRetryPolicy.js";
 import {
   describeError,
   isGone,
@@ -89,6 +90,8 @@ export class Synchronizer {
     const onClose = (): void => controller.abort(closeSignal.reason);
     closeSignal.addEventListener("abort", onClose, { once: true });
     const signal = controller.signal;
+    // Every worker's 429 comes straight here, to the one shared backoff (see sharedBackoff.ts).
+    handOffThrottling(signal);
     // Each worker's request and wait listen to the signal: not a leak, so no warning below that.
     setMaxListeners(4 * concurrency + 10, signal);
     const result: SyncResult = {
@@ -149,7 +152,8 @@ export class Synchronizer {
   }
 
   /**
-   * Gets a secret; a 429 after the client's retries pauses every worker, then tries again.
+   * Gets a secret; a 429 pauses every worker, then tries again. Under a sync's signal the client
+   * hands 429s back at once (handOffThrottling), so the shared backoff sees each of them.
    * @param name - the secret's name
    * @param signal - ends the waits and the request
    * @returns the secret

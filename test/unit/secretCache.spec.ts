@@ -601,6 +601,33 @@ describe("SecretCache", () => {
         assert.equal(await shared.wait(signal), false, "after the probe, no more probing");
       });
 
+      it("after a probe's 429, the worker that waited longest probes next", async () => {
+        const now = { ms: 10_000 };
+        const shared = backoff(now);
+        const signal = new AbortController().signal;
+        const pause = () => shared.throttled(throttled({ "retry-after-ms": "5" }), now.ms);
+        pause();
+        now.ms += 5;
+        assert.equal(await shared.wait(signal), true, "the first probe");
+        const outcomes = new Map<string, boolean>();
+        const second = shared.wait(signal).then((p) => outcomes.set("second", p));
+        const third = shared.wait(signal).then((p) => outcomes.set("third", p));
+        // The probe is throttled again: a new pause, and the first worker waits at the back.
+        pause();
+        shared.probeEnded();
+        const first = shared.wait(signal).then((p) => outcomes.set("first", p));
+        now.ms += 5;
+        await second;
+        assert.deepEqual([...outcomes], [["second", true]]);
+        shared.probeEnded();
+        await Promise.all([first, third]);
+        assert.deepEqual(Object.fromEntries(outcomes), {
+          second: true,
+          third: false,
+          first: false,
+        });
+      });
+
       it("a waiter held behind the probe ends with the abort signal", async () => {
         const now = { ms: 10_000 };
         const shared = backoff(now);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHttpHeaders, RestError, type PipelineResponse } from "@azure/core-rest-pipeline";
 import {
+  handOffThrottling,
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
 } from "../../../src/policies/keyVaultRetryPolicy.js";
@@ -32,6 +33,37 @@ describe("keyVaultRetryPolicy", function () {
   it("is named keyVaultRetryPolicy", function () {
     assert.equal(keyVaultRetryPolicy().name, "keyVaultRetryPolicy");
     assert.equal(keyVaultRetryPolicyName, "keyVaultRetryPolicy");
+  });
+
+  describe("handOffThrottling", function () {
+    it("gives a 429 of a handed-off signal back at once, with or without Retry-After", async function () {
+      const signal = new AbortController().signal;
+      handOffThrottling(signal);
+      for (const headers of [{}, { "Retry-After": "0" }] as Array<Record<string, string>>) {
+        const next = fakeNext([throttled(headers), ok200]);
+        const request = makeRequest(url);
+        request.abortSignal = signal;
+        const response = await keyVaultRetryPolicy(fast).sendRequest(request, next);
+        assert.equal(response.status, 429);
+        assert.equal(next.sent.length, 1);
+      }
+    });
+
+    it("still retries other failures of a handed-off signal, and 429s of other signals", async function () {
+      const handedOff = new AbortController().signal;
+      handOffThrottling(handedOff);
+      const first = makeRequest(url);
+      first.abortSignal = handedOff;
+      const unavailable = fakeNext([{ status: 503, bodyAsText: "{}" }, ok200]);
+      assert.equal((await keyVaultRetryPolicy(fast).sendRequest(first, unavailable)).status, 200);
+      assert.equal(unavailable.sent.length, 2);
+
+      const second = makeRequest(url);
+      second.abortSignal = new AbortController().signal;
+      const next = fakeNext([throttled(), ok200]);
+      assert.equal((await keyVaultRetryPolicy(fast).sendRequest(second, next)).status, 200);
+      assert.equal(next.sent.length, 2);
+    });
   });
 
   it("retries a 429 after its Retry-After (seconds)", async function () {
