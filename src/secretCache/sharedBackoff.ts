@@ -39,6 +39,8 @@ export class SharedBackoff {
   private parked: Array<(probe: boolean) => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private level = 0;
+  /** Whether the current episode's pause came from a Retry-After. */
+  private retryAfterEpisode = false;
   private pauseDecidedAtMs = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -136,7 +138,8 @@ export class SharedBackoff {
   }
 
   /**
-   * Records a 429 and extends the pause of every worker.
+   * Records a 429 and extends the pause of every worker. Within one episode a Retry-After can only
+   * bring the end of a Retry-After pause closer (see the comment inside).
    * @param error - the 429 error (its Retry-After is honoured)
    * @param requestStartedAtMs - when the throttled request was sent
    * @returns the wait in milliseconds from now
@@ -148,9 +151,16 @@ export class SharedBackoff {
       this.pauseDecidedAtMs = nowMs;
       this.level++;
     }
-    const delay =
-      retryAfterInMs(error, nowMs) ?? this.exponentialDelay(Math.max(0, this.level - 1));
-    this.resumeAtMs = Math.max(this.resumeAtMs, nowMs + delay);
+    const retryAfter = retryAfterInMs(error, nowMs);
+    const delay = retryAfter ?? this.exponentialDelay(Math.max(0, this.level - 1));
+    if (!newEpisode && retryAfter !== undefined && this.retryAfterEpisode) {
+      // Each Retry-After of one episode names the same window end, rounded up to whole seconds
+      // from the moment it was answered: the earliest is the closest. The probe finds out.
+      this.resumeAtMs = Math.min(this.resumeAtMs, nowMs + delay);
+    } else {
+      this.resumeAtMs = Math.max(this.resumeAtMs, nowMs + delay);
+    }
+    if (newEpisode) this.retryAfterEpisode = retryAfter !== undefined;
     this.probeNeeded = true;
     return this.resumeAtMs - nowMs;
   }

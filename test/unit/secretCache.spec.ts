@@ -601,6 +601,29 @@ describe("SecretCache", () => {
         assert.equal(await shared.wait(signal), false, "after the probe, no more probing");
       });
 
+      it("within one episode, the earliest end named by a Retry-After wins", () => {
+        const now = { ms: 10_000 };
+        const shared = backoff(now);
+        const sent = shared.requestStarted();
+        // The window ends at 16,200; answers round the wait up to whole seconds.
+        now.ms = 10_100;
+        assert.equal(shared.throttled(throttled({ "retry-after": "7" }), sent), 7000);
+        now.ms = 10_300;
+        shared.throttled(throttled({ "retry-after": "6" }), sent);
+        assert.equal(shared.pausedUntilMs, 16_300);
+        now.ms = 10_900;
+        shared.throttled(throttled({ "retry-after": "6" }), sent);
+        assert.equal(
+          shared.pausedUntilMs,
+          16_300,
+          "a later end of the same episode does not extend it",
+        );
+        // The probe sent after the pause is a new episode: its Retry-After extends the pause.
+        now.ms = 16_300;
+        shared.throttled(throttled({ "retry-after": "1" }), shared.requestStarted());
+        assert.equal(shared.pausedUntilMs, 17_300);
+      });
+
       it("after a probe's 429, the worker that waited longest probes next", async () => {
         const now = { ms: 10_000 };
         const shared = backoff(now);
