@@ -143,7 +143,10 @@ export async function runMicro(iterations = 20_000): Promise<Array<[string, numb
       name: "pipeline.sendRequest (every policy)",
       run: () => pipeline!.sendRequest(fakeHttpClient, newRequest()),
     },
-    { name: "empty pipeline (baseline of the rows below)", run: () => empty.sendRequest(fakeHttpClient, newRequest()) },
+    {
+      name: "empty pipeline (baseline of the rows below)",
+      run: () => empty.sendRequest(fakeHttpClient, newRequest()),
+    },
     ...policies.map((policy) => {
       const single = onePolicyPipeline(policy);
       return {
@@ -161,10 +164,19 @@ export async function runMicro(iterations = 20_000): Promise<Array<[string, numb
       run: () =>
         `${vaultUrl}/secrets/${encodeURIComponent(getSecretName)}/${encodeURIComponent("")}?api-version=${encodeURIComponent(benchApiVersion)}`,
     },
-    { name: "response headers: createHttpHeaders(raw)", run: () => createHttpHeaders(responseHeaders) },
+    {
+      name: "response headers: createHttpHeaders(raw)",
+      run: () => createHttpHeaders(responseHeaders),
+    },
     { name: "JSON.parse of the bundle", run: () => JSON.parse(bundleText) },
-    { name: "id parse (parseKeyVaultSecretIdentifier)", run: () => parseKeyVaultSecretIdentifier(bundleId) },
-    { name: "mapping (toKeyVaultSecret, id parse included)", run: () => toKeyVaultSecret(parsedBundle) },
+    {
+      name: "id parse (parseKeyVaultSecretIdentifier)",
+      run: () => parseKeyVaultSecretIdentifier(bundleId),
+    },
+    {
+      name: "mapping (toKeyVaultSecret, id parse included)",
+      run: () => toKeyVaultSecret(parsedBundle),
+    },
   ];
   const rows: Array<[string, number]> = [];
   for (const piece of pieces) {
@@ -185,5 +197,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const iterations = Number(process.argv[2] ?? 20_000);
   const rows = await runMicro(iterations);
   const width = Math.max(...rows.map(([name]) => name.length));
-  for (const [name, us] of rows) process.stdout.write(`${name.padEnd(width)}  ${us.toFixed(2).padStart(7)} µs\n`);
+  for (const [name, us] of rows)
+    process.stdout.write(`${name.padEnd(width)}  ${us.toFixed(2).padStart(7)} µs\n`);
 }

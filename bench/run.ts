@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { compileBench, type CompiledBench } from "./compile.js";
 import { exited, forkTracked, killAllChildren, nextMessage } from "./processes.js";
 import { summarizeProfile, type ProfileSummary } from "./profile.js";
+import { writeCharts } from "./charts.js";
 import {
   contenderNames,
   type ClientCommand,
@@ -90,6 +91,8 @@ const usage = `Usage: npm run bench -- [--quick] [--scenario NAME]... [--server 
   --server KIND      fixed (canned answers), vault (the local vault) or both (default)
   --https            every server and contender over TLS with a generated CA (NODE_EXTRA_CA_CERTS)
   --profile          CPU-profile our client and the official one (get, or the chosen scenarios)
+  --charts           SVG charts (bench/charts/) of the newest results; with --scenario, after the run
+  --micro            micro-measurements of one getSecret, piece by piece, in one process
 `;
 
 /** Figures of one contender in one scenario. */
@@ -141,6 +144,9 @@ function parseOptions(): {
   servers: ServerKind[];
   https: boolean;
   profile: boolean;
+  charts: boolean;
+  micro: boolean;
+  scenarioGiven: boolean;
 } {
   const { values } = parseArgs({
     options: {
@@ -149,6 +155,8 @@ function parseOptions(): {
       server: { type: "string", default: "both" },
       https: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      charts: { type: "boolean", default: false },
+      micro: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -177,6 +185,9 @@ function parseOptions(): {
     servers: server === "both" ? ["fixed", "vault"] : [server],
     https: values.https,
     profile: values.profile,
+    charts: values.charts,
+    micro: values.micro,
+    scenarioGiven: chosen.length > 0,
   };
 }
 
@@ -720,6 +731,17 @@ function printProfile(title: string, summary: ProfileSummary, file: string, ops:
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  if (options.micro) {
+    const { runMicro, microTable } = await import("./micro.js");
+    process.stdout.write(microTable(await runMicro()) + "\n");
+    return;
+  }
+  if (options.charts && !options.scenarioGiven) {
+    // Charts of the newest results, without a run.
+    for (const file of writeCharts())
+      process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+    return;
+  }
   const started = Date.now();
   process.stdout.write("Compiling src/ and the benchmark programs ...\n");
   const compiled = compileBench();
@@ -829,6 +851,11 @@ async function main(): Promise<void> {
     ) + "\n",
   );
   process.stdout.write(`Results written to ${path.relative(process.cwd(), file)}\n`);
+  if (options.charts) {
+    for (const written of writeCharts(file)) {
+      process.stdout.write(`wrote ${path.relative(process.cwd(), written)}\n`);
+    }
+  }
 }
 
 main().catch((error: unknown) => {
