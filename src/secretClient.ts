@@ -6,6 +6,8 @@ import {
   createPipelineRequest,
   createDefaultHttpClient,
   getDefaultProxySettings,
+  redirectPolicy,
+  redirectPolicyName,
   type HttpClient,
   type Pipeline,
   type PipelineRequest,
@@ -226,7 +228,10 @@ export class SecretClient {
     this.pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
     // Core's tracing policy parses the URL and awaits on every request, recorded or not; ours
     // records the same spans and costs nothing more when no span is recorded.
+    // Core's redirect policy is taken out and put back after it, so that the order stays core's:
+    // retry, tracing, redirect (and our redirect guard inside it, below).
     this.pipeline.removePolicy({ name: tracingPolicyName });
+    this.pipeline.removePolicy({ name: redirectPolicyName });
     this.pipeline.addPolicy(
       tracingPolicy({
         userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
@@ -235,8 +240,9 @@ export class SecretClient {
           ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
         ],
       }),
-      { afterPhase: "Retry", beforePolicies: ["redirectPolicy"] },
+      { afterPhase: "Retry" },
     );
+    this.pipeline.addPolicy(redirectPolicy(options.redirectOptions), { afterPhase: "Retry" });
     this.pipeline.addPolicy(
       challengeAuthenticationPolicy({
         credential,

@@ -41,6 +41,34 @@ describe("SecretClient", () => {
 
   describe("constructor", () => {
     const credential = new FakeCredential();
+
+    it("assembles the pipeline in core's order, with our tracing policy in place of core's", () => {
+      const client = new SecretClient("https://myvault.vault.azure.net", credential);
+      try {
+        const pipeline = Reflect.get(client, "pipeline") as {
+          getOrderedPolicies(): Array<{ name: string }>;
+        };
+        assert.deepEqual(
+          pipeline.getOrderedPolicies().map((policy) => policy.name),
+          [
+            "agentPolicy",
+            "proxyPolicy",
+            "wrapAbortSignalLikePolicy",
+            "userAgentPolicy",
+            "setClientRequestIdPolicy",
+            "keyVaultApiVersionPolicy",
+            "keyVaultRetryPolicy",
+            "tracingPolicy",
+            "redirectPolicy",
+            "keyVaultRedirectLocationPolicy",
+            "keyVaultChallengeAuthenticationPolicy",
+            "logPolicy",
+          ],
+        );
+      } finally {
+        client.close();
+      }
+    });
     const cases: Array<[string, string, SecretClientOptions, RegExp]> = [
       ["a relative URL", "myvault", {}, /not an absolute URL/],
       ["an empty URL", "", {}, /must be the URL of a vault/],
