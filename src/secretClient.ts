@@ -2,21 +2,13 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";
 import type { PollerLike, PollOperationState } from "@azure/core-lro";
 import {
-  createPipelineFromOptions,
   createPipelineRequest,
-  createDefaultHttpClient,
-  getDefaultProxySettings,
-  type HttpClient,
-  type Pipeline,
   type PipelineRequest,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import { SecretsOperations, type ListKind, type WirePage } from "./api/secretsOperations.js";
 import { latestServiceVersion, serviceVersions } from "./api/wireTypes.js";
-import { packageName, packageVersion } from "./constants.js";
-import { logger } from "./log.js";
+import { createClientPipeline, type ClientPipeline } from "./clientPipeline.js";
 import { isLoopbackHost } from "./loopbackHost.js";
 import type {
   BackupSecretOptions,
@@ -40,25 +32,10 @@ import type {
   UpdateSecretPropertiesOptions,
 } from "./models.js";
 import { createPager, type ContinuablePage } from "./paging.js";
-import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
-import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
-import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
-import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
-import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
 import { tracingClient } from "./tracing.js";
 
 // The wire's list of versions and the public union must name the same versions.
 const knownVersions: readonly SecretServiceVersion[] = serviceVersions;
-
-/** Headers of Key Vault responses that are safe to log. */
-const loggedHeaderNames = [
-  "x-ms-keyvault-region",
-  "x-ms-keyvault-network-info",
-  "x-ms-keyvault-service-version",
-  "x-ms-keyvault-rbac-assignment-id",
-  "x-ms-keyvault-rbac-cache",
-];
-const loggedQueryParameters = ["api-version", "maxresults", "outContentType"];
 
 /** Characters that would change the request path or start a query when put into a URL path. */
 const pathBreakingCharacters = /[/\\?#]/;
@@ -142,11 +119,9 @@ function checkVaultUrl(vaultUrl: unknown, allowInsecureConnection: boolean): URL
 export class SecretClient {
   /** The URL of the vault, as given to the constructor. */
   readonly vaultUrl: string;
-  private readonly pipeline: Pipeline;
-  private readonly httpClient: HttpClient;
+  private readonly clientPipeline: ClientPipeline;
   private readonly operations: SecretsOperations;
   private readonly normalizedVaultUrl: string;
-  private readonly ownAgent?: { destroy(): void };
 
   /**
    * Creates a client for one vault.
@@ -180,72 +155,19 @@ export class SecretClient {
     }
     this.vaultUrl = vaultUrl;
     this.normalizedVaultUrl = url.origin;
-    const disableKeepAlive = options.keepAliveOptions?.enable === false;
-
-    // Our own agent lets close() release the connections. Where another component must choose the
-    // agent (a proxy, custom TLS settings, a caller's agent or HTTP client), that component owns it.
-    const agent =
-      options.agent ??
-      (options.proxyOptions || options.tlsOptions || options.httpClient || getDefaultProxySettings()
-        ? undefined
-        : url.protocol === "https:"
-          ? new HttpsAgent({ keepAlive: !disableKeepAlive })
-          : new HttpAgent({ keepAlive: !disableKeepAlive }));
-    if (agent !== undefined && options.agent === undefined) this.ownAgent = agent;
-
-    const userPrefix = options.userAgentOptions?.userAgentPrefix;
-    const ourUserAgent = `${packageName}/${packageVersion}`;
-    this.pipeline = createPipelineFromOptions({
-      ...options,
-      agent,
-      userAgentOptions: {
-        ...options.userAgentOptions,
-        userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
-      },
-      loggingOptions: {
-        ...options.loggingOptions,
-        logger: options.loggingOptions?.logger ?? logger.info,
-        additionalAllowedHeaderNames: [
-          ...loggedHeaderNames,
-          ...(options.loggingOptions?.additionalAllowedHeaderNames ?? []),
-        ],
-        additionalAllowedQueryParameters: [
-          ...loggedQueryParameters,
-          ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
-        ],
-      },
+    this.clientPipeline = createClientPipeline({
+      vaultUrl: this.normalizedVaultUrl,
+      credential,
+      apiVersion,
+      options,
     });
-    // Core's default retry does not retry a 429 without Retry-After; Key Vault sends those.
-    this.pipeline.removePolicy({ name: "defaultRetryPolicy" });
-    // Key Vault takes JSON only: two policies fewer on every request.
-    this.pipeline.removePolicy({ name: "formDataPolicy" });
-    this.pipeline.removePolicy({ name: "multipartPolicy" });
-    // Key Vault answers uncompressed JSON; asking for gzip only costs a decoding stream.
-    this.pipeline.removePolicy({ name: "decompressResponsePolicy" });
-    this.pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
-    this.pipeline.addPolicy(
-      challengeAuthenticationPolicy({
-        credential,
-        vaultUrl: this.normalizedVaultUrl,
-        disableChallengeResourceVerification: options.disableChallengeResourceVerification,
-      }),
-      { phase: "Sign" },
-    );
-    this.pipeline.addPolicy(apiVersionPolicy(apiVersion));
-    // Added after core's redirect policy in the same phase, so it sits inside it.
-    this.pipeline.addPolicy(redirectLocationPolicy(), { afterPhase: "Retry" });
-    for (const { policy, position } of options.additionalPolicies ?? []) {
-      this.pipeline.addPolicy(policy, position === "perRetry" ? { afterPhase: "Sign" } : {});
-    }
-    // Our lean client for the JSON exchanges of Key Vault; core's for everything else.
-    this.httpClient = options.httpClient ?? createKeyVaultHttpClient(createDefaultHttpClient());
     this.operations = new SecretsOperations({
-      pipeline: this.pipeline,
-      httpClient: this.httpClient,
+      pipeline: this.clientPipeline.pipeline,
+      httpClient: this.clientPipeline.httpClient,
       vaultUrl: this.normalizedVaultUrl,
       apiVersion,
       allowInsecureConnection,
-      disableKeepAlive,
+      disableKeepAlive: options.keepAliveOptions?.enable === false,
     });
   }
 
@@ -627,12 +549,15 @@ export class SecretClient {
             abortSignal: options.abortSignal ?? request.abortSignal,
           });
     if (this.normalizedVaultUrl.startsWith("http:")) toSend.allowInsecureConnection = true;
-    return this.pipeline.sendRequest(this.httpClient, toSend);
+    const { pipeline, httpClient } = this.clientPipeline;
+    return pipeline.sendRequest(httpClient, toSend);
   }
 
   /**
-   * Releases the client's connections. The client can still be used afterwards; it then opens new
-   * connections. Connections of a caller-supplied agent or HTTP client are the caller's to close.
+   * Releases the client's connections: afterwards none of the sockets it opened is open, with or
+   * without a proxy (a proxy's connections are not kept between requests). The client can still be
+   * used; it then opens new connections. Connections of a caller-supplied agent or HTTP client are
+   * the caller's to close.
    *
    * @example
    * ```ts
@@ -640,7 +565,7 @@ export class SecretClient {
    * ```
    */
   close(): void {
-    this.ownAgent?.destroy();
+    this.clientPipeline.close();
   }
 
   private list<T extends SecretProperties | DeletedSecret>(

@@ -85,8 +85,10 @@ describe("SecretClient", () => {
     it("builds a pipeline of only the policies Key Vault needs, ours in place of core's retry", () => {
       const client = createClient();
       const names = (
-        client as unknown as { pipeline: { getOrderedPolicies(): Array<{ name: string }> } }
-      ).pipeline
+        client as unknown as {
+          clientPipeline: { pipeline: { getOrderedPolicies(): Array<{ name: string }> } };
+        }
+      ).clientPipeline.pipeline
         .getOrderedPolicies()
         .map((policy) => policy.name);
       for (const absent of ["defaultRetryPolicy", "formDataPolicy", "multipartPolicy"]) {

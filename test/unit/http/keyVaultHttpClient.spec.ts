@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   createPipelineRequest,
@@ -20,7 +26,14 @@ describe("createKeyVaultHttpClient", () => {
       return { request, status: 299, headers: request.headers };
     },
   };
-  const client = createKeyVaultHttpClient(fallback);
+  const keepAliveAgent = new Agent({ keepAlive: true });
+  const closingAgent = new Agent({ keepAlive: false });
+  const agentsSeen: Agent[] = [];
+  const client = createKeyVaultHttpClient(fallback, (request) => {
+    const agent = request.disableKeepAlive ? closingAgent : keepAliveAgent;
+    agentsSeen.push(agent);
+    return agent;
+  });
 
   before(async () => {
     server = createServer((req, res) => {
@@ -32,11 +45,14 @@ describe("createKeyVaultHttpClient", () => {
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
+    keepAliveAgent.destroy();
+    closingAgent.destroy();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
   beforeEach(() => {
     fallbackCalls.length = 0;
+    agentsSeen.length = 0;
   });
 
   const request = (
@@ -81,6 +97,30 @@ describe("createKeyVaultHttpClient", () => {
     gzip.headers.set("accept-encoding", "gzip");
     await client.sendRequest(gzip);
     assert.equal(fallbackCalls.length, 3);
+  });
+
+  it("gives the fallback client the owner's agent for the call, and leaves the request as it was", async () => {
+    const agents: unknown[] = [];
+    const recording = createKeyVaultHttpClient(
+      {
+        async sendRequest(sent) {
+          agents.push(sent.agent);
+          return { request: sent, status: 200, headers: sent.headers };
+        },
+      },
+      () => keepAliveAgent,
+    );
+    const sent = request("/", { onDownloadProgress: () => {} });
+    await recording.sendRequest(sent);
+    assert.deepEqual(agents, [keepAliveAgent]);
+    assert.equal(sent.agent, undefined);
+  });
+
+  it("sends each request on the agent the owner gives it", async () => {
+    handler = (_req, res) => res.end("{}");
+    await client.sendRequest(request("/a"));
+    await client.sendRequest(request("/b", { disableKeepAlive: true }));
+    assert.deepEqual(agentsSeen, [keepAliveAgent, closingAgent]);
   });
 
   it("closes the connection after the answer when keep-alive is disabled", async () => {
