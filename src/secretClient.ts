@@ -2,13 +2,20 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";
 import type { PollerLike, PollOperationState } from "@azure/core-lro";
 import {
+  createHttpHeaders,
   createPipelineRequest,
   type PipelineRequest,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import { SecretsOperations, type ListKind, type WirePage } from "./api/secretsOperations.js";
+import {
+  SecretsOperations,
+  type ListItem,
+  type ListKind,
+  type ListRequest,
+} from "./api/secretsOperations.js";
 import { latestServiceVersion, serviceVersions } from "./api/wireTypes.js";
 import { createClientPipeline, type ClientPipeline } from "./clientPipeline.js";
+import { checkSecretName } from "./util/names.js";
 import { isLoopbackHost } from "./loopbackHost.js";
 import type {
   BackupSecretOptions,
@@ -26,7 +33,6 @@ import type {
   RestoreSecretBackupOptions,
   SecretClientOptions,
   SecretProperties,
-  SecretServiceVersion,
   SendRequestOptions,
   SetSecretOptions,
   UpdateSecretPropertiesOptions,
@@ -34,32 +40,12 @@ import type {
 import { createPager, type ContinuablePage } from "./paging.js";
 import { tracingClient } from "./tracing.js";
 
-// The wire's list of versions and the public union must name the same versions.
-const knownVersions: readonly SecretServiceVersion[] = serviceVersions;
-
-/** Characters that would change the request path or start a query when put into a URL path. */
-const pathBreakingCharacters = /[/\\?#]/;
-
-function checkName(value: unknown, parameter: string): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new TypeError(
-      `${parameter} must be a non-empty string, got ${value === "" ? "an empty string" : typeof value}.`,
-    );
-  }
-  if (pathBreakingCharacters.test(value) || value === "." || value === "..") {
-    throw new TypeError(
-      `${parameter} "${value}" cannot be used: it contains a character that would change the request URL (/, \\, ?, #) or is a dot segment.`,
-    );
-  }
-  return value;
-}
-
 function checkVersion(value: unknown, parameter: string): string {
   if (value === undefined) return "";
   if (typeof value !== "string") {
     throw new TypeError(`${parameter} must be a string, got ${typeof value}.`);
   }
-  return value === "" ? "" : checkName(value, parameter);
+  return value === "" ? "" : checkSecretName(value, parameter);
 }
 
 function checkVaultUrl(vaultUrl: unknown, allowInsecureConnection: boolean): URL {
@@ -148,7 +134,7 @@ export class SecretClient {
       );
     }
     const apiVersion = options.serviceVersion ?? latestServiceVersion;
-    if (!knownVersions.includes(apiVersion)) {
+    if (!serviceVersions.includes(apiVersion)) {
       throw new RangeError(
         `serviceVersion "${String(apiVersion)}" is not supported; use one of ${serviceVersions.join(", ")}.`,
       );
@@ -190,7 +176,7 @@ export class SecretClient {
     value: string,
     options: SetSecretOptions = {},
   ): Promise<KeyVaultSecret> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     if (typeof value !== "string") {
       throw new TypeError(`value must be a string, got ${typeof value}.`);
     }
@@ -212,7 +198,7 @@ export class SecretClient {
    * ```
    */
   async getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     const version = checkVersion(options.version, "options.version");
     return tracingClient.withSpan("SecretClient.getSecret", options, (updatedOptions) =>
       this.operations.getSecret(secretName, version, updatedOptions),
@@ -239,7 +225,7 @@ export class SecretClient {
     secretVersion: string,
     options: UpdateSecretPropertiesOptions = {},
   ): Promise<SecretProperties> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     if (typeof secretVersion !== "string") {
       throw new TypeError(
         `secretVersion must be a string (an empty string updates the latest version), got ${typeof secretVersion}.`,
@@ -273,7 +259,7 @@ export class SecretClient {
     name: string,
     options: BeginDeleteSecretOptions = {},
   ): Promise<PollerLike<PollOperationState<DeletedSecret>, DeletedSecret>> {
-    checkName(name, "name");
+    checkSecretName(name, "name");
     // Loaded on first use: most processes never poll, and core-lro adds to every cold start.
     const { beginDeleteSecretPoller } = await import("./lro/deleteSecretOperation.js");
     return beginDeleteSecretPoller(
@@ -309,7 +295,7 @@ export class SecretClient {
     secretName: string,
     options: GetDeletedSecretOptions = {},
   ): Promise<DeletedSecret> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.getDeletedSecret", options, (updatedOptions) =>
       this.operations.getDeletedSecret(secretName, updatedOptions),
     );
@@ -332,7 +318,7 @@ export class SecretClient {
     secretName: string,
     options: PurgeDeletedSecretOptions = {},
   ): Promise<void> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.purgeDeletedSecret", options, (updatedOptions) =>
       this.operations.purgeDeletedSecret(secretName, updatedOptions),
     );
@@ -357,7 +343,7 @@ export class SecretClient {
     name: string,
     options: BeginRecoverDeletedSecretOptions = {},
   ): Promise<PollerLike<PollOperationState<SecretProperties>, SecretProperties>> {
-    checkName(name, "name");
+    checkSecretName(name, "name");
     const { beginRecoverDeletedSecretPoller } =
       await import("./lro/recoverDeletedSecretOperation.js");
     return beginRecoverDeletedSecretPoller(
@@ -396,7 +382,7 @@ export class SecretClient {
     secretName: string,
     options: BackupSecretOptions = {},
   ): Promise<Uint8Array | undefined> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.backupSecret", options, (updatedOptions) =>
       this.operations.backupSecret(secretName, updatedOptions),
     );
@@ -450,10 +436,9 @@ export class SecretClient {
     secretName: string,
     options: ListPropertiesOfSecretVersionsOptions = {},
   ): PagedAsyncIterableIterator<SecretProperties, ContinuablePage<SecretProperties>, PageSettings> {
-    checkName(secretName, "secretName");
-    return this.list<SecretProperties>(
-      "versions",
-      secretName,
+    checkSecretName(secretName, "secretName");
+    return this.list(
+      { kind: "versions", name: secretName },
       "SecretClient.listPropertiesOfSecretVersions",
       options,
     );
@@ -476,12 +461,7 @@ export class SecretClient {
   listPropertiesOfSecrets(
     options: ListPropertiesOfSecretsOptions = {},
   ): PagedAsyncIterableIterator<SecretProperties, ContinuablePage<SecretProperties>, PageSettings> {
-    return this.list<SecretProperties>(
-      "secrets",
-      undefined,
-      "SecretClient.listPropertiesOfSecrets",
-      options,
-    );
+    return this.list({ kind: "secrets" }, "SecretClient.listPropertiesOfSecrets", options);
   }
 
   /**
@@ -500,12 +480,7 @@ export class SecretClient {
   listDeletedSecrets(
     options: ListDeletedSecretsOptions = {},
   ): PagedAsyncIterableIterator<DeletedSecret, ContinuablePage<DeletedSecret>, PageSettings> {
-    return this.list<DeletedSecret>(
-      "deleted",
-      undefined,
-      "SecretClient.listDeletedSecrets",
-      options,
-    );
+    return this.list({ kind: "deleted" }, "SecretClient.listDeletedSecrets", options);
   }
 
   /**
@@ -540,14 +515,13 @@ export class SecretClient {
         `sendRequest only sends to the client's vault (${this.normalizedVaultUrl}), not to ${url.origin}.`,
       );
     }
-    const toSend =
-      request.url === url.toString() && options.abortSignal === undefined
-        ? request
-        : createPipelineRequest({
-            ...request,
-            url: url.toString(),
-            abortSignal: options.abortSignal ?? request.abortSignal,
-          });
+    // A copy, headers included: the policies set headers and the URL on the request they send.
+    const toSend = createPipelineRequest({
+      ...request,
+      url: url.toString(),
+      headers: createHttpHeaders(request.headers.toJSON({ preserveCase: true })),
+      abortSignal: options.abortSignal ?? request.abortSignal,
+    });
     if (this.normalizedVaultUrl.startsWith("http:")) toSend.allowInsecureConnection = true;
     const { pipeline, httpClient } = this.clientPipeline;
     return pipeline.sendRequest(httpClient, toSend);
@@ -568,20 +542,14 @@ export class SecretClient {
     this.clientPipeline.close();
   }
 
-  private list<T extends SecretProperties | DeletedSecret>(
-    kind: ListKind,
-    name: string | undefined,
+  private list<K extends ListKind>(
+    list: ListRequest & { kind: K },
     spanName: string,
     options: OperationOptions,
-  ): PagedAsyncIterableIterator<T, ContinuablePage<T>, PageSettings> {
-    return createPager<T>((link, maxPageSize) =>
-      tracingClient.withSpan(
-        spanName,
-        options,
-        (updatedOptions) =>
-          this.operations.getPage(kind, name, link, maxPageSize, updatedOptions) as Promise<
-            WirePage<T>
-          >,
+  ): PagedAsyncIterableIterator<ListItem<K>, ContinuablePage<ListItem<K>>, PageSettings> {
+    return createPager((link, maxPageSize) =>
+      tracingClient.withSpan(spanName, options, (updatedOptions) =>
+        this.operations.getPage<K>(list, { link, maxPageSize }, updatedOptions),
       ),
     );
   }

@@ -22,15 +22,6 @@ export interface DeleteSecretOperationClient {
   getDeletedSecret(name: string, options: OperationOptions): Promise<DeletedSecret>;
 }
 
-/**
- * The state of the delete poller, as `getOperationState()` returns it: `isStarted`,
- * `isCompleted`, `result` (the deleted secret), `error` and `name`. JSON-serializable.
- */
-export interface DeleteSecretPollOperationState extends PollOperationState<DeletedSecret> {
-  /** The name of the secret being deleted. */
-  name: string;
-}
-
 function deleteSecretDefinition(
   client: DeleteSecretOperationClient,
 ): SecretOperationDefinition<DeletedSecret> {

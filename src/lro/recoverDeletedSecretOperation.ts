@@ -27,15 +27,6 @@ export interface RecoverDeletedSecretOperationClient {
   getSecret(name: string, options: OperationOptions): Promise<SecretProperties>;
 }
 
-/**
- * The state of the recover poller, as `getOperationState()` returns it: `isStarted`,
- * `isCompleted`, `result` (the secret's properties), `error` and `name`. JSON-serializable.
- */
-export interface RecoverDeletedSecretPollOperationState extends PollOperationState<SecretProperties> {
-  /** The name of the secret being recovered. */
-  name: string;
-}
-
 function recoverDeletedSecretDefinition(
   client: RecoverDeletedSecretOperationClient,
 ): SecretOperationDefinition<SecretProperties> {

@@ -1,3 +1,5 @@
+import { isRecord } from "../util/guards.js";
+
 /**
  * One challenge of a `WWW-Authenticate` header: its scheme and its parameters.
  * @internal
@@ -201,8 +203,7 @@ export function decodeClaims(encoded: string): string | undefined {
 
 function isJsonObject(text: string): boolean {
   try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value);
+    return isRecord(JSON.parse(text));
   } catch {
     return false;
   }

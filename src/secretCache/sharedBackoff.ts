@@ -2,8 +2,9 @@
  * The one backoff every worker of a {@link SecretCache} load or refresh shares: when any request is
  * throttled, all workers wait until the vault is expected to accept requests again.
  */
+import { delay } from "@azure/core-util";
 import { logger } from "../log.js";
-import { backoffDelayInMs } from "../policies/retryStrategies.js";
+import { backoffDelayInMs } from "../util/retry.js";
 import { isThrottled, retryAfterInMs, StillThrottledError } from "./errors.js";
 
 /** Settings of a {@link SharedBackoff}. */
@@ -71,7 +72,13 @@ export class SharedBackoff {
       signal.throwIfAborted();
       const remaining = this.resumeAtMs - this.now();
       if (remaining <= 0) return;
-      await sleep(remaining, signal);
+      try {
+        await delay(remaining, { abortSignal: signal });
+      } catch (error) {
+        // The signal's reason (why the load was stopped), not the wait's own AbortError.
+        signal.throwIfAborted();
+        throw error;
+      }
     }
   }
 
@@ -156,29 +163,4 @@ export async function withSharedBackoff<T>(
       );
     }
   }
-}
-
-/**
- * Waits, unless aborted.
- * @param ms - milliseconds
- * @param signal - aborts the wait
- * @returns a promise that resolves after `ms` or rejects with the signal's reason
- * @internal
- */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -661,6 +661,18 @@ describe("SecretClient", () => {
       assert.equal(response.status, 404);
     });
 
+    it("leaves the caller's request as it was: URL and headers", async () => {
+      const { createPipelineRequest } = await import("@azure/core-rest-pipeline");
+      vault().get("/secrets").query({ "api-version": apiVersion }).reply(200, { value: [] });
+      const request = createPipelineRequest({ url: `${vaultUrl}/secrets`, method: "GET" });
+      request.headers.set("x-caller", "1");
+      const response = await createClient().sendRequest(request);
+      assert.equal(response.status, 200);
+      assert.equal(request.url, `${vaultUrl}/secrets`);
+      assert.deepEqual(request.headers.toJSON(), { "x-caller": "1" });
+      assert.notEqual(response.request, request);
+    });
+
     it("refuses a URL on another origin", async () => {
       const { createPipelineRequest } = await import("@azure/core-rest-pipeline");
       await assert.rejects(
