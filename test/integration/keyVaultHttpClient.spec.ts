@@ -13,9 +13,9 @@ import {
   type HttpClient,
   type PipelineRequest,
 } from "@azure/core-rest-pipeline";
-import { createKeyVaultHttpClient } from "../../../src/http/keyVaultHttpClient.js";
+import { createKeyVaultHttpClient } from "../../src/http/keyVaultHttpClient.js";
 
-describe("createKeyVaultHttpClient", () => {
+describe("integration: createKeyVaultHttpClient over real sockets", () => {
   let server: Server;
   let origin: string;
   let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -123,16 +123,16 @@ describe("createKeyVaultHttpClient", () => {
     assert.deepEqual(agentsSeen, [keepAliveAgent, closingAgent]);
   });
 
-  it("closes the connection after the answer when keep-alive is disabled", async () => {
+  it("keeps the connection alive by default, and closes it after the answer when keep-alive is disabled", async () => {
     let connection: string | undefined;
     handler = (req, res) => {
       connection = req.headers["connection"];
       res.end("{}");
     };
     await client.sendRequest(request("/once", { disableKeepAlive: true }));
-    // (Whether the default keeps the connection is not asserted here: in the whole suite, nock's
-    // interceptor replaces ClientRequest and closes every connection.)
     assert.equal(connection, "close");
+    await client.sendRequest(request("/kept"));
+    assert.equal(connection, "keep-alive");
   });
 
   it("refuses http without allowInsecureConnection", async () => {
