@@ -6,14 +6,8 @@ import {
   SecretClient,
   type SecretClientOptions,
 } from "../../../src/index.js";
-import {
-  apiVersion,
-  createClient,
-  FakeCredential,
-  primeChallenge,
-  vault,
-  vaultUrl,
-} from "./helpers.js";
+import { fixedTokenCredential } from "../../helpers/fakeCredential.js";
+import { apiVersion, createClient, primeChallenge, token, vault, vaultUrl } from "./helpers.js";
 
 const version = "03bcccc7c8cf4546a0e3e21e52560441";
 const realSetResponse = {
@@ -40,7 +34,7 @@ describe("SecretClient", () => {
   after(() => nock.enableNetConnect());
 
   describe("constructor", () => {
-    const credential = new FakeCredential();
+    const credential = fixedTokenCredential(token);
     const cases: Array<[string, string, SecretClientOptions, RegExp]> = [
       ["a relative URL", "myvault", {}, /not an absolute URL/],
       ["an empty URL", "", {}, /must be the URL of a vault/],
