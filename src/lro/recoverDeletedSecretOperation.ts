@@ -13,14 +13,11 @@ export interface RecoverDeletedSecretOperationClient {
   /**
    * `POST /deletedsecrets/{name}/recover`.
    * @param name - The name of the deleted secret.
-   * @param options - The caller's options, passed through.
    * @returns The properties of the recovered secret.
    */
   recoverDeletedSecret(name: string, options: OperationOptions): Promise<SecretProperties>;
   /**
    * `GET /secrets/{name}/` (the latest version).
-   * @param name - The name of the secret.
-   * @param options - The caller's options, passed through.
    * @returns The properties of the secret; rejects with a `RestError` of status 404 while the
    *   recovery runs, 403 when the caller may not get secrets.
    */

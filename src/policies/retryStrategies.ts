@@ -12,9 +12,6 @@ import { backoffDelayInMs, getRetryAfterInMs, isTransientStatus } from "../util/
 /**
  * Retries a 429 or 503 that says when to come back (`Retry-After` in seconds or as an HTTP date,
  * `retry-after-ms`, `x-ms-retry-after-ms`), after exactly that wait.
- *
- * @returns The strategy.
- * @internal
  */
 export function retryAfterStrategy(): RetryStrategy {
   return {
@@ -31,8 +28,6 @@ export function retryAfterStrategy(): RetryStrategy {
  * promise a `Retry-After`, and core's default policy gives such a 429 straight back.
  *
  * @param options - The base delay and its cap.
- * @returns The strategy.
- * @internal
  */
 export function throttledBackoffStrategy(options: PipelineRetryOptions = {}): RetryStrategy {
   return {
@@ -75,8 +70,6 @@ function isTransientError(error: RestError | undefined): boolean {
  * `REQUEST_SEND_ERROR`) and 408/5xx responses (except 501 and 505) with exponential backoff.
  *
  * @param options - The base delay and its cap.
- * @returns The strategy.
- * @internal
  */
 export function transientFailureStrategy(options: PipelineRetryOptions = {}): RetryStrategy {
   return {

@@ -1,9 +1,6 @@
 import { isRecord } from "../util/guards.js";
 
-/**
- * One challenge of a `WWW-Authenticate` header: its scheme and its parameters.
- * @internal
- */
+/** One challenge of a `WWW-Authenticate` header: its scheme and its parameters. */
 export interface AuthenticationChallenge {
   /** The scheme as sent (compare case-insensitively). */
   scheme: string;
@@ -11,10 +8,7 @@ export interface AuthenticationChallenge {
   parameters: Record<string, string>;
 }
 
-/**
- * The parameters of a `Bearer` challenge that Key Vault authentication uses.
- * @internal
- */
+/** The parameters of a `Bearer` challenge that Key Vault authentication uses. */
 export interface BearerChallenge {
   /** The authority URL (`authorization` parameter), e.g. `https://login.windows.net/{tenant}`. */
   authorization?: string;
@@ -48,7 +42,6 @@ function isWhitespace(character: string | undefined): boolean {
  *
  * @param header - The header value; several challenges (or several headers joined by `, `) allowed.
  * @returns The challenges in header order; empty for an empty or unparseable header.
- * @internal
  */
 export function parseWwwAuthenticate(header: string | undefined | null): AuthenticationChallenge[] {
   const challenges: AuthenticationChallenge[] = [];
@@ -138,7 +131,6 @@ export function parseWwwAuthenticate(header: string | undefined | null): Authent
  * @param header - The header value.
  * @returns The first `Bearer` challenge that carries any parameter Key Vault uses (else the first
  *   `Bearer` challenge), or `undefined` when there is none.
- * @internal
  */
 export function parseBearerChallenge(
   header: string | undefined | null,
@@ -177,7 +169,6 @@ export function parseBearerChallenge(
  *
  * @param encoded - The parameter value as sent.
  * @returns The claims JSON text, or `undefined` when the value is not base64 of a JSON object.
- * @internal
  */
 export function decodeClaims(encoded: string): string | undefined {
   const compact = encoded.replace(/\s+/g, "");

@@ -4,9 +4,6 @@ const pathBreakingCharacters = /[/\\?#]/;
 /**
  * Checks a secret name (or version) argument: a non-empty string that stays one path segment.
  *
- * @param value - The argument.
- * @param parameter - Its name, for the message.
- * @returns The name.
  * @throws TypeError when it is not a non-empty string, contains `/`, `\`, `?` or `#`, or is a dot
  *   segment.
  */

@@ -77,7 +77,6 @@ export function backoffDelayInMs(
  * Whether an answer with this status may change on a retry: 408, 429 and 5xx, except 501 Not
  * Implemented and 505 HTTP Version Not Supported.
  *
- * @param status - An HTTP status.
  * @returns True when the request may be sent again.
  */
 export function isTransientStatus(status: number): boolean {
