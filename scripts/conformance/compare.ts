@@ -131,6 +131,20 @@ export function compareJson(
     if (te === "object") {
       const eo = e as Record<string, unknown>;
       const ao = a as Record<string, unknown>;
+      // Dates are compared by shape; where the recording shows how two of them relate, the
+      // answer must keep the relation.
+      if (
+        purgeScheduleHolds(eo) &&
+        typeof ao.deletedDate === "number" &&
+        typeof ao.scheduledPurgeDate === "number" &&
+        !purgeScheduleHolds(ao)
+      ) {
+        differences.push({
+          check: `body:${childPath(p, "scheduledPurgeDate")}`,
+          expected: "deletedDate + recoverableDays days",
+          actual: show([ao.deletedDate, ao.scheduledPurgeDate]),
+        });
+      }
       for (const k of Object.keys(eo)) {
         if (!(k in ao))
           differences.push({
@@ -172,6 +186,15 @@ export function compareJson(
   };
   walk(expected, actual, path, undefined);
   return differences;
+}
+
+function purgeScheduleHolds(o: Record<string, unknown>): boolean {
+  const days = (o.attributes as Record<string, unknown> | undefined)?.recoverableDays;
+  return (
+    typeof o.deletedDate === "number" &&
+    typeof days === "number" &&
+    o.scheduledPurgeDate === o.deletedDate + days * 86_400
+  );
 }
 
 function leafMatches(

@@ -151,6 +151,24 @@ describe("conformance: compareJson", () => {
     );
   });
 
+  it("keeps the purge schedule: scheduledPurgeDate = deletedDate + recoverableDays days", () => {
+    const deleted = (deletedDate: number, scheduledPurgeDate: number) => ({
+      deletedDate,
+      scheduledPurgeDate,
+      attributes: { recoverableDays: 7 },
+    });
+    assert.deepEqual(
+      compareJson(deleted(1777137795, 1777742595), deleted(1795754496, 1796359296)),
+      [],
+    );
+    assert.deepEqual(
+      compareJson(deleted(1777137795, 1777742595), deleted(1795754496, 1803530496)).map(
+        (d) => d.check,
+      ),
+      ["body:$.scheduledPurgeDate"],
+    );
+  });
+
   it("compares a value that was not sanitized exactly, and a blob by its alphabet", () => {
     assert.equal(compareJson({ value: "ABC123" }, { value: "ABC124" }).length, 1);
     assert.deepEqual(
