@@ -34,6 +34,7 @@ export const comparedHeaders = [
   "expires",
   "x-content-type-options",
   "strict-transport-security",
+  "allow",
 ] as const;
 
 /** Options of {@link compareJson}. */
