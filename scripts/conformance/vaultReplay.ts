@@ -9,10 +9,12 @@
  *   answered 200 by the local vault (it finished sooner); the answer is then compared with the
  *   recorded 200 of that poll group.
  * - poll-until-done: where the real vault answered 200, a local 404 is compared with the recorded
- *   404 of the group and the poll is repeated (every 50 ms, at most 10 s) until 200.
+ *   404 of the group and the poll is repeated, the vault's clock moved 100 ms forward each time
+ *   (at most 50 times), until 200.
  * - restore-retry: a restore the real vault answered 409 after a purge must be answered 409 (and
  *   is compared with it); where it answered 200, a local 409 is compared with the recorded 409
- *   and the restore is repeated (every 100 ms, at most 15 s) until 200.
+ *   and the restore is repeated with the vault's clock moved past the conflict window.
+ * Moving the vault's clock instead of waiting keeps the run quick and independent of the load.
  * - foreign-items: list pages are compared item by item with the recorded item of the same name
  *   (or version); items of secrets other tests left in the real vault are not expected, and where
  *   the recorded walk holds such items, page boundaries (nextLink present or null) may differ and
@@ -42,11 +44,14 @@ interface Answer {
 export interface VaultReplayOptions {
   /** Extra options for every local vault (merged over the ones read from the recording). */
   vaultOptions?: LocalVaultOptions;
-  /** Upper bound of a poll-until-done or restore-retry loop, in ms. @default 15000 */
-  retryLimitMs?: number;
+  /** Most repetitions of a poll-until-done or restore-retry loop. @default 50 */
+  maxRetries?: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The real service answers restores 409 for about 5 s after a purge; the replay vault too. */
+const restoreConflictAfterPurgeInMs = 5000;
+/** Clock step of a repeated poll: the local vault's default delete/recover delay. */
+const pollStepMs = 100;
 
 function send(
   vault: LocalVault,
@@ -147,9 +152,7 @@ export async function replayRecording(
   const vault = await startLocalVault({
     https: true,
     strictAuth: true,
-    // The real vault answered restores 409 for about 5 s after a purge; a shorter window keeps
-    // the run quick, and the restore-retry rule repeats the restore until the window ends.
-    restoreConflictAfterPurgeInMs: 1000,
+    restoreConflictAfterPurgeInMs,
     ...vaultSettingsOf(recording),
     ...options.vaultOptions,
   });
@@ -162,7 +165,7 @@ export async function replayRecording(
       vault,
       token.token,
       accepted,
-      options.retryLimitMs ?? 15_000,
+      options.maxRetries ?? 50,
     );
     return { side: "vault", recording: recording.name, entries: await replay.run() };
   } finally {
@@ -180,7 +183,7 @@ class Replay {
     private readonly vault: LocalVault,
     private readonly token: string,
     private readonly accepted: AcceptedList,
-    private readonly retryLimitMs: number,
+    private readonly maxRetries: number,
   ) {}
 
   async run(): Promise<EntryResult[]> {
@@ -302,7 +305,7 @@ class Replay {
       result.rules.push("poll-until-done");
       const previous = role.previous === undefined ? undefined : entries[role.previous];
       if (previous !== undefined) this.differences(result, this.compare(previous, answer));
-      answer = await this.retryUntil(entry, answer, 404, 50);
+      answer = await this.retryUntil(entry, answer, 404, pollStepMs);
       result.actualStatus = answer.status;
     }
     if (role.kind === "restoreConflict" && answer.status === 200) {
@@ -319,7 +322,7 @@ class Replay {
     if (role.kind === "restoreDone" && answer.status === 409) {
       result.rules.push("restore-retry");
       this.differences(result, this.compare(entries[role.previous], answer));
-      answer = await this.retryUntil(entry, answer, 409, 100);
+      answer = await this.retryUntil(entry, answer, 409, restoreConflictAfterPurgeInMs);
       result.actualStatus = answer.status;
     }
 
@@ -333,16 +336,16 @@ class Replay {
     }
   }
 
+  /** Repeats a request while it gets `whileStatus`, moving the vault's clock forward each time. */
   private async retryUntil(
     entry: RecordedEntry,
     first: Answer,
     whileStatus: number,
-    everyMs: number,
+    stepMs: number,
   ): Promise<Answer> {
     let answer = first;
-    const deadline = Date.now() + this.retryLimitMs;
-    while (answer.status === whileStatus && Date.now() < deadline) {
-      await sleep(everyMs);
+    for (let attempt = 0; answer.status === whileStatus && attempt < this.maxRetries; attempt++) {
+      this.vault.advanceClock(stepMs);
       answer = await this.send(entry);
     }
     return answer;

@@ -34,10 +34,11 @@ async function record(
           resolve({
             RequestUri: `https://Sanitized.vault.azure.net${path}`,
             RequestMethod: method,
-            RequestHeaders:
-              options.token === undefined
-                ? { "x-ms-client-request-id": "Sanitized" }
-                : { Authorization: "Sanitized", "x-ms-client-request-id": "Sanitized" },
+            RequestHeaders: {
+              "x-ms-client-request-id": "Sanitized",
+              ...(options.token === undefined ? {} : { Authorization: "Sanitized" }),
+              ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+            },
             RequestBody: options.body ?? null,
             StatusCode: res.statusCode ?? 0,
             ResponseHeaders: responseHeaders,
