@@ -162,7 +162,7 @@ export async function runScenario(
   compiled: CompiledBench,
   server: RunningServer,
   serverKind: ServerKind,
-  name: Exclude<ScenarioName, "cold" | "cache">,
+  name: Exclude<ScenarioName, "cold" | "cache" | "startup">,
   concurrency: number,
   settings: Settings,
 ): Promise<ScenarioResult> {

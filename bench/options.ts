@@ -2,7 +2,15 @@
 import { parseArgs } from "node:util";
 import type { OperationKind } from "./protocol.js";
 
-export const scenarioNames = ["get", "set", "list1k", "list10k", "cold", "cache"] as const;
+export const scenarioNames = [
+  "get",
+  "set",
+  "list1k",
+  "list10k",
+  "cold",
+  "cache",
+  "startup",
+] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 export type ServerKind = "fixed" | "vault";
 
@@ -13,7 +21,7 @@ export interface Scenario {
   label: string;
 }
 
-export const scenarios: Record<Exclude<ScenarioName, "cold" | "cache">, Scenario> = {
+export const scenarios: Record<Exclude<ScenarioName, "cold" | "cache" | "startup">, Scenario> = {
   get: { operation: "get", items: 0, label: "getSecret" },
   set: { operation: "set", items: 0, label: "setSecret" },
   list1k: { operation: "list", items: 1_000, label: "list 1,000" },

@@ -24,10 +24,11 @@ export async function profileContenders(
 ): Promise<void> {
   const profileDir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-profiles-"));
   const names = chosen.filter(
-    (n): n is Exclude<ScenarioName, "cold" | "cache"> => n !== "cold" && n !== "cache",
+    (n): n is Exclude<ScenarioName, "cold" | "cache" | "startup"> =>
+      n !== "cold" && n !== "cache" && n !== "startup",
   );
   const picked =
-    names.length > 0 && names.length < scenarioNames.length - 2 ? names : ["get" as const];
+    names.length > 0 && names.length < scenarioNames.length - 3 ? names : ["get" as const];
   const summaries: Record<string, ProfileSummary & { ops: number }> = {};
   for (const name of picked) {
     const scenario = scenarios[name];

@@ -7,7 +7,7 @@
  * alike; ratios are the figures to read. Results are printed and written to bench/results/.
  *
  * Flags: --quick (short rounds), --scenario NAME (repeatable or comma-separated: get, set, list1k,
- * list10k, cold, cache), --server fixed|vault|both, --https (every contender and server over TLS with a
+ * list10k, cold, cache, startup), --server fixed|vault|both, --https (every contender and server over TLS with a
  * generated CA trusted through NODE_EXTRA_CA_CERTS), --profile (CPU profiles of our client and the
  * official one instead of the benchmark), --help.
  *
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const cold: ColdResult[] = [];
   for (const serverKind of options.servers) {
     for (const name of options.chosen) {
-      if (name === "cache") continue;
+      if (name === "cache" || name === "startup") continue;
       const items = name === "cold" ? 0 : scenarios[name].items;
       const server = await startServer(compiled, serverKind, { items, https: options.https });
       try {
@@ -101,6 +101,18 @@ async function main(): Promise<void> {
       { stdio: "inherit", timeout: 600_000 },
     );
     if (cache.status !== 0) throw new Error(`bench/secretCache.ts failed (exit ${cache.status}).`);
+  }
+
+  if (options.chosen.includes("startup")) {
+    // Start-up of a vault with 100,000 versions under --location: its own program and table.
+    const startup = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "bench/vaultStartup.ts", ...(options.quick ? ["--runs", "2"] : [])],
+      { stdio: "inherit", timeout: 600_000 },
+    );
+    if (startup.status !== 0) {
+      throw new Error(`bench/vaultStartup.ts failed (exit ${startup.status}).`);
+    }
   }
 
   const targets = judgeTargets(results, cold);
