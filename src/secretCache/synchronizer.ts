@@ -154,9 +154,7 @@ export class Synchronizer {
   /**
    * Gets a secret; a 429 pauses every worker, then tries again. Under a sync's signal the client
    * hands 429s back at once (handOffThrottling), so the shared backoff sees each of them.
-   * @param name - the secret's name
    * @param signal - ends the waits and the request
-   * @returns the secret
    */
   fetch(name: string, signal: AbortSignal): Promise<KeyVaultSecret> {
     const { backoff, client, maxAttempts } = this.context;
@@ -168,8 +166,6 @@ export class Synchronizer {
   /**
    * Gets one secret for `getOrFetch`, checked against the filters.
    * @param secretName - the secret's name
-   * @param key - its key
-   * @returns the secret
    * @throws SecretCacheError when it cannot be read or the filters exclude it; Error when the
    *   cache was closed
    */
