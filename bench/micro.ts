@@ -182,7 +182,7 @@ export async function runMicro(iterations = 20_000): Promise<Array<[string, numb
   for (const piece of pieces) {
     rows.push([piece.name, await measure(piece, iterations)]);
   }
-  await client.close();
+  client.close();
   return rows;
 }
 
