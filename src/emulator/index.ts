@@ -18,14 +18,9 @@ import {
   type LocalVaultFaultOptions,
   type LocalVaultOptions,
 } from "./options.js";
-import {
-  openJournal,
-  readStateFile,
-  writeStateFile,
-  type Journal,
-  type JournalRecord,
-} from "./persistence.js";
+import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
 import { WireRenderer } from "./render.js";
+import { readStateFile, writeStateFile } from "./stateFile.js";
 import { SecretStore, VaultClock, clockShiftProblem, type StoreRecord } from "./store.js";
 import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
 
