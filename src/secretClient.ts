@@ -157,8 +157,8 @@ export class SecretClient {
    * @param options - Pipeline options (retry, logging, proxy, user agent, ...) and Key Vault options.
    * @throws TypeError when the URL or credential cannot be used; RangeError for an unknown serviceVersion.
    * Methods that return a promise reject with TypeError/RangeError for bad arguments (before any
-   * request), so `.catch()` sees them as it does service errors; list methods throw them from
-   * `byPage()` or the first `next()`.
+   * request), so `.catch()` sees them as it does service errors; list methods never throw: the
+   * first `next()` of the pager (or of its `byPage()`) rejects with them, as in 4.x.
    */
   constructor(vaultUrl: string, credential: TokenCredential, options: SecretClientOptions = {}) {
     const allowInsecureConnection = options.allowInsecureConnection === true;
@@ -357,12 +357,14 @@ export class SecretClient {
     return beginDeleteSecretPoller(
       {
         deleteSecret: (secretName, operationOptions) =>
-          tracingClient.withSpan("SecretClient.beginDeleteSecret", operationOptions, (updated) =>
+          tracingClient.withSpan("DeleteSecretPoller.deleteSecret", operationOptions, (updated) =>
             this.operations.deleteSecret(secretName, updated),
           ),
         getDeletedSecret: (secretName, operationOptions) =>
-          tracingClient.withSpan("SecretClient.getDeletedSecret", operationOptions, (updated) =>
-            this.operations.getDeletedSecret(secretName, updated),
+          tracingClient.withSpan(
+            "DeleteSecretPoller.getDeletedSecret",
+            operationOptions,
+            (updated) => this.operations.getDeletedSecret(secretName, updated),
           ),
       },
       name,
@@ -442,15 +444,19 @@ export class SecretClient {
       {
         recoverDeletedSecret: (secretName, operationOptions) =>
           tracingClient.withSpan(
-            "SecretClient.beginRecoverDeletedSecret",
+            "RecoverDeletedSecretPoller.recoverDeletedSecret",
             operationOptions,
             (updated) => this.operations.recoverDeletedSecret(secretName, updated),
           ),
         getSecret: (secretName, operationOptions) =>
-          tracingClient.withSpan("SecretClient.getSecret", operationOptions, async (updated) => {
-            const secret = await this.operations.getSecret(secretName, "", updated);
-            return secret.properties;
-          }),
+          tracingClient.withSpan(
+            "RecoverDeletedSecretPoller.getSecret",
+            operationOptions,
+            async (updated) => {
+              const secret = await this.operations.getSecret(secretName, "", updated);
+              return secret.properties;
+            },
+          ),
       },
       name,
       options,
@@ -463,7 +469,7 @@ export class SecretClient {
    *
    * @param secretName - The name of the secret.
    * @param options - Operation options.
-   * @returns The backup blob.
+   * @returns The backup blob, a Node `Buffer` (as in 4.x: `backup.toString("base64")` works).
    *
    * @example
    * ```ts
@@ -474,6 +480,7 @@ export class SecretClient {
     secretName: string,
     options: BackupSecretOptions = {},
   ): Promise<Uint8Array | undefined> {
+    // Resolves to a Node Buffer (a Uint8Array), as 4.x does.
     checkName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.backupSecret", options, (updatedOptions) =>
       this.operations.backupSecret(secretName, updatedOptions),
@@ -528,12 +535,13 @@ export class SecretClient {
     secretName: string,
     options: ListPropertiesOfSecretVersionsOptions = {},
   ): PagedAsyncIterableIterator<SecretProperties, ContinuablePage<SecretProperties>, PageSettings> {
-    checkName(secretName, "secretName");
+    // Checked lazily, as every list argument is: the first next() rejects (4.x behaviour).
     return this.list<SecretProperties>(
       "versions",
       secretName,
       "SecretClient.listPropertiesOfSecretVersions",
       options,
+      () => checkName(secretName, "secretName"),
     );
   }
 
@@ -648,16 +656,19 @@ export class SecretClient {
     name: string | undefined,
     spanName: string,
     options: OperationOptions,
+    checkArguments?: () => void,
   ): PagedAsyncIterableIterator<T, ContinuablePage<T>, PageSettings> {
-    return createPager<T>((link, maxPageSize) =>
-      tracingClient.withSpan(
-        spanName,
-        options,
-        (updatedOptions) =>
-          this.operations.getPage(kind, name, link, maxPageSize, updatedOptions) as Promise<
-            WirePage<T>
-          >,
-      ),
+    return createPager<T>(
+      (link, maxPageSize) =>
+        tracingClient.withSpan(
+          spanName,
+          options,
+          (updatedOptions) =>
+            this.operations.getPage(kind, name, link, maxPageSize, updatedOptions) as Promise<
+              WirePage<T>
+            >,
+        ),
+      checkArguments,
     );
   }
 }

@@ -162,7 +162,12 @@ export class SecretsOperations {
       const value = asObject(parsed, "backup").value;
       if (value === undefined || value === null) return undefined;
       if (typeof value !== "string") throw new ResponseShapeError(`"value" is not a string.`);
-      return new Uint8Array(Buffer.from(value, "base64url"));
+      // A Buffer, as 4.x gives (its users call backup.toString("base64")), and one of its own:
+      // a small decode may be a slice of Node's shared pool.
+      const decoded = Buffer.from(value, "base64url");
+      const backup = Buffer.allocUnsafeSlow(decoded.length);
+      decoded.copy(backup);
+      return backup;
     });
   }
 

@@ -181,7 +181,13 @@ describe("SecretClient", () => {
         await assert.rejects(client.beginDeleteSecret(name), TypeError);
         await assert.rejects(client.beginRecoverDeletedSecret(name), TypeError);
         await assert.rejects(client.updateSecretProperties(name, ""), TypeError);
-        assert.throws(() => client.listPropertiesOfSecretVersions(name), TypeError);
+        // List methods never throw; the first next() (of the pager or of byPage()) rejects.
+        const versions = client.listPropertiesOfSecretVersions(name);
+        await assert.rejects(versions.next(), TypeError);
+        await assert.rejects(
+          client.listPropertiesOfSecretVersions(name).byPage().next(),
+          TypeError,
+        );
       });
     }
     it("rejects (does not throw) so that .catch() sees argument errors", async () => {
@@ -215,9 +221,17 @@ describe("SecretClient", () => {
       await assert.rejects(client.beginDeleteSecret("a", { intervalInMs: -1 }), RangeError);
       await assert.rejects(client.beginDeleteSecret("a", { resumeFrom: 5 as never }), TypeError);
     });
-    it("rejects maxPageSize outside 1..25", () => {
-      assert.throws(() => client.listPropertiesOfSecrets().byPage({ maxPageSize: 26 }), RangeError);
-      assert.throws(() => client.listDeletedSecrets().byPage({ maxPageSize: 0 }), RangeError);
+    it("rejects maxPageSize outside 1..25 on the first next() of byPage()", async () => {
+      const pages = client.listPropertiesOfSecrets().byPage({ maxPageSize: 26 });
+      await assert.rejects(pages.next(), RangeError);
+      await assert.rejects(
+        client.listDeletedSecrets().byPage({ maxPageSize: 0 }).next(),
+        RangeError,
+      );
+      await assert.rejects(
+        client.listPropertiesOfSecretVersions("a").byPage({ maxPageSize: 1.5 }).next(),
+        RangeError,
+      );
     });
   });
 
@@ -490,8 +504,15 @@ describe("SecretClient", () => {
         });
       const client = createClient();
       const backup = await client.backupSecret("crpsecret");
-      assert.deepEqual(backup, bytes);
-      const restored = await client.restoreSecretBackup(backup!);
+      // A Node Buffer, as 4.x gives: its users call backup.toString("base64").
+      assert.ok(Buffer.isBuffer(backup));
+      assert.deepEqual(new Uint8Array(backup), bytes);
+      assert.equal(backup.toString("base64"), Buffer.from(bytes).toString("base64"));
+      // Its own memory, not a slice of Node's shared pool.
+      assert.equal(backup.byteOffset, 0);
+      assert.equal(backup.buffer.byteLength, bytes.length);
+      // restoreSecretBackup keeps accepting any Uint8Array, not only a Buffer.
+      const restored = await client.restoreSecretBackup(new Uint8Array(backup));
       assert.deepEqual(sent, { value: "-_8AAT4" });
       assert.equal(restored.name, "crpsecret");
     });
