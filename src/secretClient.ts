@@ -6,6 +6,7 @@ import {
   createPipelineRequest,
   createDefaultHttpClient,
   getDefaultProxySettings,
+  logPolicyName,
   type HttpClient,
   type Pipeline,
   type PipelineRequest,
@@ -44,6 +45,7 @@ import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
 import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
 import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
 import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
+import { requestLogPolicy } from "./policies/requestLogPolicy.js";
 import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
 import { tracingClient } from "./tracing.js";
 
@@ -193,6 +195,18 @@ export class SecretClient {
           : new HttpAgent({ keepAlive: !disableKeepAlive }));
     if (agent !== undefined && options.agent === undefined) this.ownAgent = agent;
 
+    const loggingOptions = {
+      ...options.loggingOptions,
+      logger: options.loggingOptions?.logger ?? logger.info,
+      additionalAllowedHeaderNames: [
+        ...loggedHeaderNames,
+        ...(options.loggingOptions?.additionalAllowedHeaderNames ?? []),
+      ],
+      additionalAllowedQueryParameters: [
+        ...loggedQueryParameters,
+        ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
+      ],
+    };
     const userPrefix = options.userAgentOptions?.userAgentPrefix;
     const ourUserAgent = `${packageName}/${packageVersion}`;
     this.pipeline = createPipelineFromOptions({
@@ -202,19 +216,11 @@ export class SecretClient {
         ...options.userAgentOptions,
         userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
       },
-      loggingOptions: {
-        ...options.loggingOptions,
-        logger: options.loggingOptions?.logger ?? logger.info,
-        additionalAllowedHeaderNames: [
-          ...loggedHeaderNames,
-          ...(options.loggingOptions?.additionalAllowedHeaderNames ?? []),
-        ],
-        additionalAllowedQueryParameters: [
-          ...loggedQueryParameters,
-          ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
-        ],
-      },
+      loggingOptions,
     });
+    // Core's log policy writes the whole request, agent, sockets and TLS key included.
+    this.pipeline.removePolicy({ name: logPolicyName });
+    this.pipeline.addPolicy(requestLogPolicy(loggingOptions), { afterPhase: "Sign" });
     // Core's default retry does not retry a 429 without Retry-After; Key Vault sends those.
     this.pipeline.removePolicy({ name: "defaultRetryPolicy" });
     // Key Vault takes JSON only: two policies fewer on every request.
