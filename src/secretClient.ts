@@ -640,6 +640,8 @@ export class SecretClient {
             url: url.toString(),
             abortSignal: options.abortSignal ?? request.abortSignal,
           });
+    // createPipelineRequest drops tracingOptions; keep the caller's.
+    if (toSend !== request) toSend.tracingOptions = request.tracingOptions;
     if (this.normalizedVaultUrl.startsWith("http:")) toSend.allowInsecureConnection = true;
     return this.pipeline.sendRequest(this.httpClient, toSend);
   }

@@ -309,7 +309,6 @@ export class SecretsOperations {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       abortSignal: options.abortSignal,
-      tracingOptions: options.tracingOptions,
       timeout: requestOptions?.timeout,
       onUploadProgress: requestOptions?.onUploadProgress,
       onDownloadProgress: requestOptions?.onDownloadProgress,
@@ -317,6 +316,9 @@ export class SecretsOperations {
         this.context.allowInsecureConnection || requestOptions?.allowInsecureConnection,
       disableKeepAlive: this.context.disableKeepAlive,
     });
+    // createPipelineRequest (core-rest-pipeline 1.25) drops tracingOptions: without them the HTTP
+    // span has no parent and no az.namespace.
+    if (options.tracingOptions !== undefined) request.tracingOptions = options.tracingOptions;
     return request;
   }
 

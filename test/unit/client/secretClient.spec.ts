@@ -135,20 +135,36 @@ describe("SecretClient", () => {
         tags: { env: "test" },
       });
       assert.equal(contentType, "application/json");
+      // 4.x's shape: every key is an own key, holding undefined when the service sent nothing.
       assert.deepEqual(secret, {
-        name: "crpsecret",
         value: "mysecretvalue",
+        name: "crpsecret",
         properties: {
-          vaultUrl,
-          name: "crpsecret",
-          id: realSetResponse.id,
-          version,
-          enabled: true,
+          expiresOn: undefined,
           createdOn: new Date(1493938459 * 1000),
           updatedOn: new Date(1493938459 * 1000),
+          enabled: true,
+          notBefore: undefined,
+          recoverableDays: undefined,
           recoveryLevel: "Recoverable+Purgeable",
+          id: realSetResponse.id,
+          contentType: undefined,
+          tags: undefined,
+          managed: undefined,
+          previousVersion: undefined,
+          vaultUrl,
+          version,
+          name: "crpsecret",
+          certificateKeyId: undefined,
         },
       });
+      // ... in 4.x's order too (console.log and JSON.stringify show it).
+      assert.deepEqual(Object.keys(secret), ["value", "name", "properties"]);
+      assert.deepEqual(Object.keys(secret.properties).slice(0, 3), [
+        "expiresOn",
+        "createdOn",
+        "updatedOn",
+      ]);
     });
 
     it("sends only the value when no option is given", async () => {
@@ -299,7 +315,10 @@ describe("SecretClient", () => {
         assert.equal(error.statusCode, 404);
         assert.equal(error.code, "SecretNotFound");
         assert.equal(error.message, message);
-        assert.deepEqual(error.details, { error: { code: "SecretNotFound", message } });
+        // 4.x's deserialized shape: code, message and innerError, each an own key.
+        assert.deepEqual(error.details, {
+          error: { code: "SecretNotFound", message, innerError: undefined },
+        });
         return true;
       });
     });
@@ -322,6 +341,14 @@ describe("SecretClient", () => {
         };
         assert.equal(details.error.innererror?.code, "SecretDisabled");
         assert.equal(details.error.innerError?.code, "SecretDisabled", "4.x reads innerError");
+        // Exactly 4.x's own keys; the wire spelling is a non-enumerable alias.
+        assert.deepEqual(details, {
+          error: {
+            code: "Forbidden",
+            message: "Operation get is not allowed on a disabled secret.",
+            innerError: { code: "SecretDisabled", message: undefined, innerError: undefined },
+          },
+        });
         return true;
       });
     });
@@ -439,7 +466,9 @@ describe("SecretClient", () => {
       assert.deepEqual(deleted.scheduledPurgeDate, new Date(1501714433000));
       assert.equal(deleted.properties.recoveryId, deletedBody.recoveryId);
       assert.deepEqual(deleted.properties.deletedOn, new Date(1493938433000));
-      assert.equal("value" in deleted, false);
+      // As 4.x: value is an own key holding undefined (the service sends no value here).
+      assert.ok(Object.hasOwn(deleted, "value"));
+      assert.equal(deleted.value, undefined);
     });
 
     it("purgeDeletedSecret expects 204", async () => {

@@ -206,8 +206,8 @@ describe("beginDeleteSecretPoller", () => {
     assert.ok(Date.now() - abortedAt < 1000);
   });
 
-  it("sends no request when pollUntilDone gets a signal that is already aborted", async () => {
-    const client = fakeClient(deletedSecret(), notFound());
+  it("hands an already-aborted pollUntilDone signal to the request (as 4.x) and stays resumable", async () => {
+    const client = fakeClient(deletedSecret(), notFound(), notFound());
     const poller = await beginDeleteSecretPoller(client, "my-secret", { intervalInMs: 1 });
     const controller = new AbortController();
     controller.abort();
@@ -215,7 +215,11 @@ describe("beginDeleteSecretPoller", () => {
     await assert.rejects(poller.pollUntilDone({ abortSignal: controller.signal }), {
       name: "AbortError",
     });
-    assert.equal(client.getDeletedSecret.calls.length, 1);
+    // The pipeline rejects an aborted request before it reaches the wire; the poll's span is
+    // recorded as in 4.x. The operation itself has not failed.
+    assert.equal(client.getDeletedSecret.calls[1]?.options.abortSignal?.aborted, true);
+    assert.equal(poller.getOperationState().error, undefined);
+    assert.equal(poller.getOperationState().isCompleted, undefined);
   });
 
   it("gives requests a signal that aborts with either the begin or the pollUntilDone signal", async () => {
