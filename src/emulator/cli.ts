@@ -1,24 +1,23 @@
-#!/usr/bin/env node
 /**
- * The `keyvault-emulator` command: starts the local vault with options from the command line and
- * prints how to point clients at it.
+ * The `keyvault-emulator` command line: parses the flags into local vault options (validated by the
+ * same checks as `startLocalVault`), starts the vault and prints how to point clients at it. The
+ * program's entry file is `bin.ts`.
  */
 
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import type { LocalVaultOptions } from "./options.js";
+import { isLoopbackHost } from "./hosts.js";
+import { checkLocalVaultOptions, type LocalVaultOptions } from "./options.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
 const caFileName = "keyvault-emulator-ca.pem";
 
-/** setTimeout's largest delay. */
-const maxDelayMs = 2_147_483_647;
-
 const cliOptions = {
   help: { type: "boolean", short: "h" },
   host: { type: "string" },
+  hostname: { type: "string", multiple: true },
   port: { type: "string" },
   location: { type: "string" },
   https: { type: "boolean" },
@@ -37,7 +36,15 @@ const cliOptions = {
   "error-rate": { type: "string" },
   "latency-ms": { type: "string" },
   "drop-rate": { type: "string" },
+  "restore-conflict-after-purge-ms": { type: "string" },
+  "headers-timeout-ms": { type: "string" },
+  "request-timeout-ms": { type: "string" },
+  "keep-alive-timeout-ms": { type: "string" },
+  "max-connections": { type: "string" },
 } as const;
+
+/** Flags that may be given more than once. */
+const repeatable = new Set(["hostname"]);
 
 /**
  * Usage of the `keyvault-emulator` command, as printed by `--help`.
@@ -47,7 +54,11 @@ export const helpText = `Usage: keyvault-emulator [options]
 Starts a local Azure Key Vault (secrets) for development and tests.
 
 Server:
-  --host HOST              Interface to listen on (default 127.0.0.1)
+  --host HOST              Interface to listen on (default 127.0.0.1). Anything but loopback
+                           exposes the vault to the network: a warning says what
+  --hostname NAME          Another name the vault answers to (repeatable), e.g. a compose
+                           service name; also put in the generated certificate. Requests whose
+                           Host is not a loopback name or address, HOST or a NAME get 421
   --port N                 Port to listen on, 0 picks a free one (default 8443)
   --location DIR           Keep the vault's state in DIR; every write is durable before it is
                            acknowledged (default: in memory only)
@@ -69,6 +80,16 @@ Vault behaviour:
   --claims-challenge       Answer the first request with each new token with a CAE claims challenge
   --backup-key BASE64      32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)
+  --restore-conflict-after-purge-ms N
+                           Milliseconds after a purge during which a restore of the same name
+                           answers 409 Conflict, as the service does (default 5000; 0 = off)
+
+Connections:
+  --headers-timeout-ms N   Milliseconds a client has to send a request's headers (default 10000)
+  --request-timeout-ms N   Milliseconds a client has to send a whole request (default 30000)
+  --keep-alive-timeout-ms N
+                           Milliseconds an idle keep-alive connection stays open (default 5000)
+  --max-connections N      Most connections open at once (default 256)
 
 Faults (all off by default):
   --throttle-limit N       Requests per 10-second window before answering 429
@@ -94,26 +115,28 @@ export type ParsedCliArguments =
       caOut?: string;
     };
 
-function parseInteger(flag: string, text: string, min: number, max: number): number {
+/** The flag that sets an option (`recoverableDays` → `--recoverable-days`), for messages. */
+function flagOf(option: string): string {
+  if (option === "hostnames") return "--hostname";
+  const kebab = option
+    .replace(/InMs$/, "Ms")
+    .replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return `--${kebab}`;
+}
+
+// The flags' text becomes typed values here; ranges are checked by checkLocalVaultOptions.
+function parseWhole(flag: string, text: string): number {
   if (!/^\d+$/.test(text)) {
     throw new TypeError(`--${flag} must be a whole number, got "${text}".`);
   }
-  const value = Number(text);
-  if (value < min || value > max) {
-    throw new RangeError(`--${flag} must be from ${min} to ${max}, got ${text}.`);
-  }
-  return value;
+  return Number(text);
 }
 
 function parseRate(flag: string, text: string): number {
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) {
     throw new TypeError(`--${flag} must be a number from 0 to 1, got "${text}".`);
   }
-  const value = Number(text);
-  if (value > 1) {
-    throw new RangeError(`--${flag} must be from 0 to 1, got ${text}.`);
-  }
-  return value;
+  return Number(text);
 }
 
 function readPemFile(flag: string, file: string, label: RegExp): string {
@@ -184,7 +207,7 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   const parsed = parseTokens(argv);
   const seen = new Set<string>();
   for (const token of parsed.tokens) {
-    if (token.kind === "option") {
+    if (token.kind === "option" && !repeatable.has(token.name)) {
       if (seen.has(token.name)) {
         throw new TypeError(`--${token.name} is given more than once.`);
       }
@@ -201,13 +224,13 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
     port: 8443,
   };
   if (values.host !== undefined) {
-    if (!/^[^\s/]+$/.test(values.host)) {
-      throw new TypeError(`--host must be a host name or IP address, got "${values.host}".`);
-    }
     options.host = values.host.replace(/^\[(.*)\]$/, "$1");
   }
+  if (values.hostname !== undefined) {
+    options.hostnames = values.hostname;
+  }
   if (values.port !== undefined) {
-    options.port = parseInteger("port", values.port, 0, 65535);
+    options.port = parseWhole("port", values.port);
   }
   if (values.location !== undefined) {
     if (values.location === "") {
@@ -231,32 +254,19 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   }
 
   if (values["recoverable-days"] !== undefined) {
-    options.recoverableDays = parseInteger("recoverable-days", values["recoverable-days"], 7, 90);
+    options.recoverableDays = parseWhole("recoverable-days", values["recoverable-days"]);
   }
-  const level = values["recovery-level"];
-  if (level !== undefined) {
-    const known = recoveryLevels.find(
-      (candidate) => candidate.toLowerCase() === level.toLowerCase(),
-    );
-    if (known === undefined) {
-      throw new RangeError(
-        `--recovery-level must be one of ${recoveryLevels.join(", ")}; got "${level}".`,
-      );
-    }
-    options.recoveryLevel = known;
+  if (values["recovery-level"] !== undefined) {
+    options.recoveryLevel = values["recovery-level"];
   }
   if (values["strict-auth"]) {
     options.strictAuth = true;
   }
   if (values["delay-ms"] !== undefined) {
-    options.delayMs = parseInteger("delay-ms", values["delay-ms"], 0, maxDelayMs);
+    options.delayMs = parseWhole("delay-ms", values["delay-ms"]);
   }
-  const tenantId = values["tenant-id"];
-  if (tenantId !== undefined) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(tenantId)) {
-      throw new RangeError(`--tenant-id must be a tenant GUID or domain name, got "${tenantId}".`);
-    }
-    options.tenantId = tenantId;
+  if (values["tenant-id"] !== undefined) {
+    options.tenantId = values["tenant-id"];
   }
   if (values["empty-pages"]) {
     options.emptyPages = true;
@@ -264,28 +274,13 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   if (values["claims-challenge"]) {
     options.claimsChallenge = true;
   }
-  const backupKey = values["backup-key"];
-  if (backupKey !== undefined) {
-    // The key is a secret: the message never repeats it.
-    if (
-      !/^[A-Za-z0-9+/_-]+={0,2}$/.test(backupKey) ||
-      Buffer.from(backupKey, "base64").length !== 32
-    ) {
-      throw new RangeError(
-        "--backup-key must be 32 bytes in base64 (for example from `openssl rand -base64 32`).",
-      );
-    }
-    options.backupKey = Buffer.from(backupKey, "base64").toString("base64");
+  if (values["backup-key"] !== undefined) {
+    options.backupKey = values["backup-key"];
   }
 
   const faults: NonNullable<LocalVaultOptions["faults"]> = {};
   if (values["throttle-limit"] !== undefined) {
-    faults.throttleLimit = parseInteger(
-      "throttle-limit",
-      values["throttle-limit"],
-      1,
-      1_000_000_000,
-    );
+    faults.throttleLimit = parseWhole("throttle-limit", values["throttle-limit"]);
   }
   if (values["no-retry-after"]) {
     faults.throttleRetryAfter = false;
@@ -294,7 +289,7 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
     faults.errorRate = parseRate("error-rate", values["error-rate"]);
   }
   if (values["latency-ms"] !== undefined) {
-    faults.latencyMs = parseInteger("latency-ms", values["latency-ms"], 0, maxDelayMs);
+    faults.latencyMs = parseWhole("latency-ms", values["latency-ms"]);
   }
   if (values["drop-rate"] !== undefined) {
     faults.dropRate = parseRate("drop-rate", values["drop-rate"]);
@@ -302,11 +297,34 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   if (Object.keys(faults).length > 0) {
     options.faults = faults;
   }
+  const wholeNumbers = [
+    ["restore-conflict-after-purge-ms", "restoreConflictAfterPurgeInMs"],
+    ["headers-timeout-ms", "headersTimeoutInMs"],
+    ["request-timeout-ms", "requestTimeoutInMs"],
+    ["keep-alive-timeout-ms", "keepAliveTimeoutInMs"],
+    ["max-connections", "maxConnections"],
+  ] as const;
+  for (const [flag, option] of wholeNumbers) {
+    const text = values[flag];
+    if (text !== undefined) options[option] = parseWhole(flag, text);
+  }
+
+  // The same checks as startLocalVault, with the flags' names in the messages.
+  const checked = checkLocalVaultOptions(options, flagOf);
+  if (options.recoveryLevel !== undefined) options.recoveryLevel = checked.recoveryLevel;
+  if (options.hostnames !== undefined) options.hostnames = checked.hostnames;
+  if (checked.backupKey !== undefined) options.backupKey = checked.backupKey.toString("base64");
 
   return caOut === undefined ? { help: false, options } : { help: false, options, caOut };
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the `keyvault-emulator` command: parses the arguments, starts the local vault, prints how
+ * to reach it and closes it on SIGINT or SIGTERM. Sets `process.exitCode` on failure.
+ * @param argv - the arguments after the command (`process.argv.slice(2)`)
+ * @returns a promise that resolves once the vault is listening (or the command failed)
+ */
+export async function runCli(argv: string[]): Promise<void> {
   let parsed: ParsedCliArguments;
   try {
     parsed = parseCliArguments(argv);
@@ -357,6 +375,10 @@ async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 
+  const host = parsed.options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host)) {
+    console.warn(exposureWarning(host, parsed.options.strictAuth === true));
+  }
   const lines = [`Local Key Vault listening on ${vault.vaultUrl}`, ""];
   let caPath: string | undefined;
   if (vault.caCertificate !== undefined && parsed.caOut !== undefined) {
@@ -395,25 +417,18 @@ async function main(argv: string[]): Promise<void> {
   console.log(lines.join("\n"));
 }
 
-// Run only as the program itself (bin link, node dist/.../emulator/cli.js, tsx src/emulator/cli.ts),
-// never when imported. The bin link is resolved to the file it points at.
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) {
-    return false;
-  }
-  let resolved = script;
-  try {
-    resolved = realpathSync(script);
-  } catch {
-    // Not a file path (for example `node -e`): compare the name as given.
-  }
-  return /[\\/]emulator[\\/]cli\.[cm]?[jt]s$/.test(resolved);
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(`keyvault-emulator: ${(error as Error).message}`);
-    process.exitCode = 1;
-  });
+/**
+ * The warning printed when the vault listens on an address other than loopback.
+ * @param host - the address
+ * @param strictAuth - whether only vault-issued tokens are accepted
+ * @returns the warning
+ */
+export function exposureWarning(host: string, strictAuth: boolean): string {
+  return [
+    `keyvault-emulator: WARNING: listening on ${host}, not loopback: the vault is exposed to every machine that can reach this address.`,
+    strictAuth
+      ? "  Requests need a token the vault issued (--strict-auth); its managed identity endpoint hands them to anyone who knows IDENTITY_HEADER."
+      : "  Any bearer token is accepted (start with --strict-auth to accept only tokens the vault issued): anyone who can connect can read, change and delete its secrets and use its test controls (reset, clock, faults).",
+    "  Traffic is not encrypted unless --https is given.",
+  ].join("\n");
 }

@@ -9,11 +9,17 @@ import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
-import type { LocalVaultFaultOptions, LocalVaultOptions } from "./options.js";
+import { HostPolicy } from "./hosts.js";
+import type { VaultServerContext } from "./context.js";
+import { createRequestListener } from "./listener.js";
+import {
+  checkLocalVaultOptions,
+  type LocalVaultFaultOptions,
+  type LocalVaultOptions,
+} from "./options.js";
 import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
-import { createRequestHandler } from "./server.js";
-import { recoveryLevels } from "../api/wireTypes.js";
-import { SecretStore, VaultClock, type StoreRecord } from "./store.js";
+import { WireRenderer } from "./render.js";
+import { SecretStore, VaultClock, clockShiftProblem, type StoreRecord } from "./store.js";
 import { generateSelfSignedCertificate } from "./tls.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
@@ -57,8 +63,6 @@ interface KeysRecord extends JournalRecord {
   signingKey: string;
 }
 
-const defaultTenantId = "00000000-0000-0000-0000-000000000000";
-
 /**
  * Starts a local vault.
  * @param options - where to listen and how the vault behaves
@@ -77,7 +81,12 @@ const defaultTenantId = "00000000-0000-0000-0000-000000000000";
  * ```
  */
 export async function startLocalVault(options: LocalVaultOptions = {}): Promise<LocalVault> {
-  const settings = checkOptions(options);
+  const checked = checkLocalVaultOptions(options);
+  const settings = {
+    recoveryLevel: checked.recoveryLevel,
+    recoverableDays: checked.recoverableDays,
+    delayMs: checked.delayMs,
+  };
   const faults = new FaultInjector(options.faults);
 
   const journal: Journal | undefined =
@@ -92,7 +101,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       };
       await journal?.append(keys);
     }
-    const backupKey = Buffer.from(options.backupKey ?? keys.backupKey, "base64");
+    const backupKey = checked.backupKey ?? Buffer.from(keys.backupKey, "base64");
 
     const store = new SecretStore(settings, new VaultClock());
     for (const record of journal?.records ?? []) {
@@ -101,9 +110,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
 
     const auth = new VaultAuth({
       signingKey: Buffer.from(keys.signingKey, "base64"),
-      tenantId: options.tenantId ?? defaultTenantId,
-      strict: options.strictAuth ?? false,
-      claimsChallenge: options.claimsChallenge ?? false,
+      tenantId: checked.tenantId,
+      strict: checked.strictAuth,
+      claimsChallenge: checked.claimsChallenge,
     });
 
     const pending = new Set<Promise<void>>();
@@ -122,50 +131,65 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       return persist?.(record) ?? Promise.resolve();
     };
 
-    const host = options.host ?? "127.0.0.1";
+    const host = checked.host;
+    const scheme = options.https ? "https" : "http";
     let caCertificate: string | undefined;
     let server: Server;
     const identityHeader = randomBytes(16).toString("hex");
-    const context = {
+    const context: VaultServerContext = {
       store,
+      render: new WireRenderer(settings),
       auth,
       faults,
-      scheme: (options.https ? "https" : "http") as "http" | "https",
-      defaultHost: host,
+      scheme,
+      hosts: new HostPolicy(scheme, host, checked.hostnames),
+      roleAssignmentId: randomBytes(16).toString("hex"),
       backupKey,
-      emptyPages: options.emptyPages ?? false,
+      emptyPages: checked.emptyPages,
       identityHeader,
       persist,
       reset: () => change({ type: "reset" }),
-      advanceClock: (ms: number) => change({ type: "clock", advanceMs: checkAdvance(ms) }),
+      advanceClock: (ms: number) => {
+        const problem = clockShiftProblem(ms, store.clock.offsetMs);
+        if (problem !== undefined) throw new RangeError(`advanceClock: ${problem}`);
+        return change({ type: "clock", advanceMs: ms });
+      },
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
     };
-    const handler = createRequestHandler(context);
+    const handler = createRequestListener(context);
+    // A slow or idle client cannot hold a socket for long: Node's own defaults are minutes.
+    const limits = {
+      headersTimeout: checked.headersTimeoutInMs,
+      requestTimeout: checked.requestTimeoutInMs,
+      connectionsCheckingInterval: Math.min(1000, checked.headersTimeoutInMs),
+    };
     if (options.https === true) {
       const generated = generateSelfSignedCertificate({
-        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1"])],
+        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1", ...checked.hostnames])],
       });
       caCertificate = generated.caCert;
-      server = createHttpsServer({ cert: generated.cert, key: generated.key }, handler);
+      server = createHttpsServer({ ...limits, cert: generated.cert, key: generated.key }, handler);
     } else if (options.https) {
-      server = createHttpsServer({ cert: options.https.cert, key: options.https.key }, handler);
+      server = createHttpsServer(
+        { ...limits, cert: options.https.cert, key: options.https.key },
+        handler,
+      );
     } else {
-      server = createHttpServer(handler);
+      server = createHttpServer(limits, handler);
     }
-    // Keep-alive sockets of idle clients must not hold `close()` up.
-    server.keepAliveTimeout = 5000;
+    server.keepAliveTimeout = checked.keepAliveTimeoutInMs;
+    server.timeout = checked.requestTimeoutInMs;
+    server.maxConnections = checked.maxConnections;
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port ?? 0, host, () => {
+      server.listen(checked.port, host, () => {
         server.off("error", reject);
         resolve();
       });
     });
     const port = (server.address() as AddressInfo).port;
-    const authority = `${urlHost(host)}:${port}`;
-    context.defaultHost = authority;
-    const vaultUrl = `${context.scheme}://${authority}`;
+    const vaultUrl = `${scheme}://${urlHost(host)}:${port}`;
 
     const track = (work: Promise<void>): void => {
       // The synchronous test controls cannot report a journal failure; the next write will.
@@ -198,51 +222,6 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     await journal?.close().catch(() => undefined);
     throw error;
   }
-}
-
-function checkOptions(options: LocalVaultOptions): {
-  recoveryLevel: string;
-  recoverableDays: number;
-  delayMs: number;
-} {
-  const recoverableDays = options.recoverableDays ?? 90;
-  if (!Number.isInteger(recoverableDays) || recoverableDays < 7 || recoverableDays > 90) {
-    throw new RangeError(
-      `recoverableDays must be an integer from 7 to 90, got ${String(options.recoverableDays)}.`,
-    );
-  }
-  const recoveryLevel =
-    options.recoveryLevel ??
-    (recoverableDays < 90 ? "CustomizedRecoverable+Purgeable" : "Recoverable+Purgeable");
-  if (!recoveryLevels.includes(recoveryLevel)) {
-    throw new RangeError(
-      `recoveryLevel must be one of ${recoveryLevels.join(", ")}, got ${recoveryLevel}.`,
-    );
-  }
-  const delayMs = options.delayMs ?? 100;
-  if (typeof delayMs !== "number" || !(delayMs >= 0)) {
-    throw new RangeError(`delayMs must be a non-negative number, got ${String(delayMs)}.`);
-  }
-  if (options.backupKey !== undefined) {
-    const key = Buffer.from(options.backupKey, "base64");
-    if (key.length !== 32) {
-      throw new RangeError("backupKey must be 32 bytes, base64-encoded.");
-    }
-  }
-  if (
-    options.port !== undefined &&
-    (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
-  ) {
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}.`);
-  }
-  return { recoveryLevel, recoverableDays, delayMs };
-}
-
-function checkAdvance(ms: number): number {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-    throw new RangeError(`advanceClock takes a non-negative number of milliseconds, got ${ms}.`);
-  }
-  return ms;
 }
 
 function urlHost(host: string): string {
