@@ -30,7 +30,7 @@ import {
 const intervalInMs = 5;
 // Long enough that a poller's first poll always finds the operation still running, even on a
 // loaded machine; short enough to keep the run to a few seconds.
-const softDeleteDelayMs = 150;
+const softDeleteDelayMs = 250;
 
 type Who = "ours" | "official";
 
