@@ -21,7 +21,7 @@ import {
   differences,
   observe,
   recordSpans,
-  withoutRepeatedGroups,
+  comparableSpans,
   type Difference,
   type RecordedSpan,
 } from "./observe.js";
@@ -521,7 +521,12 @@ const documentedImprovements: Improvement[] = [
         .filter((span) => !listSpans.has(span.name))
         .map((span) =>
           span.parent !== undefined && listSpans.has(span.parent)
-            ? { ...span, parent: undefined, attributes: { ...span.attributes, "az.namespace": "" } }
+            ? {
+                ...span,
+                parent: undefined,
+                parentId: undefined,
+                attributes: { ...span.attributes, "az.namespace": "" },
+              }
             : span,
         );
     },
@@ -669,7 +674,7 @@ describe("differential: our client vs @azure/keyvault-secrets 4.x, observed stru
     const normalize = normalizer(who);
     return {
       observed: observe(observed, normalize),
-      spans: withoutRepeatedGroups(spans.map((span) => observe(span, normalize) as RecordedSpan)),
+      spans: comparableSpans(spans, (span) => observe(span, normalize)),
     };
   }
 

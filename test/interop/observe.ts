@@ -135,6 +135,10 @@ export function differences(ours: unknown, official: unknown, path = ""): Differ
 export interface RecordedSpan {
   name: string;
   parent: string | undefined;
+  /** Identifies the span within a recording (not compared). */
+  id: number;
+  /** The id of the parent span (not compared). */
+  parentId: number | undefined;
   attributes: Record<string, unknown>;
   status: string | undefined;
   ended: boolean;
@@ -170,6 +174,7 @@ function withValue(parent: TracingContext, key: symbol, value: unknown): Tracing
 export function recordSpans(): { spans: RecordedSpan[]; stop: () => void } {
   const spans: RecordedSpan[] = [];
   let recording = true;
+  let nextId = 1;
   const instrumenter: Instrumenter = {
     startSpan(name, spanOptions) {
       const parentContext = spanOptions?.tracingContext ?? createContext();
@@ -177,6 +182,8 @@ export function recordSpans(): { spans: RecordedSpan[]; stop: () => void } {
       const recorded: RecordedSpan = {
         name,
         parent: parent?.name,
+        id: nextId++,
+        parentId: parent?.id,
         attributes: { ...(spanOptions?.spanAttributes ?? {}) },
         status: undefined,
         ended: false,
@@ -211,21 +218,36 @@ export function recordSpans(): { spans: RecordedSpan[]; stop: () => void } {
 }
 
 /**
- * The spans with repeated polls counted once: a top-level span and the spans under it form a
- * group, and a group identical to the one before it is dropped. How many times a poller finds
- * the operation still running depends on timing, not on the client.
- * @param spans - the observed spans, in start order
- * @returns the spans without repeated groups
+ * The spans as compared: grouped under their top-level span (a poll and its HTTP request),
+ * groups in start order, a group identical to the one before it dropped (how many times a poller
+ * finds the operation still running depends on timing, not on the client; two polling loops
+ * may interleave), and the ids left out.
+ * @param spans - the recorded spans, in start order
+ * @param observeSpan - turns a span (without its ids) into its compared form
+ * @returns the compared forms
  */
-export function withoutRepeatedGroups<T extends { parent?: unknown }>(spans: T[]): T[] {
-  const groups: T[][] = [];
+export function comparableSpans(
+  spans: RecordedSpan[],
+  observeSpan: (span: Omit<RecordedSpan, "id" | "parentId">) => unknown,
+): unknown[] {
+  const byId = new Map(spans.map((span) => [span.id, span]));
+  const rootOf = (span: RecordedSpan): number => {
+    let current = span;
+    for (;;) {
+      const parent = current.parentId === undefined ? undefined : byId.get(current.parentId);
+      if (parent === undefined) return current.id;
+      current = parent;
+    }
+  };
+  const groups = new Map<number, unknown[]>();
   for (const span of spans) {
-    const isTopLevel = span.parent === undefined || span.parent === "<undefined>";
-    if (isTopLevel || groups.length === 0) groups.push([span]);
-    else groups[groups.length - 1]!.push(span);
+    const { id: _id, parentId: _parentId, ...visible } = span;
+    const root = rootOf(span);
+    if (!groups.has(root)) groups.set(root, []);
+    groups.get(root)!.push(observeSpan(visible));
   }
-  const kept = groups.filter(
-    (group, i) => i === 0 || JSON.stringify(group) !== JSON.stringify(groups[i - 1]),
-  );
-  return kept.flat();
+  const ordered = [...groups.values()];
+  return ordered
+    .filter((group, i) => i === 0 || JSON.stringify(group) !== JSON.stringify(ordered[i - 1]))
+    .flat();
 }
