@@ -6,6 +6,8 @@
  *
  * Any difference fails, unless it is one of the documented improvements listed in
  * `documentedImprovements` below: the one place where we choose to differ, each with its reason.
+ * `DIFFERENTIAL_REPORT=<file> npx mocha test/interop/differential.spec.ts` writes every difference
+ * found, explained or not.
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
