@@ -10,7 +10,7 @@ import {
 } from "./environment.js";
 import { describeFailures, SecretCacheError, type SecretCacheFailure } from "./errors.js";
 import {
-  checkSecretName,
+  checkSecretKey,
   keyOf,
   resolveSecretCacheOptions,
   type SecretCacheClient,
@@ -234,7 +234,7 @@ export class SecretCache extends EventEmitter {
    * ```
    */
   get(secretName: string): string | undefined {
-    const key = checkSecretName(secretName, "secretName");
+    const key = checkSecretKey(secretName, "secretName");
     const entry = this.entries.get(key);
     if (entry !== undefined) return entry.value;
     if (!this.isLoaded) {
@@ -256,7 +256,7 @@ export class SecretCache extends EventEmitter {
    * ```
    */
   has(secretName: string): boolean {
-    return this.entries.has(checkSecretName(secretName, "secretName"));
+    return this.entries.has(checkSecretKey(secretName, "secretName"));
   }
 
   /**
@@ -288,7 +288,7 @@ export class SecretCache extends EventEmitter {
    * ```
    */
   async getOrFetch(secretName: string): Promise<string> {
-    const key = checkSecretName(secretName, "secretName");
+    const key = checkSecretKey(secretName, "secretName");
     const entry = this.entries.get(key);
     if (entry !== undefined) return entry.value;
     this.throwIfClosed("getOrFetch()");
