@@ -11,6 +11,7 @@ describe("tracing", () => {
     parent: unknown;
     kind: unknown;
     context?: unknown;
+    status?: string;
   }> = [];
   const recorder: Instrumenter = {
     startSpan(name, spanOptions) {
@@ -20,6 +21,7 @@ describe("tracing", () => {
         parent: spanOptions?.tracingContext,
         kind: spanOptions?.spanKind,
         context: undefined as unknown,
+        status: undefined as string | undefined,
       };
       spans.push(recorded);
       const span: TracingSpan = {
@@ -27,7 +29,9 @@ describe("tracing", () => {
         setAttribute(key, value) {
           recorded.attributes[key] = value;
         },
-        setStatus() {},
+        setStatus(status) {
+          recorded.status = status.status;
+        },
         recordException() {},
         isRecording: () => true,
       };
@@ -153,5 +157,18 @@ describe("tracing", () => {
     } finally {
       useInstrumenter(recorder);
     }
+  });
+
+  it("marks the HTTP span as an error for a 4xx/5xx answer", async () => {
+    spans.length = 0;
+    vault()
+      .get("/secrets/missing/")
+      .query(true)
+      .reply(404, { error: { code: "SecretNotFound", message: "no" } });
+    await assert.rejects(createClient().getSecret("missing"), { statusCode: 404 });
+    const notFound = spans.find((s) => s.name === "HTTP GET");
+    assert.ok(notFound);
+    assert.equal(notFound.attributes["http.status_code"], 404);
+    assert.equal(notFound.status, "error");
   });
 });
