@@ -190,9 +190,10 @@ function anyAbortSignal(signals: Array<AbortSignalLike | undefined>): {
     return { signal: distinct[0], dispose: () => undefined };
   }
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
+  // The first signal to abort lends its reason, which the AbortError keeps as its cause.
+  const onAbort = (): void => controller.abort(abortReason(distinct));
   for (const signal of distinct) {
-    if (signal.aborted) controller.abort();
+    if (signal.aborted) controller.abort(abortReason(distinct));
     else signal.addEventListener("abort", onAbort);
   }
   return {
@@ -201,8 +202,18 @@ function anyAbortSignal(signals: Array<AbortSignalLike | undefined>): {
   };
 }
 
-function abortError(): AbortError {
-  return new AbortError("The operation was aborted.");
+// AbortSignalLike does not declare `reason`; real AbortSignals carry one.
+function abortReason(signals: Array<AbortSignalLike | undefined>): unknown {
+  const aborted = signals.find((signal) => signal?.aborted) as { reason?: unknown } | undefined;
+  return aborted?.reason;
+}
+
+/** An AbortError that keeps the reason of the signal that aborted as its `cause`. */
+function abortError(signals: Array<AbortSignalLike | undefined>): AbortError {
+  const error = new AbortError("The operation was aborted.");
+  const reason = abortReason(signals);
+  if (reason !== undefined) error.cause = reason;
+  return error;
 }
 
 /** The operation the core-lro `Poller` drives: one `update()` = the initial request and/or one poll. */
@@ -228,7 +239,7 @@ class SecretPollOperation<TResult> implements PollOperation<
       options.abortSignal,
     ]);
     try {
-      if (signal?.aborted) throw abortError();
+      if (signal?.aborted) throw abortError([signal]);
       const requestOptions: OperationOptions = { ...this.operationOptions };
       if (signal) requestOptions.abortSignal = signal;
       else delete requestOptions.abortSignal;
@@ -333,7 +344,7 @@ class SecretPoller<TResult> extends Poller<SecretPollOperationState<TResult>, TR
     ];
     return new Promise<void>((resolve, reject) => {
       if (signals.some((signal) => signal.aborted)) {
-        reject(abortError());
+        reject(abortError(signals));
         return;
       }
       const finish = (): void => {
@@ -343,7 +354,7 @@ class SecretPoller<TResult> extends Poller<SecretPollOperationState<TResult>, TR
       };
       const onAbort = (): void => {
         finish();
-        reject(abortError());
+        reject(abortError(signals));
       };
       const timer = setTimeout(() => {
         finish();
