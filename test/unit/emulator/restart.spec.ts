@@ -30,7 +30,13 @@ describe("local vault: persistence across restarts", () => {
     first.advanceClock(86_400_000);
     await first.close();
 
-    const second = await startLocalVault({ location, delayMs: 0, strictAuth: true });
+    // The purge was journaled a moment ago: without this, the restore below would conflict.
+    const second = await startLocalVault({
+      location,
+      delayMs: 0,
+      strictAuth: true,
+      restoreConflictAfterPurgeInMs: 0,
+    });
     try {
       const again = (method: string, path: string, body?: unknown) =>
         callVault(second, method, path, { token, body });
@@ -93,7 +99,6 @@ describe("local vault: persistence across restarts", () => {
     const first = await startLocalVault({ location });
     await callVault(first, "PUT", "/secrets/x", { body: { value: "v" } });
     const reset = await callVault(first, "POST", "/__local/reset", {
-      token: null,
       apiVersion: null,
     });
     assert.equal(reset.status, 204);
