@@ -17,7 +17,7 @@ function report(title: string, figures: object): void {
 }
 
 describe("reliability: the local vault under load", function () {
-  this.timeout(45_000);
+  this.timeout(120_000);
   let vault: LocalVault;
 
   before(async () => {
@@ -42,7 +42,7 @@ describe("reliability: the local vault under load", function () {
 });
 
 describe("reliability: the local vault killed with writes in flight", function () {
-  this.timeout(45_000);
+  this.timeout(120_000);
   let location: string;
 
   before(async () => {
@@ -61,7 +61,9 @@ describe("reliability: the local vault killed with writes in flight", function (
     // Every line of the journal is complete and checksummed: a torn tail was cut at the restart.
     const journal = await readFile(join(location, "journal.log"), "utf8");
     assert.ok(journal.endsWith("\n"));
-    for (const line of journal.slice(0, -1).split("\n")) {
+    const [header, ...lines] = journal.slice(0, -1).split("\n");
+    assert.match(header!, /^keyvault-secrets local vault journal v1 base=\d+$/);
+    for (const line of lines) {
       assert.match(line, /^[0-9a-f]{8}\t\{.*\}$/);
     }
   });
