@@ -133,15 +133,21 @@ describe("error texts that help", () => {
   });
 
   it("an aborted poller keeps the signal's reason as cause", async () => {
-    const client = loopbackClient(vault.vaultUrl, vault.credential);
-    await client.setSecret("poller-abort", "v");
-    const poller = await client.beginDeleteSecret("poller-abort", { intervalInMs: 60_000 });
-    const reason = new Error("deadline");
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(reason), 20);
-    const error = await rejectionOf(poller.pollUntilDone({ abortSignal: controller.signal }));
-    assert.equal(error.name, "AbortError");
-    assert.equal(error.cause, reason);
-    client.close();
+    // A delete that takes a minute: the poller is surely waiting between polls when the abort comes.
+    const slowVault = await startLocalVault({ delayMs: 60_000 });
+    try {
+      const client = loopbackClient(slowVault.vaultUrl, slowVault.credential);
+      await client.setSecret("poller-abort", "v");
+      const poller = await client.beginDeleteSecret("poller-abort", { intervalInMs: 60_000 });
+      const reason = new Error("deadline");
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(reason), 20);
+      const error = await rejectionOf(poller.pollUntilDone({ abortSignal: controller.signal }));
+      assert.equal(error.name, "AbortError");
+      assert.equal(error.cause, reason);
+      client.close();
+    } finally {
+      await slowVault.close();
+    }
   });
 });
