@@ -4,11 +4,8 @@ import {
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
 } from "../../../src/policies/keyVaultRetryPolicy.js";
-import {
-  backoffDelayInMs,
-  formatDuration,
-  getRetryAfterInMs,
-} from "../../../src/policies/retryStrategies.js";
+import { formatDuration } from "../../../src/policies/retryStrategies.js";
+import { backoffDelayInMs, getRetryAfterInMs } from "../../../src/util/retry.js";
 import { type CannedAnswer, fakeNext, makeRequest } from "./fakes.js";
 
 const url = "https://myvault.vault.azure.net/secrets/a?api-version=7.6";
