@@ -3,7 +3,12 @@
  * development and tests (subpath export `keyvault-secrets/emulator`).
  */
 import { randomBytes } from "node:crypto";
-import { createServer as createHttpServer, type Server } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
@@ -15,8 +20,14 @@ import { createRequestHandler } from "./server.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 import { SecretStore, VaultClock, type StoreRecord } from "./store.js";
 import { generateSelfSignedCertificate } from "./tls.js";
+import { answerHealth, healthPath } from "./health.js";
+import { createPageRoutes, pagePath } from "./pageRoutes.js";
+import { createPageView } from "./pageView.js";
+import { RequestLog, recordRequests } from "./requestLog.js";
+import { checkSeed, loadSeed, readSeedFile, type SeedVersion } from "./seed.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
+export type { LocalVaultSeed, LocalVaultSeedSecret } from "./seed.js";
 
 /** A running local vault. */
 export interface LocalVault {
@@ -30,6 +41,13 @@ export interface LocalVault {
   identityHeader: string;
   /** PEM of the generated CA, when started with `https: true`. */
   caCertificate?: string;
+  /**
+   * Mints a link to the vault's page (secrets, versions, deleted secrets and a live log of the
+   * requests answered). Each link opens the page once, in one browser: it is exchanged for an
+   * HttpOnly, SameSite=Strict cookie.
+   * @returns `{vaultUrl}/__local/page?token=...`
+   */
+  pageUrl(): string;
   /** Forgets every secret, active and deleted. */
   reset(): void;
   /**
@@ -78,6 +96,10 @@ const defaultTenantId = "00000000-0000-0000-0000-000000000000";
  */
 export async function startLocalVault(options: LocalVaultOptions = {}): Promise<LocalVault> {
   const settings = checkOptions(options);
+  // Checked before anything is opened: a bad seed fails the start without side effects.
+  let seed: SeedVersion[] | undefined;
+  if (typeof options.seed === "string") seed = readSeedFile(options.seed);
+  else if (options.seed !== undefined) seed = checkSeed(options.seed, "The seed option");
   const faults = new FaultInjector(options.faults);
 
   const journal: Journal | undefined =
@@ -122,6 +144,8 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       return persist?.(record) ?? Promise.resolve();
     };
 
+    if (seed !== undefined) await loadSeed(store, seed, persist);
+
     const host = options.host ?? "127.0.0.1";
     let caCertificate: string | undefined;
     let server: Server;
@@ -140,7 +164,24 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       advanceClock: (ms: number) => change({ type: "clock", advanceMs: checkAdvance(ms) }),
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
     };
-    const handler = createRequestHandler(context);
+    const apiHandler = createRequestHandler(context);
+    const requestLog = new RequestLog();
+    const page = createPageRoutes({
+      view: createPageView(store, persist),
+      log: requestLog,
+      scheme: context.scheme,
+    });
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      const url = req.url ?? "/";
+      const queryStart = url.indexOf("?");
+      const path = queryStart === -1 ? url : url.slice(0, queryStart);
+      if (path === healthPath) {
+        answerHealth(req, res);
+        return;
+      }
+      if (page.handle(req, res, path, queryStart === -1 ? "" : url.slice(queryStart + 1))) return;
+      apiHandler(req, res);
+    };
     if (options.https === true) {
       const generated = generateSelfSignedCertificate({
         hosts: [...new Set([host, "localhost", "127.0.0.1", "::1"])],
@@ -152,6 +193,8 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     } else {
       server = createHttpServer(handler);
     }
+    // The page's own requests and health probes would drown what the app did.
+    recordRequests(server, requestLog, (path) => path === healthPath || path.startsWith(pagePath));
     // Keep-alive sockets of idle clients must not hold `close()` up.
     server.keepAliveTimeout = 5000;
 
@@ -181,6 +224,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       reset: () => track(context.reset()),
       advanceClock: (ms: number) => track(context.advanceClock(ms)),
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
+      pageUrl: () => `${vaultUrl}${pagePath}?token=${page.mintAccessToken()}`,
       close: () => {
         closing ??= (async () => {
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));

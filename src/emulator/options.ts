@@ -2,6 +2,8 @@
  * Options of the local vault, shared by `startLocalVault` and the `keyvault-emulator` command line.
  */
 
+import type { LocalVaultSeed } from "./seed.js";
+
 /** Faults the local vault can inject, all off by default. */
 export interface LocalVaultFaultOptions {
   /**
@@ -98,4 +100,12 @@ export interface LocalVaultOptions {
   backupKey?: string;
   /** Fault injection, all off by default. */
   faults?: LocalVaultFaultOptions;
+  /**
+   * Secrets loaded before the vault answers: the path of a seed file (JSON, the format that
+   * `keyvault-emulator export` writes) or its content. Names the vault already holds (kept under
+   * `location`) are left as they are. A bad seed fails the start with the file, the entry and the
+   * reason.
+   * @default no seed
+   */
+  seed?: string | LocalVaultSeed;
 }
