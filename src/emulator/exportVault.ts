@@ -277,7 +277,11 @@ export async function runExport(
     return 0;
   } catch (error) {
     // RestError messages carry the service's message, never a value.
-    io.stderr(`keyvault-emulator export: ${(error as Error).message}\n`);
+    const hint =
+      (error as { statusCode?: number }).statusCode === 401
+        ? "\nThe vault refused the token: set IDENTITY_ENDPOINT and IDENTITY_HEADER as keyvault-emulator printed them (a vault started with --strict-auth needs a token it issued)."
+        : "";
+    io.stderr(`keyvault-emulator export: ${(error as Error).message}${hint}\n`);
     return 1;
   }
 }
