@@ -33,5 +33,5 @@ VOLUME ["/data"]
 EXPOSE 8443
 # Asks GET /healthz of the vault these same variables describe; exit 0 once it answers 200.
 HEALTHCHECK --interval=5s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "/app/dist/esm/emulator/cli.js", "healthcheck"]
-ENTRYPOINT ["node", "/app/dist/esm/emulator/cli.js"]
+  CMD ["node", "/app/dist/esm/emulator/bin.js", "healthcheck"]
+ENTRYPOINT ["node", "/app/dist/esm/emulator/bin.js"]

@@ -12,4 +12,4 @@ tsc("tsconfig.build.json");
 tsc("tsconfig.cjs.json");
 writeFileSync("dist/esm/package.json", JSON.stringify({ type: "module" }) + "\n");
 writeFileSync("dist/commonjs/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
-if (existsSync("dist/esm/emulator/cli.js")) chmodSync("dist/esm/emulator/cli.js", 0o755);
+if (existsSync("dist/esm/emulator/bin.js")) chmodSync("dist/esm/emulator/bin.js", 0o755);

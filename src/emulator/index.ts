@@ -3,24 +3,24 @@
  * development and tests (subpath export `keyvault-secrets/emulator`).
  */
 import { randomBytes } from "node:crypto";
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
-import type { LocalVaultFaultOptions, LocalVaultOptions } from "./options.js";
+import type { VaultServerContext } from "./context.js";
+import { createRequestListener } from "./listener.js";
+import {
+  checkLocalVaultOptions,
+  type LocalVaultFaultOptions,
+  type LocalVaultOptions,
+} from "./options.js";
 import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
-import { createRequestHandler } from "./server.js";
-import { recoveryLevels } from "../api/wireTypes.js";
+import { WireRenderer } from "./render.js";
 import { SecretStore, VaultClock, type StoreRecord } from "./store.js";
 import { generateSelfSignedCertificate } from "./tls.js";
-import { answerHealth, healthPath } from "./health.js";
+import { healthPath } from "./health.js";
 import { createPageRoutes, pagePath } from "./pageRoutes.js";
 import { createPageView } from "./pageView.js";
 import { RequestLog, recordRequests } from "./requestLog.js";
@@ -75,8 +75,6 @@ interface KeysRecord extends JournalRecord {
   signingKey: string;
 }
 
-const defaultTenantId = "00000000-0000-0000-0000-000000000000";
-
 /**
  * Starts a local vault.
  * @param options - where to listen and how the vault behaves
@@ -95,7 +93,12 @@ const defaultTenantId = "00000000-0000-0000-0000-000000000000";
  * ```
  */
 export async function startLocalVault(options: LocalVaultOptions = {}): Promise<LocalVault> {
-  const settings = checkOptions(options);
+  const checked = checkLocalVaultOptions(options);
+  const settings = {
+    recoveryLevel: checked.recoveryLevel,
+    recoverableDays: checked.recoverableDays,
+    delayMs: checked.delayMs,
+  };
   // Checked before anything is opened: a bad seed fails the start without side effects.
   let seed: SeedVersion[] | undefined;
   if (typeof options.seed === "string") seed = readSeedFile(options.seed);
@@ -114,7 +117,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       };
       await journal?.append(keys);
     }
-    const backupKey = Buffer.from(options.backupKey ?? keys.backupKey, "base64");
+    const backupKey = checked.backupKey ?? Buffer.from(keys.backupKey, "base64");
 
     const store = new SecretStore(settings, new VaultClock());
     for (const record of journal?.records ?? []) {
@@ -123,9 +126,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
 
     const auth = new VaultAuth({
       signingKey: Buffer.from(keys.signingKey, "base64"),
-      tenantId: options.tenantId ?? defaultTenantId,
-      strict: options.strictAuth ?? false,
-      claimsChallenge: options.claimsChallenge ?? false,
+      tenantId: checked.tenantId,
+      strict: checked.strictAuth,
+      claimsChallenge: checked.claimsChallenge,
     });
 
     const pending = new Set<Promise<void>>();
@@ -146,42 +149,33 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
 
     if (seed !== undefined) await loadSeed(store, seed, persist);
 
-    const host = options.host ?? "127.0.0.1";
+    const host = checked.host;
     let caCertificate: string | undefined;
     let server: Server;
     const identityHeader = randomBytes(16).toString("hex");
-    const context = {
+    const context: VaultServerContext = {
       store,
+      render: new WireRenderer(settings),
       auth,
       faults,
-      scheme: (options.https ? "https" : "http") as "http" | "https",
+      scheme: options.https ? "https" : "http",
       defaultHost: host,
       backupKey,
-      emptyPages: options.emptyPages ?? false,
+      emptyPages: checked.emptyPages,
       identityHeader,
       persist,
       reset: () => change({ type: "reset" }),
       advanceClock: (ms: number) => change({ type: "clock", advanceMs: checkAdvance(ms) }),
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
     };
-    const apiHandler = createRequestHandler(context);
     const requestLog = new RequestLog();
     const page = createPageRoutes({
       view: createPageView(store, persist),
       log: requestLog,
       scheme: context.scheme,
     });
-    const handler = (req: IncomingMessage, res: ServerResponse): void => {
-      const url = req.url ?? "/";
-      const queryStart = url.indexOf("?");
-      const path = queryStart === -1 ? url : url.slice(0, queryStart);
-      if (path === healthPath) {
-        answerHealth(req, res);
-        return;
-      }
-      if (page.handle(req, res, path, queryStart === -1 ? "" : url.slice(queryStart + 1))) return;
-      apiHandler(req, res);
-    };
+    context.page = page;
+    const handler = createRequestListener(context);
     if (options.https === true) {
       const generated = generateSelfSignedCertificate({
         hosts: [...new Set([host, "localhost", "127.0.0.1", "::1"])],
@@ -200,7 +194,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port ?? 0, host, () => {
+      server.listen(checked.port, host, () => {
         server.off("error", reject);
         resolve();
       });
@@ -242,44 +236,6 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     await journal?.close().catch(() => undefined);
     throw error;
   }
-}
-
-function checkOptions(options: LocalVaultOptions): {
-  recoveryLevel: string;
-  recoverableDays: number;
-  delayMs: number;
-} {
-  const recoverableDays = options.recoverableDays ?? 90;
-  if (!Number.isInteger(recoverableDays) || recoverableDays < 7 || recoverableDays > 90) {
-    throw new RangeError(
-      `recoverableDays must be an integer from 7 to 90, got ${String(options.recoverableDays)}.`,
-    );
-  }
-  const recoveryLevel =
-    options.recoveryLevel ??
-    (recoverableDays < 90 ? "CustomizedRecoverable+Purgeable" : "Recoverable+Purgeable");
-  if (!recoveryLevels.includes(recoveryLevel)) {
-    throw new RangeError(
-      `recoveryLevel must be one of ${recoveryLevels.join(", ")}, got ${recoveryLevel}.`,
-    );
-  }
-  const delayMs = options.delayMs ?? 100;
-  if (typeof delayMs !== "number" || !(delayMs >= 0)) {
-    throw new RangeError(`delayMs must be a non-negative number, got ${String(delayMs)}.`);
-  }
-  if (options.backupKey !== undefined) {
-    const key = Buffer.from(options.backupKey, "base64");
-    if (key.length !== 32) {
-      throw new RangeError("backupKey must be 32 bytes, base64-encoded.");
-    }
-  }
-  if (
-    options.port !== undefined &&
-    (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
-  ) {
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}.`);
-  }
-  return { recoveryLevel, recoverableDays, delayMs };
 }
 
 function checkAdvance(ms: number): number {

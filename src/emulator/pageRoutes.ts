@@ -72,10 +72,15 @@ export interface PageRoutes {
    * @param req - the request (Host and Origin already accepted by the listener)
    * @param res - the response
    * @param path - the request path without the query
-   * @param query - the query string (without `?`), "" if none
+   * @param query - the decoded query parameters
    * @returns whether the path was the page's
    */
-  handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): boolean;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: Readonly<Record<string, string>>,
+  ): boolean;
   /**
    * Mints a one-time access token for the page's URL (`{vaultUrl}/__local/page?token=...`).
    * @returns the token
@@ -130,9 +135,13 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
 
   const ownOrigin = (req: IncomingMessage): string => `${ctx.scheme}://${req.headers.host ?? ""}`;
 
-  const openPage = (req: IncomingMessage, res: ServerResponse, query: string): void => {
-    const token = new URLSearchParams(query).get("token");
-    if (token !== null) {
+  const openPage = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: Readonly<Record<string, string>>,
+  ): void => {
+    const token = query.token;
+    if (token !== undefined) {
       if (!tokens.take(token)) {
         send(res, 403, "text/html; charset=utf-8", refusedHtml("used"));
         return;
@@ -154,8 +163,12 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
     send(res, 200, "text/html; charset=utf-8", pageHtml);
   };
 
-  const state = (req: IncomingMessage, res: ServerResponse, query: string): void => {
-    const after = Number(new URLSearchParams(query).get("after") ?? "0");
+  const state = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: Readonly<Record<string, string>>,
+  ): void => {
+    const after = Number(query.after ?? "0");
     sendJson(res, 200, {
       vaultUrl: ownOrigin(req),
       secrets: ctx.view.secrets(),

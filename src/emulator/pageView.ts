@@ -3,11 +3,8 @@
  * (values only on demand), and the delete action, made durable as the API makes it.
  */
 import type { PageDeletedSecret, PageSecret, PageVaultView, PageVersion } from "./pageRoutes.js";
-import type { RenderContext, SecretStore, StoreRecord, StoredVersion } from "./store.js";
+import type { SecretStore, SecretView, StoreRecord, StoredVersion } from "./store.js";
 import { secretNotFound } from "./errors.js";
-
-/** Ids are not shown, so the page renders with a neutral context. */
-const render: RenderContext = { baseUrl: "", previousVersion: false, recoverableDays: true };
 
 /**
  * Creates the page's view of a store.
@@ -21,30 +18,22 @@ export function createPageView(
 ): PageVaultView {
   return {
     secrets: () =>
-      listAll((after, max) => store.list(after, max, render)).map((item) => {
-        const { name, versions } = store.exportSecret(nameOf(item.id));
-        const shown = versions.map(versionOf);
+      listAll((after, max) => store.list(after, max)).map((secret) => {
+        const shown = secret.versions.map(versionOf);
         const { version: _latest, ...latest } = shown[shown.length - 1];
-        return { name, ...latest, versions: shown } satisfies PageSecret;
+        return { name: secret.name, ...latest, versions: shown } satisfies PageSecret;
       }),
     deleted: () =>
-      listAll((after, max) => store.listDeleted(after, max, render)).map((item) => {
-        const a = item.attributes ?? {};
-        const secret: PageDeletedSecret = {
-          name: nameOf(item.recoveryId ?? item.id),
-          enabled: a.enabled !== false,
-          created: a.created ?? 0,
-          updated: a.updated ?? 0,
-        };
-        if (a.nbf !== undefined) secret.notBefore = a.nbf;
-        if (a.exp !== undefined) secret.expiresOn = a.exp;
-        if (item.contentType !== undefined) secret.contentType = item.contentType;
-        if (item.tags !== undefined) secret.tags = item.tags;
-        if (item.deletedDate !== undefined) secret.deletedDate = item.deletedDate;
-        if (item.scheduledPurgeDate !== undefined) {
-          secret.scheduledPurgeDate = item.scheduledPurgeDate;
+      listAll((after, max) => store.listDeleted(after, max)).map((secret: SecretView) => {
+        const { version: _latest, ...latest } = versionOf(
+          secret.versions[secret.versions.length - 1],
+        );
+        const shown: PageDeletedSecret = { name: secret.name, ...latest };
+        if (secret.deletedDate !== undefined) shown.deletedDate = secret.deletedDate;
+        if (secret.scheduledPurgeDate !== undefined) {
+          shown.scheduledPurgeDate = secret.scheduledPurgeDate;
         }
-        return secret;
+        return shown;
       }),
     reveal: (name, version) => {
       const stored = store.exportSecret(name).versions.find((v) => v.version === version);
@@ -52,7 +41,7 @@ export function createPageView(
       return stored.value;
     },
     delete: async (name) => {
-      const mutation = store.delete(name, render);
+      const mutation = store.delete(name);
       await persist?.(mutation.record);
     },
   };
@@ -70,11 +59,6 @@ function versionOf(stored: StoredVersion): PageVersion {
   if (stored.contentType !== undefined) version.contentType = stored.contentType;
   if (stored.tags !== undefined) version.tags = stored.tags;
   return version;
-}
-
-function nameOf(id: string | undefined): string {
-  const text = id ?? "";
-  return text.slice(text.lastIndexOf("/") + 1);
 }
 
 function listAll<T>(

@@ -12,7 +12,7 @@ import {
   maxValueLength,
 } from "./requests.js";
 import { VaultError } from "./errors.js";
-import type { RenderContext, SecretStore, StoreRecord } from "./store.js";
+import type { SecretStore, StoreRecord } from "./store.js";
 
 /**
  * One version of a secret in a seed file. Entries that share a name (compared without case) are
@@ -262,27 +262,26 @@ export async function loadSeed(
   versions: SeedVersion[],
   persist: ((record: StoreRecord) => Promise<void>) | undefined,
 ): Promise<SeedResult> {
-  const render: RenderContext = { baseUrl: "", previousVersion: false, recoverableDays: false };
   const kept = new Map<string, string>();
   const seen = new Set<string>();
   for (const version of versions) {
     const key = version.name.toLowerCase();
     if (seen.has(key)) continue;
     seen.add(key);
-    if (holds(store, version.name, render)) kept.set(key, version.name);
+    if (holds(store, version.name)) kept.set(key, version.name);
   }
   let added = 0;
   for (const { name, ...fields } of versions) {
     if (kept.has(name.toLowerCase())) continue;
-    const mutation = store.set(name, fields, render);
+    const mutation = store.set(name, fields);
     await persist?.(mutation.record);
     added += 1;
   }
   return { added, kept: [...kept.values()] };
 }
 
-function holds(store: SecretStore, name: string, render: RenderContext): boolean {
-  for (const read of [() => store.exportSecret(name), () => store.getDeleted(name, render)]) {
+function holds(store: SecretStore, name: string): boolean {
+  for (const read of [() => store.exportSecret(name), () => store.getDeleted(name)]) {
     try {
       read();
       return true;

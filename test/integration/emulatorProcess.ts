@@ -3,10 +3,15 @@
  * environment, waited for until it prints its URL, and stopped with SIGTERM.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 
-/** The built command (npm test builds before it tests), as the package's bin runs it. */
-export const builtCli = path.resolve("dist/esm/emulator/cli.js");
+/** The built command (npm test builds before it tests): the package's bin. */
+export const builtCli = path.resolve(
+  (JSON.parse(readFileSync("package.json", "utf8")) as { bin: Record<string, string> }).bin[
+    "keyvault-emulator"
+  ],
+);
 
 /** A running command. */
 export interface EmulatorProcess {
