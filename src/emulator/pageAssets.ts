@@ -21,6 +21,7 @@ export const pageHtml = `${head}
 <header>
   <h1>Local Key Vault</h1>
   <span id="vault-url" class="muted"></span>
+  <span class="muted">times in UTC</span>
   <span id="status" class="status">connecting…</span>
 </header>
 <main>
@@ -87,18 +88,18 @@ h1 { font-size: 18px; margin: 0; }
 h2 { font-size: 15px; margin: 24px 0 8px; }
 main { padding: 0 24px 24px; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: 5px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.name { font-weight: 600; }
 tr.version td { background: var(--bg); font-size: 13px; }
-tr.version td.name { font-weight: 400; padding-left: 24px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+tr.version td.name { font-weight: 400; padding-left: 24px; font-size: 12px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
 .muted { color: var(--muted); font-size: 12px; }
 .count { color: var(--muted); font-weight: 400; }
 .status { margin-left: auto; font-size: 12px; color: var(--ok); }
 .status.down { color: var(--bad); }
 .empty { color: var(--muted); }
-.tag { display: inline-block; background: #eef1f4; border-radius: 10px; padding: 0 7px; margin: 0 4px 2px 0; font-size: 12px; }
+.tag { white-space: nowrap; display: inline-block; background: #eef1f4; border-radius: 10px; padding: 0 7px; margin: 0 4px 2px 0; font-size: 12px; }
 .value { background: #fff8c5; padding: 1px 4px; border-radius: 3px; word-break: break-all; }
 .hidden-value { color: var(--muted); letter-spacing: 2px; }
 button { font: inherit; font-size: 12px; padding: 2px 8px; border: 1px solid var(--line); border-radius: 5px;
@@ -107,6 +108,8 @@ button:hover { border-color: var(--accent); color: var(--accent); }
 button.danger:hover { border-color: var(--bad); color: var(--bad); }
 .s2 { color: var(--ok); } .s3 { color: var(--accent); } .s4 { color: var(--warn); } .s5 { color: var(--bad); }
 .off { color: var(--bad); }
+td.date { white-space: nowrap; font-size: 13px; }
+td.value-cell { min-width: 200px; }
 #log td { font-size: 12.5px; }
 #log td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 `;
@@ -134,7 +137,7 @@ export const pageJs = `"use strict";
   function cell(row, text, className) { var td = el("td", className, text); row.appendChild(td); return td; }
   function date(seconds) {
     if (seconds === undefined || seconds === null) return "";
-    return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\\.\\d+Z$/, " UTC");
+    return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\\.\\d+Z$/, "");
   }
   function tags(td, values) {
     if (!values) return;
@@ -164,18 +167,18 @@ export const pageJs = `"use strict";
 
   function valueCell(row, name, version) {
     var key = name + "/" + version;
-    var td = cell(row, "");
+    var td = cell(row, "", "value-cell");
     var shown = revealed.get(key);
     var button = el("button", "reveal", shown === undefined ? "Reveal" : "Hide");
     button.setAttribute("data-key", key);
     button.title = "Version " + version;
+    td.appendChild(button);
+    td.appendChild(document.createTextNode(" "));
     if (shown === undefined) {
       td.appendChild(el("span", "hidden-value", "••••••"));
     } else {
       td.appendChild(el("code", "value", shown));
     }
-    td.appendChild(document.createTextNode(" "));
-    td.appendChild(button);
     button.addEventListener("click", function () {
       if (revealed.has(key)) {
         revealed.delete(key);
@@ -214,9 +217,9 @@ export const pageJs = `"use strict";
       }
       cell(row, secret.contentType || "");
       cell(row, secret.enabled ? "yes" : "no", secret.enabled ? "" : "off");
-      cell(row, date(secret.notBefore));
-      cell(row, date(secret.expiresOn));
-      cell(row, date(secret.updated));
+      cell(row, date(secret.notBefore), "date");
+      cell(row, date(secret.expiresOn), "date");
+      cell(row, date(secret.updated), "date");
       tags(cell(row, ""), secret.tags);
       valueCell(row, secret.name, latest ? latest.version : "");
       var actions = cell(row, "");
@@ -234,9 +237,9 @@ export const pageJs = `"use strict";
         cell(vrow, version.version, "name");
         cell(vrow, version.contentType || "");
         cell(vrow, version.enabled ? "yes" : "no", version.enabled ? "" : "off");
-        cell(vrow, date(version.notBefore));
-        cell(vrow, date(version.expiresOn));
-        cell(vrow, date(version.updated));
+        cell(vrow, date(version.notBefore), "date");
+        cell(vrow, date(version.expiresOn), "date");
+        cell(vrow, date(version.updated), "date");
         tags(cell(vrow, ""), version.tags);
         valueCell(vrow, secret.name, version.version);
         cell(vrow, "");
@@ -258,8 +261,8 @@ export const pageJs = `"use strict";
       var row = el("tr", "deleted");
       row.setAttribute("data-name", secret.name);
       cell(row, secret.name, "name");
-      cell(row, date(secret.deletedDate));
-      cell(row, date(secret.scheduledPurgeDate));
+      cell(row, date(secret.deletedDate), "date");
+      cell(row, date(secret.scheduledPurgeDate), "date");
       cell(row, secret.contentType || "");
       tags(cell(row, ""), secret.tags);
       body.appendChild(row);
@@ -271,8 +274,7 @@ export const pageJs = `"use strict";
     entries.forEach(function (entry) {
       afterSeq = Math.max(afterSeq, entry.seq);
       var row = el("tr", "request");
-      var time = new Date(entry.time);
-      cell(row, time.toLocaleTimeString([], { hour12: false }) + "." + String(time.getMilliseconds()).padStart(3, "0"), "mono");
+      cell(row, new Date(entry.time).toISOString().slice(11, 23), "mono");
       cell(row, entry.method, "mono");
       cell(row, entry.path, "path");
       cell(row, entry.status, "mono s" + String(entry.status).charAt(0));
