@@ -47,7 +47,7 @@ export {
   type SecretCacheOptions,
   type SecretCacheTagFilter,
   type ToEnvOptions,
-} from "./secretCache.js";
+} from "./secretCache/index.js";
 export { logger } from "./log.js";
 export { RestError, isRestError } from "@azure/core-rest-pipeline";
 export type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";

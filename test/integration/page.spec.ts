@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { localClient } from "./integrationTestKit.js";
 
@@ -82,9 +83,29 @@ describe("integration: the page to look inside", () => {
   });
 
   it("serves the page with a policy that allows nothing but its own origin, and no CORS", async () => {
-    const page = await fetch(`${vault.vaultUrl}/__local/page`, {
+    const foreign = await fetch(`${vault.vaultUrl}/__local/page`, {
       headers: { cookie, origin: "http://evil.example" },
     });
+    assert.equal(foreign.status, 403, "another origin is refused, even with the cookie");
+    assert.ok(!(await foreign.text()).includes("page-secret"));
+    // DNS rebinding: the browser would send the attacker's name as Host (fetch cannot set it).
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${vault.vaultUrl}/__local/page/api/state`,
+        { headers: { cookie, host: "rebind.evil.example" } },
+        (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    assert.ok(rebound.status === 421 || rebound.status === 403, `Host refused: ${rebound.status}`);
+    assert.ok(!rebound.body.includes("page-secret"));
+
+    const page = await fetch(`${vault.vaultUrl}/__local/page`, { headers: { cookie } });
     assert.equal(page.status, 200);
     const csp = page.headers.get("content-security-policy") ?? "";
     assert.match(csp, /default-src 'none'/);
