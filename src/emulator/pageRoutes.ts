@@ -184,17 +184,11 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
   ): void => {
     // A cross-site form or fetch cannot pass these: SameSite=Strict keeps the cookie home, a
     // foreign or missing Origin is refused, and a JSON body needs a preflight no one answers.
-    if (req.headers.origin !== ownOrigin(req)) {
-      jsonError(
-        res,
-        403,
-        "Forbidden",
-        "Page actions are accepted from the page's own origin only.",
-      );
-      return;
-    }
     const fetchSite = req.headers["sec-fetch-site"];
-    if (fetchSite !== undefined && fetchSite !== "same-origin") {
+    if (
+      req.headers.origin !== ownOrigin(req) ||
+      (fetchSite !== undefined && fetchSite !== "same-origin")
+    ) {
       jsonError(
         res,
         403,

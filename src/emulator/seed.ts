@@ -12,7 +12,7 @@ import {
   maxValueLength,
 } from "./requests.js";
 import { VaultError } from "./errors.js";
-import type { SecretStore, StoreRecord } from "./store.js";
+import type { SecretStore, SetFields, StoreRecord } from "./store.js";
 
 /**
  * One version of a secret in a seed file. Entries that share a name (compared without case) are
@@ -44,15 +44,9 @@ export interface LocalVaultSeed {
   secrets: LocalVaultSeedSecret[];
 }
 
-/** A seed version checked and converted to what the store keeps (dates in Unix seconds). */
-export interface SeedVersion {
+/** A seed version checked and converted to what a set request stores (dates in Unix seconds). */
+export interface SeedVersion extends SetFields {
   name: string;
-  value: string;
-  contentType?: string;
-  tags?: Record<string, string>;
-  enabled?: boolean;
-  nbf?: number;
-  exp?: number;
 }
 
 /** Largest seed file read, in bytes (a full vault of 25,600-character values is far smaller). */
