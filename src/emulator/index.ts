@@ -47,6 +47,11 @@ export interface LocalVault {
    * requests answered). Each link opens the page once, in one browser: it is exchanged for an
    * HttpOnly, SameSite=Strict cookie.
    * @returns `{vaultUrl}/__local/page?token=...`
+   * @example
+   * ```ts
+   * const vault = await startLocalVault();
+   * console.log(`Look inside: ${vault.pageUrl()}`);
+   * ```
    */
   pageUrl(): string;
   /** Forgets every secret, active and deleted. */

@@ -38,7 +38,19 @@ export interface LocalVaultSeedSecret {
   expiresOn?: string;
 }
 
-/** The content of a seed file. */
+/**
+ * The content of a seed file (what `keyvault-emulator export` writes and `--seed` reads).
+ * @example
+ * ```ts
+ * const seed: LocalVaultSeed = {
+ *   secrets: [
+ *     { name: "db-password", value: "old", enabled: false },
+ *     { name: "db-password", value: "current", expiresOn: "2027-01-01T00:00:00Z" },
+ *   ],
+ * };
+ * const vault = await startLocalVault({ seed });
+ * ```
+ */
 export interface LocalVaultSeed {
   /** Every version of every secret, oldest version of each name first. */
   secrets: LocalVaultSeedSecret[];
