@@ -6,14 +6,14 @@
  * This is the one part of the emulator folder that uses the client: it is a client command, loaded
  * only by the command line, never by `startLocalVault`.
  */
-import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { SecretClient } from "../secretClient.js";
+import { writePrivateFile } from "./persistence.js";
 import { seedDate, type LocalVaultSeed, type LocalVaultSeedSecret } from "./seed.js";
 
 /** Usage of `keyvault-emulator export`. */
@@ -103,34 +103,6 @@ export async function exportVault(client: SecretClient): Promise<ExportResult> {
     }
   }
   return { seed: { secrets }, reenabled, skippedManaged };
-}
-
-/**
- * Writes a file readable by its owner only: a new 0600 file next to it, then renamed over it, so
- * an existing file (or a link in its place) is replaced, never written through.
- * @param file - the path
- * @param content - the text
- */
-export function writePrivateFile(file: string, content: string): void {
-  const target = path.resolve(file);
-  const temporary = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`,
-  );
-  const fd = openSync(temporary, "wx", 0o600);
-  try {
-    writeSync(fd, content);
-    closeSync(fd);
-    renameSync(temporary, target);
-  } catch (error) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(temporary, { force: true });
-    throw error;
-  }
 }
 
 /**
@@ -256,7 +228,7 @@ export async function runExport(
     const result = await exportVault(client);
     const text = `${JSON.stringify(result.seed, null, 2)}\n`;
     if (values.out === undefined) io.stdout(text);
-    else writePrivateFile(values.out, text);
+    else await writePrivateFile(values.out, text);
     const versions = result.seed.secrets.length;
     const names = new Set(result.seed.secrets.map((s) => s.name.toLowerCase())).size;
     io.stderr(

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
+import { DurableStore } from "./durableStore.js";
 import { HostPolicy } from "./hosts.js";
 import type { VaultServerContext } from "./context.js";
 import { createRequestListener } from "./listener.js";
@@ -17,10 +18,16 @@ import {
   type LocalVaultFaultOptions,
   type LocalVaultOptions,
 } from "./options.js";
-import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
+import {
+  openJournal,
+  readStateFile,
+  writeStateFile,
+  type Journal,
+  type JournalRecord,
+} from "./persistence.js";
 import { WireRenderer } from "./render.js";
 import { SecretStore, VaultClock, clockShiftProblem, type StoreRecord } from "./store.js";
-import { generateSelfSignedCertificate } from "./tls.js";
+import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
 import { healthPath } from "./health.js";
 import { createPageRoutes, pagePath } from "./pageRoutes.js";
 import { createPageView } from "./pageView.js";
@@ -74,11 +81,32 @@ export interface LocalVault {
   close(): Promise<void>;
 }
 
-/** Journal record that keeps the vault's keys across restarts. */
-interface KeysRecord extends JournalRecord {
-  type: "keys";
+/** What the vault keeps under `location` apart from the journal (the state file, 0600). */
+interface VaultKeys {
   backupKey: string;
   signingKey: string;
+  identityHeader: string;
+  /** The generated certificates, so a trusted CA stays trusted across restarts. */
+  tls?: SavedCertificate;
+}
+
+function newKeys(): VaultKeys {
+  return {
+    backupKey: randomBytes(32).toString("base64"),
+    signingKey: randomBytes(32).toString("base64"),
+    identityHeader: randomBytes(16).toString("hex"),
+  };
+}
+
+function isVaultKeys(value: unknown): value is VaultKeys {
+  const keys = value as Partial<VaultKeys> | null;
+  return (
+    typeof keys === "object" &&
+    keys !== null &&
+    typeof keys.backupKey === "string" &&
+    typeof keys.signingKey === "string" &&
+    typeof keys.identityHeader === "string"
+  );
 }
 
 /**
@@ -104,6 +132,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     recoveryLevel: checked.recoveryLevel,
     recoverableDays: checked.recoverableDays,
     delayMs: checked.delayMs,
+    restoreConflictAfterPurgeInMs: checked.restoreConflictAfterPurgeInMs,
   };
   // Checked before anything is opened: a bad seed fails the start without side effects.
   let seed: SeedVersion[] | undefined;
@@ -114,21 +143,33 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
   const journal: Journal | undefined =
     options.location === undefined ? undefined : await openJournal(options.location);
   try {
-    let keys = journal?.records.findLast((r): r is KeysRecord => r.type === "keys");
-    if (keys === undefined) {
-      keys = {
-        type: "keys",
-        backupKey: randomBytes(32).toString("base64"),
-        signingKey: randomBytes(32).toString("base64"),
-      };
-      await journal?.append(keys);
+    let keys = newKeys();
+    let keysChanged = journal !== undefined;
+    if (journal !== undefined) {
+      const saved = await readStateFile(journal.directory);
+      if (saved !== undefined) {
+        if (!isVaultKeys(saved)) {
+          throw new Error(
+            `The local vault's state file in ${journal.directory} lacks its keys. Restore it from ` +
+              `a copy or remove it (the vault then makes new keys).`,
+          );
+        }
+        keys = saved;
+        keysChanged = false;
+      }
     }
     const backupKey = checked.backupKey ?? Buffer.from(keys.backupKey, "base64");
 
-    const store = new SecretStore(settings, new VaultClock());
+    const accepted = new SecretStore(settings, new VaultClock());
+    const store =
+      journal === undefined
+        ? new DurableStore(accepted)
+        : new DurableStore(accepted, new SecretStore(settings, new VaultClock()));
     for (const record of journal?.records ?? []) {
-      if (record.type !== "keys") store.apply(record as unknown as StoreRecord);
+      store.replay(record as unknown as StoreRecord);
     }
+    // A rewrite due at start runs behind the start (appends wait for it; close() awaits it).
+    void journal?.compactFrom(() => store.snapshot() as unknown as JournalRecord[]);
 
     const auth = new VaultAuth({
       signingKey: Buffer.from(keys.signingKey, "base64"),
@@ -142,7 +183,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       journal === undefined
         ? undefined
         : (record: StoreRecord): Promise<void> => {
-            const write = journal.append(record as unknown as JournalRecord);
+            const write = journal.append(record as unknown as JournalRecord, () =>
+              store.commit(record),
+            );
             pending.add(write);
             const forget = (): void => void pending.delete(write);
             write.then(forget, forget);
@@ -159,7 +202,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     const scheme = options.https ? "https" : "http";
     let caCertificate: string | undefined;
     let server: Server;
-    const identityHeader = randomBytes(16).toString("hex");
+    const identityHeader = checked.identityHeader ?? keys.identityHeader;
     const context: VaultServerContext = {
       store,
       render: new WireRenderer(settings),
@@ -195,9 +238,13 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       connectionsCheckingInterval: Math.min(1000, checked.headersTimeoutInMs),
     };
     if (options.https === true) {
-      const generated = generateSelfSignedCertificate({
-        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1", ...checked.hostnames])],
-      });
+      const { certificate: generated, generated: fresh } = reuseOrGenerateCertificate(keys.tls, [
+        ...new Set([host, "localhost", "127.0.0.1", "::1", ...checked.hostnames]),
+      ]);
+      if (fresh) {
+        keys.tls = generated;
+        keysChanged = true;
+      }
       caCertificate = generated.caCert;
       server = createHttpsServer({ ...limits, cert: generated.cert, key: generated.key }, handler);
     } else if (options.https) {
@@ -207,6 +254,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       );
     } else {
       server = createHttpServer(limits, handler);
+    }
+    if (journal !== undefined && keysChanged) {
+      await writeStateFile(journal.directory, keys);
     }
     // The page's own requests and health probes would drown what the app did.
     recordRequests(server, requestLog, (path) => path === healthPath || path.startsWith(pagePath));

@@ -8,12 +8,12 @@ import { secretNotFound } from "./errors.js";
 
 /**
  * Creates the page's view of a store.
- * @param store - the vault's store
+ * @param store - the vault's store (reads see durable state only)
  * @param persist - makes a record durable; undefined when the vault keeps no journal
  * @returns the view
  */
 export function createPageView(
-  store: SecretStore,
+  store: Pick<SecretStore, "list" | "listDeleted" | "exportSecret" | "delete">,
   persist: ((record: StoreRecord) => Promise<void>) | undefined,
 ): PageVaultView {
   return {

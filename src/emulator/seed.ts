@@ -264,7 +264,7 @@ export interface SeedResult {
  * @returns what was added and kept
  */
 export async function loadSeed(
-  store: SecretStore,
+  store: Pick<SecretStore, "exportSecret" | "getDeleted" | "set">,
   versions: SeedVersion[],
   persist: ((record: StoreRecord) => Promise<void>) | undefined,
 ): Promise<SeedResult> {
@@ -286,7 +286,7 @@ export async function loadSeed(
   return { added, kept: [...kept.values()] };
 }
 
-function holds(store: SecretStore, name: string): boolean {
+function holds(store: Pick<SecretStore, "exportSecret" | "getDeleted">, name: string): boolean {
   for (const read of [() => store.exportSecret(name), () => store.getDeleted(name)]) {
     try {
       read();

@@ -55,6 +55,7 @@ function getAsApp(
   name: string,
   pathAndQuery: string,
   ca: string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -65,7 +66,7 @@ function getAsApp(
         servername: name,
         ca,
         agent: false,
-        headers: { host: `${name}:${port}`, authorization: "Bearer from-the-app" },
+        headers: { host: `${name}:${port}`, authorization: "Bearer from-the-app", ...headers },
       },
       (res) => {
         let body = "";
@@ -119,6 +120,15 @@ describe("integration: docker-compose.yml (no Docker daemon: checked without run
       "the CA the vault writes under --location",
     );
     assert.equal(app.user, "node", "the vault's user, who may read its private directory");
+    assert.equal(
+      app.environment?.IDENTITY_ENDPOINT,
+      `${app.environment?.KEYVAULT_URI}/__local/identity/token`,
+    );
+    assert.equal(
+      app.environment?.IDENTITY_HEADER,
+      vaultService.environment?.KEYVAULT_EMULATOR_IDENTITY_HEADER,
+      "the app knows the vault's identity header",
+    );
   });
 
   describe("the keyvault service's settings, run directly", () => {
@@ -133,9 +143,16 @@ describe("integration: docker-compose.yml (no Docker daemon: checked without run
       const seedMount = (vaultService.volumes ?? [])
         .map(mount)
         .find((m) => m.target === vaultService.environment?.KEYVAULT_EMULATOR_SEED);
+      const environment = Object.fromEntries(
+        Object.entries(vaultService.environment ?? {}).map(([name, value]) => [
+          name,
+          // Compose's `${VARIABLE:-default}`, with VARIABLE unset.
+          value.replace(/^\$\{\w+:-([^}]*)\}$/, "$1"),
+        ]),
+      );
       const started = startProcess([process.execPath, builtCli], {
         ...imageEnv,
-        ...vaultService.environment,
+        ...environment,
         // What a test must change: loopback only, a free port, temporary paths.
         KEYVAULT_EMULATOR_HOST: "127.0.0.1",
         KEYVAULT_EMULATOR_PORT: "0",
@@ -154,6 +171,19 @@ describe("integration: docker-compose.yml (no Docker daemon: checked without run
         const body = JSON.parse(secret.body) as { id: string; value: string };
         assert.equal(body.value, "sk-local-0123456789");
         assert.match(body.id, new RegExp(`^https://keyvault:${port}/secrets/api-key/`));
+
+        // The managed identity endpoint with the header compose gives the app (the variable's
+        // default, as compose substitutes it when KEYVAULT_IDENTITY_HEADER is unset).
+        const header = /:-([^}]+)\}$/.exec(app.environment?.IDENTITY_HEADER ?? "")?.[1] ?? "";
+        const token = await getAsApp(
+          port,
+          "keyvault",
+          "/__local/identity/token?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net",
+          ca,
+          { "x-identity-header": header },
+        );
+        assert.equal(token.status, 200, token.body);
+        assert.equal((JSON.parse(token.body) as { token_type: string }).token_type, "Bearer");
 
         await assert.rejects(
           getAsApp(port, "other-service", "/healthz", ca),
