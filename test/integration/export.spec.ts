@@ -137,6 +137,28 @@ describe("integration: keyvault-emulator export", () => {
     assert.equal(unknown.code, 2);
   });
 
+  it("trusts an HTTPS vault's CA given with --ca", async () => {
+    const secure = await startLocalVault({
+      https: true,
+      seed: { secrets: [{ name: "tls", value: "over-https" }] },
+    });
+    try {
+      const ca = path.join(directory, "ca.pem");
+      await fs.writeFile(ca, secure.caCertificate ?? "");
+      const trusted = await exportCommand(["--vault", secure.vaultUrl, "--ca", ca]);
+      assert.equal(trusted.code, 0, trusted.stderr);
+      assert.equal(
+        (JSON.parse(trusted.stdout) as { secrets: { value: string }[] }).secrets[0].value,
+        "over-https",
+      );
+      const untrusted = await exportCommand(["--vault", secure.vaultUrl]);
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, /certificate/i);
+    } finally {
+      await secure.close();
+    }
+  });
+
   describe("against a vault under strict auth", () => {
     let strict: LocalVault;
     before(async () => {
