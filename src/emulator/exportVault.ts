@@ -225,7 +225,13 @@ export async function runExport(
       ...(ca === undefined ? {} : { tlsOptions: { ca } }),
       userAgentOptions: { userAgentPrefix: "keyvault-emulator-export" },
     });
-    const result = await exportVault(client);
+    let result: ExportResult;
+    try {
+      result = await exportVault(client);
+    } finally {
+      // The client's connections would keep the process (or a test run) alive.
+      client.close();
+    }
     const text = `${JSON.stringify(result.seed, null, 2)}\n`;
     if (values.out === undefined) io.stdout(text);
     else await writePrivateFile(values.out, text);
