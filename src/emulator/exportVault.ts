@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { SecretClient } from "../secretClient.js";
-import { writePrivateFile } from "./persistence.js";
+import { writePrivateFile } from "./privateFiles.js";
 import { seedDate, type LocalVaultSeed, type LocalVaultSeedSecret } from "./seed.js";
 
 /** Usage of `keyvault-emulator export`. */

@@ -29,7 +29,7 @@ import { healthPath } from "./health.js";
 import { createPageRoutes, pagePath } from "./pageRoutes.js";
 import { createPageView } from "./pageView.js";
 import { RequestLog, recordRequests } from "./requestLog.js";
-import { checkSeed, loadSeed, readSeedFile, type SeedVersion } from "./seed.js";
+import type { SeedVersion } from "./seed.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
 export type { LocalVaultSeed, LocalVaultSeedSecret } from "./seed.js";
@@ -132,9 +132,11 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     restoreConflictAfterPurgeInMs: checked.restoreConflictAfterPurgeInMs,
   };
   // Checked before anything is opened: a bad seed fails the start without side effects.
+  // Loaded only when asked for: a vault without a seed does not load the seed code.
+  const seeding = options.seed === undefined ? undefined : await import("./seed.js");
   let seed: SeedVersion[] | undefined;
-  if (typeof options.seed === "string") seed = readSeedFile(options.seed);
-  else if (options.seed !== undefined) seed = checkSeed(options.seed, "The seed option");
+  if (typeof options.seed === "string") seed = seeding?.readSeedFile(options.seed);
+  else if (options.seed !== undefined) seed = seeding?.checkSeed(options.seed, "The seed option");
   const faults = new FaultInjector(options.faults);
 
   const journal: Journal | undefined =
@@ -193,7 +195,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       return persist?.(record) ?? Promise.resolve();
     };
 
-    if (seed !== undefined) await loadSeed(store, seed, persist);
+    if (seeding !== undefined && seed !== undefined) await seeding.loadSeed(store, seed, persist);
 
     const host = checked.host;
     const scheme = options.https ? "https" : "http";

@@ -3,7 +3,8 @@
  * (values only on demand), and the delete action, made durable as the API makes it.
  */
 import type { PageDeletedSecret, PageSecret, PageVaultView, PageVersion } from "./pageRoutes.js";
-import type { SecretStore, SecretView, StoreRecord, StoredVersion } from "./store.js";
+import type { SecretStore } from "./store.js";
+import type { SecretView, StoreRecord, StoredVersion } from "./storeTypes.js";
 import { secretNotFound } from "./errors.js";
 
 /**

@@ -11,8 +11,8 @@ import {
   maxTags,
   maxValueLength,
 } from "./requests.js";
-import { VaultError } from "./errors.js";
-import type { SecretStore, SetFields, StoreRecord } from "./store.js";
+import type { SecretStore } from "./store.js";
+import type { SetFields, StoreRecord } from "./storeTypes.js";
 
 /**
  * One version of a secret in a seed file. Entries that share a name (compared without case) are
@@ -292,7 +292,8 @@ function holds(store: Pick<SecretStore, "exportSecret" | "getDeleted">, name: st
       read();
       return true;
     } catch (error) {
-      if (!(error instanceof VaultError)) throw error;
+      // Not found (404) means the vault does not hold it; anything else is a real failure.
+      if ((error as { status?: unknown }).status !== 404) throw error;
     }
   }
   return false;
