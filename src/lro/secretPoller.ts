@@ -26,6 +26,12 @@ export interface SecretOperationStart<TResult> {
   result: TResult;
   /** True when the operation needs no polling (it finished with the initial request). */
   isCompleted: boolean;
+  /**
+   * False when nothing had to be started (a recover of a secret that is not deleted): as in 4.x,
+   * the state then says `isCompleted` without `isStarted`.
+   * @default true
+   */
+  isStarted?: boolean;
 }
 
 /**
@@ -143,7 +149,8 @@ function parseResumeFrom<TResult>(
   if (!isRecord(saved)) {
     throw invalid('it has no "state" object');
   }
-  if (saved["isStarted"] !== true) {
+  // A 4.x recover poller that found the secret already there is completed without being started.
+  if (saved["isStarted"] !== true && saved["isCompleted"] !== true) {
     throw invalid("its operation was never started");
   }
   if (saved["name"] !== undefined && saved["name"] !== name) {
@@ -155,7 +162,8 @@ function parseResumeFrom<TResult>(
   if (saved["isCompleted"] !== undefined && typeof saved["isCompleted"] !== "boolean") {
     throw invalid('its "isCompleted" is not a boolean');
   }
-  const state: SecretPollOperationState<TResult> = { name, isStarted: true };
+  const state: SecretPollOperationState<TResult> = { name };
+  if (saved["isStarted"] === true) state.isStarted = true;
   if (saved["isCompleted"] === true) state.isCompleted = true;
   if (saved["result"] !== undefined) {
     const result = isRecord(saved["result"]) ? reviveDates(saved["result"]) : undefined;
@@ -224,14 +232,15 @@ class SecretPollOperation<TResult> implements PollOperation<
       options.abortSignal,
     ]);
     try {
-      if (signal?.aborted) throw abortError();
+      // An aborted signal is left to the request, as in 4.x: its span is recorded and the
+      // pipeline rejects with core's AbortError.
       const requestOptions: OperationOptions = { ...this.operationOptions };
       if (signal) requestOptions.abortSignal = signal;
       else delete requestOptions.abortSignal;
 
-      if (!state.isStarted) {
+      if (!state.isStarted && !state.isCompleted) {
         const started = await this.definition.start(state.name, requestOptions);
-        state.isStarted = true;
+        if (started.isStarted !== false) state.isStarted = true;
         state.result = started.result;
         if (started.isCompleted) state.isCompleted = true;
       }

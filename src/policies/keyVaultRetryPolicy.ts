@@ -3,6 +3,7 @@ import {
   type PipelineRetryOptions,
   retryPolicy,
 } from "@azure/core-rest-pipeline";
+import type { AzureLogger } from "@azure/logger";
 import { logger } from "../log.js";
 import {
   retryAfterStrategy,
@@ -14,6 +15,34 @@ import {
  * The name of the Key Vault retry policy in a pipeline.
  */
 export const keyVaultRetryPolicyName = "keyVaultRetryPolicy";
+
+/** What core's retry loop writes when it actually retries or gives up: worth an `info` line. */
+const retryEvent = /retries after|redirects to|Maximum retries/;
+
+/**
+ * Core's retry loop writes five `info` lines for every request, retried or not ("Attempting to
+ * send", "Processing 3 retry strategies", "Skipped", ...). Those go to `verbose`; a retry (its
+ * wait or redirect) and giving up stay at `info`, errors and warnings where they were.
+ */
+const retryLogger: AzureLogger = {
+  ...logger,
+  info: Object.assign(
+    (message: unknown, ...args: unknown[]): void => {
+      const target =
+        typeof message === "string" && retryEvent.test(message) ? logger.info : logger.verbose;
+      target(message, ...args);
+    },
+    {
+      get enabled() {
+        return logger.info.enabled || logger.verbose.enabled;
+      },
+      namespace: logger.info.namespace,
+      destroy: () => false,
+      log: (...args: unknown[]) => logger.info.log(...args),
+      extend: (namespace: string) => logger.info.extend(namespace),
+    },
+  ),
+};
 
 // Core's default: 3 retries, 4 attempts in all.
 const defaultMaxRetries = 3;
@@ -50,7 +79,7 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
   }
   const policy = retryPolicy(
     [retryAfterStrategy(), throttledBackoffStrategy(options), transientFailureStrategy(options)],
-    { maxRetries, logger },
+    { maxRetries, logger: retryLogger },
   );
   return {
     name: keyVaultRetryPolicyName,
