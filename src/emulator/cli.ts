@@ -11,12 +11,15 @@ import { isLoopbackHost } from "./hosts.js";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "./options.js";
 import { writePrivateFile } from "./privateFiles.js";
 import { recoveryLevels } from "../api/wireTypes.js";
+import { packageVersion } from "../constants.js";
+import { nameEnvironmentSource, withEnvironment } from "./environment.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
 const caFileName = "keyvault-emulator-ca.pem";
 
 const cliOptions = {
   help: { type: "boolean", short: "h" },
+  seed: { type: "string" },
   host: { type: "string" },
   hostname: { type: "string", multiple: true },
   port: { type: "string" },
@@ -52,8 +55,11 @@ const repeatable = new Set(["hostname"]);
  * Usage of the `keyvault-emulator` command, as printed by `--help`.
  */
 export const helpText = `Usage: keyvault-emulator [options]
+       keyvault-emulator export --vault URL [--out FILE]    (see export --help)
+       keyvault-emulator healthcheck [options]
 
-Starts a local Azure Key Vault (secrets) for development and tests.
+Starts a local Azure Key Vault (secrets) for development and tests. \`healthcheck\` asks the
+vault that the same options describe for GET /healthz and exits 0 when it answers 200.
 
 Server:
   --host HOST              Interface to listen on (default 127.0.0.1). Anything but loopback
@@ -85,6 +91,8 @@ Vault behaviour:
                            restore each other's backups (default: random per vault)
   --identity-header VALUE  Secret the managed-identity endpoint expects (IDENTITY_HEADER), 16 to
                            256 visible characters (default: random, kept under --location)
+  --seed FILE              Load the secrets of FILE (JSON, as \`export\` writes it) before
+                           answering; names the vault already holds are kept as they are
   --restore-conflict-after-purge-ms N
                            Milliseconds after a purge during which a restore of the same name
                            answers 409 Conflict, as the service does (default 5000; 0 = off)
@@ -104,6 +112,11 @@ Faults (all off by default):
   --drop-rate R            Share of requests (0..1) whose connection is dropped without an answer
 
   -h, --help               Show this help
+  --version                Print the version
+
+Every option is also read from an environment variable: --some-flag from
+KEYVAULT_EMULATOR_SOME_FLAG (e.g. KEYVAULT_EMULATOR_PORT=8443, KEYVAULT_EMULATOR_HTTPS=true).
+A flag on the command line wins over its variable.
 
 Example:
   keyvault-emulator --port 0 --https --location ./.vault
@@ -208,7 +221,24 @@ function parseError(error: unknown): Error {
  * }
  * ```
  */
-export function parseCliArguments(argv: string[]): ParsedCliArguments {
+export function parseCliArguments(
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+): ParsedCliArguments {
+  const { argv: all, fromEnvironment } = withEnvironment(argv, env, cliOptions, new Set(["help"]));
+  try {
+    return parseWithEnvironment(all);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    const message = nameEnvironmentSource(error.message, fromEnvironment);
+    if (message === error.message) throw error;
+    throw error instanceof RangeError
+      ? new RangeError(message, { cause: error })
+      : new TypeError(message, { cause: error });
+  }
+}
+
+function parseWithEnvironment(argv: string[]): ParsedCliArguments {
   const parsed = parseTokens(argv);
   const seen = new Set<string>();
   for (const token of parsed.tokens) {
@@ -242,6 +272,11 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
       throw new TypeError("--location must name a directory.");
     }
     options.location = path.resolve(values.location);
+  }
+
+  if (values.seed !== undefined) {
+    if (values.seed === "") throw new TypeError("--seed must name a file.");
+    options.seed = path.resolve(values.seed);
   }
 
   let caOut: string | undefined;
@@ -333,9 +368,24 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
  * @returns a promise that resolves once the vault is listening (or the command failed)
  */
 export async function runCli(argv: string[]): Promise<void> {
+  if (argv[0] === "export") {
+    // Loaded here: the client is needed by this command only.
+    const { runExport } = await import("./exportVault.js");
+    process.exitCode = await runExport(argv.slice(1), process.env, {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    });
+    return;
+  }
+  const healthcheck = argv[0] === "healthcheck";
+  const rest = healthcheck ? argv.slice(1) : argv;
+  if (rest.slice(0, rest.includes("--") ? rest.indexOf("--") : undefined).includes("--version")) {
+    console.log(packageVersion);
+    return;
+  }
   let parsed: ParsedCliArguments;
   try {
-    parsed = parseCliArguments(argv);
+    parsed = parseCliArguments(rest, process.env);
   } catch (error) {
     console.error(`keyvault-emulator: ${(error as Error).message}`);
     console.error("Run 'keyvault-emulator --help' to see the options.");
@@ -344,6 +394,24 @@ export async function runCli(argv: string[]): Promise<void> {
   }
   if (parsed.help) {
     process.stdout.write(helpText);
+    return;
+  }
+  if (healthcheck) {
+    const { probeHealth } = await import("./health.js");
+    const options = parsed.options;
+    const health = await probeHealth({
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 8443,
+      https: options.https !== undefined && options.https !== false,
+    });
+    if (health.ok) {
+      console.log("keyvault-emulator: healthy");
+    } else {
+      console.error(
+        `keyvault-emulator: unhealthy: ${health.error ?? `GET /healthz answered ${health.status}`}`,
+      );
+      process.exitCode = 1;
+    }
     return;
   }
 
@@ -424,6 +492,11 @@ export async function runCli(argv: string[]): Promise<void> {
     );
   }
   lines.push(
+    "",
+    "Look inside (this link opens the page once, in one browser):",
+    `  ${vault.pageUrl()}`,
+    "",
+    `Health: ${vault.vaultUrl}/healthz`,
     parsed.options.location !== undefined
       ? `State is kept in ${parsed.options.location}.`
       : "State is kept in memory only (use --location DIR to keep it).",

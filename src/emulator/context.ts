@@ -4,6 +4,7 @@
 import type { LocalVaultFaultOptions } from "./options.js";
 import type { VaultAuth } from "./auth.js";
 import type { FaultInjector } from "./faults.js";
+import type { PageRoutes } from "./pageRoutes.js";
 import type { HostPolicy } from "./hosts.js";
 import type { WireRenderer } from "./render.js";
 import type { DurableStore } from "./durableStore.js";
@@ -32,4 +33,6 @@ export interface VaultServerContext {
   advanceClock(ms: number): Promise<void>;
   /** Test control: replace fault settings. */
   setFaults(faults: LocalVaultFaultOptions): void;
+  /** The page to look inside (`/__local/page`), when the vault serves it. */
+  page?: PageRoutes;
 }

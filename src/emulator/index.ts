@@ -25,8 +25,14 @@ import { SecretStore } from "./store.js";
 import type { StoreRecord } from "./storeTypes.js";
 import { VaultClock, clockShiftProblem } from "./vaultClock.js";
 import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
+import { healthPath } from "./health.js";
+import { createPageRoutes, pagePath } from "./pageRoutes.js";
+import { createPageView } from "./pageView.js";
+import { RequestLog, recordRequests } from "./requestLog.js";
+import type { SeedVersion } from "./seed.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
+export type { LocalVaultSeed, LocalVaultSeedSecret } from "./seed.js";
 
 /** A running local vault. */
 export interface LocalVault {
@@ -40,6 +46,18 @@ export interface LocalVault {
   identityHeader: string;
   /** PEM of the generated CA, when started with `https: true`. */
   caCertificate?: string;
+  /**
+   * Mints a link to the vault's page (secrets, versions, deleted secrets and a live log of the
+   * requests answered). Each link opens the page once, in one browser: it is exchanged for an
+   * HttpOnly, SameSite=Strict cookie.
+   * @returns `{vaultUrl}/__local/page?token=...`
+   * @example
+   * ```ts
+   * const vault = await startLocalVault();
+   * console.log(`Look inside: ${vault.pageUrl()}`);
+   * ```
+   */
+  pageUrl(): string;
   /** Forgets every secret, active and deleted. */
   reset(): void;
   /**
@@ -113,6 +131,12 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     delayMs: checked.delayMs,
     restoreConflictAfterPurgeInMs: checked.restoreConflictAfterPurgeInMs,
   };
+  // Checked before anything is opened: a bad seed fails the start without side effects.
+  // Loaded only when asked for: a vault without a seed does not load the seed code.
+  const seeding = options.seed === undefined ? undefined : await import("./seed.js");
+  let seed: SeedVersion[] | undefined;
+  if (typeof options.seed === "string") seed = seeding?.readSeedFile(options.seed);
+  else if (options.seed !== undefined) seed = seeding?.checkSeed(options.seed, "The seed option");
   const faults = new FaultInjector(options.faults);
 
   const journal: Journal | undefined =
@@ -171,6 +195,8 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       return persist?.(record) ?? Promise.resolve();
     };
 
+    if (seeding !== undefined && seed !== undefined) await seeding.loadSeed(store, seed, persist);
+
     const host = checked.host;
     const scheme = options.https ? "https" : "http";
     let caCertificate: string | undefined;
@@ -196,6 +222,13 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       },
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
     };
+    const requestLog = new RequestLog();
+    const page = createPageRoutes({
+      view: createPageView(store, persist),
+      log: requestLog,
+      scheme: context.scheme,
+    });
+    context.page = page;
     const handler = createRequestListener(context);
     // A slow or idle client cannot hold a socket for long: Node's own defaults are minutes.
     const limits = {
@@ -224,6 +257,8 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     if (journal !== undefined && keysChanged) {
       await writeStateFile(journal.directory, keys);
     }
+    // The page's own requests and health probes would drown what the app did.
+    recordRequests(server, requestLog, (path) => path === healthPath || path.startsWith(pagePath));
     server.keepAliveTimeout = checked.keepAliveTimeoutInMs;
     server.timeout = checked.requestTimeoutInMs;
     server.maxConnections = checked.maxConnections;
@@ -252,6 +287,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       reset: () => track(context.reset()),
       advanceClock: (ms: number) => track(context.advanceClock(ms)),
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
+      pageUrl: () => `${vaultUrl}${pagePath}?token=${page.mintAccessToken()}`,
       close: () => {
         closing ??= (async () => {
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));

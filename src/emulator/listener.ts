@@ -18,6 +18,7 @@ import {
   unsupportedMediaType,
 } from "./errors.js";
 import { Exchange, type Query } from "./exchange.js";
+import { answerHealth, healthPath } from "./health.js";
 import type { AcceptedHost } from "./hosts.js";
 import type { RenderContext } from "./render.js";
 import { controlRoutes } from "./routes/controls.js";
@@ -95,6 +96,10 @@ function dispatch(x: Exchange): Promise<void> | void {
   const site = x.req.headers["sec-fetch-site"];
   if (site === "cross-site" || site === "same-site") throw originNotAllowed();
 
+  // Tools of the local vault that are not Key Vault's API: the health route (no token, no state)
+  // and the page, which has its own access (a one-time link, then its cookie).
+  if (x.path === healthPath) return answerHealth(x.req, x.res);
+  if (vault.page?.handle(x.req, x.res, x.path, x.query)) return;
   if (x.segments[0] === localSegment) {
     const name = x.segments.slice(1).join("/");
     const route = Object.hasOwn(localRoutes, name) ? localRoutes[name] : undefined;

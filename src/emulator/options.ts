@@ -5,6 +5,8 @@
 import { recoveryLevels } from "../api/wireTypes.js";
 import { normalizeHostname } from "./hosts.js";
 
+import type { LocalVaultSeed } from "./seed.js";
+
 /** Faults the local vault can inject, all off by default. */
 export interface LocalVaultFaultOptions {
   /**
@@ -146,6 +148,14 @@ export interface LocalVaultOptions {
    * @default 256
    */
   maxConnections?: number;
+  /**
+   * Secrets loaded before the vault answers: the path of a seed file (JSON, the format that
+   * `keyvault-emulator export` writes) or its content. Names the vault already holds (kept under
+   * `location`) are left as they are. A bad seed fails the start with the file, the entry and the
+   * reason.
+   * @default no seed
+   */
+  seed?: string | LocalVaultSeed;
 }
 
 /** Options after validation, with every default filled in. */

@@ -194,9 +194,10 @@ function anyAbortSignal(signals: Array<AbortSignalLike | undefined>): {
     return { signal: distinct[0], dispose: () => undefined };
   }
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
+  // The first signal to abort lends its reason, which the AbortError keeps as its cause.
+  const onAbort = (): void => controller.abort(abortReason(distinct));
   for (const signal of distinct) {
-    if (signal.aborted) controller.abort();
+    if (signal.aborted) controller.abort(abortReason(distinct));
     else signal.addEventListener("abort", onAbort);
   }
   return {
@@ -205,8 +206,18 @@ function anyAbortSignal(signals: Array<AbortSignalLike | undefined>): {
   };
 }
 
-function abortError(): AbortError {
-  return new AbortError("The operation was aborted.");
+// AbortSignalLike does not declare `reason`; real AbortSignals carry one.
+function abortReason(signals: Array<AbortSignalLike | undefined>): unknown {
+  const aborted = signals.find((signal) => signal?.aborted) as { reason?: unknown } | undefined;
+  return aborted?.reason;
+}
+
+/** An AbortError that keeps the reason of the signal that aborted as its `cause`. */
+function abortError(signals: Array<AbortSignalLike | undefined>): AbortError {
+  const error = new AbortError("The operation was aborted.");
+  const reason = abortReason(signals);
+  if (reason !== undefined) error.cause = reason;
+  return error;
 }
 
 /** The operation the core-lro `Poller` drives: one `update()` = the initial request and/or one poll. */
@@ -341,11 +352,18 @@ class SecretPoller<TResult> extends Poller<SecretPollOperationState<TResult>, TR
     try {
       await delay(this.intervalInMs, {
         abortSignal: signal,
-        abortErrorMsg: abortError().message,
+        abortErrorMsg: abortError([]).message,
       });
     } catch (error) {
-      // stopPolling() ends the wait quietly; the caller's signal ends it with an AbortError.
-      if (!stop.signal.aborted) throw error;
+      // stopPolling() ends the wait quietly; the caller's signal ends it with an AbortError that
+      // keeps the signal's reason.
+      if (!stop.signal.aborted) {
+        const reason = abortReason([this.operationSignal, this.pollingSignal]);
+        if (error instanceof Error && error.cause === undefined && reason !== undefined) {
+          error.cause = reason;
+        }
+        throw error;
+      }
     } finally {
       dispose();
       this.endWait = undefined;

@@ -1,13 +1,17 @@
 import type { AbortSignalLike } from "@azure/abort-controller";
 import {
+  isRestError,
   type PipelinePolicy,
+  type PipelineRequest,
   type PipelineRetryOptions,
   type RetryStrategy,
   retryPolicy,
 } from "@azure/core-rest-pipeline";
 import type { AzureLogger } from "@azure/logger";
 import { logger } from "../log.js";
+import { isLoopbackHost } from "../loopbackHost.js";
 import {
+  formatDuration,
   retryAfterStrategy,
   throttledBackoffStrategy,
   transientFailureStrategy,
@@ -46,8 +50,10 @@ const retryLogger: AzureLogger = {
   ),
 };
 
-// Core's default: 3 retries, 4 attempts in all.
+// Network failures and 5xx: core's default of 3 retries (about 1, 2, 4 s). Throttling (a 429, or a
+// 503 that says when to come back): 5 retries, Key Vault's advice of 1, 2, 4, 8, 16 s.
 const defaultMaxRetries = 3;
+const defaultMaxThrottledRetries = 5;
 
 /** Signals of callers that handle 429s themselves. */
 const throttlingHandedOff = new WeakSet<AbortSignalLike>();
@@ -80,15 +86,20 @@ function notOnThrottled(strategy: RetryStrategy): RetryStrategy {
  * back. In order, it:
  * 1. honours `Retry-After` (seconds or HTTP date), `retry-after-ms` and `x-ms-retry-after-ms` on
  *    429 and 503;
- * 2. retries any other 429 with exponential backoff from `retryDelayInMs` (about 1, 2, 4, 8, 16 s by
- *    default, as the service advises, with a little jitter), capped at `maxRetryDelayInMs`;
+ * 2. retries any other 429 with exponential backoff from `retryDelayInMs`: about 1, 2, 4, 8 and
+ *    16 s by default, as the service advises, with up to 20 % jitter, capped at
+ *    `maxRetryDelayInMs`;
  * 3. retries network errors and 408/5xx (except 501 and 505) with the same backoff.
  *
- * Waits end early when the request's abort signal fires. After `maxRetries` the last response is
- * returned or the last error thrown.
+ * Without `maxRetries`, throttled requests (1 and 2) are retried up to 5 times and failures (3) up to
+ * 3 times; `maxRetries` sets both. After the last retry the last response is returned or the last
+ * error thrown. A connection refused by a loopback host (the local vault on the wrong port) ends in
+ * an error that says nothing listens at that URL and how long it was retried. Each retry is logged
+ * at `info` level (`AZURE_LOG_LEVEL=info`). Waits end early when the request's abort signal fires,
+ * and the `AbortError` then carries the signal's `reason` as `cause`.
  *
- * @param options - `maxRetries` (default 3), `retryDelayInMs` (default 1000) and
- *   `maxRetryDelayInMs` (default 64000).
+ * @param options - `maxRetries` (default 5 for throttling, 3 for failures), `retryDelayInMs`
+ *   (default 1000) and `maxRetryDelayInMs` (default 64000).
  * @returns A pipeline policy named {@link keyVaultRetryPolicyName}.
  * @example
  * ```ts
@@ -100,25 +111,83 @@ function notOnThrottled(strategy: RetryStrategy): RetryStrategy {
  * ```
  */
 export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): PipelinePolicy {
-  const maxRetries = options.maxRetries ?? defaultMaxRetries;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+  const maxRetries = options.maxRetries;
+  if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0)) {
     throw new RangeError(`maxRetries must be a whole number of 0 or more; got ${maxRetries}.`);
   }
+  const maxThrottledRetries = maxRetries ?? defaultMaxThrottledRetries;
+  const maxFailureRetries = maxRetries ?? defaultMaxRetries;
   const strategies = [
-    retryAfterStrategy(),
-    throttledBackoffStrategy(options),
-    transientFailureStrategy(options),
+    retryAfterStrategy(maxThrottledRetries),
+    throttledBackoffStrategy(options, maxThrottledRetries),
+    transientFailureStrategy(options, maxFailureRetries),
   ];
-  const policy = retryPolicy(strategies, { maxRetries, logger: retryLogger });
-  const throttlingPassedOn = retryPolicy(strategies.map(notOnThrottled), {
-    maxRetries,
+  const retryOptions = {
+    maxRetries: Math.max(maxThrottledRetries, maxFailureRetries),
     logger: retryLogger,
-  });
+  };
+  const throttlingRetried = retryPolicy(strategies, retryOptions);
+  // For callers that handle 429s themselves (handOffThrottling): every other failure as usual.
+  const throttlingPassedOn = retryPolicy(strategies.map(notOnThrottled), retryOptions);
   return {
     name: keyVaultRetryPolicyName,
-    sendRequest: (request, next) =>
-      request.abortSignal !== undefined && throttlingHandedOff.has(request.abortSignal)
-        ? throttlingPassedOn.sendRequest(request, next)
-        : policy.sendRequest(request, next),
+    async sendRequest(request, next) {
+      const started = Date.now();
+      let attempts = 0;
+      const policy =
+        request.abortSignal !== undefined && throttlingHandedOff.has(request.abortSignal)
+          ? throttlingPassedOn
+          : throttlingRetried;
+      try {
+        return await policy.sendRequest(request, (attempt) => {
+          attempts++;
+          return next(attempt);
+        });
+      } catch (error) {
+        keepAbortReason(error, request);
+        explainRefusedConnection(error, request, attempts, Date.now() - started);
+        throw error;
+      }
+    },
   };
+}
+
+// An abort from the caller's signal keeps the signal's reason (e.g. a TimeoutError), whichever
+// layer noticed the abort first.
+function keepAbortReason(error: unknown, request: PipelineRequest): void {
+  const signal = request.abortSignal as { aborted: boolean; reason?: unknown } | undefined;
+  if (
+    error instanceof Error &&
+    error.name === "AbortError" &&
+    signal?.aborted === true &&
+    error.cause === undefined &&
+    signal.reason !== undefined
+  ) {
+    error.cause = signal.reason;
+  }
+}
+
+// `connect ECONNREFUSED 127.0.0.1:8443` after seconds of silent retries reads like a network fault;
+// on a loopback host it nearly always means the local vault is not running, or runs on another port.
+function explainRefusedConnection(
+  error: unknown,
+  request: PipelineRequest,
+  attempts: number,
+  elapsedInMs: number,
+): void {
+  if (!isRestError(error) || error.code !== "ECONNREFUSED") return;
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return;
+  }
+  const tried =
+    attempts <= 1
+      ? "tried once, not retried"
+      : `tried ${attempts} times over ${formatDuration(elapsedInMs)}`;
+  error.message = isLoopbackHost(url.hostname)
+    ? `Nothing is listening at ${url.origin} (${error.message}; ${tried}). ` +
+      "Is the local vault running, and on that port? Check the vault URL."
+    : `The connection to ${url.origin} was refused (${error.message}; ${tried}).`;
 }

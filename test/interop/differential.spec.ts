@@ -556,6 +556,18 @@ const documentedImprovements: Improvement[] = [
       scenario.title.startsWith("aborts:") && d.path.startsWith("observed.afterAbort."),
   },
   {
+    what: "an AbortError carries the signal's reason as its cause",
+    reason:
+      "4.x's AbortError says only that the operation was aborted; ours keeps the reason the caller " +
+      "gave the AbortController (a timeout, a shutdown) as the standard `cause`, so logs say why",
+    applies: (scenario, d) =>
+      scenario.title.startsWith("aborts:") &&
+      ((d.path.endsWith(".rejected.<ownKeys>.length") &&
+        typeof d.ours === "number" &&
+        d.ours === (d.official as number) + 1) ||
+        (d.path.endsWith(".rejected.<ownKeys>[0]") && d.ours === "cause" && d.official === "name")),
+  },
+  {
     what: "span http.user_agent names this package",
     reason: "the User-Agent identifies the client library that sent the request (ours, not 4.x)",
     applies: (_scenario, d) =>

@@ -1,0 +1,182 @@
+/**
+ * The page to look inside, in a real browser (headless Chromium): opened from the printed link,
+ * it shows seeded secrets, reveals a value on demand, deletes a secret, follows the requests, and
+ * shows nothing (and obeys nothing) without its link.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import type { Page } from "playwright-core";
+import { SecretClient } from "../../src/index.js";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { launchChromium, type Browser } from "./chromium.js";
+
+const seedFile = path.resolve("samples/localVaultSeed.json");
+
+describe("browser: the local vault's page", function () {
+  // A browser's start is slow on a busy 2-core machine; nothing here waits on a timer.
+  this.timeout(120_000);
+
+  let vault: LocalVault;
+  let browser: Browser;
+  let page: Page;
+  let client: SecretClient;
+
+  before(async () => {
+    vault = await startLocalVault({ seed: seedFile, delayMs: 0 });
+    client = new SecretClient(vault.vaultUrl, vault.credential, {
+      allowInsecureConnection: true,
+      disableChallengeResourceVerification: true,
+      userAgentOptions: { userAgentPrefix: "browser-test-app/1.0" },
+    });
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await vault?.close();
+  });
+
+  it("opens from the printed link and lists the seeded secrets, values hidden", async () => {
+    await page.goto(vault.pageUrl());
+    assert.equal(new URL(page.url()).search, "", "the token is gone from the address bar");
+    await page.locator('#secrets tr.secret[data-name="db-password"]').waitFor();
+    const names = await page.locator("#secrets tr.secret td.name").allTextContents();
+    assert.deepEqual(
+      names.map((n) => n.split(" ")[0]),
+      ["api-key", "db-password", "feature-flags"],
+    );
+    const row = page.locator('#secrets tr.secret[data-name="db-password"]');
+    assert.match((await row.textContent()) ?? "", /text\/plain/);
+    assert.match((await row.textContent()) ?? "", /rotated=2026-11-01/);
+    assert.match((await row.textContent()) ?? "", /2 versions/);
+    const text = (await page.locator("body").textContent()) ?? "";
+    assert.ok(!text.includes("correct-horse-battery-staple"), "values are hidden");
+    assert.ok(!text.includes("sk-local-0123456789"), "values are hidden");
+  });
+
+  it("reveals one value on demand, and hides it again", async () => {
+    const row = page.locator('#secrets tr.secret[data-name="api-key"]');
+    await row.locator("button.reveal").click();
+    await row.locator("code.value", { hasText: "sk-local-0123456789" }).waitFor();
+    const text = (await page.locator("body").textContent()) ?? "";
+    assert.ok(!text.includes("correct-horse-battery-staple"), "only the one asked for");
+    await row.locator("button.reveal").click();
+    await row.locator("code.value").waitFor({ state: "detached" });
+  });
+
+  it("shows every version of a secret", async () => {
+    await page.locator('#secrets tr.secret[data-name="db-password"] button.versions').click();
+    await page.locator("#secrets tr.version").nth(1).waitFor();
+    const versions = page.locator("#secrets tr.version");
+    assert.equal(await versions.count(), 2);
+    assert.match((await versions.nth(1).textContent()) ?? "", /owner=data-team/);
+  });
+
+  it("deletes a secret, which then shows under deleted secrets with its purge date", async () => {
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator('#secrets tr.secret[data-name="feature-flags"] button.delete').click();
+    const deleted = page.locator('#deleted tr.deleted[data-name="feature-flags"]');
+    await deleted.waitFor();
+    await page.locator('#secrets tr.secret[data-name="feature-flags"]').waitFor({
+      state: "detached",
+    });
+    const purge = (await deleted.locator("td").nth(2).textContent()) ?? "";
+    const expected = (await client.getDeletedSecret("feature-flags")).properties.scheduledPurgeDate;
+    assert.equal(purge, expected?.toISOString().replace("T", " ").replace(".000Z", ""));
+  });
+
+  it("follows the requests the vault answers: time, method, path, status, latency, User-Agent", async () => {
+    await client.setSecret("from-the-app", "v");
+    await client.getSecret("missing-one").catch(() => undefined);
+    const put = page.locator("#log tr.request", { hasText: "/secrets/from-the-app" }).first();
+    await put.waitFor();
+    const cells = await put.locator("td").allTextContents();
+    assert.match(cells[0], /^\d{2}:\d{2}:\d{2}\.\d{3}$/);
+    assert.equal(cells[1], "PUT");
+    assert.equal(cells[2], "/secrets/from-the-app");
+    assert.match(cells[4], /^\d+(\.\d+)? ms$/);
+    assert.match(cells[5], /^browser-test-app\/1\.0 /);
+    const statuses = await page
+      .locator("#log tr.request", { hasText: "/secrets/from-the-app" })
+      .locator("td:nth-child(4)")
+      .allTextContents();
+    assert.ok(statuses.includes("200"), statuses.join());
+    await page.locator("#log tr.request", { hasText: "/secrets/missing-one" }).first().waitFor();
+    const missing = page.locator("#log tr.request", { hasText: "/secrets/missing-one" });
+    assert.ok((await missing.locator("td:nth-child(4)").allTextContents()).includes("404"));
+    const paths = await page.locator("#log td.path").allTextContents();
+    assert.ok(!paths.some((p) => p.startsWith("/__local/page")), "its own requests are not listed");
+  });
+
+  it("shows nothing without the link, nor with a link already used", async () => {
+    const stranger = await launchChromium();
+    try {
+      const other = await stranger.context.newPage();
+      const answer = await other.goto(`${vault.vaultUrl}/__local/page`);
+      assert.equal(answer?.status(), 401);
+      const text = (await other.locator("body").textContent()) ?? "";
+      assert.match(text, /needs the link that keyvault-emulator printed/);
+      assert.ok(!text.includes("db-password"));
+
+      const link = vault.pageUrl();
+      const first = await browser.context.newPage();
+      await first.goto(link);
+      await first.close();
+      const reused = await other.goto(link);
+      assert.equal(reused?.status(), 403);
+      assert.match(
+        (await other.locator("body").textContent()) ?? "",
+        /each link opens the page once/,
+      );
+      const state = await other.evaluate(
+        async () => (await fetch("/__local/page/api/state")).status,
+      );
+      assert.equal(state, 401);
+    } finally {
+      await stranger.close();
+    }
+  });
+
+  it("cannot be driven from another origin, even one on the same host", async () => {
+    // Another local server (same host, another port: same site, another origin) whose page tries
+    // what a hostile page would, in the browser that holds the page's cookie.
+    const attacker: Server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end(`<!doctype html><body><script>
+        const vault = ${JSON.stringify(vault.vaultUrl)};
+        const results = {};
+        const attempt = async (name, run) => {
+          try { results[name] = await run(); } catch (e) { results[name] = "blocked: " + e.name; }
+        };
+        (async () => {
+          await attempt("read", () => fetch(vault + "/__local/page/api/state", { credentials: "include" }).then((r) => r.text()));
+          await attempt("reveal", () => fetch(vault + "/__local/page/api/reveal", { method: "POST", credentials: "include", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "api-key", version: "x" }) }).then((r) => r.text()));
+          await attempt("simpleDelete", () => fetch(vault + "/__local/page/api/delete", { method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "text/plain" }, body: JSON.stringify({ name: "db-password" }) }).then((r) => r.type));
+          await attempt("jsonDelete", () => fetch(vault + "/__local/page/api/delete", { method: "POST", mode: "no-cors", credentials: "include", body: new Blob([JSON.stringify({ name: "db-password" })], { type: "application/json" }) }).then((r) => r.type));
+          document.title = "done";
+          window.results = results;
+        })();
+      </script></body>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+    try {
+      const hostile = await browser.context.newPage();
+      await hostile.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      await hostile.waitForFunction('document.title === "done"');
+      const results = (await hostile.evaluate("window.results")) as Record<string, string>;
+      assert.match(results.read, /^blocked/, "no CORS: another origin cannot read the state");
+      assert.match(results.reveal, /^blocked/, "a JSON action needs a preflight no one answers");
+      // Opaque no-cors requests are sent but must change nothing.
+      const names = [];
+      for await (const p of client.listPropertiesOfSecrets()) names.push(p.name);
+      assert.ok(names.includes("db-password"), "nothing deleted from another origin");
+      await hostile.close();
+    } finally {
+      const closed = new Promise((resolve) => attacker.close(resolve));
+      attacker.closeAllConnections();
+      await closed;
+    }
+  });
+});
