@@ -28,7 +28,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/emulator/cli.ts"],
+    files: ["src/emulator/cli.ts", "src/emulator/bin.ts"],
     rules: { "no-console": "off" },
   },
 );

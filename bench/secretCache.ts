@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { SecretClient as OfficialSecretClient } from "@azure/keyvault-secrets";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { SecretClient } from "../src/index.js";
-import { SecretCache } from "../src/secretCache.js";
+import { SecretCache } from "../src/secretCache/index.js";
 import { startLocalVault, type LocalVault } from "../src/emulator/index.js";
 
 const { values: args } = parseArgs({

@@ -12,6 +12,6 @@ tsc("tsconfig.build.json");
 tsc("tsconfig.cjs.json");
 writeFileSync("dist/esm/package.json", JSON.stringify({ type: "module" }) + "\n");
 writeFileSync("dist/commonjs/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
-for (const bin of ["dist/esm/emulator/cli.js", "dist/esm/inject/cli.js"]) {
+for (const bin of ["dist/esm/emulator/bin.js", "dist/esm/inject/bin.js"]) {
   if (existsSync(bin)) chmodSync(bin, 0o755);
 }

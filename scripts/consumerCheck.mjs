@@ -25,7 +25,7 @@ try {
     "dist/commonjs/index.d.ts",
     "dist/esm/emulator/index.js",
     "dist/commonjs/emulator/index.js",
-    "dist/esm/emulator/cli.js",
+    "dist/esm/emulator/bin.js",
   ];
   const missing = required.filter((file) => !files.includes(file));
   const unwanted = files.filter(

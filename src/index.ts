@@ -47,7 +47,7 @@ export {
   type SecretCacheOptions,
   type SecretCacheTagFilter,
   type ToEnvOptions,
-} from "./secretCache.js";
+} from "./secretCache/index.js";
 export {
   resolveReferences,
   KeyVaultReferenceError,

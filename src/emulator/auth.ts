@@ -5,7 +5,16 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
-import { VaultError, unauthorized } from "./errors.js";
+import {
+  type VaultError,
+  claimsRequired,
+  missingToken,
+  tokenAudienceInvalid,
+  tokenExpired,
+  tokenIssuerInvalid,
+  tokenMalformed,
+  tokenSignatureInvalid,
+} from "./errors.js";
 
 /** The audience every Key Vault token carries. */
 export const vaultResource = "https://vault.azure.net";
@@ -108,7 +117,7 @@ export class VaultAuth {
       authorization.length < 8 ||
       authorization.slice(0, 7).toLowerCase() !== "bearer "
     ) {
-      throw unauthorized("AKV10000: Request is missing a Bearer or PoP token.", this.challenge);
+      throw missingToken(this.challenge);
     }
     const token = authorization.slice(7).trim();
     let verdict = this.verdicts.get(token);
@@ -119,17 +128,11 @@ export class VaultAuth {
     }
     if (verdict.error !== undefined) throw verdict.error;
     if (verdict.expiresAtMs <= Date.now()) {
-      throw unauthorized("AKV10021: The access token has expired.", this.challenge);
+      throw tokenExpired(this.challenge);
     }
     if (this.settings.claimsChallenge && !verdict.hasClaims && !verdict.challenged) {
       verdict.challenged = true;
-      throw new VaultError(
-        401,
-        "Unauthorized",
-        "AKV10024: The token does not satisfy the claims required by continuous access evaluation.",
-        undefined,
-        { "www-authenticate": claimsChallengeHeader(Math.floor(Date.now() / 1000)) },
-      );
+      throw claimsRequired(claimsChallengeHeader(Math.floor(Date.now() / 1000)));
     }
   }
 
@@ -140,25 +143,21 @@ export class VaultAuth {
     verdict.hasClaims = typeof payload?.xms_claims === "string" && payload.xms_claims !== "";
     if (!this.settings.strict) return verdict;
 
-    const refuse = (message: string): TokenVerdict => {
-      verdict.error = unauthorized(message, this.challenge);
+    const refuse = (error: VaultError): TokenVerdict => {
+      verdict.error = error;
       return verdict;
     };
-    if (payload === undefined) return refuse("AKV10001: The access token is malformed.");
+    if (payload === undefined) return refuse(tokenMalformed(this.challenge));
     const expected = Buffer.from(this.sign(`${parts[0]}.${parts[1]}`));
     const actual = Buffer.from(parts[2]);
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-      return refuse("AKV10005: The access token signature could not be verified.");
+      return refuse(tokenSignatureInvalid(this.challenge));
     }
     if (payload.iss !== this.issuer) {
-      return refuse(
-        `AKV10032: Invalid issuer. Expected one of ${this.issuer}, found ${String(payload.iss)}.`,
-      );
+      return refuse(tokenIssuerInvalid(this.issuer, String(payload.iss), this.challenge));
     }
     if (payload.aud !== vaultResource && payload.aud !== `${vaultResource}/`) {
-      return refuse(
-        `AKV10022: Invalid audience. Expected ${vaultResource}, found: ${String(payload.aud)}.`,
-      );
+      return refuse(tokenAudienceInvalid(vaultResource, String(payload.aud), this.challenge));
     }
     verdict.expiresAtMs = typeof payload.exp === "number" ? payload.exp * 1000 : 0;
     return verdict;

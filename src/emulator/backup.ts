@@ -4,7 +4,7 @@
  * can open them; any change to the bytes fails authentication.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { VaultError } from "./errors.js";
+import { backupNotDecryptable, malformedBackup } from "./errors.js";
 import type { SerializedSecret, StoredVersion } from "./store.js";
 
 /** The marker real blobs start with (after their length byte). */
@@ -45,11 +45,7 @@ export function sealBackup(secret: SerializedSecret, key: Buffer): string {
  * `BadParameter` `Cannot decrypt backup blob` for a blob this vault cannot open
  */
 export function openBackup(blob: string, key: Buffer): SerializedSecret {
-  const malformed = new VaultError(
-    400,
-    "Malformed backup blob",
-    "Backup blob contains invalid or corrupt version.",
-  );
+  const malformed = malformedBackup();
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(blob)) throw malformed;
   const bytes = Buffer.from(blob, "base64url");
   const headerEnd = 1 + markerBytes.length;
@@ -60,7 +56,7 @@ export function openBackup(blob: string, key: Buffer): SerializedSecret {
   ) {
     throw malformed;
   }
-  const cannotDecrypt = new VaultError(400, "BadParameter", "Cannot decrypt backup blob");
+  const cannotDecrypt = backupNotDecryptable();
   let plain: Buffer;
   try {
     const decipher = createDecipheriv(

@@ -1,20 +1,17 @@
-#!/usr/bin/env node
 /**
- * The `keyvault-emulator` command: starts the local vault with options from the command line and
- * prints how to point clients at it.
+ * The `keyvault-emulator` command line: parses the flags into local vault options (validated by the
+ * same checks as `startLocalVault`), starts the vault and prints how to point clients at it. The
+ * program's entry file is `bin.ts`.
  */
 
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import type { LocalVaultOptions } from "./options.js";
+import { checkLocalVaultOptions, type LocalVaultOptions } from "./options.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
 const caFileName = "keyvault-emulator-ca.pem";
-
-/** setTimeout's largest delay. */
-const maxDelayMs = 2_147_483_647;
 
 const cliOptions = {
   help: { type: "boolean", short: "h" },
@@ -94,26 +91,24 @@ export type ParsedCliArguments =
       caOut?: string;
     };
 
-function parseInteger(flag: string, text: string, min: number, max: number): number {
+/** The flag that sets an option (`recoverableDays` → `--recoverable-days`), for messages. */
+function flagOf(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
+// The flags' text becomes typed values here; ranges are checked by checkLocalVaultOptions.
+function parseWhole(flag: string, text: string): number {
   if (!/^\d+$/.test(text)) {
     throw new TypeError(`--${flag} must be a whole number, got "${text}".`);
   }
-  const value = Number(text);
-  if (value < min || value > max) {
-    throw new RangeError(`--${flag} must be from ${min} to ${max}, got ${text}.`);
-  }
-  return value;
+  return Number(text);
 }
 
 function parseRate(flag: string, text: string): number {
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) {
     throw new TypeError(`--${flag} must be a number from 0 to 1, got "${text}".`);
   }
-  const value = Number(text);
-  if (value > 1) {
-    throw new RangeError(`--${flag} must be from 0 to 1, got ${text}.`);
-  }
-  return value;
+  return Number(text);
 }
 
 function readPemFile(flag: string, file: string, label: RegExp): string {
@@ -201,13 +196,10 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
     port: 8443,
   };
   if (values.host !== undefined) {
-    if (!/^[^\s/]+$/.test(values.host)) {
-      throw new TypeError(`--host must be a host name or IP address, got "${values.host}".`);
-    }
     options.host = values.host.replace(/^\[(.*)\]$/, "$1");
   }
   if (values.port !== undefined) {
-    options.port = parseInteger("port", values.port, 0, 65535);
+    options.port = parseWhole("port", values.port);
   }
   if (values.location !== undefined) {
     if (values.location === "") {
@@ -231,32 +223,19 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   }
 
   if (values["recoverable-days"] !== undefined) {
-    options.recoverableDays = parseInteger("recoverable-days", values["recoverable-days"], 7, 90);
+    options.recoverableDays = parseWhole("recoverable-days", values["recoverable-days"]);
   }
-  const level = values["recovery-level"];
-  if (level !== undefined) {
-    const known = recoveryLevels.find(
-      (candidate) => candidate.toLowerCase() === level.toLowerCase(),
-    );
-    if (known === undefined) {
-      throw new RangeError(
-        `--recovery-level must be one of ${recoveryLevels.join(", ")}; got "${level}".`,
-      );
-    }
-    options.recoveryLevel = known;
+  if (values["recovery-level"] !== undefined) {
+    options.recoveryLevel = values["recovery-level"];
   }
   if (values["strict-auth"]) {
     options.strictAuth = true;
   }
   if (values["delay-ms"] !== undefined) {
-    options.delayMs = parseInteger("delay-ms", values["delay-ms"], 0, maxDelayMs);
+    options.delayMs = parseWhole("delay-ms", values["delay-ms"]);
   }
-  const tenantId = values["tenant-id"];
-  if (tenantId !== undefined) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(tenantId)) {
-      throw new RangeError(`--tenant-id must be a tenant GUID or domain name, got "${tenantId}".`);
-    }
-    options.tenantId = tenantId;
+  if (values["tenant-id"] !== undefined) {
+    options.tenantId = values["tenant-id"];
   }
   if (values["empty-pages"]) {
     options.emptyPages = true;
@@ -264,28 +243,13 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   if (values["claims-challenge"]) {
     options.claimsChallenge = true;
   }
-  const backupKey = values["backup-key"];
-  if (backupKey !== undefined) {
-    // The key is a secret: the message never repeats it.
-    if (
-      !/^[A-Za-z0-9+/_-]+={0,2}$/.test(backupKey) ||
-      Buffer.from(backupKey, "base64").length !== 32
-    ) {
-      throw new RangeError(
-        "--backup-key must be 32 bytes in base64 (for example from `openssl rand -base64 32`).",
-      );
-    }
-    options.backupKey = Buffer.from(backupKey, "base64").toString("base64");
+  if (values["backup-key"] !== undefined) {
+    options.backupKey = values["backup-key"];
   }
 
   const faults: NonNullable<LocalVaultOptions["faults"]> = {};
   if (values["throttle-limit"] !== undefined) {
-    faults.throttleLimit = parseInteger(
-      "throttle-limit",
-      values["throttle-limit"],
-      1,
-      1_000_000_000,
-    );
+    faults.throttleLimit = parseWhole("throttle-limit", values["throttle-limit"]);
   }
   if (values["no-retry-after"]) {
     faults.throttleRetryAfter = false;
@@ -294,7 +258,7 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
     faults.errorRate = parseRate("error-rate", values["error-rate"]);
   }
   if (values["latency-ms"] !== undefined) {
-    faults.latencyMs = parseInteger("latency-ms", values["latency-ms"], 0, maxDelayMs);
+    faults.latencyMs = parseWhole("latency-ms", values["latency-ms"]);
   }
   if (values["drop-rate"] !== undefined) {
     faults.dropRate = parseRate("drop-rate", values["drop-rate"]);
@@ -303,10 +267,21 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
     options.faults = faults;
   }
 
+  // The same checks as startLocalVault, with the flags' names in the messages.
+  const checked = checkLocalVaultOptions(options, flagOf);
+  if (options.recoveryLevel !== undefined) options.recoveryLevel = checked.recoveryLevel;
+  if (checked.backupKey !== undefined) options.backupKey = checked.backupKey.toString("base64");
+
   return caOut === undefined ? { help: false, options } : { help: false, options, caOut };
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the `keyvault-emulator` command: parses the arguments, starts the local vault, prints how
+ * to reach it and closes it on SIGINT or SIGTERM. Sets `process.exitCode` on failure.
+ * @param argv - the arguments after the command (`process.argv.slice(2)`)
+ * @returns a promise that resolves once the vault is listening (or the command failed)
+ */
+export async function runCli(argv: string[]): Promise<void> {
   let parsed: ParsedCliArguments;
   try {
     parsed = parseCliArguments(argv);
@@ -393,27 +368,4 @@ async function main(argv: string[]): Promise<void> {
     "Press Ctrl+C to stop.",
   );
   console.log(lines.join("\n"));
-}
-
-// Run only as the program itself (bin link, node dist/.../emulator/cli.js, tsx src/emulator/cli.ts),
-// never when imported. The bin link is resolved to the file it points at.
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) {
-    return false;
-  }
-  let resolved = script;
-  try {
-    resolved = realpathSync(script);
-  } catch {
-    // Not a file path (for example `node -e`): compare the name as given.
-  }
-  return /[\\/]emulator[\\/]cli\.[cm]?[jt]s$/.test(resolved);
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(`keyvault-emulator: ${(error as Error).message}`);
-    process.exitCode = 1;
-  });
 }

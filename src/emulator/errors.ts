@@ -161,3 +161,288 @@ export function unauthorized(message: string, challenge: string): VaultError {
     "www-authenticate": challenge,
   });
 }
+
+/**
+ * 404 `NotFound` for a path that names no resource.
+ * @param path - the request path
+ * @returns the error
+ */
+export function resourceNotFound(path: string): VaultError {
+  return new VaultError(404, "NotFound", `The requested resource ${path} was not found.`);
+}
+
+/**
+ * 405 `MethodNotAllowed` for a method a route does not take.
+ * @param method - the request method
+ * @param path - the request path
+ * @param allow - the methods the route takes, for the `Allow` header
+ * @returns the error
+ */
+export function methodNotAllowed(method: string, path: string, allow: string): VaultError {
+  return new VaultError(
+    405,
+    "MethodNotAllowed",
+    `The requested method ${method} is not allowed on ${path}; allowed: ${allow}.`,
+    undefined,
+    { allow },
+  );
+}
+
+/**
+ * 429 `Throttled`, the service's answer past its request limit.
+ * @param retryAfterSeconds - the `Retry-After` value, or undefined for none
+ * @returns the error
+ */
+export function throttled(retryAfterSeconds: number | undefined): VaultError {
+  return new VaultError(
+    429,
+    "Throttled",
+    "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+    undefined,
+    retryAfterSeconds === undefined ? undefined : { "retry-after": String(retryAfterSeconds) },
+  );
+}
+
+/**
+ * An injected 500 or 503.
+ * @param status - 500 or 503
+ * @returns the error
+ */
+export function injectedFault(status: 500 | 503): VaultError {
+  return status === 500
+    ? new VaultError(
+        500,
+        "InternalServerError",
+        "An internal server error occurred (injected fault).",
+      )
+    : new VaultError(
+        503,
+        "ServiceUnavailable",
+        "The service is temporarily unavailable (injected fault).",
+      );
+}
+
+/**
+ * 500 for a failure inside the vault; never echoes internals (they could hold request data).
+ * @returns the error
+ */
+export function internalError(): VaultError {
+  return new VaultError(
+    500,
+    "InternalServerError",
+    "The local vault failed to process the request.",
+  );
+}
+
+/**
+ * 403 `Forbidden` for a purge on a vault whose recovery level is not purgeable.
+ * @returns the error
+ */
+export function purgeNotAllowed(): VaultError {
+  return new VaultError(
+    403,
+    "Forbidden",
+    `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.`,
+  );
+}
+
+/**
+ * 409 `Conflict` for a restore whose name is in use.
+ * @param name - the secret name
+ * @returns the error
+ */
+export function restoreNameInUse(name: string): VaultError {
+  return new VaultError(
+    409,
+    "Conflict",
+    `Secret ${name} already exists in this key vault; restore needs a name that is not in use.`,
+  );
+}
+
+/**
+ * 400 for a request body above the vault's limit.
+ * @param maxBytes - the limit
+ * @returns the error
+ */
+export function bodyTooLarge(maxBytes: number): VaultError {
+  return badParameter(`The request body is larger than ${maxBytes} bytes.`);
+}
+
+/**
+ * 400 for a body that is not JSON.
+ * @returns the error
+ */
+export function bodyNotJson(): VaultError {
+  return badParameter("The request body is not valid JSON.");
+}
+
+/**
+ * 400 for a JSON body that is not an object.
+ * @returns the error
+ */
+export function bodyNotObject(): VaultError {
+  return badParameter("The request body must be a JSON object.");
+}
+
+/**
+ * 400 for a body without its required `value`.
+ * @returns the error
+ */
+export function missingValue(): VaultError {
+  return badParameter("The request body is missing the required property 'value'.");
+}
+
+/**
+ * 400 for a value above the service's length limit.
+ * @param maxLength - the limit in characters
+ * @returns the error
+ */
+export function valueTooLong(maxLength: number): VaultError {
+  return badParameter(`Secret is beyond the maximum permitted length of ${maxLength} characters.`);
+}
+
+/**
+ * 400 for a request without `api-version`.
+ * @param latest - the newest version, named in the message
+ * @returns the error
+ */
+export function apiVersionMissing(latest: string): VaultError {
+  return badParameter(
+    `The api-version query parameter is missing. Consider using the latest supported version (${latest}).`,
+  );
+}
+
+/**
+ * 400 for an `api-version` the service does not know.
+ * @param version - the version asked for
+ * @param latest - the newest version, named in the message
+ * @returns the error
+ */
+export function apiVersionUnknown(version: string, latest: string): VaultError {
+  return badParameter(
+    `The specified version (${version}) is not recognized. Consider using the latest supported version (${latest}).`,
+  );
+}
+
+/**
+ * 400 for a `$skiptoken` the vault did not issue.
+ * @param token - the token as sent
+ * @returns the error
+ */
+export function invalidSkipToken(token: string): VaultError {
+  return badParameter(
+    `The $skiptoken ${token} is not valid; use the nextLink of the previous page.`,
+  );
+}
+
+/**
+ * 400 for `maxresults` outside 1..limit.
+ * @param raw - the value as sent
+ * @param limit - the largest page
+ * @returns the error
+ */
+export function invalidMaxResults(raw: string, limit: number): VaultError {
+  return badParameter(
+    `Invalid maxresults value '${raw}': it must be an integer between 1 and ${limit}.`,
+  );
+}
+
+/**
+ * 401 for a request without a bearer token.
+ * @param challenge - the `WWW-Authenticate` value
+ * @returns the error
+ */
+export function missingToken(challenge: string): VaultError {
+  return unauthorized("AKV10000: Request is missing a Bearer or PoP token.", challenge);
+}
+
+/**
+ * 401 for an expired token.
+ * @param challenge - the `WWW-Authenticate` value
+ * @returns the error
+ */
+export function tokenExpired(challenge: string): VaultError {
+  return unauthorized("AKV10021: The access token has expired.", challenge);
+}
+
+/**
+ * 401 for a token that is not a JWT.
+ * @param challenge - the `WWW-Authenticate` value
+ * @returns the error
+ */
+export function tokenMalformed(challenge: string): VaultError {
+  return unauthorized("AKV10001: The access token is malformed.", challenge);
+}
+
+/**
+ * 401 for a token whose signature does not verify.
+ * @param challenge - the `WWW-Authenticate` value
+ * @returns the error
+ */
+export function tokenSignatureInvalid(challenge: string): VaultError {
+  return unauthorized("AKV10005: The access token signature could not be verified.", challenge);
+}
+
+/**
+ * 401 for a token from another issuer.
+ * @param expected - the issuer expected
+ * @param found - the issuer found
+ * @param challenge - the `WWW-Authenticate` value
+ * @returns the error
+ */
+export function tokenIssuerInvalid(expected: string, found: string, challenge: string): VaultError {
+  return unauthorized(
+    `AKV10032: Invalid issuer. Expected one of ${expected}, found ${found}.`,
+    challenge,
+  );
+}
+
+/**
+ * 401 for a token for another audience.
+ * @param expected - the audience expected
+ * @param found - the audience found
+ * @param challenge - the `WWW-Authenticate` value
+ * @returns the error
+ */
+export function tokenAudienceInvalid(
+  expected: string,
+  found: string,
+  challenge: string,
+): VaultError {
+  return unauthorized(
+    `AKV10022: Invalid audience. Expected ${expected}, found: ${found}.`,
+    challenge,
+  );
+}
+
+/**
+ * 401 CAE claims challenge.
+ * @param challenge - the `WWW-Authenticate` value (`insufficient_claims`)
+ * @returns the error
+ */
+export function claimsRequired(challenge: string): VaultError {
+  return unauthorized(
+    "AKV10024: The token does not satisfy the claims required by continuous access evaluation.",
+    challenge,
+  );
+}
+
+/**
+ * 400 `Malformed backup blob` for restore bytes that are not a backup.
+ * @returns the error
+ */
+export function malformedBackup(): VaultError {
+  return new VaultError(
+    400,
+    "Malformed backup blob",
+    "Backup blob contains invalid or corrupt version.",
+  );
+}
+
+/**
+ * 400 `BadParameter` for a backup this vault cannot open (another vault's key).
+ * @returns the error
+ */
+export function backupNotDecryptable(): VaultError {
+  return badParameter("Cannot decrypt backup blob");
+}

@@ -2,7 +2,7 @@
  * Fault injection: throttling per 10-second window, random 5xx answers, added latency and dropped
  * connections. Randomness comes from a seeded generator so a test sees the same sequence each run.
  */
-import type { LocalVaultFaultOptions } from "./options.js";
+import { validateFaults, type LocalVaultFaultOptions } from "./options.js";
 
 /** Length of a throttling window, as the real service counts. */
 export const throttleWindowMs = 10_000;
@@ -91,39 +91,6 @@ export class FaultInjector {
       return { kind: "error", status };
     }
     return { kind: "none" };
-  }
-}
-
-/**
- * Checks fault settings.
- * @param faults - the settings
- * @throws RangeError for values outside their range
- */
-export function validateFaults(faults: LocalVaultFaultOptions): void {
-  if (typeof faults !== "object" || faults === null) {
-    throw new TypeError("faults must be an object.");
-  }
-  const { throttleLimit, errorRate, dropRate, latencyMs, throttleRetryAfter } = faults;
-  if (throttleLimit !== undefined && (!Number.isInteger(throttleLimit) || throttleLimit < 0)) {
-    throw new RangeError(
-      `faults.throttleLimit must be a non-negative integer, got ${throttleLimit}.`,
-    );
-  }
-  for (const [name, rate] of [
-    ["errorRate", errorRate],
-    ["dropRate", dropRate],
-  ] as const) {
-    if (rate !== undefined && (typeof rate !== "number" || !(rate >= 0 && rate <= 1))) {
-      throw new RangeError(`faults.${name} must be a number from 0 to 1, got ${String(rate)}.`);
-    }
-  }
-  if (latencyMs !== undefined && (typeof latencyMs !== "number" || !(latencyMs >= 0))) {
-    throw new RangeError(
-      `faults.latencyMs must be a non-negative number, got ${String(latencyMs)}.`,
-    );
-  }
-  if (throttleRetryAfter !== undefined && typeof throttleRetryAfter !== "boolean") {
-    throw new TypeError("faults.throttleRetryAfter must be a boolean.");
   }
 }
 

@@ -9,10 +9,15 @@ import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
-import type { LocalVaultFaultOptions, LocalVaultOptions } from "./options.js";
+import type { VaultServerContext } from "./context.js";
+import { createRequestListener } from "./listener.js";
+import {
+  checkLocalVaultOptions,
+  type LocalVaultFaultOptions,
+  type LocalVaultOptions,
+} from "./options.js";
 import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
-import { createRequestHandler } from "./server.js";
-import { recoveryLevels } from "../api/wireTypes.js";
+import { WireRenderer } from "./render.js";
 import { SecretStore, VaultClock, type StoreRecord } from "./store.js";
 import { generateSelfSignedCertificate } from "./tls.js";
 
@@ -57,8 +62,6 @@ interface KeysRecord extends JournalRecord {
   signingKey: string;
 }
 
-const defaultTenantId = "00000000-0000-0000-0000-000000000000";
-
 /**
  * Starts a local vault.
  * @param options - where to listen and how the vault behaves
@@ -77,7 +80,12 @@ const defaultTenantId = "00000000-0000-0000-0000-000000000000";
  * ```
  */
 export async function startLocalVault(options: LocalVaultOptions = {}): Promise<LocalVault> {
-  const settings = checkOptions(options);
+  const checked = checkLocalVaultOptions(options);
+  const settings = {
+    recoveryLevel: checked.recoveryLevel,
+    recoverableDays: checked.recoverableDays,
+    delayMs: checked.delayMs,
+  };
   const faults = new FaultInjector(options.faults);
 
   const journal: Journal | undefined =
@@ -92,7 +100,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       };
       await journal?.append(keys);
     }
-    const backupKey = Buffer.from(options.backupKey ?? keys.backupKey, "base64");
+    const backupKey = checked.backupKey ?? Buffer.from(keys.backupKey, "base64");
 
     const store = new SecretStore(settings, new VaultClock());
     for (const record of journal?.records ?? []) {
@@ -101,9 +109,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
 
     const auth = new VaultAuth({
       signingKey: Buffer.from(keys.signingKey, "base64"),
-      tenantId: options.tenantId ?? defaultTenantId,
-      strict: options.strictAuth ?? false,
-      claimsChallenge: options.claimsChallenge ?? false,
+      tenantId: checked.tenantId,
+      strict: checked.strictAuth,
+      claimsChallenge: checked.claimsChallenge,
     });
 
     const pending = new Set<Promise<void>>();
@@ -122,25 +130,26 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       return persist?.(record) ?? Promise.resolve();
     };
 
-    const host = options.host ?? "127.0.0.1";
+    const host = checked.host;
     let caCertificate: string | undefined;
     let server: Server;
     const identityHeader = randomBytes(16).toString("hex");
-    const context = {
+    const context: VaultServerContext = {
       store,
+      render: new WireRenderer(settings),
       auth,
       faults,
-      scheme: (options.https ? "https" : "http") as "http" | "https",
+      scheme: options.https ? "https" : "http",
       defaultHost: host,
       backupKey,
-      emptyPages: options.emptyPages ?? false,
+      emptyPages: checked.emptyPages,
       identityHeader,
       persist,
       reset: () => change({ type: "reset" }),
       advanceClock: (ms: number) => change({ type: "clock", advanceMs: checkAdvance(ms) }),
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
     };
-    const handler = createRequestHandler(context);
+    const handler = createRequestListener(context);
     if (options.https === true) {
       const generated = generateSelfSignedCertificate({
         hosts: [...new Set([host, "localhost", "127.0.0.1", "::1"])],
@@ -157,7 +166,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port ?? 0, host, () => {
+      server.listen(checked.port, host, () => {
         server.off("error", reject);
         resolve();
       });
@@ -198,44 +207,6 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     await journal?.close().catch(() => undefined);
     throw error;
   }
-}
-
-function checkOptions(options: LocalVaultOptions): {
-  recoveryLevel: string;
-  recoverableDays: number;
-  delayMs: number;
-} {
-  const recoverableDays = options.recoverableDays ?? 90;
-  if (!Number.isInteger(recoverableDays) || recoverableDays < 7 || recoverableDays > 90) {
-    throw new RangeError(
-      `recoverableDays must be an integer from 7 to 90, got ${String(options.recoverableDays)}.`,
-    );
-  }
-  const recoveryLevel =
-    options.recoveryLevel ??
-    (recoverableDays < 90 ? "CustomizedRecoverable+Purgeable" : "Recoverable+Purgeable");
-  if (!recoveryLevels.includes(recoveryLevel)) {
-    throw new RangeError(
-      `recoveryLevel must be one of ${recoveryLevels.join(", ")}, got ${recoveryLevel}.`,
-    );
-  }
-  const delayMs = options.delayMs ?? 100;
-  if (typeof delayMs !== "number" || !(delayMs >= 0)) {
-    throw new RangeError(`delayMs must be a non-negative number, got ${String(delayMs)}.`);
-  }
-  if (options.backupKey !== undefined) {
-    const key = Buffer.from(options.backupKey, "base64");
-    if (key.length !== 32) {
-      throw new RangeError("backupKey must be 32 bytes, base64-encoded.");
-    }
-  }
-  if (
-    options.port !== undefined &&
-    (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
-  ) {
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}.`);
-  }
-  return { recoveryLevel, recoverableDays, delayMs };
 }
 
 function checkAdvance(ms: number): number {

@@ -1,6 +1,8 @@
 /**
- * Options of the local vault, shared by `startLocalVault` and the `keyvault-emulator` command line.
+ * Options of the local vault, shared by `startLocalVault` and the `keyvault-emulator` command line,
+ * and their validation (one place for both).
  */
+import { recoveryLevels } from "../api/wireTypes.js";
 
 /** Faults the local vault can inject, all off by default. */
 export interface LocalVaultFaultOptions {
@@ -98,4 +100,177 @@ export interface LocalVaultOptions {
   backupKey?: string;
   /** Fault injection, all off by default. */
   faults?: LocalVaultFaultOptions;
+}
+
+/** Options after validation, with every default filled in. */
+export interface CheckedLocalVaultOptions {
+  host: string;
+  port: number;
+  recoverableDays: number;
+  recoveryLevel: string;
+  delayMs: number;
+  tenantId: string;
+  strictAuth: boolean;
+  emptyPages: boolean;
+  claimsChallenge: boolean;
+  /** 32 bytes, or undefined for a random (or persisted) key. */
+  backupKey: Buffer | undefined;
+}
+
+/**
+ * How an option is named in messages: `recoverableDays` (or `faults.errorRate`) for the API,
+ * `--recoverable-days` for the command line.
+ */
+export type OptionLabel = (option: string, group?: "faults") => string;
+
+/** Options named as the API spells them. */
+const apiLabel: OptionLabel = (option, group) =>
+  group === undefined ? option : `${group}.${option}`;
+
+/** Default tenant of the challenge and of issued tokens. */
+export const defaultTenantId = "00000000-0000-0000-0000-000000000000";
+/** setTimeout's largest delay. */
+const maxDelayMs = 2_147_483_647;
+
+/**
+ * Validates local vault options once, for `startLocalVault` and the command line alike.
+ * @param options - the options as given
+ * @param label - how an option is named in messages
+ * @returns the options with their defaults
+ * @throws TypeError for a value of the wrong type, RangeError for a value out of range
+ */
+export function checkLocalVaultOptions(
+  options: LocalVaultOptions,
+  label: OptionLabel = apiLabel,
+): CheckedLocalVaultOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("The local vault options must be an object.");
+  }
+  const host = options.host ?? "127.0.0.1";
+  if (typeof host !== "string" || !/^[^\s/]+$/.test(host)) {
+    throw new TypeError(
+      `${label("host")} must be a host name or IP address, got "${String(host)}".`,
+    );
+  }
+  const port = integerIn(label, "port", options.port, 0, 0, 65535);
+  const recoverableDays = integerIn(label, "recoverableDays", options.recoverableDays, 90, 7, 90);
+  const levelAsGiven =
+    options.recoveryLevel ??
+    (recoverableDays < 90 ? "CustomizedRecoverable+Purgeable" : "Recoverable+Purgeable");
+  const recoveryLevel = recoveryLevels.find(
+    (known) =>
+      typeof levelAsGiven === "string" && known.toLowerCase() === levelAsGiven.toLowerCase(),
+  );
+  if (recoveryLevel === undefined) {
+    throw new RangeError(
+      `${label("recoveryLevel")} must be one of ${recoveryLevels.join(", ")}; got "${String(levelAsGiven)}".`,
+    );
+  }
+  const delayMs = integerIn(label, "delayMs", options.delayMs, 100, 0, maxDelayMs);
+  const tenantId = options.tenantId ?? defaultTenantId;
+  if (typeof tenantId !== "string" || !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(tenantId)) {
+    throw new RangeError(
+      `${label("tenantId")} must be a tenant GUID or domain name, got "${String(tenantId)}".`,
+    );
+  }
+  let backupKey: Buffer | undefined;
+  if (options.backupKey !== undefined) {
+    // The key is a secret: the message never repeats it.
+    const text = options.backupKey;
+    if (
+      typeof text !== "string" ||
+      !/^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ||
+      Buffer.from(text, "base64").length !== 32
+    ) {
+      throw new RangeError(
+        `${label("backupKey")} must be 32 bytes in base64 (for example from \`openssl rand -base64 32\`).`,
+      );
+    }
+    backupKey = Buffer.from(text, "base64");
+  }
+  validateFaults(options.faults ?? {}, (option) => label(option, "faults"));
+  return {
+    host,
+    port,
+    recoverableDays,
+    recoveryLevel,
+    delayMs,
+    tenantId,
+    strictAuth: flag(label, "strictAuth", options.strictAuth),
+    emptyPages: flag(label, "emptyPages", options.emptyPages),
+    claimsChallenge: flag(label, "claimsChallenge", options.claimsChallenge),
+    backupKey,
+  };
+}
+
+/**
+ * Checks an optional whole number against its range.
+ * @param label - how the option is named in messages
+ * @param option - the option's API name
+ * @param value - the value given, if any
+ * @param fallback - the default
+ * @param min - smallest value
+ * @param max - largest value
+ * @returns the value or the default
+ */
+export function integerIn(
+  label: OptionLabel,
+  option: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`${label(option)} must be a whole number, got ${String(value)}.`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`${label(option)} must be from ${min} to ${max}, got ${value}.`);
+  }
+  return value;
+}
+
+function flag(label: OptionLabel, option: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${label(option)} must be a boolean, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** Most requests a throttling window may allow. */
+const maxThrottleLimit = 1_000_000_000;
+
+/**
+ * Checks fault settings (for `startLocalVault`, `setFaults`, `PUT /__local/faults` and the flags).
+ * @param faults - the settings
+ * @param label - how an option is named in messages
+ * @throws TypeError for a value of the wrong type, RangeError for a value out of range
+ */
+export function validateFaults(
+  faults: LocalVaultFaultOptions,
+  label: (option: string) => string = (option) => apiLabel(option, "faults"),
+): void {
+  if (typeof faults !== "object" || faults === null || Array.isArray(faults)) {
+    throw new TypeError("faults must be an object.");
+  }
+  const { throttleLimit, errorRate, dropRate, latencyMs, throttleRetryAfter } = faults;
+  integerIn(label, "throttleLimit", throttleLimit, 0, 0, maxThrottleLimit);
+  integerIn(label, "latencyMs", latencyMs, 0, 0, maxDelayMs);
+  for (const [name, rate] of [
+    ["errorRate", errorRate],
+    ["dropRate", dropRate],
+  ] as const) {
+    if (rate === undefined) continue;
+    if (typeof rate !== "number" || Number.isNaN(rate)) {
+      throw new TypeError(`${label(name)} must be a number from 0 to 1, got ${String(rate)}.`);
+    }
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new RangeError(`${label(name)} must be from 0 to 1, got ${rate}.`);
+    }
+  }
+  if (throttleRetryAfter !== undefined && typeof throttleRetryAfter !== "boolean") {
+    throw new TypeError(`${label("throttleRetryAfter")} must be a boolean.`);
+  }
 }

@@ -3,7 +3,8 @@
  * request's host, and the optional empty page before each real page.
  */
 import { maxResultsLimit } from "../api/wireTypes.js";
-import { badParameter } from "./errors.js";
+import { invalidMaxResults, invalidSkipToken } from "./errors.js";
+import type { Exchange } from "./exchange.js";
 
 /** Where a list request resumes, decoded from its `$skiptoken`. */
 export interface PagePosition {
@@ -28,9 +29,7 @@ export function decodeSkipToken(token: string | undefined, emptyPages: boolean):
   const decoded = Buffer.from(token, "base64url").toString("utf8");
   const phase = decoded.slice(0, 2);
   if (phase !== `${realPhase}:` && phase !== `${emptyPhase}:`) {
-    throw badParameter(
-      `The $skiptoken ${token} is not valid; use the nextLink of the previous page.`,
-    );
+    throw invalidSkipToken(token);
   }
   return { afterKey: decoded.slice(2), emptyPage: phase === `${emptyPhase}:` };
 }
@@ -44,9 +43,7 @@ export function parseMaxResults(raw: string | undefined): number {
   if (raw === undefined) return maxResultsLimit;
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > maxResultsLimit) {
-    throw badParameter(
-      `Invalid maxresults value '${raw}': it must be an integer between 1 and ${maxResultsLimit}.`,
-    );
+    throw invalidMaxResults(raw, maxResultsLimit);
   }
   return n;
 }
@@ -73,4 +70,36 @@ export function buildNextLink(
     "base64url",
   );
   return `${baseUrl}${path}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${token}&maxresults=${maxResults}`;
+}
+
+/**
+ * Answers a list request with one page: the inserted empty page, or the items after the position
+ * the `$skiptoken` names, with the `nextLink` to the rest.
+ * @param x - the list request
+ * @param path - the list path
+ * @param page - reads the items after a key, at most `max` of them
+ */
+export function sendPage(
+  x: Exchange,
+  path: string,
+  page: (afterKey: string, max: number) => { items: unknown[]; lastKey: string; more: boolean },
+): void {
+  const emptyPages = x.vault.emptyPages;
+  const max = parseMaxResults(x.query.maxresults);
+  const position = decodeSkipToken(x.query.$skiptoken, emptyPages);
+  const base = x.render.baseUrl;
+  if (position.emptyPage) {
+    x.send(200, {
+      value: [],
+      nextLink: buildNextLink(base, path, x.apiVersion, max, position.afterKey, false),
+    });
+    return;
+  }
+  const result = page(position.afterKey, max);
+  x.send(200, {
+    value: result.items,
+    nextLink: result.more
+      ? buildNextLink(base, path, x.apiVersion, max, result.lastKey, emptyPages)
+      : null,
+  });
 }

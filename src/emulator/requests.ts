@@ -2,7 +2,13 @@
  * Reading and checking request bodies against the service's limits, with its messages.
  */
 import type { SecretAttributesWire } from "../api/wireTypes.js";
-import { badParameter, invalidProperty } from "./errors.js";
+import {
+  bodyNotJson,
+  bodyNotObject,
+  invalidProperty,
+  missingValue,
+  valueTooLong,
+} from "./errors.js";
 import type { SetFields, UpdateFields } from "./store.js";
 
 /** Longest secret value the service accepts, in characters. */
@@ -38,10 +44,10 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw badParameter("The request body is not valid JSON.");
+    throw bodyNotJson();
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw badParameter("The request body must be a JSON object.");
+    throw bodyNotObject();
   }
   return parsed as Record<string, unknown>;
 }
@@ -54,15 +60,9 @@ export function parseJsonObject(text: string): Record<string, unknown> {
  */
 export function readSetBody(body: Record<string, unknown>): SetFields {
   const { value } = body;
-  if (value === undefined || value === null) {
-    throw badParameter("The request body is missing the required property 'value'.");
-  }
+  if (value === undefined || value === null) throw missingValue();
   if (typeof value !== "string") throw invalidProperty();
-  if (value.length > maxValueLength) {
-    throw badParameter(
-      `Secret is beyond the maximum permitted length of ${maxValueLength} characters.`,
-    );
-  }
+  if (value.length > maxValueLength) throw valueTooLong(maxValueLength);
   return { value, ...readUpdateBody(body) };
 }
 
@@ -103,9 +103,7 @@ export function readUpdateBody(body: Record<string, unknown>): UpdateFields {
  */
 export function readRestoreBody(body: Record<string, unknown>): string {
   const { value } = body;
-  if (typeof value !== "string" || value === "") {
-    throw badParameter("The request body is missing the required property 'value'.");
-  }
+  if (typeof value !== "string" || value === "") throw missingValue();
   return value;
 }
 

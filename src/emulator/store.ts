@@ -1,22 +1,17 @@
 /**
  * The local vault's state and the service's rules about it. Every change is expressed as a
  * {@link StoreRecord} that is applied synchronously and can be replayed from the journal, so a
- * restarted vault reaches the same state without generating anything anew.
+ * restarted vault reaches the same state without generating anything anew. Wire bodies are
+ * rendered from what it returns by `render.ts`.
  */
 import { randomBytes } from "node:crypto";
-import type {
-  DeletedSecretBundleWire,
-  DeletedSecretItemWire,
-  SecretAttributesWire,
-  SecretBundleWire,
-  SecretItemWire,
-} from "../api/wireTypes.js";
 import {
-  VaultError,
   beingDeleted,
   beingRecovered,
   deletedButRecoverable,
   deletedSecretNotFound,
+  purgeNotAllowed,
+  restoreNameInUse,
   secretDisabled,
   secretNotFound,
 } from "./errors.js";
@@ -43,7 +38,15 @@ export interface SerializedSecret {
   versions: StoredVersion[];
 }
 
-interface SecretEntry {
+/** A secret as readers see it: name, versions and deletion dates. */
+export interface SecretView {
+  readonly name: string;
+  readonly versions: readonly StoredVersion[];
+  readonly deletedDate?: number;
+  readonly scheduledPurgeDate?: number;
+}
+
+interface SecretEntry extends SecretView {
   key: string;
   name: string;
   versions: StoredVersion[];
@@ -92,16 +95,6 @@ export type StoreRecord =
   | { type: "reset" }
   | { type: "clock"; advanceMs: number };
 
-/** How the store renders ids and version-dependent fields for one request. */
-export interface RenderContext {
-  /** `{scheme}://{host}` of the request, no trailing slash. */
-  baseUrl: string;
-  /** Whether `previousVersion` is part of the api-version (2025-07-01 and later). */
-  previousVersion: boolean;
-  /** Whether `recoverableDays` is part of the api-version (7.1 and later). */
-  recoverableDays: boolean;
-}
-
 /** The settings of a store. */
 export interface StoreSettings {
   recoveryLevel: string;
@@ -109,10 +102,19 @@ export interface StoreSettings {
   delayMs: number;
 }
 
-/** A result of a mutation: the record to journal and the rendered answer. */
-export interface Mutation<T> {
+/** A result of a mutation: the record to journal and the secret it changed. */
+export interface Mutation {
   record: StoreRecord;
-  result: T;
+  secret: SecretView;
+  /** The version the answer names (the new one for set, the latest for recover and restore). */
+  version: StoredVersion;
+}
+
+/** One page of a list: the secrets (or versions) and where the next page starts. */
+export interface ListPage<T> {
+  items: T[];
+  lastKey: string;
+  more: boolean;
 }
 
 /** The vault's clock: wall time shifted by the test control `advanceClock`. */
@@ -159,53 +161,36 @@ export class SecretStore {
   // ---- reads -------------------------------------------------------------------------------
 
   /**
-   * Reads a secret (latest or one version) with its value.
+   * Reads a secret (latest or one version) for a get.
    * @param name - secret name
    * @param version - version, or "" for the latest
-   * @param ctx - render context
-   * @returns the SecretBundle
+   * @returns the secret and the version
    */
-  get(name: string, version: string, ctx: RenderContext): SecretBundleWire {
+  get(name: string, version: string): { secret: SecretView; version: StoredVersion } {
     const entry = this.activeEntry(name);
     const stored = this.findVersion(entry, name, version);
     if (!stored.enabled) throw secretDisabled();
-    return this.bundle(entry, stored, ctx, true);
+    return { secret: entry, version: stored };
   }
 
   /**
    * Reads a deleted secret.
    * @param name - secret name
-   * @param ctx - render context
-   * @returns the DeletedSecretBundle (no value)
+   * @returns the deleted secret
    */
-  getDeleted(name: string, ctx: RenderContext): DeletedSecretBundleWire {
-    const entry = this.deletedEntry(name, true);
-    return this.deletedBundle(entry, ctx);
+  getDeleted(name: string): SecretView {
+    return this.deletedEntry(name, true, deletedSecretNotFound);
   }
 
   /**
    * Lists active secrets after `afterKey`, ordered by lower-case name.
    * @param afterKey - lower-case name of the last item already returned ("" = from the start)
    * @param max - page size
-   * @param ctx - render context
-   * @returns items of the page and whether more follow
+   * @returns the secrets of the page and whether more follow
    */
-  list(
-    afterKey: string,
-    max: number,
-    ctx: RenderContext,
-  ): { items: SecretItemWire[]; lastKey: string; more: boolean } {
+  list(afterKey: string, max: number): ListPage<SecretView> {
     const now = this.clock.nowMs();
-    const keys = this.sortedKeys(this.active, afterKey, (e) => e.pendingUntil <= now);
-    const page = keys.slice(0, max);
-    return {
-      items: page.map((k) => {
-        const entry = this.active.get(k) as SecretEntry;
-        return this.item(entry, entry.versions[entry.versions.length - 1], ctx, false);
-      }),
-      lastKey: page.length > 0 ? page[page.length - 1] : afterKey,
-      more: keys.length > max,
-    };
+    return this.page(this.active, afterKey, max, (e) => e.pendingUntil <= now);
   }
 
   /**
@@ -213,29 +198,27 @@ export class SecretStore {
    * @param name - secret name
    * @param afterVersion - last version already returned ("" = from the start)
    * @param max - page size
-   * @param ctx - render context
-   * @returns items of the page and whether more follow
+   * @returns the secret (undefined when unknown) and the versions of the page
    */
   listVersions(
     name: string,
     afterVersion: string,
     max: number,
-    ctx: RenderContext,
-  ): { items: SecretItemWire[]; lastKey: string; more: boolean } {
+  ): ListPage<StoredVersion> & { secret: SecretView | undefined } {
     const entry = this.active.get(name.toLowerCase());
-    if (entry === undefined || entry.pendingUntil > this.clock.nowMs()) {
-      // The service answers an empty list for a name it does not know.
-      return { items: [], lastKey: afterVersion, more: false };
-    }
+    const none = { secret: undefined, items: [], lastKey: afterVersion, more: false };
+    // The service answers an empty list for a name it does not know.
+    if (entry === undefined || entry.pendingUntil > this.clock.nowMs()) return none;
     let start = 0;
     if (afterVersion !== "") {
       start = entry.versions.findIndex((v) => v.version === afterVersion) + 1;
-      if (start === 0) return { items: [], lastKey: afterVersion, more: false };
+      if (start === 0) return none;
     }
-    const page = entry.versions.slice(start, start + max);
+    const items = entry.versions.slice(start, start + max);
     return {
-      items: page.map((v) => this.item(entry, v, ctx, true)),
-      lastKey: page.length > 0 ? page[page.length - 1].version : afterVersion,
+      secret: entry,
+      items,
+      lastKey: items.length > 0 ? items[items.length - 1].version : afterVersion,
       more: start + max < entry.versions.length,
     };
   }
@@ -244,29 +227,12 @@ export class SecretStore {
    * Lists deleted secrets after `afterKey`, ordered by lower-case name.
    * @param afterKey - lower-case name of the last item already returned ("" = from the start)
    * @param max - page size
-   * @param ctx - render context
-   * @returns items of the page and whether more follow
+   * @returns the deleted secrets of the page and whether more follow
    */
-  listDeleted(
-    afterKey: string,
-    max: number,
-    ctx: RenderContext,
-  ): { items: DeletedSecretItemWire[]; lastKey: string; more: boolean } {
+  listDeleted(afterKey: string, max: number): ListPage<SecretView> {
     const now = this.clock.nowMs();
     for (const entry of [...this.deleted.values()]) this.expireIfDue(entry, now);
-    const keys = this.sortedKeys(this.deleted, afterKey, (e) => e.pendingUntil <= now);
-    const page = keys.slice(0, max);
-    return {
-      items: page.map((k) => {
-        const entry = this.deleted.get(k) as SecretEntry;
-        return {
-          ...this.deletionFields(entry, ctx),
-          ...this.item(entry, entry.versions[entry.versions.length - 1], ctx, false),
-        };
-      }),
-      lastKey: page.length > 0 ? page[page.length - 1] : afterKey,
-      more: keys.length > max,
-    };
+    return this.page(this.deleted, afterKey, max, (e) => e.pendingUntil <= now);
   }
 
   /**
@@ -285,10 +251,9 @@ export class SecretStore {
    * Sets a secret: a new version that becomes the latest.
    * @param name - secret name (already validated)
    * @param fields - validated fields of the request
-   * @param ctx - render context
-   * @returns the record and the SecretBundle with value
+   * @returns the record, the secret and its new version
    */
-  set(name: string, fields: SetFields, ctx: RenderContext): Mutation<SecretBundleWire> {
+  set(name: string, fields: SetFields): Mutation {
     const key = name.toLowerCase();
     const existing = this.active.get(key);
     if (existing !== undefined && existing.pendingUntil > this.clock.nowMs()) {
@@ -308,11 +273,7 @@ export class SecretStore {
         : { previousVersion: existing.versions[existing.versions.length - 1].version }),
     };
     this.apply(record);
-    const entry = this.active.get(key) as SecretEntry;
-    return {
-      record,
-      result: this.bundle(entry, entry.versions[entry.versions.length - 1], ctx, true),
-    };
+    return this.latestOf(record, this.active.get(key) as SecretEntry);
   }
 
   /**
@@ -320,15 +281,9 @@ export class SecretStore {
    * @param name - secret name
    * @param version - version, or "" for the latest
    * @param fields - validated fields; absent ones stay unchanged
-   * @param ctx - render context
-   * @returns the record and the SecretBundle without value
+   * @returns the record, the secret and the version updated
    */
-  update(
-    name: string,
-    version: string,
-    fields: UpdateFields,
-    ctx: RenderContext,
-  ): Mutation<SecretBundleWire> {
+  update(name: string, version: string, fields: UpdateFields): Mutation {
     const entry = this.activeEntry(name);
     const stored = this.findVersion(entry, name, version);
     const record: StoreRecord = {
@@ -339,16 +294,15 @@ export class SecretStore {
       ...fields,
     };
     this.apply(record);
-    return { record, result: this.bundle(entry, stored, ctx, false) };
+    return { record, secret: entry, version: stored };
   }
 
   /**
    * Deletes every version of a secret (soft delete unless the level is `Purgeable`).
    * @param name - secret name
-   * @param ctx - render context
-   * @returns the record and the DeletedSecretBundle
+   * @returns the record and the deleted secret
    */
-  delete(name: string, ctx: RenderContext): Mutation<DeletedSecretBundleWire> {
+  delete(name: string): Mutation {
     const entry = this.activeEntry(name);
     const now = this.clock.nowMs();
     const deletedDate = Math.floor(now / 1000);
@@ -362,7 +316,7 @@ export class SecretStore {
         }
       : { type: "delete", key: entry.key, readyAt: now };
     this.apply(record);
-    return { record, result: this.deletedBundle(entry, ctx) };
+    return this.latestOf(record, entry);
   }
 
   /**
@@ -370,29 +324,22 @@ export class SecretStore {
    * @param name - secret name
    * @returns the record
    */
-  purge(name: string): Mutation<undefined> {
-    const entry = this.deletedEntry(name, false);
+  purge(name: string): StoreRecord {
+    const entry = this.deletedEntry(name, false, deletedSecretNotFound);
     if (entry.pendingUntil > this.clock.nowMs()) throw beingDeleted();
-    if (!this.purgeable) {
-      throw new VaultError(
-        403,
-        "Forbidden",
-        `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.`,
-      );
-    }
+    if (!this.purgeable) throw purgeNotAllowed();
     const record: StoreRecord = { type: "purge", key: entry.key };
     this.apply(record);
-    return { record, result: undefined };
+    return record;
   }
 
   /**
    * Recovers a deleted secret with all its versions.
    * @param name - secret name
-   * @param ctx - render context
-   * @returns the record and the SecretBundle of the latest version (no value)
+   * @returns the record, the secret and its latest version
    */
-  recover(name: string, ctx: RenderContext): Mutation<SecretBundleWire> {
-    const entry = this.deletedEntry(name, false);
+  recover(name: string): Mutation {
+    const entry = this.deletedEntry(name, false, deletedSecretNotFound);
     const now = this.clock.nowMs();
     if (entry.pendingUntil > now) throw beingDeleted();
     const record: StoreRecord = {
@@ -401,37 +348,23 @@ export class SecretStore {
       readyAt: now + this.settings.delayMs,
     };
     this.apply(record);
-    return {
-      record,
-      result: this.bundle(entry, entry.versions[entry.versions.length - 1], ctx, false),
-    };
+    return this.latestOf(record, entry);
   }
 
   /**
    * Restores a backed-up secret with all its versions.
    * @param secret - the decrypted backup
-   * @param ctx - render context
-   * @returns the record and the SecretBundle of the latest version (no value)
+   * @returns the record, the secret and its latest version
    */
-  restore(secret: SerializedSecret, ctx: RenderContext): Mutation<SecretBundleWire> {
+  restore(secret: SerializedSecret): Mutation {
     const key = secret.name.toLowerCase();
     const existing = this.active.get(key);
-    if (existing !== undefined) {
-      throw new VaultError(
-        409,
-        "Conflict",
-        `Secret ${existing.name} already exists in this key vault; restore needs a name that is not in use.`,
-      );
-    }
+    if (existing !== undefined) throw restoreNameInUse(existing.name);
     const deleted = this.liveDeleted(key);
     if (deleted !== undefined) throw deletedButRecoverable(deleted.name);
     const record: StoreRecord = { type: "restore", secret };
     this.apply(record);
-    const entry = this.active.get(key) as SecretEntry;
-    return {
-      record,
-      result: this.bundle(entry, entry.versions[entry.versions.length - 1], ctx, false),
-    };
+    return this.latestOf(record, this.active.get(key) as SecretEntry);
   }
 
   /**
@@ -547,10 +480,14 @@ export class SecretStore {
     return this.expireIfDue(entry, this.clock.nowMs()) ? undefined : entry;
   }
 
-  private deletedEntry(name: string, mustBeDone: boolean): SecretEntry {
+  private deletedEntry(
+    name: string,
+    mustBeDone: boolean,
+    notFound: (name: string) => Error,
+  ): SecretEntry {
     const entry = this.liveDeleted(name.toLowerCase());
     if (entry === undefined || (mustBeDone && entry.pendingUntil > this.clock.nowMs())) {
-      throw deletedSecretNotFound(name);
+      throw notFound(name);
     }
     return entry;
   }
@@ -574,65 +511,22 @@ export class SecretStore {
     return keys.sort();
   }
 
-  private attributes(stored: StoredVersion, ctx: RenderContext): SecretAttributesWire {
-    const attributes: SecretAttributesWire = { enabled: stored.enabled };
-    if (stored.nbf !== undefined) attributes.nbf = stored.nbf;
-    if (stored.exp !== undefined) attributes.exp = stored.exp;
-    attributes.created = stored.created;
-    attributes.updated = stored.updated;
-    attributes.recoveryLevel = this.settings.recoveryLevel;
-    if (this.softDelete && ctx.recoverableDays) {
-      attributes.recoverableDays = this.settings.recoverableDays;
-    }
-    return attributes;
+  private latestOf(record: StoreRecord, entry: SecretEntry): Mutation {
+    return { record, secret: entry, version: entry.versions[entry.versions.length - 1] };
   }
 
-  private bundle(
-    entry: SecretEntry,
-    stored: StoredVersion,
-    ctx: RenderContext,
-    withValue: boolean,
-  ): SecretBundleWire {
-    const bundle: SecretBundleWire = {};
-    if (withValue) bundle.value = stored.value;
-    bundle.id = `${ctx.baseUrl}/secrets/${entry.name}/${stored.version}`;
-    if (stored.contentType !== undefined) bundle.contentType = stored.contentType;
-    bundle.attributes = this.attributes(stored, ctx);
-    if (stored.tags !== undefined) bundle.tags = stored.tags;
-    if (ctx.previousVersion && stored.previousVersion !== undefined) {
-      bundle.previousVersion = stored.previousVersion;
-    }
-    return bundle;
-  }
-
-  private item(
-    entry: SecretEntry,
-    stored: StoredVersion,
-    ctx: RenderContext,
-    versioned: boolean,
-  ): SecretItemWire {
-    const item: SecretItemWire = {
-      id: `${ctx.baseUrl}/secrets/${entry.name}${versioned ? `/${stored.version}` : ""}`,
-      attributes: this.attributes(stored, ctx),
-    };
-    if (stored.tags !== undefined) item.tags = stored.tags;
-    if (stored.contentType !== undefined) item.contentType = stored.contentType;
-    return item;
-  }
-
-  private deletionFields(entry: SecretEntry, ctx: RenderContext): DeletedSecretItemWire {
-    if (entry.deletedDate === undefined) return {};
+  private page(
+    map: Map<string, SecretEntry>,
+    afterKey: string,
+    max: number,
+    visible: (entry: SecretEntry) => boolean,
+  ): ListPage<SecretView> {
+    const keys = this.sortedKeys(map, afterKey, visible);
+    const page = keys.slice(0, max);
     return {
-      recoveryId: `${ctx.baseUrl}/deletedsecrets/${entry.name}`,
-      deletedDate: entry.deletedDate,
-      scheduledPurgeDate: entry.scheduledPurgeDate,
-    };
-  }
-
-  private deletedBundle(entry: SecretEntry, ctx: RenderContext): DeletedSecretBundleWire {
-    return {
-      ...this.deletionFields(entry, ctx),
-      ...this.bundle(entry, entry.versions[entry.versions.length - 1], ctx, false),
+      items: page.map((k) => map.get(k) as SecretEntry),
+      lastKey: page.length > 0 ? page[page.length - 1] : afterKey,
+      more: keys.length > max,
     };
   }
 }

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `keyvault-secrets` command. `keyvault-secrets run [options] -- command [args...]` loads
  * secrets from a vault (and resolves App Service Key Vault references) into the environment of a
@@ -232,7 +231,12 @@ async function startChild(
   process.exit(code ?? 1);
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the `keyvault-secrets` command.
+ * @param argv - the arguments after the program name
+ * @returns once the command is done (a started child ends the process with its status)
+ */
+export async function runCli(argv: string[]): Promise<void> {
   const [subcommand, ...rest] = argv;
   if (subcommand === undefined || subcommand === "-h" || subcommand === "--help") {
     process.stdout.write(usage);
@@ -245,7 +249,11 @@ async function main(argv: string[]): Promise<void> {
   await run(rest);
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
+/**
+ * Reports an error of the command on stderr and sets the exit status.
+ * @param error - the error
+ */
+export function reportCliError(error: unknown): void {
   if (error instanceof InjectError) {
     process.stderr.write(`keyvault-secrets: ${error.message}\n`);
     process.exitCode = error.exitCode;
@@ -256,4 +264,4 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     );
     process.exitCode = 1;
   }
-});
+}

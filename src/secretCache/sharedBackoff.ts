@@ -2,33 +2,9 @@
  * The one backoff every worker of a {@link SecretCache} load or refresh shares: when any request is
  * throttled, all workers wait until the vault is expected to accept requests again.
  */
-import { isRestError } from "@azure/core-rest-pipeline";
-import { backoffDelayInMs, getRetryAfterInMs } from "../policies/retryStrategies.js";
-
-/**
- * Whether an error is the vault throttling the caller (HTTP 429).
- *
- * @param error - Anything thrown by a client method.
- * @returns True for a RestError with status 429.
- * @internal
- */
-export function isThrottled(error: unknown): boolean {
-  return isRestError(error) && error.statusCode === 429;
-}
-
-/**
- * Reads how long a throttled request was asked to wait: `retry-after-ms`, `x-ms-retry-after-ms`, or
- * `Retry-After` in seconds or as an HTTP date.
- *
- * @param error - The error of a throttled request.
- * @param nowMs - The current time, for `Retry-After` dates.
- * @returns Milliseconds to wait, or undefined when the response named no valid wait.
- * @internal
- */
-export function retryAfterInMs(error: unknown, nowMs: number = Date.now()): number | undefined {
-  // The same reading of the headers as the client's retry policy.
-  return isRestError(error) ? getRetryAfterInMs(error.response, nowMs) : undefined;
-}
+import { logger } from "../log.js";
+import { backoffDelayInMs } from "../policies/retryStrategies.js";
+import { isThrottled, retryAfterInMs, StillThrottledError } from "./errors.js";
 
 /** Settings of a {@link SharedBackoff}. */
 export interface SharedBackoffSettings {
@@ -134,6 +110,51 @@ export class SharedBackoff {
       { retryDelayInMs: initialDelayInMs, maxRetryDelayInMs: maxDelayInMs },
       this.random,
     );
+  }
+}
+
+/** How {@link withSharedBackoff} retries one request. */
+export interface SharedBackoffAttempts {
+  /** Attempts while the vault keeps answering 429. */
+  maxAttempts: number;
+  /** Ends the waits and the request. */
+  signal: AbortSignal;
+  /** What the request reads, for the log line of a throttled attempt (never a value). */
+  subject: string;
+}
+
+/**
+ * Sends a request under the shared backoff: waits out the current pause, sends, and when the
+ * answer is a 429 pauses every worker and tries again, up to `maxAttempts` times.
+ *
+ * @param backoff - the backoff every worker shares
+ * @param attempts - attempt limit, signal and log subject
+ * @param request - sends the request once
+ * @returns what the request returned
+ * @throws StillThrottledError after `maxAttempts` 429s; any other error of the request at once
+ * @internal
+ */
+export async function withSharedBackoff<T>(
+  backoff: SharedBackoff,
+  attempts: SharedBackoffAttempts,
+  request: () => Promise<T>,
+): Promise<T> {
+  const { maxAttempts, signal, subject } = attempts;
+  for (let attempt = 1; ; attempt++) {
+    await backoff.wait(signal);
+    const startedAt = backoff.requestStarted();
+    try {
+      const result = await request();
+      backoff.succeeded(startedAt);
+      return result;
+    } catch (error) {
+      if (!isThrottled(error) || signal.aborted) throw error;
+      if (attempt >= maxAttempts) throw new StillThrottledError(attempt, error);
+      const waitMs = backoff.throttled(error, startedAt);
+      logger.warning(
+        `SecretCache: ${subject} was throttled (attempt ${attempt} of ${maxAttempts}); every worker pauses ${waitMs} ms.`,
+      );
+    }
   }
 }
 

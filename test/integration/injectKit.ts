@@ -13,7 +13,7 @@ import type { LocalVault } from "../../src/emulator/index.js";
 export const repoRoot = resolve(import.meta.dirname, "../..");
 
 /** The built `keyvault-secrets` command. */
-export const cliPath = join(repoRoot, "dist/esm/inject/cli.js");
+export const cliPath = join(repoRoot, "dist/esm/inject/bin.js");
 
 /** Fails early, with what to do, when the package was not built. */
 export function assertBuilt(): void {

@@ -363,7 +363,7 @@ describe("integration: keyvault-secrets run against the local vault", function (
       const run = await start(
         process.execPath,
         [
-          join(dir, "dist/esm/inject/cli.js"),
+          join(dir, "dist/esm/inject/bin.js"),
           "run",
           "--",
           process.execPath,

@@ -7,7 +7,7 @@ import {
   SecretCacheError,
   type SecretCacheChange,
   type SecretCacheOptions,
-} from "../../src/secretCache.js";
+} from "../../src/secretCache/index.js";
 import { localClient, uniqueName } from "./integrationTestKit.js";
 
 /** Every attempt the client sends (retries included): when, what, and the answer. */

@@ -15,8 +15,9 @@ import {
   type SecretCacheChange,
   type SecretCacheClient,
   type SecretCacheOptions,
-} from "../../src/secretCache.js";
-import { retryAfterInMs, SharedBackoff } from "../../src/secretCache/sharedBackoff.js";
+} from "../../src/secretCache/index.js";
+import { retryAfterInMs } from "../../src/secretCache/errors.js";
+import { SharedBackoff } from "../../src/secretCache/sharedBackoff.js";
 
 const vaultUrl = "https://myvault.vault.azure.net";
 

@@ -238,10 +238,10 @@ describe("parseCliArguments", () => {
       /--backup-key must be 32 bytes/,
     ],
     [
-      "a throttle limit of 0",
-      ["--throttle-limit", "0"],
+      "a throttle limit above 10^9",
+      ["--throttle-limit", "1000000001"],
       RangeError,
-      /--throttle-limit must be from 1/,
+      /--throttle-limit must be from 0 to 1000000000/,
     ],
     [
       "an error rate above 1",
@@ -317,7 +317,7 @@ describe("helpText", () => {
 
 describe("keyvault-emulator command", function () {
   this.timeout(15000);
-  const cliPath = path.join("src", "emulator", "cli.ts");
+  const cliPath = path.join("src", "emulator", "bin.ts");
 
   interface Running {
     child: ChildProcessWithoutNullStreams;

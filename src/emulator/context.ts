@@ -1,0 +1,30 @@
+/**
+ * What the listener and the route modules need from a running vault.
+ */
+import type { LocalVaultFaultOptions } from "./options.js";
+import type { VaultAuth } from "./auth.js";
+import type { FaultInjector } from "./faults.js";
+import type { WireRenderer } from "./render.js";
+import type { SecretStore, StoreRecord } from "./store.js";
+
+/** Everything the request listener needs from the vault. */
+export interface VaultServerContext {
+  store: SecretStore;
+  render: WireRenderer;
+  auth: VaultAuth;
+  faults: FaultInjector;
+  scheme: "http" | "https";
+  /** `host:port` used when a request carries no `Host` header. */
+  defaultHost: string;
+  backupKey: Buffer;
+  emptyPages: boolean;
+  identityHeader: string;
+  /** Makes a record durable; undefined when the vault keeps no journal. */
+  persist: ((record: StoreRecord) => Promise<void>) | undefined;
+  /** Test control: forget every secret; resolves once durable. */
+  reset(): Promise<void>;
+  /** Test control: shift the vault clock; resolves once durable. */
+  advanceClock(ms: number): Promise<void>;
+  /** Test control: replace fault settings. */
+  setFaults(faults: LocalVaultFaultOptions): void;
+}

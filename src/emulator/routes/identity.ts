@@ -1,0 +1,48 @@
+/**
+ * The managed identity endpoint (App Service protocol) under `/__local/identity/token`: issues
+ * tokens to callers that present the vault's identity header.
+ */
+import { localClientId, resourceOfScope } from "../auth.js";
+import type { Exchange } from "../exchange.js";
+import type { LocalRoute } from "./route.js";
+
+/** The identity route, by path under `/__local/`. */
+export const identityRoutes: Record<string, LocalRoute> = {
+  "identity/token": {
+    method: "GET",
+    auth: "none",
+    handle: (x: Exchange) => issueToken(x),
+  },
+};
+
+function issueToken(x: Exchange): void {
+  // OAuth-shaped errors, as the managed identity endpoint answers.
+  const oauthError = (status: number, error: string, description: string): void =>
+    x.send(status, { error, error_description: description });
+  const header = x.req.headers["x-identity-header"];
+  if (header === undefined) {
+    oauthError(400, "invalid_request", "The x-identity-header request header is missing.");
+    return;
+  }
+  if (header !== x.vault.identityHeader) {
+    oauthError(401, "unauthorized_client", "The x-identity-header value is not valid.");
+    return;
+  }
+  if (x.query["api-version"] !== "2019-08-01") {
+    oauthError(400, "invalid_request", "The api-version must be 2019-08-01.");
+    return;
+  }
+  const resource = x.query.resource;
+  if (resource === undefined || resource === "") {
+    oauthError(400, "invalid_request", "The resource query parameter is missing.");
+    return;
+  }
+  const token = x.vault.auth.issue(resourceOfScope(resource));
+  x.send(200, {
+    access_token: token.token,
+    expires_on: String(Math.floor(token.expiresOnTimestamp / 1000)),
+    resource,
+    token_type: "Bearer",
+    client_id: localClientId,
+  });
+}

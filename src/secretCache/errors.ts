@@ -1,0 +1,108 @@
+import { isRestError } from "@azure/core-rest-pipeline";
+import { getRetryAfterInMs } from "../policies/retryStrategies.js";
+
+/** One secret a {@link SecretCache} could not read, and why. */
+export interface SecretCacheFailure {
+  /** The secret's name, or `"(listing)"` when the list of secrets itself failed. */
+  secretName: string;
+  /** Why, in words: the status code, service error code and message. Never a value. */
+  reason: string;
+  /** The error the client threw (a `RestError` for a service answer). */
+  error: unknown;
+}
+
+/**
+ * A load, refresh or fetch of a {@link SecretCache} that failed. The message names each secret
+ * that failed and why (up to ten; `failures` has all of them) and never contains a value.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await cache.load();
+ * } catch (error) {
+ *   if (error instanceof SecretCacheError) {
+ *     for (const { secretName, reason } of error.failures) console.error(secretName, reason);
+ *   }
+ * }
+ * ```
+ */
+export class SecretCacheError extends Error {
+  /** Every secret that failed. */
+  readonly failures: SecretCacheFailure[];
+
+  /**
+   * Creates the error.
+   * @param message - what failed
+   * @param failures - each secret that failed and why
+   */
+  constructor(message: string, failures: SecretCacheFailure[]) {
+    super(message, failures.length === 1 ? { cause: failures[0]!.error } : undefined);
+    this.name = "SecretCacheError";
+    this.failures = failures;
+  }
+}
+
+/** Name used in failures of the listing itself. */
+export const listingFailureName = "(listing)";
+/** Failures named in an error message; the rest are counted. */
+const failuresInMessage = 10;
+
+/** Whether an error is the vault throttling the caller (HTTP 429). */
+export function isThrottled(error: unknown): boolean {
+  return isRestError(error) && error.statusCode === 429;
+}
+
+/**
+ * How long a throttled request was asked to wait, read as the client's retry policy reads it
+ * (`retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` in seconds or as a date); undefined when
+ * the response named no valid wait.
+ */
+export function retryAfterInMs(error: unknown, nowMs: number = Date.now()): number | undefined {
+  return isRestError(error) ? getRetryAfterInMs(error.response, nowMs) : undefined;
+}
+
+/** A 429 that outlasted every attempt. */
+export class StillThrottledError extends Error {
+  constructor(
+    readonly attempts: number,
+    readonly lastError: unknown,
+  ) {
+    const retryAfter = retryAfterInMs(lastError);
+    super(
+      `still throttled (429) after ${attempts} attempt${attempts === 1 ? "" : "s"}${retryAfter === undefined ? "" : `; the vault last asked to wait ${Math.ceil(retryAfter / 1000)} s`}`,
+    );
+    this.name = "StillThrottledError";
+  }
+}
+
+/** A secret deleted (404) or disabled (403 SecretDisabled / Forbidden on get) after listing. */
+export function isGone(error: unknown): boolean {
+  if (!isRestError(error)) return false;
+  if (error.statusCode === 404) return true;
+  const inner = (error.details as { error?: { innererror?: { code?: string } } } | undefined)?.error
+    ?.innererror?.code;
+  return error.statusCode === 403 && inner === "SecretDisabled";
+}
+
+/** One failure in words (status, service code, message); never a value. */
+export function describeError(error: unknown): string {
+  if (error instanceof StillThrottledError) return error.message;
+  if (isRestError(error)) {
+    const status = error.statusCode === undefined ? "no response" : String(error.statusCode);
+    const code = error.code === undefined ? "" : ` ${error.code}`;
+    return `${status}${code}: ${error.message}`;
+  }
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** The failures of a load or refresh for an error message: the first ten named, the rest counted. */
+export function describeFailures(failures: SecretCacheFailure[], attempted: number): string {
+  const named = failures
+    .slice(0, failuresInMessage)
+    .map((failure) => `"${failure.secretName}" (${failure.reason})`)
+    .join(", ");
+  const more =
+    failures.length > failuresInMessage ? ` and ${failures.length - failuresInMessage} more` : "";
+  return `${failures.length} of ${attempted} secrets: ${named}${more}`;
+}

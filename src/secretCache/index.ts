@@ -1,0 +1,17 @@
+// The public surface of SecretCache; src/index.ts re-exports it by name.
+export { SecretCache } from "./secretCache.js";
+export { type SecretCacheChange } from "./synchronizer.js";
+export { SecretCacheError, type SecretCacheFailure } from "./errors.js";
+export {
+  type SecretCacheClient,
+  type SecretCacheOptions,
+  type SecretCacheTagFilter,
+} from "./options.js";
+export {
+  EnvironmentKeyCollisionError,
+  toEnvironmentKey,
+  type ApplyToProcessEnvOptions,
+  type ApplyToProcessEnvResult,
+  type EnvironmentKeyCollision,
+  type ToEnvOptions,
+} from "./environment.js";

@@ -1,0 +1,286 @@
+import type { AbortSignalLike } from "@azure/abort-controller";
+import type { PageSettings } from "@azure/core-paging";
+import type { KeyVaultSecret, SecretProperties } from "../models.js";
+import type { ContinuablePage } from "../paging.js";
+
+/**
+ * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient`. A
+ * `SecretClient` is one; a test can pass a fake.
+ */
+export interface SecretCacheClient {
+  /**
+   * Lists the secrets of the vault (properties only), page by page.
+   * @param options - the abort signal of the load or refresh
+   * @returns an iterable whose `byPage()` gives pages with continuation tokens
+   */
+  listPropertiesOfSecrets(options?: { abortSignal?: AbortSignalLike }): {
+    byPage(settings?: PageSettings): AsyncIterableIterator<ContinuablePage<SecretProperties>>;
+  };
+  /**
+   * Reads the latest version of a secret with its value.
+   * @param secretName - the name
+   * @param options - the abort signal of the load or refresh
+   * @returns the secret
+   */
+  getSecret(
+    secretName: string,
+    options?: { abortSignal?: AbortSignalLike },
+  ): Promise<KeyVaultSecret>;
+}
+
+/** Keeps only secrets that carry a tag, optionally with a given value. */
+export interface SecretCacheTagFilter {
+  /** The tag name (case-sensitive, as tags are stored). */
+  name: string;
+  /**
+   * The value the tag must have.
+   * @default any value
+   */
+  value?: string;
+}
+
+/**
+ * Options of {@link SecretCache}. The filters combine: a secret is cached when it is enabled and
+ * passes every filter given.
+ */
+export interface SecretCacheOptions {
+  /**
+   * Keeps the secrets for which it returns true; it sees the listed properties (name, tags,
+   * content type, dates), never a value.
+   * @default all secrets
+   */
+  filter?: (properties: SecretProperties) => boolean;
+  /**
+   * Keeps only these secrets (names compare case-insensitively, as in the vault). A name that is
+   * not in the vault is simply absent: `get` returns undefined for it.
+   * @default all secrets
+   */
+  names?: string[];
+  /**
+   * Keeps only secrets whose name starts with this text (case-insensitively). The cache keeps
+   * the full names; strip the prefix in {@link ToEnvOptions.transform} if needed.
+   * @default all secrets
+   */
+  prefix?: string;
+  /**
+   * Keeps only secrets that carry this tag (and value, when given).
+   * @default all secrets
+   */
+  tag?: SecretCacheTagFilter;
+  /**
+   * The most secret values fetched at once (the listing runs beside them, one page at a time).
+   * @default 32
+   */
+  concurrency?: number;
+  /**
+   * Attempts per request (each one includes the client's own retries) while the vault keeps
+   * answering 429. When one request has used them all, `load()` fails naming the secret.
+   * @default 5
+   */
+  maxAttempts?: number;
+  /**
+   * The first shared pause after a 429 that carries no `Retry-After`; it doubles with each new
+   * throttling episode (1, 2, 4, 8, 16 s by default, as Key Vault advises), plus up to 20 % jitter.
+   * @default 1000
+   */
+  throttleDelayInMs?: number;
+  /**
+   * The longest shared pause after a 429 that carries no `Retry-After` (a `Retry-After` is always
+   * honoured in full).
+   * @default 16000
+   */
+  maxThrottleDelayInMs?: number;
+  /**
+   * Refreshes the cache in the background this often, starting once `load()` (or a first
+   * `getOrFetch`) succeeded. The timer does not keep the process alive; `close()` stops it.
+   * @default no background refresh
+   */
+  refreshIntervalInMs?: number;
+}
+/** setTimeout's largest delay. */
+const maxTimerDelayInMs = 2_147_483_647;
+
+const defaults = {
+  concurrency: 32,
+  maxAttempts: 5,
+  throttleDelayInMs: 1000,
+  maxThrottleDelayInMs: 16_000,
+};
+
+/** The settings of a {@link SecretCache}: its options checked, with the defaults applied. */
+export interface SecretCacheSettings {
+  client: SecretCacheClient;
+  filter: SecretFilter;
+  concurrency: number;
+  maxAttempts: number;
+  throttleDelayInMs: number;
+  maxThrottleDelayInMs: number;
+  refreshIntervalInMs: number | undefined;
+}
+
+/**
+ * Checks the arguments of the {@link SecretCache} constructor.
+ * @throws TypeError when the client or an option has the wrong type; RangeError when a number is
+ *   out of range
+ */
+export function resolveSecretCacheOptions(
+  client: SecretCacheClient,
+  options: SecretCacheOptions,
+): SecretCacheSettings {
+  if (
+    typeof client !== "object" ||
+    client === null ||
+    typeof client.listPropertiesOfSecrets !== "function" ||
+    typeof client.getSecret !== "function"
+  ) {
+    throw new TypeError(
+      "client must be a SecretClient (an object with listPropertiesOfSecrets and getSecret).",
+    );
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object.");
+  }
+  if (options.filter !== undefined && typeof options.filter !== "function") {
+    throw new TypeError(`options.filter must be a function, got ${typeof options.filter}.`);
+  }
+  let names: Set<string> | undefined;
+  if (options.names !== undefined) {
+    if (
+      !Array.isArray(options.names) ||
+      options.names.some((name) => typeof name !== "string" || name === "")
+    ) {
+      throw new TypeError("options.names must be an array of non-empty strings.");
+    }
+    names = new Set(options.names.map(keyOf));
+  }
+  if (options.prefix !== undefined && typeof options.prefix !== "string") {
+    throw new TypeError(`options.prefix must be a string, got ${typeof options.prefix}.`);
+  }
+  let tag: SecretCacheTagFilter | undefined;
+  if (options.tag !== undefined) {
+    tag = options.tag;
+    if (
+      typeof tag !== "object" ||
+      tag === null ||
+      typeof tag.name !== "string" ||
+      tag.name === "" ||
+      (tag.value !== undefined && typeof tag.value !== "string")
+    ) {
+      throw new TypeError(
+        'options.tag must be { name: string; value?: string } with a non-empty name, e.g. { name: "app", value: "billing" }.',
+      );
+    }
+    tag = { ...tag };
+  }
+  const filter = new SecretFilter(
+    options.filter,
+    names,
+    options.prefix ? keyOf(options.prefix) : undefined,
+    tag,
+  );
+  const concurrency = integerOption(options.concurrency, "concurrency", defaults.concurrency, 1);
+  const maxAttempts = integerOption(options.maxAttempts, "maxAttempts", defaults.maxAttempts, 1);
+  const throttleDelayInMs = durationOption(
+    options.throttleDelayInMs,
+    "throttleDelayInMs",
+    defaults.throttleDelayInMs,
+  );
+  const maxThrottleDelayInMs = durationOption(
+    options.maxThrottleDelayInMs,
+    "maxThrottleDelayInMs",
+    Math.max(defaults.maxThrottleDelayInMs, throttleDelayInMs),
+  );
+  if (maxThrottleDelayInMs < throttleDelayInMs) {
+    throw new RangeError(
+      `options.maxThrottleDelayInMs (${maxThrottleDelayInMs}) must not be less than throttleDelayInMs (${throttleDelayInMs}).`,
+    );
+  }
+  let refreshIntervalInMs: number | undefined;
+  if (options.refreshIntervalInMs !== undefined) {
+    const interval = options.refreshIntervalInMs;
+    if (
+      typeof interval !== "number" ||
+      !Number.isFinite(interval) ||
+      interval <= 0 ||
+      interval > maxTimerDelayInMs
+    ) {
+      throw new RangeError(
+        `options.refreshIntervalInMs must be a number of milliseconds above 0 and at most ${maxTimerDelayInMs}, got ${String(interval)}.`,
+      );
+    }
+    refreshIntervalInMs = interval;
+  }
+  return {
+    client,
+    filter,
+    concurrency,
+    maxAttempts,
+    throttleDelayInMs,
+    maxThrottleDelayInMs,
+    refreshIntervalInMs,
+  };
+}
+
+/** The filters of a {@link SecretCache}: which secrets it keeps. */
+export class SecretFilter {
+  constructor(
+    private readonly filter: ((properties: SecretProperties) => boolean) | undefined,
+    private readonly names: Set<string> | undefined,
+    private readonly prefix: string | undefined,
+    private readonly tag: SecretCacheTagFilter | undefined,
+  ) {}
+
+  /** Whether the `names` and `prefix` filters keep a secret of this key. */
+  matchesName(key: string): boolean {
+    if (this.names !== undefined && !this.names.has(key)) return false;
+    return this.prefix === undefined || key.startsWith(this.prefix);
+  }
+
+  /** Whether the secret is enabled and every filter keeps it. */
+  matches(properties: SecretProperties): boolean {
+    if (properties.enabled === false) return false;
+    if (!this.matchesName(keyOf(properties.name))) return false;
+    if (this.tag !== undefined) {
+      const value = properties.tags?.[this.tag.name];
+      if (value === undefined || (this.tag.value !== undefined && value !== this.tag.value)) {
+        return false;
+      }
+    }
+    return this.filter === undefined || this.filter(properties) === true;
+  }
+}
+
+/** The cache's key of a secret name: names compare case-insensitively, as in the vault. */
+export function keyOf(name: string): string {
+  return name.toLowerCase();
+}
+
+/** Checks a secret name argument and returns its key. */
+export function checkSecretName(value: unknown, parameter: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(
+      `${parameter} must be a non-empty string, got ${value === "" ? "an empty string" : typeof value}.`,
+    );
+  }
+  return keyOf(value);
+}
+
+function integerOption(value: unknown, name: string, fallback: number, minimum: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < minimum) {
+    throw new RangeError(
+      `options.${name} must be an integer of ${minimum} or more, got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
+function durationOption(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(
+      `options.${name} must be a finite number of milliseconds, 0 or more, got ${String(value)}.`,
+    );
+  }
+  return value;
+}

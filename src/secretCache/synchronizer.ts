@@ -1,0 +1,287 @@
+import { setMaxListeners } from "node:events";
+import { logger } from "../log.js";
+import type { KeyVaultSecret, SecretProperties } from "../models.js";
+import type { ContinuablePage } from "../paging.js";
+import {
+  describeError,
+  isGone,
+  listingFailureName,
+  SecretCacheError,
+  type SecretCacheFailure,
+} from "./errors.js";
+import { keyOf, type SecretCacheClient, type SecretFilter } from "./options.js";
+import { type SharedBackoff, withSharedBackoff } from "./sharedBackoff.js";
+import { WorkQueue } from "./workQueue.js";
+
+/**
+ * A secret fetched less than this long after its last update may get another version within the
+ * same whole second of `updatedOn`, which the list could not tell apart; it is fetched again on
+ * the next refresh. The margin covers clock skew between the vault and this machine.
+ */
+const unsettledWindowInMs = 3000;
+
+/** The names of the secrets one refresh changed. Sorted; never values. */
+export interface SecretCacheChange {
+  /** Secrets new in the cache. */
+  added: string[];
+  /** Secrets whose latest version changed (rotated). */
+  updated: string[];
+  /** Secrets gone from the cache: deleted, disabled, or no longer passing the filters. */
+  removed: string[];
+}
+
+/** A secret as the cache holds it. */
+export interface CachedSecret {
+  name: string;
+  value: string;
+  version: string | undefined;
+  updatedOnMs: number | undefined;
+  /** Whether a version created later could show in the list with the same `updatedOn`. */
+  unsettled: boolean;
+}
+
+/** What one pass over the vault found. */
+export interface SyncResult {
+  /** Keys of the listed secrets that pass the filters. */
+  listed: Set<string>;
+  /** Secrets read, by key. */
+  fetched: Map<string, KeyVaultSecret>;
+  /** Keys of secrets listed but deleted or disabled before their fetch. */
+  vanished: Set<string>;
+  /** Secrets that could not be read. */
+  failures: SecretCacheFailure[];
+  /** How many fetches were started. */
+  attempted: number;
+}
+
+/** What a {@link Synchronizer} works with. */
+export interface SynchronizerContext {
+  client: SecretCacheClient;
+  filter: SecretFilter;
+  backoff: SharedBackoff;
+  concurrency: number;
+  maxAttempts: number;
+  /** Aborted when the cache is closed. */
+  closeSignal: AbortSignal;
+}
+
+/**
+ * Reads the vault for a {@link SecretCache}: lists it and fetches, with bounded concurrency and the
+ * shared backoff, the secrets a load or refresh calls for.
+ */
+export class Synchronizer {
+  constructor(private readonly context: SynchronizerContext) {}
+
+  /**
+   * Lists the vault and fetches what `addNew` and `snapshot` call for. Fetching starts with the
+   * first page, while the listing goes on.
+   *
+   * @param addNew - fetch listed secrets the snapshot does not hold
+   * @param snapshot - the cached secrets; those listed as changed are fetched again
+   * @throws SecretCacheError when the listing failed; Error when the cache was closed
+   */
+  async synchronize(
+    addNew: boolean,
+    snapshot: Map<string, CachedSecret> = new Map(),
+  ): Promise<SyncResult> {
+    const { closeSignal, concurrency } = this.context;
+    const controller = new AbortController();
+    const onClose = (): void => controller.abort(closeSignal.reason);
+    closeSignal.addEventListener("abort", onClose, { once: true });
+    const signal = controller.signal;
+    // Each worker's request and wait listen to the signal: not a leak, so no warning below that.
+    setMaxListeners(4 * concurrency + 10, signal);
+    const result: SyncResult = {
+      listed: new Set(),
+      fetched: new Map(),
+      vanished: new Set(),
+      failures: [],
+      attempted: 0,
+    };
+    const queue = new WorkQueue<string>();
+    const worker = async (): Promise<void> => {
+      for (let name = await queue.take(); name !== undefined; name = await queue.take()) {
+        const key = keyOf(name);
+        try {
+          result.fetched.set(key, await this.fetch(name, signal));
+        } catch (error) {
+          if (signal.aborted) return;
+          if (isGone(error)) {
+            logger.info(`SecretCache: "${name}" was deleted or disabled after it was listed.`);
+            result.vanished.add(key);
+          } else {
+            result.failures.push({ secretName: name, reason: describeError(error), error });
+          }
+        }
+      }
+    };
+    const workers = Array.from({ length: concurrency }, worker);
+    let listError: unknown;
+    try {
+      for await (const properties of this.listMatching(signal)) {
+        const key = keyOf(properties.name);
+        result.listed.add(key);
+        const cached = snapshot.get(key);
+        if (cached === undefined ? addNew : hasChanged(cached, properties)) {
+          result.attempted++;
+          queue.push(properties.name);
+        }
+      }
+    } catch (error) {
+      listError = error;
+      controller.abort(error);
+    } finally {
+      queue.close();
+    }
+    await Promise.all(workers);
+    closeSignal.removeEventListener("abort", onClose);
+    result.failures.sort((a, b) => (a.secretName < b.secretName ? -1 : 1));
+    if (closeSignal.aborted) {
+      throw new Error("The SecretCache was closed while it was reading the vault.");
+    }
+    if (listError !== undefined) {
+      throw new SecretCacheError(
+        `SecretCache could not list the vault's secrets: ${describeError(listError)}.${snapshot.size > 0 ? " The last good values are kept." : ""}`,
+        [{ secretName: listingFailureName, reason: describeError(listError), error: listError }],
+      );
+    }
+    return result;
+  }
+
+  /**
+   * Gets a secret; a 429 after the client's retries pauses every worker, then tries again.
+   * @param name - the secret's name
+   * @param signal - ends the waits and the request
+   * @returns the secret
+   */
+  fetch(name: string, signal: AbortSignal): Promise<KeyVaultSecret> {
+    const { backoff, client, maxAttempts } = this.context;
+    return withSharedBackoff(backoff, { maxAttempts, signal, subject: `"${name}"` }, () =>
+      client.getSecret(name, { abortSignal: signal }),
+    );
+  }
+
+  /**
+   * Gets one secret for `getOrFetch`, checked against the filters.
+   * @param secretName - the secret's name
+   * @param key - its key
+   * @returns the secret
+   * @throws SecretCacheError when it cannot be read or the filters exclude it; Error when the
+   *   cache was closed
+   */
+  async fetchOne(secretName: string, key: string): Promise<KeyVaultSecret> {
+    const { closeSignal, filter } = this.context;
+    if (!filter.matchesName(key)) {
+      throw new SecretCacheError(
+        `SecretCache.getOrFetch("${secretName}"): the secret is excluded by the cache's names or prefix filter.`,
+        [],
+      );
+    }
+    let secret: KeyVaultSecret;
+    try {
+      secret = await this.fetch(secretName, closeSignal);
+    } catch (error) {
+      if (closeSignal.aborted) {
+        throw new Error(`The SecretCache was closed while it was fetching "${secretName}".`, {
+          cause: error,
+        });
+      }
+      const reason = describeError(error);
+      throw new SecretCacheError(`SecretCache.getOrFetch("${secretName}") failed: ${reason}.`, [
+        { secretName, reason, error },
+      ]);
+    }
+    if (!filter.matches(secret.properties)) {
+      throw new SecretCacheError(
+        `SecretCache.getOrFetch("${secretName}"): the secret is excluded by the cache's tag filter or filter function.`,
+        [],
+      );
+    }
+    return secret;
+  }
+
+  /** The listed secrets that are enabled and pass the filters; throttled pages are resumed. */
+  private async *listMatching(signal: AbortSignal): AsyncGenerator<SecretProperties> {
+    const { backoff, client, filter, maxAttempts } = this.context;
+    let continuationToken: string | undefined;
+    let pages: AsyncIterator<ContinuablePage<SecretProperties>> | undefined;
+    const nextPage = async (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
+      pages ??= client
+        .listPropertiesOfSecrets({ abortSignal: signal })
+        .byPage(continuationToken === undefined ? {} : { continuationToken });
+      try {
+        return await pages.next();
+      } catch (error) {
+        // The pager is done after an error: the next attempt resumes from the last page's token.
+        pages = undefined;
+        throw error;
+      }
+    };
+    for (;;) {
+      const next = await withSharedBackoff(
+        backoff,
+        { maxAttempts, signal, subject: "listing" },
+        nextPage,
+      );
+      if (next.done) return;
+      for (const properties of next.value) {
+        if (filter.matches(properties)) yield properties;
+      }
+      continuationToken = next.value.continuationToken;
+      if (continuationToken === undefined) return;
+    }
+  }
+}
+
+/** The cache entry of a secret just read. */
+export function toEntry(secret: KeyVaultSecret): CachedSecret {
+  const updatedOnMs = secret.properties.updatedOn?.getTime();
+  return {
+    name: secret.name,
+    value: secret.value ?? "",
+    version: secret.properties.version,
+    updatedOnMs,
+    unsettled: updatedOnMs === undefined || Date.now() < updatedOnMs + unsettledWindowInMs,
+  };
+}
+
+/**
+ * Applies what a refresh read to the cache's entries and says what changed: a secret counts as
+ * updated only when its version or value changed, and a cached secret no longer listed (or gone
+ * since the listing) is removed.
+ * @param entries - the cache's entries, updated in place
+ * @param snapshot - the entries as they were when the refresh began
+ * @param result - what the refresh read
+ * @returns the names added, updated and removed, sorted
+ */
+export function applyChanges(
+  entries: Map<string, CachedSecret>,
+  snapshot: Map<string, CachedSecret>,
+  result: SyncResult,
+): SecretCacheChange {
+  const change: SecretCacheChange = { added: [], updated: [], removed: [] };
+  for (const [key, secret] of result.fetched) {
+    const previous = entries.get(key);
+    const entry = toEntry(secret);
+    entries.set(key, entry);
+    if (previous === undefined) change.added.push(entry.name);
+    else if (previous.version !== entry.version || previous.value !== entry.value) {
+      change.updated.push(entry.name);
+    }
+  }
+  for (const [key, entry] of snapshot) {
+    if ((!result.listed.has(key) || result.vanished.has(key)) && entries.delete(key)) {
+      change.removed.push(entry.name);
+    }
+  }
+  change.added.sort();
+  change.updated.sort();
+  change.removed.sort();
+  return change;
+}
+
+/** Whether a listed secret may differ from the cached one, so that it must be fetched again. */
+function hasChanged(cached: CachedSecret, listed: SecretProperties): boolean {
+  if (listed.version !== undefined) return listed.version !== cached.version;
+  return cached.unsettled || listed.updatedOn?.getTime() !== cached.updatedOnMs;
+}
