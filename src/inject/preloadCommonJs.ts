@@ -28,6 +28,15 @@ if (process.env[preloadChildVariable] === undefined) {
     const status = (error as { status?: unknown }).status;
     process.exit(typeof status === "number" && status !== 0 ? status : 1);
   }
-  const variables = JSON.parse(output) as Record<string, string>;
+  let variables: Record<string, string>;
+  try {
+    variables = JSON.parse(output) as Record<string, string>;
+  } catch {
+    // JSON.parse quotes the text it could not read, which holds values: never show it.
+    process.stderr.write(
+      "keyvault-secrets/env: the helper process printed something other than the variables on stdout (a module it loads writes to stdout?).\nThe app was not started.\n",
+    );
+    process.exit(1);
+  }
   for (const [key, value] of Object.entries(variables)) process.env[key] = value;
 }

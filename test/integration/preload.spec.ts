@@ -187,6 +187,27 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
         assert.equal(run.stderr, "");
       });
 
+      if (flag === "-r") {
+        it("stops, without quoting it, when the helper's stdout is not the variables", async () => {
+          // A module preloaded into every process (NODE_OPTIONS) that writes to stdout in the helper.
+          writeFileSync(
+            join(app.dir, "noisy.cjs"),
+            "if (process.env.KEYVAULT_SECRETS_PRELOAD_CHILD) process.stdout.write('noise ');",
+          );
+          const run = await runApp(
+            vaultEnv(vault, {
+              NODE_OPTIONS: `--require ${join(app.dir, "noisy.cjs")}`,
+              KEYVAULT_SECRETS_PREFIX: prefix,
+            }),
+            "DB_PASSWORD",
+          );
+          assert.equal(run.code, 1, run.stderr);
+          assert.equal(run.stdout, "");
+          assert.match(run.stderr, /the helper process printed something other than the variables/);
+          assert.ok(!run.stderr.includes("latest-password"), "a value was shown");
+        });
+      }
+
       it("runs once when it is also given in NODE_OPTIONS", async () => {
         const run = await runApp(
           vaultEnv(vault, {
