@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { isLoopbackHost } from "./hosts.js";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "./options.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 
@@ -16,6 +17,7 @@ const caFileName = "keyvault-emulator-ca.pem";
 const cliOptions = {
   help: { type: "boolean", short: "h" },
   host: { type: "string" },
+  hostname: { type: "string", multiple: true },
   port: { type: "string" },
   location: { type: "string" },
   https: { type: "boolean" },
@@ -34,7 +36,15 @@ const cliOptions = {
   "error-rate": { type: "string" },
   "latency-ms": { type: "string" },
   "drop-rate": { type: "string" },
+  "restore-conflict-after-purge-ms": { type: "string" },
+  "headers-timeout-ms": { type: "string" },
+  "request-timeout-ms": { type: "string" },
+  "keep-alive-timeout-ms": { type: "string" },
+  "max-connections": { type: "string" },
 } as const;
+
+/** Flags that may be given more than once. */
+const repeatable = new Set(["hostname"]);
 
 /**
  * Usage of the `keyvault-emulator` command, as printed by `--help`.
@@ -44,7 +54,11 @@ export const helpText = `Usage: keyvault-emulator [options]
 Starts a local Azure Key Vault (secrets) for development and tests.
 
 Server:
-  --host HOST              Interface to listen on (default 127.0.0.1)
+  --host HOST              Interface to listen on (default 127.0.0.1). Anything but loopback
+                           exposes the vault to the network: a warning says what
+  --hostname NAME          Another name the vault answers to (repeatable), e.g. a compose
+                           service name; also put in the generated certificate. Requests whose
+                           Host is not a loopback name or address, HOST or a NAME get 421
   --port N                 Port to listen on, 0 picks a free one (default 8443)
   --location DIR           Keep the vault's state in DIR; every write is durable before it is
                            acknowledged (default: in memory only)
@@ -66,6 +80,16 @@ Vault behaviour:
   --claims-challenge       Answer the first request with each new token with a CAE claims challenge
   --backup-key BASE64      32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)
+  --restore-conflict-after-purge-ms N
+                           Milliseconds after a purge during which a restore of the same name
+                           answers 409 Conflict, as the service does (default 5000; 0 = off)
+
+Connections:
+  --headers-timeout-ms N   Milliseconds a client has to send a request's headers (default 10000)
+  --request-timeout-ms N   Milliseconds a client has to send a whole request (default 30000)
+  --keep-alive-timeout-ms N
+                           Milliseconds an idle keep-alive connection stays open (default 5000)
+  --max-connections N      Most connections open at once (default 256)
 
 Faults (all off by default):
   --throttle-limit N       Requests per 10-second window before answering 429
@@ -93,7 +117,11 @@ export type ParsedCliArguments =
 
 /** The flag that sets an option (`recoverableDays` → `--recoverable-days`), for messages. */
 function flagOf(option: string): string {
-  return `--${option.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+  if (option === "hostnames") return "--hostname";
+  const kebab = option
+    .replace(/InMs$/, "Ms")
+    .replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return `--${kebab}`;
 }
 
 // The flags' text becomes typed values here; ranges are checked by checkLocalVaultOptions.
@@ -179,7 +207,7 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   const parsed = parseTokens(argv);
   const seen = new Set<string>();
   for (const token of parsed.tokens) {
-    if (token.kind === "option") {
+    if (token.kind === "option" && !repeatable.has(token.name)) {
       if (seen.has(token.name)) {
         throw new TypeError(`--${token.name} is given more than once.`);
       }
@@ -197,6 +225,9 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   };
   if (values.host !== undefined) {
     options.host = values.host.replace(/^\[(.*)\]$/, "$1");
+  }
+  if (values.hostname !== undefined) {
+    options.hostnames = values.hostname;
   }
   if (values.port !== undefined) {
     options.port = parseWhole("port", values.port);
@@ -266,10 +297,22 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   if (Object.keys(faults).length > 0) {
     options.faults = faults;
   }
+  const wholeNumbers = [
+    ["restore-conflict-after-purge-ms", "restoreConflictAfterPurgeInMs"],
+    ["headers-timeout-ms", "headersTimeoutInMs"],
+    ["request-timeout-ms", "requestTimeoutInMs"],
+    ["keep-alive-timeout-ms", "keepAliveTimeoutInMs"],
+    ["max-connections", "maxConnections"],
+  ] as const;
+  for (const [flag, option] of wholeNumbers) {
+    const text = values[flag];
+    if (text !== undefined) options[option] = parseWhole(flag, text);
+  }
 
   // The same checks as startLocalVault, with the flags' names in the messages.
   const checked = checkLocalVaultOptions(options, flagOf);
   if (options.recoveryLevel !== undefined) options.recoveryLevel = checked.recoveryLevel;
+  if (options.hostnames !== undefined) options.hostnames = checked.hostnames;
   if (checked.backupKey !== undefined) options.backupKey = checked.backupKey.toString("base64");
 
   return caOut === undefined ? { help: false, options } : { help: false, options, caOut };
@@ -332,6 +375,10 @@ export async function runCli(argv: string[]): Promise<void> {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 
+  const host = parsed.options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host)) {
+    console.warn(exposureWarning(host, parsed.options.strictAuth === true));
+  }
   const lines = [`Local Key Vault listening on ${vault.vaultUrl}`, ""];
   let caPath: string | undefined;
   if (vault.caCertificate !== undefined && parsed.caOut !== undefined) {
@@ -368,4 +415,20 @@ export async function runCli(argv: string[]): Promise<void> {
     "Press Ctrl+C to stop.",
   );
   console.log(lines.join("\n"));
+}
+
+/**
+ * The warning printed when the vault listens on an address other than loopback.
+ * @param host - the address
+ * @param strictAuth - whether only vault-issued tokens are accepted
+ * @returns the warning
+ */
+export function exposureWarning(host: string, strictAuth: boolean): string {
+  return [
+    `keyvault-emulator: WARNING: listening on ${host}, not loopback: the vault is exposed to every machine that can reach this address.`,
+    strictAuth
+      ? "  Requests need a token the vault issued (--strict-auth); its managed identity endpoint hands them to anyone who knows IDENTITY_HEADER."
+      : "  Any bearer token is accepted (start with --strict-auth to accept only tokens the vault issued): anyone who can connect can read, change and delete its secrets and use its test controls (reset, clock, faults).",
+    "  Traffic is not encrypted unless --https is given.",
+  ].join("\n");
 }

@@ -4,6 +4,7 @@
 import type { LocalVaultFaultOptions } from "./options.js";
 import type { VaultAuth } from "./auth.js";
 import type { FaultInjector } from "./faults.js";
+import type { HostPolicy } from "./hosts.js";
 import type { WireRenderer } from "./render.js";
 import type { SecretStore, StoreRecord } from "./store.js";
 
@@ -14,8 +15,10 @@ export interface VaultServerContext {
   auth: VaultAuth;
   faults: FaultInjector;
   scheme: "http" | "https";
-  /** `host:port` used when a request carries no `Host` header. */
-  defaultHost: string;
+  /** The names the vault answers to. */
+  hosts: HostPolicy;
+  /** Id reported in `x-ms-keyvault-rbac-assignment-id` on authorized answers (per vault). */
+  roleAssignmentId: string;
   backupKey: Buffer;
   emptyPages: boolean;
   identityHeader: string;

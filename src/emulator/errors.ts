@@ -446,3 +446,42 @@ export function malformedBackup(): VaultError {
 export function backupNotDecryptable(): VaultError {
   return badParameter("Cannot decrypt backup blob");
 }
+
+/**
+ * 421 for a request whose `Host` does not name the vault (missing, malformed or foreign: a web page
+ * rebinding its own DNS name to the vault's address gets this, and nothing is read or changed).
+ * @param allowed - the names the vault answers to
+ * @returns the error
+ */
+export function hostNotAllowed(allowed: readonly string[]): VaultError {
+  return new VaultError(
+    421,
+    "MisdirectedRequest",
+    `The Host header does not name this vault. The local vault answers to ${allowed.join(", ")}; start it with --hostname NAME (option hostnames) to add a name.`,
+  );
+}
+
+/**
+ * 403 for a request sent by a web page of another origin (an `Origin` that is not the vault's, or
+ * `Sec-Fetch-Site: cross-site`/`same-site`).
+ * @returns the error
+ */
+export function originNotAllowed(): VaultError {
+  return new VaultError(
+    403,
+    "Forbidden",
+    "Requests from other origins are not accepted: the local vault does not serve web pages of other sites.",
+  );
+}
+
+/**
+ * 415 for a state-changing request whose body is not `application/json`.
+ * @returns the error
+ */
+export function unsupportedMediaType(): VaultError {
+  return new VaultError(
+    415,
+    "UnsupportedMediaType",
+    "The request body must be sent with Content-Type: application/json.",
+  );
+}

@@ -3,8 +3,10 @@
  * within a bound, and answers sent only once the change they report is durable.
  */
 import { randomUUID } from "node:crypto";
+import { isIPv4 } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { VaultServerContext } from "./context.js";
+import type { AcceptedHost } from "./hosts.js";
 import { VaultError, bodyTooLarge, internalError } from "./errors.js";
 import type { RenderContext } from "./render.js";
 import { parseJsonObject } from "./requests.js";
@@ -27,6 +29,10 @@ export class Exchange {
   apiVersion = "";
   /** How bodies are rendered for this request; set once the request is accepted. */
   render: RenderContext = { baseUrl: "", previousVersion: false, recoverableDays: true };
+  /** The accepted `Host`; set before any route sees the request. */
+  host: AcceptedHost | undefined;
+  /** Whether the request passed authentication (answers then name the role assignment). */
+  authorized = false;
 
   /**
    * Wraps a request.
@@ -60,7 +66,12 @@ export class Exchange {
       "x-ms-keyvault-service-version": localServiceVersion,
       "x-ms-keyvault-region": "local",
       "cache-control": "no-cache",
+      pragma: "no-cache",
+      expires: "-1",
+      "x-content-type-options": "nosniff",
+      "x-ms-keyvault-network-info": networkInfo(this.req.socket.remoteAddress),
     };
+    if (this.authorized) headers["x-ms-keyvault-rbac-assignment-id"] = this.vault.roleAssignmentId;
     const clientRequestId = this.req.headers["x-ms-client-request-id"];
     if (typeof clientRequestId === "string") headers["x-ms-client-request-id"] = clientRequestId;
     if (this.vault.scheme === "https") {
@@ -133,4 +144,12 @@ export class Exchange {
       this.req.on("error", () => this.res.destroy());
     });
   }
+}
+
+/** The `x-ms-keyvault-network-info` value for a client address, as the service words it. */
+function networkInfo(address: string | undefined): string {
+  const v4 = address?.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4 !== undefined && isIPv4(v4)
+    ? `conn_type=Ipv4;addr=${v4};act_addr_fam=InterNetwork;`
+    : `conn_type=Ipv6;addr=${address ?? ""};act_addr_fam=InterNetworkV6;`;
 }

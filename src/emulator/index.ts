@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
+import { HostPolicy } from "./hosts.js";
 import type { VaultServerContext } from "./context.js";
 import { createRequestListener } from "./listener.js";
 import {
@@ -18,7 +19,7 @@ import {
 } from "./options.js";
 import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
 import { WireRenderer } from "./render.js";
-import { SecretStore, VaultClock, type StoreRecord } from "./store.js";
+import { SecretStore, VaultClock, clockShiftProblem, type StoreRecord } from "./store.js";
 import { generateSelfSignedCertificate } from "./tls.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
@@ -131,6 +132,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     };
 
     const host = checked.host;
+    const scheme = options.https ? "https" : "http";
     let caCertificate: string | undefined;
     let server: Server;
     const identityHeader = randomBytes(16).toString("hex");
@@ -139,30 +141,45 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       render: new WireRenderer(settings),
       auth,
       faults,
-      scheme: options.https ? "https" : "http",
-      defaultHost: host,
+      scheme,
+      hosts: new HostPolicy(scheme, host, checked.hostnames),
+      roleAssignmentId: randomBytes(16).toString("hex"),
       backupKey,
       emptyPages: checked.emptyPages,
       identityHeader,
       persist,
       reset: () => change({ type: "reset" }),
-      advanceClock: (ms: number) => change({ type: "clock", advanceMs: checkAdvance(ms) }),
+      advanceClock: (ms: number) => {
+        const problem = clockShiftProblem(ms, store.clock.offsetMs);
+        if (problem !== undefined) throw new RangeError(`advanceClock: ${problem}`);
+        return change({ type: "clock", advanceMs: ms });
+      },
       setFaults: (f: LocalVaultFaultOptions) => faults.set(f),
     };
     const handler = createRequestListener(context);
+    // A slow or idle client cannot hold a socket for long: Node's own defaults are minutes.
+    const limits = {
+      headersTimeout: checked.headersTimeoutInMs,
+      requestTimeout: checked.requestTimeoutInMs,
+      connectionsCheckingInterval: Math.min(1000, checked.headersTimeoutInMs),
+    };
     if (options.https === true) {
       const generated = generateSelfSignedCertificate({
-        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1"])],
+        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1", ...checked.hostnames])],
       });
       caCertificate = generated.caCert;
-      server = createHttpsServer({ cert: generated.cert, key: generated.key }, handler);
+      server = createHttpsServer({ ...limits, cert: generated.cert, key: generated.key }, handler);
     } else if (options.https) {
-      server = createHttpsServer({ cert: options.https.cert, key: options.https.key }, handler);
+      server = createHttpsServer(
+        { ...limits, cert: options.https.cert, key: options.https.key },
+        handler,
+      );
     } else {
-      server = createHttpServer(handler);
+      server = createHttpServer(limits, handler);
     }
-    // Keep-alive sockets of idle clients must not hold `close()` up.
-    server.keepAliveTimeout = 5000;
+    server.keepAliveTimeout = checked.keepAliveTimeoutInMs;
+    server.timeout = checked.requestTimeoutInMs;
+    server.maxConnections = checked.maxConnections;
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -172,9 +189,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       });
     });
     const port = (server.address() as AddressInfo).port;
-    const authority = `${urlHost(host)}:${port}`;
-    context.defaultHost = authority;
-    const vaultUrl = `${context.scheme}://${authority}`;
+    const vaultUrl = `${scheme}://${urlHost(host)}:${port}`;
 
     const track = (work: Promise<void>): void => {
       // The synchronous test controls cannot report a journal failure; the next write will.
@@ -207,13 +222,6 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     await journal?.close().catch(() => undefined);
     throw error;
   }
-}
-
-function checkAdvance(ms: number): number {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-    throw new RangeError(`advanceClock takes a non-negative number of milliseconds, got ${ms}.`);
-  }
-  return ms;
 }
 
 function urlHost(host: string): string {

@@ -1,6 +1,7 @@
 /**
- * The vault's request listener: parses a request, applies faults, authenticates it, checks its
- * api-version, and hands it to the route module for its path. Route modules live in `routes/`.
+ * The vault's request listener: parses a request, refuses it unless its `Host` names the vault and
+ * no other origin sent it, applies faults, authenticates it, checks its api-version and body type,
+ * and hands it to the route module for its path. Route modules live in `routes/`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { serviceVersions } from "../api/wireTypes.js";
@@ -8,12 +9,16 @@ import type { VaultServerContext } from "./context.js";
 import {
   apiVersionMissing,
   apiVersionUnknown,
+  hostNotAllowed,
   injectedFault,
   methodNotAllowed,
+  originNotAllowed,
   resourceNotFound,
   throttled,
+  unsupportedMediaType,
 } from "./errors.js";
 import { Exchange, type Query } from "./exchange.js";
+import type { AcceptedHost } from "./hosts.js";
 import type { RenderContext } from "./render.js";
 import { controlRoutes } from "./routes/controls.js";
 import { handleDeletedSecrets } from "./routes/deletedSecrets.js";
@@ -78,13 +83,24 @@ function parseRequest(
 
 function dispatch(x: Exchange): Promise<void> | void {
   const { vault } = x;
+  // Before anything is read or changed: the request must name this vault and come from no web
+  // page of another origin (DNS rebinding, cross-site "simple" requests).
+  const host = vault.hosts.accept(x.req.headers.host);
+  if (host === undefined) throw hostNotAllowed(vault.hosts.allowed);
+  x.host = host;
+  const origin = x.req.headers.origin;
+  if (origin !== undefined && !vault.hosts.isOwnOrigin(origin, host)) throw originNotAllowed();
+  const site = x.req.headers["sec-fetch-site"];
+  if (site === "cross-site" || site === "same-site") throw originNotAllowed();
+
   if (x.segments[0] === localSegment) {
     const name = x.segments.slice(1).join("/");
     const route = Object.hasOwn(localRoutes, name) ? localRoutes[name] : undefined;
     if (route === undefined) throw resourceNotFound(x.path);
     if (x.method !== route.method) throw methodNotAllowed(x.method, x.path, route.method);
     x.render = renderContext(x, "");
-    if (route.auth === "vault") vault.auth.check(x.req.headers.authorization);
+    if (route.auth === "vault") authenticate(x);
+    checkBodyType(x);
     return route.handle(x);
   }
 
@@ -98,7 +114,7 @@ function dispatch(x: Exchange): Promise<void> | void {
     if (decision.kind === "error") throw injectedFault(decision.status);
   }
 
-  vault.auth.check(x.req.headers.authorization);
+  authenticate(x);
 
   const apiVersion = x.query["api-version"];
   if (apiVersion === undefined || apiVersion === "") throw apiVersionMissing(latestApiVersion);
@@ -107,6 +123,7 @@ function dispatch(x: Exchange): Promise<void> | void {
   }
   x.apiVersion = apiVersion;
   x.render = renderContext(x, apiVersion);
+  checkBodyType(x);
 
   const collection = x.segments[0].toLowerCase();
   const route = Object.hasOwn(serviceRoutes, collection) ? serviceRoutes[collection] : undefined;
@@ -114,9 +131,35 @@ function dispatch(x: Exchange): Promise<void> | void {
   return route(x);
 }
 
+function authenticate(x: Exchange): void {
+  x.vault.auth.check(x.req.headers.authorization);
+  x.authorized = true;
+}
+
+/** Methods that never change state; every other method may carry only a JSON body. */
+const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Refuses a state-changing request whose body is not JSON: a browser's "simple" request
+ * (`text/plain`, form data, or a typeless body) never reaches a route.
+ */
+function checkBodyType(x: Exchange): void {
+  if (safeMethods.has(x.method)) return;
+  const type = x.req.headers["content-type"];
+  if (type === undefined) {
+    const length = x.req.headers["content-length"];
+    const hasBody =
+      x.req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+    if (hasBody) throw unsupportedMediaType();
+    return;
+  }
+  const mediaType = type.split(";")[0].trim().toLowerCase();
+  if (mediaType !== "application/json") throw unsupportedMediaType();
+}
+
 function renderContext(x: Exchange, apiVersion: string): RenderContext {
   return {
-    baseUrl: `${x.vault.scheme}://${x.req.headers.host ?? x.vault.defaultHost}`,
+    baseUrl: `${x.vault.scheme}://${(x.host as AcceptedHost).authority}`,
     previousVersion: apiVersion.startsWith("20") && apiVersion >= "2025-07-01",
     recoverableDays: apiVersion !== "7.0" && apiVersion !== "2016-10-01",
   };

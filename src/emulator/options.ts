@@ -3,6 +3,7 @@
  * and their validation (one place for both).
  */
 import { recoveryLevels } from "../api/wireTypes.js";
+import { normalizeHostname } from "./hosts.js";
 
 /** Faults the local vault can inject, all off by default. */
 export interface LocalVaultFaultOptions {
@@ -41,6 +42,14 @@ export interface LocalVaultOptions {
    * @default "127.0.0.1"
    */
   host?: string;
+  /**
+   * More names the vault answers to, e.g. a compose service name. The vault serves only requests
+   * whose `Host` names it: loopback names and addresses, `host`, and these (any other `Host` is
+   * answered 421, so a web page cannot reach it by rebinding its own DNS name). With a generated
+   * certificate (`https: true`), these names are in its subjectAltName too.
+   * @default none
+   */
+  hostnames?: string[];
   /**
    * Port to listen on; 0 picks a free one.
    * @default 0 (programmatic), 8443 (command line)
@@ -100,6 +109,34 @@ export interface LocalVaultOptions {
   backupKey?: string;
   /** Fault injection, all off by default. */
   faults?: LocalVaultFaultOptions;
+  /**
+   * Milliseconds after a purge during which restoring a backup of the same name answers 409
+   * `Conflict`, as the service does while the purge settles (0 turns it off).
+   * @default 5000
+   */
+  restoreConflictAfterPurgeInMs?: number;
+  /**
+   * Milliseconds a client has to send the headers of a request; a slower one is answered 408 and
+   * disconnected.
+   * @default 10000
+   */
+  headersTimeoutInMs?: number;
+  /**
+   * Milliseconds a client has to send a whole request (headers and body); at least
+   * `headersTimeoutInMs`.
+   * @default 30000
+   */
+  requestTimeoutInMs?: number;
+  /**
+   * Milliseconds an idle keep-alive connection stays open.
+   * @default 5000
+   */
+  keepAliveTimeoutInMs?: number;
+  /**
+   * Most connections open at once; further ones are closed at once.
+   * @default 256
+   */
+  maxConnections?: number;
 }
 
 /** Options after validation, with every default filled in. */
@@ -115,7 +152,25 @@ export interface CheckedLocalVaultOptions {
   claimsChallenge: boolean;
   /** 32 bytes, or undefined for a random (or persisted) key. */
   backupKey: Buffer | undefined;
+  /** Normalized: lower case, IPv6 without brackets, no duplicates. */
+  hostnames: string[];
+  restoreConflictAfterPurgeInMs: number;
+  headersTimeoutInMs: number;
+  requestTimeoutInMs: number;
+  keepAliveTimeoutInMs: number;
+  maxConnections: number;
 }
+
+/** Default of `headersTimeoutInMs`. */
+export const defaultHeadersTimeoutInMs = 10_000;
+/** Default of `requestTimeoutInMs`. */
+export const defaultRequestTimeoutInMs = 30_000;
+/** Default of `keepAliveTimeoutInMs`. */
+export const defaultKeepAliveTimeoutInMs = 5_000;
+/** Default of `maxConnections`. */
+export const defaultMaxConnections = 256;
+/** Default of `restoreConflictAfterPurgeInMs`: about what the service shows. */
+export const defaultRestoreConflictAfterPurgeInMs = 5_000;
 
 /**
  * How an option is named in messages: `recoverableDays` (or `faults.errorRate`) for the API,
@@ -189,6 +244,34 @@ export function checkLocalVaultOptions(
     backupKey = Buffer.from(text, "base64");
   }
   validateFaults(options.faults ?? {}, (option) => label(option, "faults"));
+  const hostnames = options.hostnames ?? [];
+  if (!Array.isArray(hostnames)) {
+    throw new TypeError(`${label("hostnames")} must be an array of host names.`);
+  }
+  const names = new Set<string>();
+  for (const name of hostnames) {
+    try {
+      names.add(normalizeHostname(name));
+    } catch (error) {
+      throw new RangeError(`${label("hostnames")}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const headersTimeoutInMs = integerIn(
+    label,
+    "headersTimeoutInMs",
+    options.headersTimeoutInMs,
+    defaultHeadersTimeoutInMs,
+    1,
+    maxDelayMs,
+  );
+  const requestTimeoutInMs = integerIn(
+    label,
+    "requestTimeoutInMs",
+    options.requestTimeoutInMs,
+    Math.max(defaultRequestTimeoutInMs, headersTimeoutInMs),
+    headersTimeoutInMs,
+    maxDelayMs,
+  );
   return {
     host,
     port,
@@ -200,6 +283,33 @@ export function checkLocalVaultOptions(
     emptyPages: flag(label, "emptyPages", options.emptyPages),
     claimsChallenge: flag(label, "claimsChallenge", options.claimsChallenge),
     backupKey,
+    hostnames: [...names],
+    restoreConflictAfterPurgeInMs: integerIn(
+      label,
+      "restoreConflictAfterPurgeInMs",
+      options.restoreConflictAfterPurgeInMs,
+      defaultRestoreConflictAfterPurgeInMs,
+      0,
+      maxDelayMs,
+    ),
+    headersTimeoutInMs,
+    requestTimeoutInMs,
+    keepAliveTimeoutInMs: integerIn(
+      label,
+      "keepAliveTimeoutInMs",
+      options.keepAliveTimeoutInMs,
+      defaultKeepAliveTimeoutInMs,
+      1,
+      maxDelayMs,
+    ),
+    maxConnections: integerIn(
+      label,
+      "maxConnections",
+      options.maxConnections,
+      defaultMaxConnections,
+      1,
+      1_000_000,
+    ),
   };
 }
 

@@ -87,7 +87,10 @@ export function sendPage(
   const emptyPages = x.vault.emptyPages;
   const max = parseMaxResults(x.query.maxresults);
   const position = decodeSkipToken(x.query.$skiptoken, emptyPages);
-  const base = x.render.baseUrl;
+  // The service names the port in nextLinks (`https://{vault}.vault.azure.net:443/...`).
+  const host = x.host;
+  const base =
+    host === undefined ? x.render.baseUrl : `${x.vault.scheme}://${host.hostname}:${host.port}`;
   if (position.emptyPage) {
     x.send(200, {
       value: [],

@@ -4,13 +4,14 @@
 import { badParameter } from "../errors.js";
 import type { Exchange } from "../exchange.js";
 import type { LocalVaultFaultOptions } from "../options.js";
+import { clockShiftProblem } from "../store.js";
 import type { LocalRoute } from "./route.js";
 
 /** The test-control routes, by path under `/__local/`. */
 export const controlRoutes: Record<string, LocalRoute> = {
   reset: {
     method: "POST",
-    auth: "none",
+    auth: "vault",
     handle: async (x: Exchange) => {
       await x.vault.reset();
       x.send(204, undefined);
@@ -18,19 +19,18 @@ export const controlRoutes: Record<string, LocalRoute> = {
   },
   clock: {
     method: "POST",
-    auth: "none",
+    auth: "vault",
     handle: async (x: Exchange) => {
       const { advanceMs } = await x.readJson();
-      if (typeof advanceMs !== "number" || !Number.isFinite(advanceMs) || advanceMs < 0) {
-        throw badParameter("advanceMs must be a non-negative number of milliseconds.");
-      }
-      await x.vault.advanceClock(advanceMs);
+      const problem = clockShiftProblem(advanceMs, x.vault.store.clock.offsetMs);
+      if (problem !== undefined) throw badParameter(problem);
+      await x.vault.advanceClock(advanceMs as number);
       x.send(200, { now: Math.floor(x.vault.store.clock.nowMs() / 1000) });
     },
   },
   faults: {
     method: "PUT",
-    auth: "none",
+    auth: "vault",
     handle: async (x: Exchange) => {
       const body = await x.readJson();
       try {

@@ -5,7 +5,7 @@ import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import { get as httpsGet } from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
-import { helpText, parseCliArguments } from "../../../src/emulator/cli.js";
+import { exposureWarning, helpText, parseCliArguments } from "../../../src/emulator/cli.js";
 import type { LocalVaultOptions } from "../../../src/emulator/options.js";
 import { generateSelfSignedCertificate } from "../../../src/emulator/tls.js";
 
@@ -41,6 +41,12 @@ const allFlags = [
   "--error-rate",
   "--latency-ms",
   "--drop-rate",
+  "--hostname",
+  "--restore-conflict-after-purge-ms",
+  "--headers-timeout-ms",
+  "--request-timeout-ms",
+  "--keep-alive-timeout-ms",
+  "--max-connections",
 ];
 
 describe("parseCliArguments", () => {
@@ -133,6 +139,51 @@ describe("parseCliArguments", () => {
       backupKey: key,
     });
     assert.equal(optionsOf(["--recoverable-days", "90"]).options.recoverableDays, 90);
+  });
+
+  it("reads --hostname, repeatable, in lower case", () => {
+    const { options } = optionsOf(["--hostname", "KeyVault", "--hostname=vault.test"]);
+    assert.deepEqual(options.hostnames, ["keyvault", "vault.test"]);
+    assert.throws(
+      () => parseCliArguments(["--hostname", "evil.com/x"]),
+      (error: Error) => error instanceof RangeError && /^--hostname: /.test(error.message),
+    );
+  });
+
+  it("reads the connection limits and the restore conflict window", () => {
+    const { options } = optionsOf([
+      "--headers-timeout-ms",
+      "2000",
+      "--request-timeout-ms",
+      "4000",
+      "--keep-alive-timeout-ms",
+      "1000",
+      "--max-connections",
+      "10",
+      "--restore-conflict-after-purge-ms",
+      "0",
+    ]);
+    assert.equal(options.headersTimeoutInMs, 2000);
+    assert.equal(options.requestTimeoutInMs, 4000);
+    assert.equal(options.keepAliveTimeoutInMs, 1000);
+    assert.equal(options.maxConnections, 10);
+    assert.equal(options.restoreConflictAfterPurgeInMs, 0);
+    assert.throws(
+      () => parseCliArguments(["--headers-timeout-ms", "5000", "--request-timeout-ms", "100"]),
+      /--request-timeout-ms must be from 5000/,
+    );
+    assert.throws(
+      () => parseCliArguments(["--max-connections", "0"]),
+      /--max-connections must be from 1/,
+    );
+  });
+
+  it("warns, naming what is exposed, when listening beyond loopback", () => {
+    const open = exposureWarning("0.0.0.0", false);
+    assert.match(open, /WARNING: listening on 0\.0\.0\.0/);
+    assert.match(open, /Any bearer token is accepted/);
+    assert.match(open, /test controls/);
+    assert.match(exposureWarning("192.168.1.5", true), /--strict-auth/);
   });
 
   it("normalises a base64url backup key to base64", () => {

@@ -27,7 +27,6 @@ describe("local vault: faults", () => {
     // The test controls are never throttled, so a throttled client can still turn faults off.
     const off = await callVault(vault, "PUT", "/__local/faults", {
       body: {},
-      token: null,
       apiVersion: null,
     });
     assert.equal(off.status, 200);
@@ -78,14 +77,12 @@ describe("local vault: faults", () => {
   it("sets faults over HTTP and rejects invalid settings with 400", async () => {
     const set = await callVault(vault, "PUT", "/__local/faults", {
       body: { errorRate: 1 },
-      token: null,
       apiVersion: null,
     });
     assert.equal(set.status, 200);
     assert.equal((await callVault(vault, "GET", "/secrets")).status, 500);
     const bad = await callVault(vault, "PUT", "/__local/faults", {
       body: { dropRate: 5 },
-      token: null,
       apiVersion: null,
     });
     assertVaultError(bad, 400, "BadParameter", /dropRate/);

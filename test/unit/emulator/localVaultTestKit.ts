@@ -57,7 +57,7 @@ export async function callVault(
   if (token !== null) headers.authorization = `Bearer ${token}`;
   let body: string | undefined = options.rawBody;
   if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body !== undefined) headers["content-type"] ??= "application/json";
   const response = await fetch(url, { method, headers, body });
   const text = await response.text();
   return {

@@ -93,7 +93,6 @@ describe("local vault: persistence across restarts", () => {
     const first = await startLocalVault({ location });
     await callVault(first, "PUT", "/secrets/x", { body: { value: "v" } });
     const reset = await callVault(first, "POST", "/__local/reset", {
-      token: null,
       apiVersion: null,
     });
     assert.equal(reset.status, 204);

@@ -14,7 +14,7 @@ describe("local vault: secret operations", () => {
   let base: string;
 
   before(async () => {
-    vault = await startLocalVault({ delayMs: 20 });
+    vault = await startLocalVault({ delayMs: 20, hostnames: ["myvault.vault.azure.net"] });
     base = vault.vaultUrl;
   });
   beforeEach(() => vault.reset());
@@ -104,7 +104,7 @@ describe("local vault: secret operations", () => {
     assert.equal(versions.body.value.length, 2);
   });
 
-  it("builds ids from the request Host header", async () => {
+  it("builds ids from the request Host header, when it names the vault", async () => {
     // fetch may not override Host, so this goes through node:http.
     const url = new URL(base);
     const answer = await new Promise<{ status: number; body: { id: string } }>(

@@ -188,7 +188,6 @@ describe("local vault: soft delete", () => {
     await setAndDelete("ctl");
     const clock = await callVault(vault, "POST", "/__local/clock", {
       body: { advanceMs: 91 * day },
-      token: null,
       apiVersion: null,
     });
     assert.equal(clock.status, 200);
@@ -196,14 +195,12 @@ describe("local vault: soft delete", () => {
     assert.equal((await callVault(vault, "GET", "/deletedsecrets/ctl")).status, 404);
     await callVault(vault, "PUT", "/secrets/ctl2", { body: { value: "v" } });
     const reset = await callVault(vault, "POST", "/__local/reset", {
-      token: null,
       apiVersion: null,
     });
     assert.equal(reset.status, 204);
     assert.equal((await callVault(vault, "GET", "/secrets/ctl2")).status, 404);
     const bad = await callVault(vault, "POST", "/__local/clock", {
       body: { advanceMs: -1 },
-      token: null,
       apiVersion: null,
     });
     assertVaultError(bad, 400, "BadParameter", /advanceMs/);
