@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SecretClient } from "../../src/index.js";
+import { SecretClient } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import {
   assertBuilt,
@@ -245,6 +253,29 @@ describe("integration: keyvault-secrets run against the local vault", function (
         `Could not load the secrets of ${vault.vaultUrl.replace(/\./g, "\\.")}; nothing was loaded\\. Each secret that failed, and why:\\n {2}\\(listing\\): [\\s\\S]*x-identity-header value is not valid`,
       ),
     );
+  });
+
+  it("reaches a local vault over HTTPS with its generated CA (NODE_EXTRA_CA_CERTS)", async () => {
+    const tlsVault = await startLocalVault({ https: true, delayMs: 10 });
+    const dir = mkdtempSync(join(tmpdir(), "kvs-ca-"));
+    try {
+      const caFile = join(dir, "ca.pem");
+      writeFileSync(caFile, tlsVault.caCertificate!, { mode: 0o600 });
+      const tlsClient = new SecretClient(tlsVault.vaultUrl, tlsVault.credential, {
+        disableChallengeResourceVerification: true,
+        tlsOptions: { ca: tlsVault.caCertificate! },
+      });
+      await tlsClient.setSecret("tls-secret", "over-https");
+      tlsClient.close();
+      const run = await runCli(
+        ["run", "--names", "tls-secret", "--", ...printEnv("TLS_SECRET")],
+        vaultEnv(tlsVault, { NODE_EXTRA_CA_CERTS: caFile }),
+      );
+      assert.deepEqual(printedEnv(run), { TLS_SECRET: "over-https" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await tlsVault.close();
+    }
   });
 
   it("refuses a local vault when the token would not come from a local identity endpoint", async () => {
