@@ -2,7 +2,7 @@
  * App Service Key Vault references (`@Microsoft.KeyVault(...)`) in environment values: parsing,
  * the mapping of a reference's vault to another URL, and resolution through `SecretCache`.
  */
-import type { AbortSignalLike } from "@azure/abort-controller";
+import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   SecretCache,
@@ -54,7 +54,10 @@ export interface ResolveReferencesOptions {
    * @default the `KEYVAULT_REFERENCE_VAULTS` entry of `env` (`name=url,name=url`), else no mapping
    */
   vaultUrls?: Record<string, string>;
-  /** Cancels the resolution. */
+  /**
+   * Cancels the resolution: the promise rejects with an `AbortError`.
+   * @default none
+   */
   abortSignal?: AbortSignalLike;
 }
 
@@ -127,7 +130,8 @@ export interface KeyVaultReference {
  * @returns The resolved variables only (name to secret value); variables that are not references
  *   are not included.
  * @throws KeyVaultReferenceError naming each variable whose reference is malformed (with the
- *   expected syntax) or could not be resolved, and why. TypeError for bad options.
+ *   expected syntax) or could not be resolved, and why. TypeError for bad options. AbortError
+ *   when `abortSignal` aborts.
  * @example
  * ```ts
  * import { DefaultAzureCredential } from "@azure/identity";
@@ -238,7 +242,7 @@ export async function resolveParsedReferences(
   abortSignal?.addEventListener("abort", onAbort, { once: true });
   try {
     if (abortSignal?.aborted)
-      throw new Error("The resolution of Key Vault references was aborted.");
+      throw new AbortError("The resolution of Key Vault references was aborted.");
     await Promise.all(
       [...byVault].map(async ([vaultUrl, group]) => {
         let client: SecretClient;
@@ -285,7 +289,8 @@ export async function resolveParsedReferences(
       client.close();
     }
   }
-  if (abortSignal?.aborted) throw new Error("The resolution of Key Vault references was aborted.");
+  if (abortSignal?.aborted)
+    throw new AbortError("The resolution of Key Vault references was aborted.");
   if (failures.length > 0) {
     failures.sort((a, b) => (a.variableName < b.variableName ? -1 : 1));
     throw new KeyVaultReferenceError(failures);

@@ -250,6 +250,23 @@ describe("integration: App Service Key Vault references against the local vault"
       );
       assert.deepEqual(await resolveReferences({ A: "plain" }, options), {});
     });
+
+    it("rejects with an AbortError when aborted, before or during the reads", async () => {
+      const env = { A: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${name}/)` };
+      await assert.rejects(
+        resolveReferences(env, { ...options, abortSignal: AbortSignal.abort() }),
+        { name: "AbortError" },
+      );
+      vault.setFaults({ latencyMs: 2000 });
+      try {
+        const controller = new AbortController();
+        const pending = resolveReferences(env, { ...options, abortSignal: controller.signal });
+        setTimeout(() => controller.abort(), 50);
+        await assert.rejects(pending, { name: "AbortError" });
+      } finally {
+        vault.setFaults({});
+      }
+    });
   });
 
   describe("keyvault-secrets run", () => {
