@@ -2,7 +2,8 @@
  * App Service Key Vault references (`@Microsoft.KeyVault(...)`) in environment values: parsing,
  * the mapping of a reference's vault to another URL, and resolution through `SecretCache`.
  */
-import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
+import { AbortError } from "@azure/abort-controller";
+import type { AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   SecretCache,
