@@ -88,12 +88,12 @@ async function restoreWhenPurged(
   pollIntervalInMs: number,
 ): Promise<SecretProperties> {
   const deadline = Date.now() + 60_000;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       return await client.restoreSecretBackup(backup);
     } catch (error) {
       if (!isRestError(error) || error.statusCode !== 409 || Date.now() > deadline) throw error;
-      console.log(`   The purge is still running; trying again...`);
+      if (attempt === 1) console.log(`   409 Conflict: the purge is still settling; retrying...`);
       await sleep(pollIntervalInMs);
     }
   }

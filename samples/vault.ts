@@ -38,7 +38,9 @@ export async function connect(): Promise<SampleVault> {
     };
   }
 
-  const vault = await startLocalVault({ port: 0 });
+  // Like the service (about 5 s), the local vault answers 409 to a restore right after a purge;
+  // a shorter window keeps the samples quick while their retry still runs.
+  const vault = await startLocalVault({ port: 0, restoreConflictAfterPurgeInMs: 1000 });
   // The local vault is plain HTTP on 127.0.0.1, and its challenge names https://vault.azure.net.
   const client = new SecretClient(vault.vaultUrl, vault.credential, {
     allowInsecureConnection: true,

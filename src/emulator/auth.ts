@@ -13,6 +13,7 @@ import {
   tokenExpired,
   tokenIssuerInvalid,
   tokenMalformed,
+  tokenNotYetValid,
   tokenSignatureInvalid,
 } from "./errors.js";
 
@@ -31,6 +32,8 @@ export const localClientId = "11111111-1111-1111-1111-111111111111";
 interface TokenVerdict {
   /** Expiry in epoch milliseconds (Infinity when the token is not checked). */
   expiresAtMs: number;
+  /** Start of validity (`nbf`) in epoch milliseconds (0 when the token is not checked). */
+  notBeforeMs: number;
   /** Why the token is refused, if it is. */
   error?: VaultError;
   /** Whether the token was requested with claims (it satisfies a claims challenge). */
@@ -60,7 +63,7 @@ export class VaultAuth {
    * @param settings - signing key, tenant and modes
    */
   constructor(private readonly settings: VaultAuthSettings) {
-    this.challenge = `Bearer authorization="https://login.windows.net/${settings.tenantId}", resource="${vaultResource}"`;
+    this.challenge = `Bearer authorization="https://login.microsoftonline.com/${settings.tenantId}", resource="${vaultResource}"`;
     this.issuer = `https://sts.windows.net/${settings.tenantId}/`;
   }
 
@@ -127,9 +130,9 @@ export class VaultAuth {
       this.verdicts.set(token, verdict);
     }
     if (verdict.error !== undefined) throw verdict.error;
-    if (verdict.expiresAtMs <= Date.now()) {
-      throw tokenExpired(this.challenge);
-    }
+    const now = Date.now();
+    if (verdict.expiresAtMs <= now) throw tokenExpired(this.challenge);
+    if (verdict.notBeforeMs > now) throw tokenNotYetValid(this.challenge);
     if (this.settings.claimsChallenge && !verdict.hasClaims && !verdict.challenged) {
       verdict.challenged = true;
       throw claimsRequired(claimsChallengeHeader(Math.floor(Date.now() / 1000)));
@@ -137,7 +140,12 @@ export class VaultAuth {
   }
 
   private verify(token: string): TokenVerdict {
-    const verdict: TokenVerdict = { expiresAtMs: Infinity, hasClaims: false, challenged: false };
+    const verdict: TokenVerdict = {
+      expiresAtMs: Infinity,
+      notBeforeMs: 0,
+      hasClaims: false,
+      challenged: false,
+    };
     const parts = token.split(".");
     const payload = parts.length === 3 ? decodeJson(parts[1]) : undefined;
     verdict.hasClaims = typeof payload?.xms_claims === "string" && payload.xms_claims !== "";
@@ -160,6 +168,10 @@ export class VaultAuth {
       return refuse(tokenAudienceInvalid(vaultResource, String(payload.aud), this.challenge));
     }
     verdict.expiresAtMs = typeof payload.exp === "number" ? payload.exp * 1000 : 0;
+    if (payload.nbf !== undefined) {
+      // A start that is not a number makes the token never valid, as a missing expiry does.
+      verdict.notBeforeMs = typeof payload.nbf === "number" ? payload.nbf * 1000 : Infinity;
+    }
     return verdict;
   }
 

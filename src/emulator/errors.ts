@@ -247,16 +247,47 @@ export function purgeNotAllowed(): VaultError {
 }
 
 /**
- * 409 `Conflict` for a restore whose name is in use.
- * @param name - the secret name
+ * 409 `Conflict` for a restore whose name is in use, or was purged a moment ago.
+ * @param id - id of the backup's latest version, as the vault names it
  * @returns the error
  */
-export function restoreNameInUse(name: string): VaultError {
+export function restoreConflict(id: string): VaultError {
   return new VaultError(
     409,
     "Conflict",
-    `Secret ${name} already exists in this key vault; restore needs a name that is not in use.`,
+    `There was a conflict restoring the secret '${id}'. This can happen if either: a second secret with the same name was created after the first secret was deleted; thus trying to restore a secret whose name is already in use. To fix this, rename the second secret to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the secret. To avoid this error, perform operations against a secret in a sequential manner.`,
   );
+}
+
+/**
+ * 400 `BadParameter` for `outContentType` on a secret that is not a PFX certificate (every secret
+ * of this vault: it holds no certificates).
+ * @param target - `PEM` or `PFX`, the format asked for
+ * @returns the error
+ */
+export function transformationNotSupported(target: "PEM" | "PFX"): VaultError {
+  return badParameter(
+    `The 'Unsupported' to '${target}' transformation is not supported. Only PFX to PEM transformation is supported.`,
+  );
+}
+
+/**
+ * 405 `MethodNotAllowed` for a method on the collection itself (`PUT /secrets/`), as the service
+ * words it: no `Allow` header.
+ * @param method - the request method
+ * @returns the error
+ */
+export function collectionMethodNotAllowed(method: string): VaultError {
+  return new VaultError(405, "MethodNotAllowed", `HTTP ${method} not allowed`);
+}
+
+/**
+ * 401 for a token used before its `nbf` (refused as an expired one is).
+ * @param challenge - the `WWW-Authenticate` value
+ * @returns the error
+ */
+export function tokenNotYetValid(challenge: string): VaultError {
+  return unauthorized("AKV10020: The access token is not yet valid.", challenge);
 }
 
 /**
@@ -353,7 +384,7 @@ export function invalidMaxResults(raw: string, limit: number): VaultError {
  * @returns the error
  */
 export function missingToken(challenge: string): VaultError {
-  return unauthorized("AKV10000: Request is missing a Bearer or PoP token.", challenge);
+  return unauthorized("AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.", challenge);
 }
 
 /**

@@ -28,7 +28,7 @@ export class Exchange {
   /** api-version of the request ("" on the local routes). */
   apiVersion = "";
   /** How bodies are rendered for this request; set once the request is accepted. */
-  render: RenderContext = { baseUrl: "", previousVersion: false, recoverableDays: true };
+  render: RenderContext = { baseUrl: "", recoverableDays: true };
   /** The accepted `Host`; set before any route sees the request. */
   host: AcceptedHost | undefined;
   /** Whether the request passed authentication (answers then name the role assignment). */

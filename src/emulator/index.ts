@@ -86,6 +86,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     recoveryLevel: checked.recoveryLevel,
     recoverableDays: checked.recoverableDays,
     delayMs: checked.delayMs,
+    restoreConflictAfterPurgeInMs: checked.restoreConflictAfterPurgeInMs,
   };
   const faults = new FaultInjector(options.faults);
 

@@ -30,6 +30,8 @@ import { handleSecrets } from "./routes/secrets.js";
 /** The newest api-version, named in the "not recognized" message. */
 const latestApiVersion = serviceVersions[serviceVersions.length - 1];
 const acceptedApiVersions = new Set<string>([...serviceVersions, "2016-10-01"]);
+/** Preview versions the service also accepts (`7.6-preview.2`, `2026-03-01-preview`). */
+const previewApiVersion = /^(7\.\d+-preview(\.\d+)?|20\d\d-\d\d-\d\d-preview)$/;
 
 /** First path segment of the local-only routes (test controls, managed identity). */
 const localSegment = "__local";
@@ -118,7 +120,7 @@ function dispatch(x: Exchange): Promise<void> | void {
 
   const apiVersion = x.query["api-version"];
   if (apiVersion === undefined || apiVersion === "") throw apiVersionMissing(latestApiVersion);
-  if (!acceptedApiVersions.has(apiVersion)) {
+  if (!acceptedApiVersions.has(apiVersion) && !previewApiVersion.test(apiVersion)) {
     throw apiVersionUnknown(apiVersion, latestApiVersion);
   }
   x.apiVersion = apiVersion;
@@ -160,7 +162,6 @@ function checkBodyType(x: Exchange): void {
 function renderContext(x: Exchange, apiVersion: string): RenderContext {
   return {
     baseUrl: `${x.vault.scheme}://${(x.host as AcceptedHost).authority}`,
-    previousVersion: apiVersion.startsWith("20") && apiVersion >= "2025-07-01",
     recoverableDays: apiVersion !== "7.0" && apiVersion !== "2016-10-01",
   };
 }

@@ -15,8 +15,6 @@ import type { SecretView, StoreSettings, StoredVersion } from "./store.js";
 export interface RenderContext {
   /** `{scheme}://{host}` of the request, no trailing slash. */
   baseUrl: string;
-  /** Whether `previousVersion` is part of the api-version (2025-07-01 and later). */
-  previousVersion: boolean;
   /** Whether `recoverableDays` is part of the api-version (7.1 and later). */
   recoverableDays: boolean;
 }
@@ -49,14 +47,24 @@ export class WireRenderer {
   ): SecretBundleWire {
     const bundle: SecretBundleWire = {};
     if (withValue) bundle.value = stored.value;
-    bundle.id = `${ctx.baseUrl}/secrets/${secret.name}/${stored.version}`;
+    bundle.id = this.secretId(secret.name, stored.version, ctx);
     if (stored.contentType !== undefined) bundle.contentType = stored.contentType;
     bundle.attributes = this.attributes(stored, ctx);
     if (stored.tags !== undefined) bundle.tags = stored.tags;
-    if (ctx.previousVersion && stored.previousVersion !== undefined) {
-      bundle.previousVersion = stored.previousVersion;
-    }
+    // previousVersion belongs to certificate-backed secrets, which this vault does not hold: the
+    // service never sends it for plain secrets, however many versions they have.
     return bundle;
+  }
+
+  /**
+   * The id of one version.
+   * @param name - the secret name
+   * @param version - the version
+   * @param ctx - render context
+   * @returns the id
+   */
+  secretId(name: string, version: string, ctx: RenderContext): string {
+    return `${ctx.baseUrl}/secrets/${name}/${version}`;
   }
 
   /**

@@ -116,7 +116,13 @@ function readTags(tags: unknown): Record<string, string> {
     if (typeof value !== "string" || name.length > maxTagLength || value.length > maxTagLength) {
       throw invalidProperty();
     }
-    result[name] = value;
+    // Any string is a tag name, `__proto__` and `constructor` included: an own property each.
+    Object.defineProperty(result, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return result;
 }

@@ -11,7 +11,7 @@ import {
   deletedButRecoverable,
   deletedSecretNotFound,
   purgeNotAllowed,
-  restoreNameInUse,
+  restoreConflict,
   secretDisabled,
   secretNotFound,
 } from "./errors.js";
@@ -29,7 +29,6 @@ export interface StoredVersion {
   created: number;
   /** Unix seconds. */
   updated: number;
-  previousVersion?: string;
 }
 
 /** Every version of one secret, in creation order (the form backups and restore records carry). */
@@ -78,9 +77,7 @@ export interface UpdateFields {
 
 /** A state change, journaled before it is acknowledged and replayed at start. */
 export type StoreRecord =
-  | ({ type: "set"; key: string; name: string; version: string; at: number } & SetFields & {
-        previousVersion?: string;
-      })
+  | ({ type: "set"; key: string; name: string; version: string; at: number } & SetFields)
   | ({ type: "update"; key: string; version: string; at: number } & UpdateFields)
   | {
       type: "delete";
@@ -90,7 +87,7 @@ export type StoreRecord =
       scheduledPurgeDate?: number;
     }
   | { type: "recover"; key: string; readyAt: number }
-  | { type: "purge"; key: string }
+  | { type: "purge"; key: string; /** Vault-clock milliseconds of the purge. */ at?: number }
   | { type: "restore"; secret: SerializedSecret }
   | { type: "reset" }
   | { type: "clock"; advanceMs: number };
@@ -100,6 +97,8 @@ export interface StoreSettings {
   recoveryLevel: string;
   recoverableDays: number;
   delayMs: number;
+  /** Milliseconds after a purge during which a restore of the name conflicts. */
+  restoreConflictAfterPurgeInMs: number;
 }
 
 /** A result of a mutation: the record to journal and the secret it changed. */
@@ -164,6 +163,8 @@ export class VaultClock {
 export class SecretStore {
   private readonly active = new Map<string, SecretEntry>();
   private readonly deleted = new Map<string, SecretEntry>();
+  /** Vault-clock milliseconds of recent purges, by key (restores conflict for a while after). */
+  private readonly purgedAt = new Map<string, number>();
   private readonly softDelete: boolean;
   private readonly purgeable: boolean;
 
@@ -290,9 +291,6 @@ export class SecretStore {
       version: randomBytes(16).toString("hex"),
       at: Math.floor(this.clock.nowMs() / 1000),
       ...fields,
-      ...(existing === undefined
-        ? {}
-        : { previousVersion: existing.versions[existing.versions.length - 1].version }),
     };
     this.apply(record);
     return this.latestOf(record, this.active.get(key) as SecretEntry);
@@ -350,7 +348,7 @@ export class SecretStore {
     const entry = this.deletedEntry(name, false, deletedSecretNotFound);
     if (entry.pendingUntil > this.clock.nowMs()) throw beingDeleted();
     if (!this.purgeable) throw purgeNotAllowed();
-    const record: StoreRecord = { type: "purge", key: entry.key };
+    const record: StoreRecord = { type: "purge", key: entry.key, at: this.clock.nowMs() };
     this.apply(record);
     return record;
   }
@@ -361,7 +359,8 @@ export class SecretStore {
    * @returns the record, the secret and its latest version
    */
   recover(name: string): Mutation {
-    const entry = this.deletedEntry(name, false, deletedSecretNotFound);
+    // The service answers the generic "not found" message here, not "Deleted Secret not found".
+    const entry = this.deletedEntry(name, false, secretNotFound);
     const now = this.clock.nowMs();
     if (entry.pendingUntil > now) throw beingDeleted();
     const record: StoreRecord = {
@@ -376,12 +375,22 @@ export class SecretStore {
   /**
    * Restores a backed-up secret with all its versions.
    * @param secret - the decrypted backup
+   * @param idOf - the id of a version, named in a conflict
    * @returns the record, the secret and its latest version
    */
-  restore(secret: SerializedSecret): Mutation {
+  restore(secret: SerializedSecret, idOf: (name: string, version: string) => string): Mutation {
     const key = secret.name.toLowerCase();
-    const existing = this.active.get(key);
-    if (existing !== undefined) throw restoreNameInUse(existing.name);
+    const conflict = (): Error =>
+      restoreConflict(idOf(secret.name, secret.versions[secret.versions.length - 1].version));
+    // The service refuses a restore while the name is in use, and for a few seconds after a purge.
+    if (this.active.has(key)) throw conflict();
+    const purgedAt = this.purgedAt.get(key);
+    if (purgedAt !== undefined) {
+      if (this.clock.nowMs() < purgedAt + this.settings.restoreConflictAfterPurgeInMs) {
+        throw conflict();
+      }
+      this.purgedAt.delete(key);
+    }
     const deleted = this.liveDeleted(key);
     if (deleted !== undefined) throw deletedButRecoverable(deleted.name);
     const record: StoreRecord = { type: "restore", secret };
@@ -412,7 +421,6 @@ export class SecretStore {
         if (record.tags !== undefined) stored.tags = record.tags;
         if (record.nbf !== undefined) stored.nbf = record.nbf;
         if (record.exp !== undefined) stored.exp = record.exp;
-        if (record.previousVersion !== undefined) stored.previousVersion = record.previousVersion;
         entry.versions.push(stored);
         entry.byVersion.set(stored.version, stored);
         entry.pendingUntil = 0;
@@ -452,6 +460,10 @@ export class SecretStore {
       }
       case "purge":
         this.deleted.delete(record.key);
+        if (record.at !== undefined && this.settings.restoreConflictAfterPurgeInMs > 0) {
+          this.purgedAt.set(record.key, record.at);
+          if (this.purgedAt.size > 1024) this.forgetSettledPurges(record.at);
+        }
         return;
       case "restore": {
         const key = record.secret.name.toLowerCase();
@@ -467,6 +479,7 @@ export class SecretStore {
       case "reset":
         this.active.clear();
         this.deleted.clear();
+        this.purgedAt.clear();
         return;
       case "clock":
         this.clock.advance(record.advanceMs);
@@ -531,6 +544,12 @@ export class SecretStore {
     const keys: string[] = [];
     for (const [key, entry] of map) if (key > afterKey && visible(entry)) keys.push(key);
     return keys.sort();
+  }
+
+  private forgetSettledPurges(nowMs: number): void {
+    for (const [key, at] of this.purgedAt) {
+      if (at + this.settings.restoreConflictAfterPurgeInMs <= nowMs) this.purgedAt.delete(key);
+    }
   }
 
   private latestOf(record: StoreRecord, entry: SecretEntry): Mutation {

@@ -72,7 +72,7 @@ describe("integration: authentication under strictAuth", () => {
     });
     assert.match(
       error.response?.headers.get("www-authenticate") ?? "",
-      /^Bearer authorization="https:\/\/login\.windows\.net\/[^"]+", resource="https:\/\/vault\.azure\.net"$/,
+      /^Bearer authorization="https:\/\/login\.microsoftonline\.com\/[^"]+", resource="https:\/\/vault\.azure\.net"$/,
     );
     assert.ok(!error.message.includes("made-up-token"), "the token never reaches an error message");
     client.close();

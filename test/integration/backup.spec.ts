@@ -17,7 +17,8 @@ describe("integration: backup and restore over HTTP", () => {
   let client: SecretClient;
 
   before(async () => {
-    vault = await startLocalVault({ delayMs: 30 });
+    // Restores here follow a purge at once; the conflict window has its own test below.
+    vault = await startLocalVault({ delayMs: 30, restoreConflictAfterPurgeInMs: 0 });
     client = localClient(vault);
   });
   after(async () => {

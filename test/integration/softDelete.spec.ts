@@ -316,7 +316,7 @@ describe("integration: delete, recover and purge over HTTP", () => {
       await assertRestError(client.beginRecoverDeletedSecret(name, { intervalInMs }), {
         statusCode: 404,
         code: "SecretNotFound",
-        message: deletedSecretNotFoundMessage(name),
+        message: secretNotFoundMessage(name),
       });
     });
 

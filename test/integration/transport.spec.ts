@@ -72,7 +72,11 @@ describe("integration: persistence across restarts (location)", () => {
   it("keeps every version, value and deletion across a restart on the same directory", async () => {
     const name = uniqueName("durable");
     const gone = uniqueName("gone");
-    let vault = await startLocalVault({ delayMs: 30, location: directory });
+    let vault = await startLocalVault({
+      delayMs: 30,
+      location: directory,
+      restoreConflictAfterPurgeInMs: 0,
+    });
     let client = localClient(vault);
     const v1 = await client.setSecret(name, "first", { tags: { n: "1" } });
     const v2 = await client.setSecret(name, "second", { contentType: "text/plain" });
@@ -82,7 +86,11 @@ describe("integration: persistence across restarts (location)", () => {
     client.close();
     await vault.close();
 
-    vault = await startLocalVault({ delayMs: 30, location: directory });
+    vault = await startLocalVault({
+      delayMs: 30,
+      location: directory,
+      restoreConflictAfterPurgeInMs: 0,
+    });
     try {
       client = localClient(vault);
       const latest = await client.getSecret(name);

@@ -26,7 +26,7 @@ describe("interop: our client and the official @azure/keyvault-secrets 4.12 agre
   let official: OfficialSecretClient;
 
   before(async () => {
-    vault = await startLocalVault({ delayMs: 30 });
+    vault = await startLocalVault({ delayMs: 30, restoreConflictAfterPurgeInMs: 0 });
     ours = localClient(vault);
     official = officialClient(vault);
   });

@@ -43,7 +43,13 @@ describe("reliability: secret hygiene end to end", function () {
   let originalLevel: AzureLogLevel | undefined;
 
   before(async () => {
-    vault = await startLocalVault({ delayMs: 20, strictAuth: true, claimsChallenge: true });
+    // The restore below follows a purge at once (the conflict window has its own tests).
+    vault = await startLocalVault({
+      delayMs: 20,
+      strictAuth: true,
+      claimsChallenge: true,
+      restoreConflictAfterPurgeInMs: 0,
+    });
     originalLevel = getLogLevel();
     setLogLevel("verbose");
     AzureLogger.log = (...args: unknown[]) => {

@@ -2,6 +2,7 @@
  * The managed identity endpoint (App Service protocol) under `/__local/identity/token`: issues
  * tokens to callers that present the vault's identity header.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { localClientId, resourceOfScope } from "../auth.js";
 import type { Exchange } from "../exchange.js";
 import type { LocalRoute } from "./route.js";
@@ -24,7 +25,7 @@ function issueToken(x: Exchange): void {
     oauthError(400, "invalid_request", "The x-identity-header request header is missing.");
     return;
   }
-  if (header !== x.vault.identityHeader) {
+  if (!sameSecret(header, x.vault.identityHeader)) {
     oauthError(401, "unauthorized_client", "The x-identity-header value is not valid.");
     return;
   }
@@ -45,4 +46,11 @@ function issueToken(x: Exchange): void {
     token_type: "Bearer",
     client_id: localClientId,
   });
+}
+
+/** Compares a presented secret with the expected one in constant time (hashes of equal length). */
+function sameSecret(presented: string | string[], expected: string): boolean {
+  if (typeof presented !== "string") return false;
+  const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
 }

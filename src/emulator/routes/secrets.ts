@@ -2,7 +2,13 @@
  * `/secrets`: set, get, update, delete, list, list versions, backup and restore.
  */
 import { openBackup, sealBackup } from "../backup.js";
-import { invalidName, methodNotAllowed, resourceNotFound } from "../errors.js";
+import {
+  collectionMethodNotAllowed,
+  invalidName,
+  methodNotAllowed,
+  resourceNotFound,
+  transformationNotSupported,
+} from "../errors.js";
 import type { Exchange } from "../exchange.js";
 import { sendPage } from "../paging.js";
 import { isValidName, readRestoreBody, readSetBody, readUpdateBody } from "../requests.js";
@@ -16,7 +22,7 @@ export async function handleSecrets(x: Exchange): Promise<void> {
   const { method, segments, path, vault } = x;
   const { store, render } = vault;
   if (segments.length === 1) {
-    if (method !== "GET") throw methodNotAllowed(method, path, "GET");
+    if (method !== "GET") throw collectionMethodNotAllowed(method);
     sendPage(x, "/secrets", (after, max) => {
       const page = store.list(after, max);
       return { ...page, items: page.items.map((s) => render.latestItem(s, x.render)) };
@@ -26,7 +32,9 @@ export async function handleSecrets(x: Exchange): Promise<void> {
   const name = decodeName(segments[1]);
   if (segments.length === 2 && name === "restore" && method === "POST") {
     const body = await x.readJson();
-    const m = store.restore(openBackup(readRestoreBody(body), vault.backupKey));
+    const m = store.restore(openBackup(readRestoreBody(body), vault.backupKey), (n, v) =>
+      render.secretId(n, v, x.render),
+    );
     await x.commit(m.record, 200, render.latest(m.secret, x.render));
     return;
   }
@@ -55,6 +63,7 @@ export async function handleSecrets(x: Exchange): Promise<void> {
   switch (method) {
     case "GET": {
       const found = store.get(name, version);
+      checkOutContentType(x);
       x.send(200, render.bundle(found.secret, found.version, x.render, true));
       return;
     }
@@ -84,4 +93,20 @@ export async function handleSecrets(x: Exchange): Promise<void> {
         version === "" ? "GET, PUT, PATCH, DELETE" : "GET, PATCH",
       );
   }
+}
+
+/** `outContentType` values and the format each asks for. */
+const outContentTypes: Record<string, "PEM" | "PFX"> = {
+  "application/x-pem-file": "PEM",
+  "application/x-pkcs12": "PFX",
+};
+
+/**
+ * `outContentType` (api-version 2025-07-01 and later) converts a certificate-backed PFX secret;
+ * this vault holds no certificates, so every secret answers as a non-PFX secret does.
+ */
+function checkOutContentType(x: Exchange): void {
+  const asked = x.query.outContentType;
+  if (asked === undefined || !x.apiVersion.startsWith("20") || x.apiVersion < "2025-07-01") return;
+  throw transformationNotSupported(outContentTypes[asked.toLowerCase()] ?? "PEM");
 }

@@ -3,7 +3,7 @@ import { startLocalVault, type LocalVault } from "../../../src/emulator/index.js
 import { assertVaultError, callVault } from "./localVaultTestKit.js";
 
 const tenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const challenge = `Bearer authorization="https://login.windows.net/${tenantId}", resource="https://vault.azure.net"`;
+const challenge = `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`;
 const vaultScope = "https://vault.azure.net/.default";
 
 async function tokenOf(vault: LocalVault, scope = vaultScope, claims?: string): Promise<string> {
@@ -26,7 +26,7 @@ describe("local vault: authentication", () => {
         answer,
         401,
         "Unauthorized",
-        "AKV10000: Request is missing a Bearer or PoP token.",
+        "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.",
       );
       assert.equal(answer.headers.get("www-authenticate"), challenge);
       assert.ok(answer.headers.get("x-ms-request-id"));
@@ -41,7 +41,7 @@ describe("local vault: authentication", () => {
         answer,
         401,
         "Unauthorized",
-        "AKV10000: Request is missing a Bearer or PoP token.",
+        "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.",
       );
     });
 

@@ -72,7 +72,7 @@ describe("local vault: backup and restore", () => {
       await callVault(source, "POST", "/secrets/restore", { body: { value: blob } }),
       409,
       "Conflict",
-      /dup already exists/,
+      /^There was a conflict restoring the secret 'http:\/\/127\.0\.0\.1:\d+\/secrets\/dup\/[0-9a-f]{32}'\. This can happen if either: /,
     );
     await callVault(source, "DELETE", "/secrets/dup");
     assertVaultError(

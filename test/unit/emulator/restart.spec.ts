@@ -30,7 +30,13 @@ describe("local vault: persistence across restarts", () => {
     first.advanceClock(86_400_000);
     await first.close();
 
-    const second = await startLocalVault({ location, delayMs: 0, strictAuth: true });
+    // The purge was journaled a moment ago: without this, the restore below would conflict.
+    const second = await startLocalVault({
+      location,
+      delayMs: 0,
+      strictAuth: true,
+      restoreConflictAfterPurgeInMs: 0,
+    });
     try {
       const again = (method: string, path: string, body?: unknown) =>
         callVault(second, method, path, { token, body });

@@ -206,9 +206,6 @@ describe("local vault: limits and request rules", () => {
     });
 
     it("answers 405 with an Allow header for a wrong method", async () => {
-      const answer = await callVault(vault, "POST", "/secrets");
-      assertVaultError(answer, 405, "MethodNotAllowed", /POST is not allowed on \/secrets/);
-      assert.equal(answer.headers.get("allow"), "GET");
       const purgeByPut = await callVault(vault, "PUT", "/deletedsecrets/x");
       assertVaultError(purgeByPut, 405, "MethodNotAllowed", /PUT/);
       assert.equal(purgeByPut.headers.get("allow"), "GET, DELETE");
