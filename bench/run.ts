@@ -7,7 +7,7 @@
  * alike; ratios are the figures to read. Results are printed and written to bench/results/.
  *
  * Flags: --quick (short rounds), --scenario NAME (repeatable or comma-separated: get, set, list1k,
- * list10k, cold, cache), --server fixed|vault|both, --https (every contender and server over TLS with a
+ * list10k, cold, cache, startup), --server fixed|vault|both, --https (every contender and server over TLS with a
  * generated CA trusted through NODE_EXTRA_CA_CERTS), --profile (CPU profiles of our client and the
  * official one instead of the benchmark), --help.
  */
@@ -34,7 +34,7 @@ import {
   type ServerReady,
 } from "./protocol.js";
 
-const scenarioNames = ["get", "set", "list1k", "list10k", "cold", "cache"] as const;
+const scenarioNames = ["get", "set", "list1k", "list10k", "cold", "cache", "startup"] as const;
 type ScenarioName = (typeof scenarioNames)[number];
 type ServerKind = "fixed" | "vault";
 
@@ -45,7 +45,7 @@ interface Scenario {
   label: string;
 }
 
-const scenarios: Record<Exclude<ScenarioName, "cold" | "cache">, Scenario> = {
+const scenarios: Record<Exclude<ScenarioName, "cold" | "cache" | "startup">, Scenario> = {
   get: { operation: "get", items: 0, label: "getSecret" },
   set: { operation: "set", items: 0, label: "setSecret" },
   list1k: { operation: "list", items: 1_000, label: "list 1,000" },
@@ -287,7 +287,7 @@ async function runScenario(
   compiled: CompiledBench,
   server: RunningServer,
   serverKind: ServerKind,
-  name: Exclude<ScenarioName, "cold" | "cache">,
+  name: Exclude<ScenarioName, "cold" | "cache" | "startup">,
   concurrency: number,
   settings: Settings,
 ): Promise<ScenarioResult> {
@@ -608,10 +608,11 @@ async function profileContenders(
 ): Promise<void> {
   const profileDir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-profiles-"));
   const names = chosen.filter(
-    (n): n is Exclude<ScenarioName, "cold" | "cache"> => n !== "cold" && n !== "cache",
+    (n): n is Exclude<ScenarioName, "cold" | "cache" | "startup"> =>
+      n !== "cold" && n !== "cache" && n !== "startup",
   );
   const picked =
-    names.length > 0 && names.length < scenarioNames.length - 2 ? names : ["get" as const];
+    names.length > 0 && names.length < scenarioNames.length - 3 ? names : ["get" as const];
   const summaries: Record<string, ProfileSummary & { ops: number }> = {};
   for (const name of picked) {
     const scenario = scenarios[name];
@@ -736,7 +737,7 @@ async function main(): Promise<void> {
   const cold: ColdResult[] = [];
   for (const serverKind of options.servers) {
     for (const name of options.chosen) {
-      if (name === "cache") continue;
+      if (name === "cache" || name === "startup") continue;
       const items = name === "cold" ? 0 : scenarios[name].items;
       const server = await startServer(compiled, serverKind, { items, https: options.https });
       try {
@@ -773,6 +774,18 @@ async function main(): Promise<void> {
       { stdio: "inherit", timeout: 600_000 },
     );
     if (cache.status !== 0) throw new Error(`bench/secretCache.ts failed (exit ${cache.status}).`);
+  }
+
+  if (options.chosen.includes("startup")) {
+    // Start-up of a vault with 100,000 versions under --location: its own program and table.
+    const startup = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "bench/vaultStartup.ts", ...(options.quick ? ["--runs", "2"] : [])],
+      { stdio: "inherit", timeout: 600_000 },
+    );
+    if (startup.status !== 0) {
+      throw new Error(`bench/vaultStartup.ts failed (exit ${startup.status}).`);
+    }
   }
 
   const targets = judgeTargets(results, cold);

@@ -4,11 +4,12 @@
  * program's entry file is `bin.ts`.
  */
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { isLoopbackHost } from "./hosts.js";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "./options.js";
+import { writePrivateFile } from "./persistence.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
@@ -31,6 +32,7 @@ const cliOptions = {
   "empty-pages": { type: "boolean" },
   "claims-challenge": { type: "boolean" },
   "backup-key": { type: "string" },
+  "identity-header": { type: "string" },
   "throttle-limit": { type: "string" },
   "no-retry-after": { type: "boolean" },
   "error-rate": { type: "string" },
@@ -60,10 +62,11 @@ Server:
                            service name; also put in the generated certificate. Requests whose
                            Host is not a loopback name or address, HOST or a NAME get 421
   --port N                 Port to listen on, 0 picks a free one (default 8443)
-  --location DIR           Keep the vault's state in DIR; every write is durable before it is
-                           acknowledged (default: in memory only)
+  --location DIR           Keep the vault's state in DIR (created 0700, files 0600); every write
+                           is durable before it is acknowledged or seen (default: in memory only)
   --https                  Serve HTTPS with a generated certificate; the CA certificate is written
-                           to DIR (or the working directory)/${caFileName}
+                           to DIR (or the working directory)/${caFileName}, and with
+                           --location the same CA is served again after a restart
   --cert FILE --key FILE   Serve HTTPS with this PEM certificate and key (both or neither;
                            implies --https)
 
@@ -80,6 +83,8 @@ Vault behaviour:
   --claims-challenge       Answer the first request with each new token with a CAE claims challenge
   --backup-key BASE64      32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)
+  --identity-header VALUE  Secret the managed-identity endpoint expects (IDENTITY_HEADER), 16 to
+                           256 visible characters (default: random, kept under --location)
   --restore-conflict-after-purge-ms N
                            Milliseconds after a purge during which a restore of the same name
                            answers 409 Conflict, as the service does (default 5000; 0 = off)
@@ -277,6 +282,9 @@ export function parseCliArguments(argv: string[]): ParsedCliArguments {
   if (values["backup-key"] !== undefined) {
     options.backupKey = values["backup-key"];
   }
+  if (values["identity-header"] !== undefined) {
+    options.identityHeader = values["identity-header"];
+  }
 
   const faults: NonNullable<LocalVaultOptions["faults"]> = {};
   if (values["throttle-limit"] !== undefined) {
@@ -384,7 +392,8 @@ export async function runCli(argv: string[]): Promise<void> {
   if (vault.caCertificate !== undefined && parsed.caOut !== undefined) {
     caPath = parsed.caOut;
     mkdirSync(path.dirname(caPath), { recursive: true });
-    writeFileSync(caPath, vault.caCertificate);
+    // Written aside and renamed: a link planted at caPath is replaced, never followed.
+    await writePrivateFile(caPath, vault.caCertificate);
   }
   lines.push(
     "Environment for clients:",

@@ -6,11 +6,13 @@ import type { VaultAuth } from "./auth.js";
 import type { FaultInjector } from "./faults.js";
 import type { HostPolicy } from "./hosts.js";
 import type { WireRenderer } from "./render.js";
-import type { SecretStore, StoreRecord } from "./store.js";
+import type { DurableStore } from "./durableStore.js";
+import type { StoreRecord } from "./store.js";
 
 /** Everything the request listener needs from the vault. */
 export interface VaultServerContext {
-  store: SecretStore;
+  /** Changes are made at once; reads see only what is durable. */
+  store: DurableStore;
   render: WireRenderer;
   auth: VaultAuth;
   faults: FaultInjector;

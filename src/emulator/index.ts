@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
+import { DurableStore } from "./durableStore.js";
 import { HostPolicy } from "./hosts.js";
 import type { VaultServerContext } from "./context.js";
 import { createRequestListener } from "./listener.js";
@@ -17,10 +18,16 @@ import {
   type LocalVaultFaultOptions,
   type LocalVaultOptions,
 } from "./options.js";
-import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
+import {
+  openJournal,
+  readStateFile,
+  writeStateFile,
+  type Journal,
+  type JournalRecord,
+} from "./persistence.js";
 import { WireRenderer } from "./render.js";
 import { SecretStore, VaultClock, clockShiftProblem, type StoreRecord } from "./store.js";
-import { generateSelfSignedCertificate } from "./tls.js";
+import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
 
@@ -56,11 +63,32 @@ export interface LocalVault {
   close(): Promise<void>;
 }
 
-/** Journal record that keeps the vault's keys across restarts. */
-interface KeysRecord extends JournalRecord {
-  type: "keys";
+/** What the vault keeps under `location` apart from the journal (the state file, 0600). */
+interface VaultKeys {
   backupKey: string;
   signingKey: string;
+  identityHeader: string;
+  /** The generated certificates, so a trusted CA stays trusted across restarts. */
+  tls?: SavedCertificate;
+}
+
+function newKeys(): VaultKeys {
+  return {
+    backupKey: randomBytes(32).toString("base64"),
+    signingKey: randomBytes(32).toString("base64"),
+    identityHeader: randomBytes(16).toString("hex"),
+  };
+}
+
+function isVaultKeys(value: unknown): value is VaultKeys {
+  const keys = value as Partial<VaultKeys> | null;
+  return (
+    typeof keys === "object" &&
+    keys !== null &&
+    typeof keys.backupKey === "string" &&
+    typeof keys.signingKey === "string" &&
+    typeof keys.identityHeader === "string"
+  );
 }
 
 /**
@@ -93,21 +121,33 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
   const journal: Journal | undefined =
     options.location === undefined ? undefined : await openJournal(options.location);
   try {
-    let keys = journal?.records.findLast((r): r is KeysRecord => r.type === "keys");
-    if (keys === undefined) {
-      keys = {
-        type: "keys",
-        backupKey: randomBytes(32).toString("base64"),
-        signingKey: randomBytes(32).toString("base64"),
-      };
-      await journal?.append(keys);
+    let keys = newKeys();
+    let keysChanged = journal !== undefined;
+    if (journal !== undefined) {
+      const saved = await readStateFile(journal.directory);
+      if (saved !== undefined) {
+        if (!isVaultKeys(saved)) {
+          throw new Error(
+            `The local vault's state file in ${journal.directory} lacks its keys. Restore it from ` +
+              `a copy or remove it (the vault then makes new keys).`,
+          );
+        }
+        keys = saved;
+        keysChanged = false;
+      }
     }
     const backupKey = checked.backupKey ?? Buffer.from(keys.backupKey, "base64");
 
-    const store = new SecretStore(settings, new VaultClock());
+    const accepted = new SecretStore(settings, new VaultClock());
+    const store =
+      journal === undefined
+        ? new DurableStore(accepted)
+        : new DurableStore(accepted, new SecretStore(settings, new VaultClock()));
     for (const record of journal?.records ?? []) {
-      if (record.type !== "keys") store.apply(record as unknown as StoreRecord);
+      store.replay(record as unknown as StoreRecord);
     }
+    // A rewrite due at start runs behind the start (appends wait for it; close() awaits it).
+    void journal?.compactFrom(() => store.snapshot() as unknown as JournalRecord[]);
 
     const auth = new VaultAuth({
       signingKey: Buffer.from(keys.signingKey, "base64"),
@@ -121,7 +161,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       journal === undefined
         ? undefined
         : (record: StoreRecord): Promise<void> => {
-            const write = journal.append(record as unknown as JournalRecord);
+            const write = journal.append(record as unknown as JournalRecord, () =>
+              store.commit(record),
+            );
             pending.add(write);
             const forget = (): void => void pending.delete(write);
             write.then(forget, forget);
@@ -136,7 +178,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     const scheme = options.https ? "https" : "http";
     let caCertificate: string | undefined;
     let server: Server;
-    const identityHeader = randomBytes(16).toString("hex");
+    const identityHeader = checked.identityHeader ?? keys.identityHeader;
     const context: VaultServerContext = {
       store,
       render: new WireRenderer(settings),
@@ -165,9 +207,13 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       connectionsCheckingInterval: Math.min(1000, checked.headersTimeoutInMs),
     };
     if (options.https === true) {
-      const generated = generateSelfSignedCertificate({
-        hosts: [...new Set([host, "localhost", "127.0.0.1", "::1", ...checked.hostnames])],
-      });
+      const { certificate: generated, generated: fresh } = reuseOrGenerateCertificate(keys.tls, [
+        ...new Set([host, "localhost", "127.0.0.1", "::1", ...checked.hostnames]),
+      ]);
+      if (fresh) {
+        keys.tls = generated;
+        keysChanged = true;
+      }
       caCertificate = generated.caCert;
       server = createHttpsServer({ ...limits, cert: generated.cert, key: generated.key }, handler);
     } else if (options.https) {
@@ -177,6 +223,9 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       );
     } else {
       server = createHttpServer(limits, handler);
+    }
+    if (journal !== undefined && keysChanged) {
+      await writeStateFile(journal.directory, keys);
     }
     server.keepAliveTimeout = checked.keepAliveTimeoutInMs;
     server.timeout = checked.requestTimeoutInMs;

@@ -56,12 +56,15 @@ export interface LocalVaultOptions {
    */
   port?: number;
   /**
-   * Serve HTTPS. `true` generates a self-signed certificate (see `LocalVault.caCertificate`).
+   * Serve HTTPS. `true` generates a CA and a server certificate (see `LocalVault.caCertificate`),
+   * kept under `location` when given, so a CA trusted once stays trusted across restarts.
    * @default false
    */
   https?: boolean | { cert: string | Buffer; key: string | Buffer };
   /**
-   * Directory where the vault keeps its state; every write is durable before it is acknowledged.
+   * Directory where the vault keeps its state; every write is durable before it is acknowledged
+   * or seen by a reader. Created owner-only (0700); its files are 0600 and marked as the vault's,
+   * and the vault refuses to start on a symbolic link or a file it did not write there.
    * @default in memory only
    */
   location?: string;
@@ -107,6 +110,12 @@ export interface LocalVaultOptions {
    * @default a random key per vault (persisted under `location` when given)
    */
   backupKey?: string;
+  /**
+   * Secret the managed-identity endpoint expects in `x-identity-header` (what clients get as
+   * `IDENTITY_HEADER`): 16 to 256 visible ASCII characters.
+   * @default a random value, kept under `location` when given (so a saved `.env` stays valid)
+   */
+  identityHeader?: string;
   /** Fault injection, all off by default. */
   faults?: LocalVaultFaultOptions;
   /**
@@ -152,6 +161,8 @@ export interface CheckedLocalVaultOptions {
   claimsChallenge: boolean;
   /** 32 bytes, or undefined for a random (or persisted) key. */
   backupKey: Buffer | undefined;
+  /** Undefined for a random (or persisted) header. */
+  identityHeader: string | undefined;
   /** Normalized: lower case, IPv6 without brackets, no duplicates. */
   hostnames: string[];
   restoreConflictAfterPurgeInMs: number;
@@ -243,6 +254,16 @@ export function checkLocalVaultOptions(
     }
     backupKey = Buffer.from(text, "base64");
   }
+  const identityHeader = options.identityHeader;
+  // A secret too: the message never repeats it.
+  if (
+    identityHeader !== undefined &&
+    (typeof identityHeader !== "string" || !/^[\x21-\x7e]{16,256}$/.test(identityHeader))
+  ) {
+    throw new RangeError(
+      `${label("identityHeader")} must be 16 to 256 visible ASCII characters (no spaces).`,
+    );
+  }
   validateFaults(options.faults ?? {}, (option) => label(option, "faults"));
   const hostnames = options.hostnames ?? [];
   if (!Array.isArray(hostnames)) {
@@ -283,6 +304,7 @@ export function checkLocalVaultOptions(
     emptyPages: flag(label, "emptyPages", options.emptyPages),
     claimsChallenge: flag(label, "claimsChallenge", options.claimsChallenge),
     backupKey,
+    identityHeader,
     hostnames: [...names],
     restoreConflictAfterPurgeInMs: integerIn(
       label,

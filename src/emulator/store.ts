@@ -90,7 +90,15 @@ export type StoreRecord =
   | { type: "purge"; key: string; /** Vault-clock milliseconds of the purge. */ at?: number }
   | { type: "restore"; secret: SerializedSecret }
   | { type: "reset" }
-  | { type: "clock"; advanceMs: number };
+  | { type: "clock"; advanceMs: number }
+  | {
+      /** One whole secret as a compacted journal keeps it (see {@link SecretStore.snapshot}). */
+      type: "entry";
+      secret: SerializedSecret;
+      pendingUntil: number;
+      deletedDate?: number;
+      scheduledPurgeDate?: number;
+    };
 
 /** The settings of a store. */
 export interface StoreSettings {
@@ -484,7 +492,49 @@ export class SecretStore {
       case "clock":
         this.clock.advance(record.advanceMs);
         return;
+      case "entry": {
+        const key = record.secret.name.toLowerCase();
+        const entry = newEntry(key, record.secret.name);
+        for (const v of record.secret.versions) {
+          const copy = { ...v };
+          entry.versions.push(copy);
+          entry.byVersion.set(copy.version, copy);
+        }
+        entry.pendingUntil = record.pendingUntil;
+        if (record.deletedDate === undefined) {
+          this.active.set(key, entry);
+        } else {
+          entry.deletedDate = record.deletedDate;
+          entry.scheduledPurgeDate = record.scheduledPurgeDate;
+          this.deleted.set(key, entry);
+        }
+        return;
+      }
     }
+  }
+
+  /**
+   * Records that rebuild this store's state exactly from an empty store (every version, deleted
+   * secrets with their dates, deletes and recovers in progress, the clock): what a compacted
+   * journal holds.
+   * @returns the records, in an order that replays
+   */
+  snapshot(): StoreRecord[] {
+    const records: StoreRecord[] = [];
+    if (this.clock.offsetMs !== 0) records.push({ type: "clock", advanceMs: this.clock.offsetMs });
+    for (const entry of [...this.active.values(), ...this.deleted.values()]) {
+      const record: StoreRecord = {
+        type: "entry",
+        secret: { name: entry.name, versions: entry.versions },
+        pendingUntil: entry.pendingUntil,
+      };
+      if (entry.deletedDate !== undefined) record.deletedDate = entry.deletedDate;
+      if (entry.scheduledPurgeDate !== undefined) {
+        record.scheduledPurgeDate = entry.scheduledPurgeDate;
+      }
+      records.push(record);
+    }
+    return records;
   }
 
   // ---- helpers -----------------------------------------------------------------------------

@@ -3,7 +3,15 @@
  * encoder assembles the X.509 structures and node:crypto signs them (ECDSA P-256 with SHA-256).
  */
 
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from "node:crypto";
 import { isIP } from "node:net";
 import {
   derBitString,
@@ -276,5 +284,74 @@ export function generateSelfSignedCertificate(options: {
     key: leaf.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     caCert: toPem("CERTIFICATE", caCert),
     caKey: ca.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+}
+
+/** A generated certificate chain as the local vault keeps it under its location. */
+export interface SavedCertificate extends GeneratedCertificate {
+  /** The hosts it was generated for, in the order given. */
+  hosts: string[];
+}
+
+/** A saved certificate is renewed this long before it expires. */
+const renewBeforeMs = millisecondsPerDay;
+
+function isSavedCertificate(value: unknown): value is SavedCertificate {
+  const saved = value as Partial<SavedCertificate> | null | undefined;
+  return (
+    typeof saved === "object" &&
+    saved !== null &&
+    Array.isArray(saved.hosts) &&
+    saved.hosts.every((host) => typeof host === "string") &&
+    [saved.cert, saved.key, saved.caCert, saved.caKey].every((pem) => typeof pem === "string")
+  );
+}
+
+/** Whether the saved chain is sound, for the same hosts, and valid for at least another day. */
+function isReusable(saved: SavedCertificate, hosts: string[], nowMs: number): boolean {
+  if (saved.hosts.length !== hosts.length || saved.hosts.some((host, i) => host !== hosts[i])) {
+    return false;
+  }
+  try {
+    const leaf = new X509Certificate(saved.cert);
+    const ca = new X509Certificate(saved.caCert);
+    return (
+      leaf.checkPrivateKey(createPrivateKey(saved.key)) &&
+      ca.checkPrivateKey(createPrivateKey(saved.caKey)) &&
+      leaf.verify(ca.publicKey) &&
+      Date.parse(leaf.validTo) - renewBeforeMs > nowMs &&
+      Date.parse(ca.validTo) - renewBeforeMs > nowMs
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reuses a saved certificate chain when it is for the same hosts and still valid for a day, and
+ * generates a new one (see {@link generateSelfSignedCertificate}) otherwise. A CA that clients
+ * trust (`NODE_EXTRA_CA_CERTS`, a trust store) thus stays the same across restarts of a vault
+ * that keeps its state.
+ *
+ * @param saved - the chain kept from an earlier start (anything else is ignored)
+ * @param hosts - the hosts the server answers on
+ * @returns the chain to serve, and whether it was generated now (and should be saved)
+ * @example
+ * ```ts
+ * const first = reuseOrGenerateCertificate(undefined, ["localhost"]);
+ * const again = reuseOrGenerateCertificate(first.certificate, ["localhost"]);
+ * // again.generated === false and again.certificate.caCert === first.certificate.caCert
+ * ```
+ */
+export function reuseOrGenerateCertificate(
+  saved: unknown,
+  hosts: string[],
+): { certificate: SavedCertificate; generated: boolean } {
+  if (isSavedCertificate(saved) && isReusable(saved, hosts, Date.now())) {
+    return { certificate: saved, generated: false };
+  }
+  return {
+    certificate: { hosts: [...hosts], ...generateSelfSignedCertificate({ hosts }) },
+    generated: true,
   };
 }

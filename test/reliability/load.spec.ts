@@ -61,7 +61,9 @@ describe("reliability: the local vault killed with writes in flight", function (
     // Every line of the journal is complete and checksummed: a torn tail was cut at the restart.
     const journal = await readFile(join(location, "journal.log"), "utf8");
     assert.ok(journal.endsWith("\n"));
-    for (const line of journal.slice(0, -1).split("\n")) {
+    const [header, ...lines] = journal.slice(0, -1).split("\n");
+    assert.match(header!, /^keyvault-secrets local vault journal v1 base=\d+$/);
+    for (const line of lines) {
       assert.match(line, /^[0-9a-f]{8}\t\{.*\}$/);
     }
   });

@@ -84,6 +84,11 @@ describe("parseCliArguments", () => {
     assert.equal(optionsOf(["--port", "65535"]).options.port, 65535);
   });
 
+  it("reads --identity-header", () => {
+    const header = "saved-identity-header-0123456789";
+    assert.equal(optionsOf(["--identity-header", header]).options.identityHeader, header);
+  });
+
   it("generates a certificate with --https and puts the CA next to the state or in the working directory", () => {
     assert.deepEqual(optionsOf(["--https"]), {
       options: { host: "127.0.0.1", port: 8443, https: true },
@@ -243,6 +248,12 @@ describe("parseCliArguments", () => {
     ["an empty host", ["--host="], TypeError, /--host must be/],
     ["a host with spaces", ["--host", "local host"], TypeError, /--host must be/],
     ["an empty location", ["--location="], TypeError, /--location must name a directory/],
+    [
+      "a short identity header",
+      ["--identity-header", "short"],
+      RangeError,
+      /--identity-header must be 16 to 256 visible ASCII characters/,
+    ],
     ["--cert without --key", ["--cert", "c.pem"], TypeError, /--cert and --key go together/],
     ["--key without --cert", ["--key", "k.pem"], TypeError, /--cert and --key go together/],
     [

@@ -2,7 +2,10 @@ import { strict as assert } from "node:assert";
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { generateSelfSignedCertificate } from "../../../src/emulator/tls.js";
+import {
+  generateSelfSignedCertificate,
+  reuseOrGenerateCertificate,
+} from "../../../src/emulator/tls.js";
 
 const hosts = ["localhost", "127.0.0.1", "::1"];
 
@@ -160,5 +163,27 @@ describe("generateSelfSignedCertificate", () => {
         code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
       });
     });
+  });
+});
+
+describe("reuseOrGenerateCertificate", () => {
+  it("reuses a saved chain for the same hosts, and generates anew otherwise", () => {
+    const first = reuseOrGenerateCertificate(undefined, ["localhost", "127.0.0.1"]);
+    assert.equal(first.generated, true);
+    assert.deepEqual(first.certificate.hosts, ["localhost", "127.0.0.1"]);
+    const again = reuseOrGenerateCertificate(first.certificate, ["localhost", "127.0.0.1"]);
+    assert.equal(again.generated, false);
+    assert.equal(again.certificate.caCert, first.certificate.caCert);
+
+    const otherHosts = reuseOrGenerateCertificate(first.certificate, ["localhost"]);
+    assert.equal(otherHosts.generated, true);
+    assert.notEqual(otherHosts.certificate.caCert, first.certificate.caCert);
+    // A key that does not belong to the certificate, or something that is not a chain at all.
+    const mismatched = { ...first.certificate, key: otherHosts.certificate.key };
+    assert.equal(
+      reuseOrGenerateCertificate(mismatched, ["localhost", "127.0.0.1"]).generated,
+      true,
+    );
+    assert.equal(reuseOrGenerateCertificate({ hosts: 1 }, ["localhost"]).generated, true);
   });
 });
