@@ -385,7 +385,13 @@ export async function runCli(argv: string[]): Promise<void> {
 
   const host = parsed.options.host ?? "127.0.0.1";
   if (!isLoopbackHost(host)) {
-    console.warn(exposureWarning(host, parsed.options.strictAuth === true));
+    console.warn(
+      exposureWarning(
+        host,
+        parsed.options.strictAuth === true,
+        parsed.options.https !== undefined && parsed.options.https !== false,
+      ),
+    );
   }
   const lines = [`Local Key Vault listening on ${vault.vaultUrl}`, ""];
   let caPath: string | undefined;
@@ -430,14 +436,17 @@ export async function runCli(argv: string[]): Promise<void> {
  * The warning printed when the vault listens on an address other than loopback.
  * @param host - the address
  * @param strictAuth - whether only vault-issued tokens are accepted
+ * @param https - whether the vault speaks TLS
  * @returns the warning
  */
-export function exposureWarning(host: string, strictAuth: boolean): string {
+export function exposureWarning(host: string, strictAuth: boolean, https = false): string {
   return [
     `keyvault-emulator: WARNING: listening on ${host}, not loopback: the vault is exposed to every machine that can reach this address.`,
     strictAuth
       ? "  Requests need a token the vault issued (--strict-auth); its managed identity endpoint hands them to anyone who knows IDENTITY_HEADER."
       : "  Any bearer token is accepted (start with --strict-auth to accept only tokens the vault issued): anyone who can connect can read, change and delete its secrets and use its test controls (reset, clock, faults).",
-    "  Traffic is not encrypted unless --https is given.",
+    https
+      ? "  Traffic is encrypted (--https); clients must trust the vault's generated CA."
+      : "  Traffic is not encrypted: start with --https to encrypt it.",
   ].join("\n");
 }

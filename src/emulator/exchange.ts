@@ -71,7 +71,11 @@ export class Exchange {
       "x-content-type-options": "nosniff",
       "x-ms-keyvault-network-info": networkInfo(this.req.socket.remoteAddress),
     };
-    if (this.authorized) headers["x-ms-keyvault-rbac-assignment-id"] = this.vault.roleAssignmentId;
+    // The service's 405 comes from its router, before any access check: no role assignment id
+    // (as recorded for PUT /secrets/).
+    if (this.authorized && status !== 405) {
+      headers["x-ms-keyvault-rbac-assignment-id"] = this.vault.roleAssignmentId;
+    }
     const clientRequestId = this.req.headers["x-ms-client-request-id"];
     if (typeof clientRequestId === "string") headers["x-ms-client-request-id"] = clientRequestId;
     if (this.vault.scheme === "https") {

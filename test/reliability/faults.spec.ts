@@ -43,7 +43,10 @@ function gaps(requests: RecordedRequest[]): number[] {
   return requests.slice(1).map((request, i) => request.at - requests[i]!.at);
 }
 
-/** Asserts each gap is at least the backoff `base × 2^i` (less a timer's rounding). */
+/**
+ * Asserts each gap is at least the backoff `base × 2^i` (less a timer's rounding). Lower bounds only: a
+ * loaded machine makes gaps longer, never shorter, and bounds that double already fail a constant backoff.
+ */
 function assertBackoff(requests: RecordedRequest[], base: number): void {
   const measured = gaps(requests);
   measured.forEach((gap, i) => {
@@ -52,12 +55,6 @@ function assertBackoff(requests: RecordedRequest[], base: number): void {
       `retry ${i + 1} came after ${gap.toFixed(1)} ms, before its backoff of ${base * 2 ** i} ms (gaps: ${measured.map((g) => g.toFixed(1)).join(", ")})`,
     );
   });
-  if (measured.length >= 3) {
-    assert.ok(
-      measured[measured.length - 1]! > measured[0]!,
-      `the backoff grows: ${measured.map((g) => g.toFixed(1)).join(", ")}`,
-    );
-  }
 }
 
 describe("reliability: faults from a scripted server", () => {

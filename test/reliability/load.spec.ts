@@ -17,7 +17,7 @@ function report(title: string, figures: object): void {
 }
 
 describe("reliability: the local vault under load", function () {
-  this.timeout(45_000);
+  this.timeout(120_000);
   let vault: LocalVault;
 
   before(async () => {
@@ -42,7 +42,7 @@ describe("reliability: the local vault under load", function () {
 });
 
 describe("reliability: the local vault killed with writes in flight", function () {
-  this.timeout(45_000);
+  this.timeout(120_000);
   let location: string;
 
   before(async () => {

@@ -189,6 +189,10 @@ describe("parseCliArguments", () => {
     assert.match(open, /Any bearer token is accepted/);
     assert.match(open, /test controls/);
     assert.match(exposureWarning("192.168.1.5", true), /--strict-auth/);
+    assert.match(open, /not encrypted: start with --https/);
+    const encrypted = exposureWarning("0.0.0.0", false, true);
+    assert.match(encrypted, /Traffic is encrypted \(--https\)/);
+    assert.doesNotMatch(encrypted, /not encrypted/);
   });
 
   it("normalises a base64url backup key to base64", () => {

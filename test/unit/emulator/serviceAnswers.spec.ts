@@ -65,10 +65,11 @@ describe("local vault: answers as the service gives them", () => {
     assertVaultError(answer, 404, "SecretNotFound", notFoundMessage("never"));
   });
 
-  it("answers PUT /secrets/ (no name) with 405 'HTTP PUT not allowed' and no Allow header", async () => {
+  it("answers PUT /secrets/ (no name) with 405 'HTTP PUT not allowed', no Allow and no role assignment header", async () => {
     const answer = await callVault(vault, "PUT", "/secrets/", { body: { value: "v" } });
     assertVaultError(answer, 405, "MethodNotAllowed", "HTTP PUT not allowed");
     assert.equal(answer.headers.get("allow"), null);
+    assert.equal(answer.headers.get("x-ms-keyvault-rbac-assignment-id"), null);
   });
 
   it("lists the versions of a name that never existed as an empty page", async () => {
