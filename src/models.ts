@@ -10,12 +10,10 @@ import type {
   TransferProgressEvent,
 } from "@azure/core-rest-pipeline";
 import type { OperationTracingOptions } from "@azure/core-tracing";
+import type { SecretServiceVersion } from "./api/wireTypes.js";
 
-/**
- * An api-version of the Key Vault secrets service that {@link SecretClient} can speak.
- */
-export type SecretServiceVersion =
-  "7.0" | "7.1" | "7.2" | "7.3" | "7.4" | "7.5" | "7.6" | "2025-07-01" | "2026-04-01";
+// Defined with the wire, their one source; public from here.
+export { KnownDeletionRecoveryLevel, type SecretServiceVersion } from "./api/wireTypes.js";
 
 /** A pipeline policy added by the caller, run once per call or once per attempt. */
 export interface AdditionalPolicyConfig {
@@ -144,24 +142,6 @@ export interface OperationOptions {
  * {@link KnownDeletionRecoveryLevel} lists the known ones.
  */
 export type DeletionRecoveryLevel = string;
-
-/** The recovery levels Key Vault reports. */
-export enum KnownDeletionRecoveryLevel {
-  /** Deletion is immediate and irreversible. */
-  Purgeable = "Purgeable",
-  /** Deleted secrets are kept for the retention period and can be purged. */
-  RecoverablePurgeable = "Recoverable+Purgeable",
-  /** Deleted secrets are kept for the retention period and cannot be purged. */
-  Recoverable = "Recoverable",
-  /** As Recoverable, and the subscription itself cannot be cancelled. */
-  RecoverableProtectedSubscription = "Recoverable+ProtectedSubscription",
-  /** Recoverable+Purgeable with a retention of 7 to 89 days. */
-  CustomizedRecoverablePurgeable = "CustomizedRecoverable+Purgeable",
-  /** Recoverable with a retention of 7 to 89 days. */
-  CustomizedRecoverable = "CustomizedRecoverable",
-  /** Recoverable+ProtectedSubscription with a retention of 7 to 89 days. */
-  CustomizedRecoverableProtectedSubscription = "CustomizedRecoverable+ProtectedSubscription",
-}
 
 /**
  * A content type a certificate-backed secret can be returned in (`outContentType`).

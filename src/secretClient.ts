@@ -2,21 +2,20 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";
 import type { PollerLike, PollOperationState } from "@azure/core-lro";
 import {
-  createPipelineFromOptions,
+  createHttpHeaders,
   createPipelineRequest,
-  createDefaultHttpClient,
-  getDefaultProxySettings,
-  type HttpClient,
-  type Pipeline,
   type PipelineRequest,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
-import { SecretsOperations, type ListKind, type WirePage } from "./api/secretsOperations.js";
+import {
+  SecretsOperations,
+  type ListItem,
+  type ListKind,
+  type ListRequest,
+} from "./api/secretsOperations.js";
 import { latestServiceVersion, serviceVersions } from "./api/wireTypes.js";
-import { packageName, packageVersion } from "./constants.js";
-import { logger } from "./log.js";
+import { createClientPipeline, type ClientPipeline } from "./clientPipeline.js";
+import { checkSecretName } from "./util/names.js";
 import { isLoopbackHost } from "./loopbackHost.js";
 import type {
   BackupSecretOptions,
@@ -34,55 +33,19 @@ import type {
   RestoreSecretBackupOptions,
   SecretClientOptions,
   SecretProperties,
-  SecretServiceVersion,
   SendRequestOptions,
   SetSecretOptions,
   UpdateSecretPropertiesOptions,
 } from "./models.js";
 import { createPager, type ContinuablePage } from "./paging.js";
-import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
-import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
-import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
-import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
-import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
 import { tracingClient } from "./tracing.js";
-
-// The wire's list of versions and the public union must name the same versions.
-const knownVersions: readonly SecretServiceVersion[] = serviceVersions;
-
-/** Headers of Key Vault responses that are safe to log. */
-const loggedHeaderNames = [
-  "x-ms-keyvault-region",
-  "x-ms-keyvault-network-info",
-  "x-ms-keyvault-service-version",
-  "x-ms-keyvault-rbac-assignment-id",
-  "x-ms-keyvault-rbac-cache",
-];
-const loggedQueryParameters = ["api-version", "maxresults", "outContentType"];
-
-/** Characters that would change the request path or start a query when put into a URL path. */
-const pathBreakingCharacters = /[/\\?#]/;
-
-function checkName(value: unknown, parameter: string): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new TypeError(
-      `${parameter} must be a non-empty string, got ${value === "" ? "an empty string" : typeof value}.`,
-    );
-  }
-  if (pathBreakingCharacters.test(value) || value === "." || value === "..") {
-    throw new TypeError(
-      `${parameter} "${value}" cannot be used: it contains a character that would change the request URL (/, \\, ?, #) or is a dot segment.`,
-    );
-  }
-  return value;
-}
 
 function checkVersion(value: unknown, parameter: string): string {
   if (value === undefined) return "";
   if (typeof value !== "string") {
     throw new TypeError(`${parameter} must be a string, got ${typeof value}.`);
   }
-  return value === "" ? "" : checkName(value, parameter);
+  return value === "" ? "" : checkSecretName(value, parameter);
 }
 
 function checkVaultUrl(vaultUrl: unknown, allowInsecureConnection: boolean): URL {
@@ -142,11 +105,9 @@ function checkVaultUrl(vaultUrl: unknown, allowInsecureConnection: boolean): URL
 export class SecretClient {
   /** The URL of the vault, as given to the constructor. */
   readonly vaultUrl: string;
-  private readonly pipeline: Pipeline;
-  private readonly httpClient: HttpClient;
+  private readonly clientPipeline: ClientPipeline;
   private readonly operations: SecretsOperations;
   private readonly normalizedVaultUrl: string;
-  private readonly ownAgent?: { destroy(): void };
 
   /**
    * Creates a client for one vault.
@@ -173,79 +134,26 @@ export class SecretClient {
       );
     }
     const apiVersion = options.serviceVersion ?? latestServiceVersion;
-    if (!knownVersions.includes(apiVersion)) {
+    if (!serviceVersions.includes(apiVersion)) {
       throw new RangeError(
         `serviceVersion "${String(apiVersion)}" is not supported; use one of ${serviceVersions.join(", ")}.`,
       );
     }
     this.vaultUrl = vaultUrl;
     this.normalizedVaultUrl = url.origin;
-    const disableKeepAlive = options.keepAliveOptions?.enable === false;
-
-    // Our own agent lets close() release the connections. Where another component must choose the
-    // agent (a proxy, custom TLS settings, a caller's agent or HTTP client), that component owns it.
-    const agent =
-      options.agent ??
-      (options.proxyOptions || options.tlsOptions || options.httpClient || getDefaultProxySettings()
-        ? undefined
-        : url.protocol === "https:"
-          ? new HttpsAgent({ keepAlive: !disableKeepAlive })
-          : new HttpAgent({ keepAlive: !disableKeepAlive }));
-    if (agent !== undefined && options.agent === undefined) this.ownAgent = agent;
-
-    const userPrefix = options.userAgentOptions?.userAgentPrefix;
-    const ourUserAgent = `${packageName}/${packageVersion}`;
-    this.pipeline = createPipelineFromOptions({
-      ...options,
-      agent,
-      userAgentOptions: {
-        ...options.userAgentOptions,
-        userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
-      },
-      loggingOptions: {
-        ...options.loggingOptions,
-        logger: options.loggingOptions?.logger ?? logger.info,
-        additionalAllowedHeaderNames: [
-          ...loggedHeaderNames,
-          ...(options.loggingOptions?.additionalAllowedHeaderNames ?? []),
-        ],
-        additionalAllowedQueryParameters: [
-          ...loggedQueryParameters,
-          ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
-        ],
-      },
+    this.clientPipeline = createClientPipeline({
+      vaultUrl: this.normalizedVaultUrl,
+      credential,
+      apiVersion,
+      options,
     });
-    // Core's default retry does not retry a 429 without Retry-After; Key Vault sends those.
-    this.pipeline.removePolicy({ name: "defaultRetryPolicy" });
-    // Key Vault takes JSON only: two policies fewer on every request.
-    this.pipeline.removePolicy({ name: "formDataPolicy" });
-    this.pipeline.removePolicy({ name: "multipartPolicy" });
-    // Key Vault answers uncompressed JSON; asking for gzip only costs a decoding stream.
-    this.pipeline.removePolicy({ name: "decompressResponsePolicy" });
-    this.pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
-    this.pipeline.addPolicy(
-      challengeAuthenticationPolicy({
-        credential,
-        vaultUrl: this.normalizedVaultUrl,
-        disableChallengeResourceVerification: options.disableChallengeResourceVerification,
-      }),
-      { phase: "Sign" },
-    );
-    this.pipeline.addPolicy(apiVersionPolicy(apiVersion));
-    // Added after core's redirect policy in the same phase, so it sits inside it.
-    this.pipeline.addPolicy(redirectLocationPolicy(), { afterPhase: "Retry" });
-    for (const { policy, position } of options.additionalPolicies ?? []) {
-      this.pipeline.addPolicy(policy, position === "perRetry" ? { afterPhase: "Sign" } : {});
-    }
-    // Our lean client for the JSON exchanges of Key Vault; core's for everything else.
-    this.httpClient = options.httpClient ?? createKeyVaultHttpClient(createDefaultHttpClient());
     this.operations = new SecretsOperations({
-      pipeline: this.pipeline,
-      httpClient: this.httpClient,
+      pipeline: this.clientPipeline.pipeline,
+      httpClient: this.clientPipeline.httpClient,
       vaultUrl: this.normalizedVaultUrl,
       apiVersion,
       allowInsecureConnection,
-      disableKeepAlive,
+      disableKeepAlive: options.keepAliveOptions?.enable === false,
     });
   }
 
@@ -268,7 +176,7 @@ export class SecretClient {
     value: string,
     options: SetSecretOptions = {},
   ): Promise<KeyVaultSecret> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     if (typeof value !== "string") {
       throw new TypeError(`value must be a string, got ${typeof value}.`);
     }
@@ -290,7 +198,7 @@ export class SecretClient {
    * ```
    */
   async getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     const version = checkVersion(options.version, "options.version");
     return tracingClient.withSpan("SecretClient.getSecret", options, (updatedOptions) =>
       this.operations.getSecret(secretName, version, updatedOptions),
@@ -317,7 +225,7 @@ export class SecretClient {
     secretVersion: string,
     options: UpdateSecretPropertiesOptions = {},
   ): Promise<SecretProperties> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     if (typeof secretVersion !== "string") {
       throw new TypeError(
         `secretVersion must be a string (an empty string updates the latest version), got ${typeof secretVersion}.`,
@@ -351,7 +259,7 @@ export class SecretClient {
     name: string,
     options: BeginDeleteSecretOptions = {},
   ): Promise<PollerLike<PollOperationState<DeletedSecret>, DeletedSecret>> {
-    checkName(name, "name");
+    checkSecretName(name, "name");
     // Loaded on first use: most processes never poll, and core-lro adds to every cold start.
     const { beginDeleteSecretPoller } = await import("./lro/deleteSecretOperation.js");
     return beginDeleteSecretPoller(
@@ -387,7 +295,7 @@ export class SecretClient {
     secretName: string,
     options: GetDeletedSecretOptions = {},
   ): Promise<DeletedSecret> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.getDeletedSecret", options, (updatedOptions) =>
       this.operations.getDeletedSecret(secretName, updatedOptions),
     );
@@ -410,7 +318,7 @@ export class SecretClient {
     secretName: string,
     options: PurgeDeletedSecretOptions = {},
   ): Promise<void> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.purgeDeletedSecret", options, (updatedOptions) =>
       this.operations.purgeDeletedSecret(secretName, updatedOptions),
     );
@@ -435,7 +343,7 @@ export class SecretClient {
     name: string,
     options: BeginRecoverDeletedSecretOptions = {},
   ): Promise<PollerLike<PollOperationState<SecretProperties>, SecretProperties>> {
-    checkName(name, "name");
+    checkSecretName(name, "name");
     const { beginRecoverDeletedSecretPoller } =
       await import("./lro/recoverDeletedSecretOperation.js");
     return beginRecoverDeletedSecretPoller(
@@ -474,7 +382,7 @@ export class SecretClient {
     secretName: string,
     options: BackupSecretOptions = {},
   ): Promise<Uint8Array | undefined> {
-    checkName(secretName, "secretName");
+    checkSecretName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.backupSecret", options, (updatedOptions) =>
       this.operations.backupSecret(secretName, updatedOptions),
     );
@@ -528,10 +436,9 @@ export class SecretClient {
     secretName: string,
     options: ListPropertiesOfSecretVersionsOptions = {},
   ): PagedAsyncIterableIterator<SecretProperties, ContinuablePage<SecretProperties>, PageSettings> {
-    checkName(secretName, "secretName");
-    return this.list<SecretProperties>(
-      "versions",
-      secretName,
+    checkSecretName(secretName, "secretName");
+    return this.list(
+      { kind: "versions", name: secretName },
       "SecretClient.listPropertiesOfSecretVersions",
       options,
     );
@@ -554,12 +461,7 @@ export class SecretClient {
   listPropertiesOfSecrets(
     options: ListPropertiesOfSecretsOptions = {},
   ): PagedAsyncIterableIterator<SecretProperties, ContinuablePage<SecretProperties>, PageSettings> {
-    return this.list<SecretProperties>(
-      "secrets",
-      undefined,
-      "SecretClient.listPropertiesOfSecrets",
-      options,
-    );
+    return this.list({ kind: "secrets" }, "SecretClient.listPropertiesOfSecrets", options);
   }
 
   /**
@@ -578,12 +480,7 @@ export class SecretClient {
   listDeletedSecrets(
     options: ListDeletedSecretsOptions = {},
   ): PagedAsyncIterableIterator<DeletedSecret, ContinuablePage<DeletedSecret>, PageSettings> {
-    return this.list<DeletedSecret>(
-      "deleted",
-      undefined,
-      "SecretClient.listDeletedSecrets",
-      options,
-    );
+    return this.list({ kind: "deleted" }, "SecretClient.listDeletedSecrets", options);
   }
 
   /**
@@ -618,21 +515,23 @@ export class SecretClient {
         `sendRequest only sends to the client's vault (${this.normalizedVaultUrl}), not to ${url.origin}.`,
       );
     }
-    const toSend =
-      request.url === url.toString() && options.abortSignal === undefined
-        ? request
-        : createPipelineRequest({
-            ...request,
-            url: url.toString(),
-            abortSignal: options.abortSignal ?? request.abortSignal,
-          });
+    // A copy, headers included: the policies set headers and the URL on the request they send.
+    const toSend = createPipelineRequest({
+      ...request,
+      url: url.toString(),
+      headers: createHttpHeaders(request.headers.toJSON({ preserveCase: true })),
+      abortSignal: options.abortSignal ?? request.abortSignal,
+    });
     if (this.normalizedVaultUrl.startsWith("http:")) toSend.allowInsecureConnection = true;
-    return this.pipeline.sendRequest(this.httpClient, toSend);
+    const { pipeline, httpClient } = this.clientPipeline;
+    return pipeline.sendRequest(httpClient, toSend);
   }
 
   /**
-   * Releases the client's connections. The client can still be used afterwards; it then opens new
-   * connections. Connections of a caller-supplied agent or HTTP client are the caller's to close.
+   * Releases the client's connections: afterwards none of the sockets it opened is open, with or
+   * without a proxy (a proxy's connections are not kept between requests). The client can still be
+   * used; it then opens new connections. Connections of a caller-supplied agent or HTTP client are
+   * the caller's to close.
    *
    * @example
    * ```ts
@@ -640,23 +539,17 @@ export class SecretClient {
    * ```
    */
   close(): void {
-    this.ownAgent?.destroy();
+    this.clientPipeline.close();
   }
 
-  private list<T extends SecretProperties | DeletedSecret>(
-    kind: ListKind,
-    name: string | undefined,
+  private list<K extends ListKind>(
+    list: ListRequest & { kind: K },
     spanName: string,
     options: OperationOptions,
-  ): PagedAsyncIterableIterator<T, ContinuablePage<T>, PageSettings> {
-    return createPager<T>((link, maxPageSize) =>
-      tracingClient.withSpan(
-        spanName,
-        options,
-        (updatedOptions) =>
-          this.operations.getPage(kind, name, link, maxPageSize, updatedOptions) as Promise<
-            WirePage<T>
-          >,
+  ): PagedAsyncIterableIterator<ListItem<K>, ContinuablePage<ListItem<K>>, PageSettings> {
+    return createPager((link, maxPageSize) =>
+      tracingClient.withSpan(spanName, options, (updatedOptions) =>
+        this.operations.getPage<K>(list, { link, maxPageSize }, updatedOptions),
       ),
     );
   }

@@ -4,14 +4,15 @@
  */
 import { parseKeyVaultSecretIdentifier } from "../identifier.js";
 import type { DeletedSecret, KeyVaultSecret, SecretProperties } from "../models.js";
+import { isRecord } from "../util/guards.js";
 import { ResponseShapeError } from "./errors.js";
-import type { SecretAttributesWire, SecretBundleWire } from "./wireTypes.js";
+import type {
+  SecretAttributesWire,
+  SecretSetParametersWire,
+  SecretUpdateParametersWire,
+} from "./wireTypes.js";
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function optional<T>(
   source: Json,
@@ -35,7 +36,7 @@ function optionalDate(source: Json, field: string, path: string): Date | undefin
 function tagsOf(source: Json): Record<string, string> | undefined {
   const tags = source.tags;
   if (tags === undefined || tags === null) return undefined;
-  if (!isObject(tags)) throw new ResponseShapeError(`"tags" is not an object.`);
+  if (!isRecord(tags)) throw new ResponseShapeError(`"tags" is not an object.`);
   for (const key of Object.keys(tags)) {
     if (typeof tags[key] !== "string") {
       throw new ResponseShapeError(`tag "${key}" is a ${typeof tags[key]}, expected a string.`);
@@ -46,7 +47,7 @@ function tagsOf(source: Json): Record<string, string> | undefined {
 
 /** Checks that a parsed body is a JSON object. */
 export function asObject(body: unknown, what: string): Json {
-  if (!isObject(body)) throw new ResponseShapeError(`the body is not a JSON object (${what}).`);
+  if (!isRecord(body)) throw new ResponseShapeError(`the body is not a JSON object (${what}).`);
   return body;
 }
 
@@ -78,7 +79,7 @@ export function toSecretProperties(source: Json): SecretProperties {
 
   const rawAttributes = source.attributes;
   if (rawAttributes !== undefined && rawAttributes !== null) {
-    if (!isObject(rawAttributes)) throw new ResponseShapeError(`"attributes" is not an object.`);
+    if (!isRecord(rawAttributes)) throw new ResponseShapeError(`"attributes" is not an object.`);
     const p = "attributes.";
     const enabled = optional<boolean>(rawAttributes, "enabled", "boolean", p);
     if (enabled !== undefined) properties.enabled = enabled;
@@ -161,21 +162,26 @@ function toUnixSeconds(date: Date, name: string): number {
   return Math.floor(date.getTime() / 1000);
 }
 
-/** Builds the body of set: only what the caller gave. */
-export function toSetBody(
-  value: string,
-  options: {
-    contentType?: string;
-    tags?: Record<string, string>;
-    enabled?: boolean;
-    notBefore?: Date;
-    expiresOn?: Date;
-  },
-): SecretBundleWire {
-  const body: SecretBundleWire = { value };
+/** The body of update: only what the caller gave. */
+export function toUpdateBody(options: {
+  contentType?: string;
+  tags?: Record<string, string>;
+  enabled?: boolean;
+  notBefore?: Date;
+  expiresOn?: Date;
+}): SecretUpdateParametersWire {
+  const body: SecretUpdateParametersWire = {};
   if (options.contentType !== undefined) body.contentType = options.contentType;
   const attributes = toWireAttributes(options);
   if (attributes !== undefined) body.attributes = attributes;
   if (options.tags !== undefined) body.tags = options.tags;
   return body;
+}
+
+/** The body of set: the value, and only the properties the caller gave. */
+export function toSetBody(
+  value: string,
+  options: Parameters<typeof toUpdateBody>[0],
+): SecretSetParametersWire {
+  return { value, ...toUpdateBody(options) };
 }

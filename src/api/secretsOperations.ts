@@ -27,13 +27,9 @@ import {
   toKeyVaultSecret,
   toSecretItemProperties,
   toSetBody,
-  toWireAttributes,
+  toUpdateBody,
 } from "./mapping.js";
-import {
-  apiVersionQueryParameter,
-  type BackupBlobWire,
-  type SecretUpdateParametersWire,
-} from "./wireTypes.js";
+import { apiVersionQueryParameter, type BackupBlobWire } from "./wireTypes.js";
 
 /** One page of a list operation, as the paging helper consumes it. */
 export interface WirePage<T> {
@@ -44,6 +40,51 @@ export interface WirePage<T> {
 
 /** Which list a page belongs to. */
 export type ListKind = "secrets" | "versions" | "deleted";
+
+/** The items of each list. */
+export interface ListItems {
+  secrets: SecretProperties;
+  versions: SecretProperties;
+  deleted: DeletedSecret;
+}
+
+/** The item type of a list. */
+export type ListItem<K extends ListKind> = ListItems[K];
+
+/** Which list to read. */
+export type ListRequest = { kind: "secrets" | "deleted" } | { kind: "versions"; name: string };
+
+/** Which page of a list to read. */
+export interface PageRequest {
+  /** A continuation link; without one the first page is fetched. */
+  link?: string;
+  maxPageSize?: number;
+}
+
+const listItemMappers: { [K in ListKind]: (item: unknown) => ListItems[K] } = {
+  secrets: toSecretItemProperties,
+  versions: toSecretItemProperties,
+  deleted: toDeletedSecret,
+};
+
+function listPath(list: ListRequest): string {
+  switch (list.kind) {
+    case "secrets":
+      return "/secrets";
+    case "deleted":
+      return "/deletedsecrets";
+    case "versions":
+      return `/secrets/${encodeURIComponent(list.name)}/versions`;
+  }
+}
+
+/** One request of an operation, before the client's options are applied. */
+interface WireRequest {
+  method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE";
+  body?: unknown;
+  /** @default 200 */
+  expectedStatus?: number;
+}
 
 /** Everything the operations need from the client, fixed at construction. */
 export interface SecretsOperationsContext {
@@ -72,8 +113,11 @@ export class SecretsOperations {
 
   /** PUT /secrets/{name} */
   async setSecret(name: string, value: string, options: SetSecretOptions): Promise<KeyVaultSecret> {
-    const body = toSetBody(value, options);
-    const response = await this.send("PUT", `/secrets/${encodeURIComponent(name)}`, options, body);
+    const response = await this.send(options, {
+      method: "PUT",
+      path: `/secrets/${encodeURIComponent(name)}`,
+      body: toSetBody(value, options),
+    });
     return this.map(response, toKeyVaultSecret);
   }
 
@@ -87,13 +131,11 @@ export class SecretsOperations {
       options.outContentType !== undefined
         ? `&outContentType=${encodeURIComponent(options.outContentType)}`
         : "";
-    const response = await this.send(
-      "GET",
-      `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
-      options,
-      undefined,
+    const response = await this.send(options, {
+      method: "GET",
+      path: `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
       query,
-    );
+    });
     return this.map(response, toKeyVaultSecret);
   }
 
@@ -103,61 +145,56 @@ export class SecretsOperations {
     version: string,
     options: UpdateSecretPropertiesOptions,
   ): Promise<SecretProperties> {
-    const body: SecretUpdateParametersWire = {};
-    if (options.contentType !== undefined) body.contentType = options.contentType;
-    const attributes = toWireAttributes(options);
-    if (attributes !== undefined) body.attributes = attributes;
-    if (options.tags !== undefined) body.tags = options.tags;
-    const response = await this.send(
-      "PATCH",
-      `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
-      options,
-      body,
-    );
+    const response = await this.send(options, {
+      method: "PATCH",
+      path: `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+      body: toUpdateBody(options),
+    });
     return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
   }
 
   /** DELETE /secrets/{name} */
   async deleteSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
-    const response = await this.send("DELETE", `/secrets/${encodeURIComponent(name)}`, options);
+    const response = await this.send(options, {
+      method: "DELETE",
+      path: `/secrets/${encodeURIComponent(name)}`,
+    });
     return this.map(response, toDeletedSecret);
   }
 
   /** GET /deletedsecrets/{name} */
   async getDeletedSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
-    const response = await this.send("GET", `/deletedsecrets/${encodeURIComponent(name)}`, options);
+    const response = await this.send(options, {
+      method: "GET",
+      path: `/deletedsecrets/${encodeURIComponent(name)}`,
+    });
     return this.map(response, toDeletedSecret);
   }
 
   /** DELETE /deletedsecrets/{name} (204) */
   async purgeDeletedSecret(name: string, options: OperationOptions): Promise<void> {
-    await this.send(
-      "DELETE",
-      `/deletedsecrets/${encodeURIComponent(name)}`,
-      options,
-      undefined,
-      "",
-      204,
-    );
+    await this.send(options, {
+      method: "DELETE",
+      path: `/deletedsecrets/${encodeURIComponent(name)}`,
+      expectedStatus: 204,
+    });
   }
 
   /** POST /deletedsecrets/{name}/recover */
   async recoverDeletedSecret(name: string, options: OperationOptions): Promise<SecretProperties> {
-    const response = await this.send(
-      "POST",
-      `/deletedsecrets/${encodeURIComponent(name)}/recover`,
-      options,
-    );
+    const response = await this.send(options, {
+      method: "POST",
+      path: `/deletedsecrets/${encodeURIComponent(name)}/recover`,
+    });
     return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
   }
 
   /** POST /secrets/{name}/backup */
   async backupSecret(name: string, options: OperationOptions): Promise<Uint8Array | undefined> {
-    const response = await this.send(
-      "POST",
-      `/secrets/${encodeURIComponent(name)}/backup`,
-      options,
-    );
+    const response = await this.send(options, {
+      method: "POST",
+      path: `/secrets/${encodeURIComponent(name)}/backup`,
+    });
     return this.map(response, (parsed) => {
       const value = asObject(parsed, "backup").value;
       if (value === undefined || value === null) return undefined;
@@ -172,7 +209,7 @@ export class SecretsOperations {
     options: OperationOptions,
   ): Promise<SecretProperties> {
     const body: BackupBlobWire = { value: Buffer.from(backup).toString("base64url") };
-    const response = await this.send("POST", `/secrets/restore`, options, body);
+    const response = await this.send(options, { method: "POST", path: "/secrets/restore", body });
     return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
   }
 
@@ -180,39 +217,31 @@ export class SecretsOperations {
    * One page of a list. `link` is a continuation link (from a previous page, or given by the
    * caller); without one the first page is fetched.
    */
-  async getPage(
-    kind: ListKind,
-    name: string | undefined,
-    link: string | undefined,
-    maxPageSize: number | undefined,
+  async getPage<K extends ListKind>(
+    list: ListRequest & { kind: K },
+    page: PageRequest,
     options: OperationOptions,
-  ): Promise<WirePage<SecretProperties> | WirePage<DeletedSecret>> {
+  ): Promise<WirePage<ListItem<K>>> {
+    const { link, maxPageSize } = page;
     let url: string;
     if (link === undefined) {
-      const path =
-        kind === "secrets"
-          ? "/secrets"
-          : kind === "deleted"
-            ? "/deletedsecrets"
-            : `/secrets/${encodeURIComponent(name!)}/versions`;
-      url = this.context.vaultUrl + path + this.apiVersionQuery;
+      url = this.context.vaultUrl + listPath(list) + this.apiVersionQuery;
       if (maxPageSize !== undefined) url += `&maxresults=${maxPageSize}`;
     } else {
       url = this.continuationUrl(link, maxPageSize);
     }
-    const response = await this.sendUrl("GET", url, options);
+    const response = await this.sendUrl(options, { method: "GET", url });
+    const mapItem = listItemMappers[list.kind];
     return this.map(response, (parsed) => {
-      const page = asObject(parsed, "list page");
-      const value = page.value ?? [];
+      const body = asObject(parsed, "list page");
+      const value = body.value ?? [];
       if (!Array.isArray(value)) throw new ResponseShapeError(`"value" is not an array.`);
-      const nextLink = page.nextLink;
+      const nextLink = body.nextLink;
       if (nextLink !== undefined && nextLink !== null && typeof nextLink !== "string") {
         throw new ResponseShapeError(`"nextLink" is not a string.`);
       }
-      const items =
-        kind === "deleted" ? value.map(toDeletedSecret) : value.map(toSecretItemProperties);
-      const result = nextLink ? { items, nextLink: this.toVaultOrigin(nextLink) } : { items };
-      return result as WirePage<SecretProperties> | WirePage<DeletedSecret>;
+      const items = value.map((item) => mapItem(item));
+      return nextLink ? { items, nextLink: this.toVaultOrigin(nextLink) } : { items };
     });
   }
 
@@ -252,31 +281,25 @@ export class SecretsOperations {
   }
 
   private async send(
-    method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE",
-    path: string,
     options: OperationOptions,
-    body?: unknown,
-    query = "",
-    expectedStatus = 200,
+    request: WireRequest & { path: string; query?: string },
   ): Promise<PipelineResponse> {
-    return this.sendUrl(
-      method,
-      this.context.vaultUrl + path + this.apiVersionQuery + query,
-      options,
-      body,
-      expectedStatus,
-    );
+    const { path, query = "", ...rest } = request;
+    return this.sendUrl(options, {
+      ...rest,
+      url: this.context.vaultUrl + path + this.apiVersionQuery + query,
+    });
   }
 
   private async sendUrl(
-    method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE",
-    url: string,
     options: OperationOptions,
-    body?: unknown,
-    expectedStatus = 200,
+    request: WireRequest & { url: string },
   ): Promise<PipelineResponse> {
-    const request = this.createRequest(method, url, options, body);
-    const response = await this.context.pipeline.sendRequest(this.context.httpClient, request);
+    const { expectedStatus = 200 } = request;
+    const response = await this.context.pipeline.sendRequest(
+      this.context.httpClient,
+      this.createRequest(options, request),
+    );
     if (response.status !== expectedStatus) {
       const error = createServiceError(response);
       options.onResponse?.({ ...response, parsedBody: error.details }, error);
@@ -289,10 +312,8 @@ export class SecretsOperations {
   }
 
   private createRequest(
-    method: string,
-    url: string,
     options: OperationOptions,
-    body: unknown,
+    { method, url, body }: WireRequest & { url: string },
   ): PipelineRequest {
     const requestOptions = options.requestOptions;
     const headers = createHttpHeaders(requestOptions?.headers);
@@ -300,7 +321,7 @@ export class SecretsOperations {
     if (body !== undefined) headers.set("content-type", jsonContentType);
     const request = createPipelineRequest({
       url,
-      method: method as PipelineRequest["method"],
+      method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       abortSignal: options.abortSignal,

@@ -44,12 +44,17 @@ function needsFullClient(request: PipelineRequest): boolean {
  * Errors match core's client: network failures are RestErrors with the system code (so the retry
  * policy treats them alike), aborts are AbortErrors; a timeout is an AbortError that says so.
  *
+ * The agents come from the caller, which owns them (the client's pipeline destroys them on
+ * `close()`); requests handed to the fallback client carry the same agent.
+ *
  * @param fallback - The client for requests this one does not handle.
+ * @param agentFor - The agent of a request: its own `agent`, or one of the caller's.
  * @returns The HTTP client.
  */
-export function createKeyVaultHttpClient(fallback: HttpClient): HttpClient {
-  const defaultHttpAgent = new http.Agent({ keepAlive: true });
-  const defaultHttpsAgent = new https.Agent({ keepAlive: true });
+export function createKeyVaultHttpClient(
+  fallback: HttpClient,
+  agentFor: (request: PipelineRequest) => http.Agent,
+): HttpClient {
   let lastOrigin: string | undefined;
   let lastParsed: Origin | undefined;
 
@@ -72,142 +77,156 @@ export function createKeyVaultHttpClient(fallback: HttpClient): HttpClient {
   }
 
   return {
-    sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
-      if (needsFullClient(request)) return fallback.sendRequest(request);
-      const signal = request.abortSignal;
-      if (signal?.aborted) {
-        return Promise.reject(
-          new AbortError("The operation was aborted. Request has already been canceled."),
+    async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+      if (needsFullClient(request)) return sendWithAgent(fallback, request, agentFor(request));
+      return sendLean(request);
+    },
+  };
+
+  function sendLean(request: PipelineRequest): Promise<PipelineResponse> {
+    const signal = request.abortSignal;
+    if (signal?.aborted) {
+      return Promise.reject(
+        new AbortError("The operation was aborted. Request has already been canceled."),
+      );
+    }
+    let target: { origin: Origin; path: string };
+    try {
+      target = splitUrl(request.url);
+    } catch {
+      return Promise.reject(
+        new RestError(`The request URL is not valid: ${request.url}`, {
+          code: RestError.REQUEST_SEND_ERROR,
+          request,
+        }),
+      );
+    }
+    const { origin, path } = target;
+    if (!origin.isHttps && !request.allowInsecureConnection) {
+      return Promise.reject(
+        new Error(`Cannot connect to ${request.url} while allowInsecureConnection is false.`),
+      );
+    }
+    const body = request.body as string | undefined;
+    // The length goes on this attempt's headers only: the request object is re-sent by retries
+    // and by the challenge policy, sometimes without its body.
+    const headers = request.headers.toJSON({ preserveCase: true });
+    if (body !== undefined && !request.headers.has("content-length")) {
+      headers["Content-Length"] = String(Buffer.byteLength(body));
+    }
+
+    return new Promise<PipelineResponse>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (error: Error | undefined, response?: PipelineResponse): void => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve(response!);
+      };
+      const onAbort = (): void => {
+        const error = new AbortError(
+          "The operation was aborted. Rejecting from abort signal callback while making request.",
         );
-      }
-      let target: { origin: Origin; path: string };
-      try {
-        target = splitUrl(request.url);
-      } catch {
-        return Promise.reject(
-          new RestError(`The request URL is not valid: ${request.url}`, {
-            code: RestError.REQUEST_SEND_ERROR,
+        req.destroy(error);
+        finish(error);
+      };
+
+      const send: (
+        options: http.RequestOptions,
+        callback: (response: http.IncomingMessage) => void,
+      ) => http.ClientRequest = origin.isHttps ? https.request : http.request;
+      const req = send(
+        {
+          hostname: origin.hostname,
+          port: origin.port,
+          path,
+          method: request.method,
+          headers,
+          agent: agentFor(request),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", (error: NodeJS.ErrnoException) =>
+            finish(
+              new RestError(error.message, {
+                code: error.code ?? RestError.REQUEST_SEND_ERROR,
+                request,
+              }),
+            ),
+          );
+          res.on("end", () => {
+            const raw: RawHttpHeaders = {};
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (value !== undefined) raw[name] = Array.isArray(value) ? value.join(", ") : value;
+            }
+            const response: PipelineResponse = {
+              request,
+              status: res.statusCode ?? 0,
+              headers: createHttpHeaders(raw),
+            };
+            if (request.method !== "HEAD") {
+              response.bodyAsText =
+                chunks.length === 1
+                  ? chunks[0]!.toString("utf8")
+                  : Buffer.concat(chunks).toString("utf8");
+            }
+            finish(undefined, response);
+          });
+          // A connection cut mid-response ends in "aborted"/"close" without "end".
+          res.on("close", () => {
+            if (!res.complete) {
+              finish(
+                new RestError("The connection was closed before the whole response arrived.", {
+                  code: "ECONNRESET",
+                  request,
+                }),
+              );
+            }
+          });
+        },
+      );
+      req.once("error", (error: NodeJS.ErrnoException) => {
+        if (error instanceof AbortError || error.name === "AbortError") return;
+        finish(
+          new RestError(error.message, {
+            code: error.code ?? RestError.REQUEST_SEND_ERROR,
             request,
           }),
         );
-      }
-      const { origin, path } = target;
-      if (!origin.isHttps && !request.allowInsecureConnection) {
-        return Promise.reject(
-          new Error(`Cannot connect to ${request.url} while allowInsecureConnection is false.`),
-        );
-      }
-      const body = request.body as string | undefined;
-      // The length goes on this attempt's headers only: the request object is re-sent by retries
-      // and by the challenge policy, sometimes without its body.
-      const headers = request.headers.toJSON({ preserveCase: true });
-      if (body !== undefined && !request.headers.has("content-length")) {
-        headers["Content-Length"] = String(Buffer.byteLength(body));
-      }
-
-      return new Promise<PipelineResponse>((resolve, reject) => {
-        let settled = false;
-        let timer: NodeJS.Timeout | undefined;
-        const finish = (error: Error | undefined, response?: PipelineResponse): void => {
-          if (settled) return;
-          settled = true;
-          if (timer !== undefined) clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-          if (error) reject(error);
-          else resolve(response!);
-        };
-        const onAbort = (): void => {
+      });
+      signal?.addEventListener("abort", onAbort);
+      if (request.timeout > 0) {
+        timer = setTimeout(() => {
           const error = new AbortError(
-            "The operation was aborted. Rejecting from abort signal callback while making request.",
+            `The request timed out after ${request.timeout} ms (requestOptions.timeout) and was aborted.`,
           );
           req.destroy(error);
           finish(error);
-        };
+        }, request.timeout);
+      }
+      req.end(body);
+    });
+  }
+}
 
-        const send: (
-          options: http.RequestOptions,
-          callback: (response: http.IncomingMessage) => void,
-        ) => http.ClientRequest = origin.isHttps ? https.request : http.request;
-        const req = send(
-          {
-            hostname: origin.hostname,
-            port: origin.port,
-            path,
-            method: request.method,
-            headers,
-            agent:
-              (request.agent as http.Agent | undefined) ??
-              // `false`: a one-off agent; Node 20's global agent would keep the connection alive.
-              (request.disableKeepAlive
-                ? false
-                : origin.isHttps
-                  ? defaultHttpsAgent
-                  : defaultHttpAgent),
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (chunk: Buffer) => chunks.push(chunk));
-            res.on("error", (error: NodeJS.ErrnoException) =>
-              finish(
-                new RestError(error.message, {
-                  code: error.code ?? RestError.REQUEST_SEND_ERROR,
-                  request,
-                }),
-              ),
-            );
-            res.on("end", () => {
-              const raw: RawHttpHeaders = {};
-              for (const [name, value] of Object.entries(res.headers)) {
-                if (value !== undefined)
-                  raw[name] = Array.isArray(value) ? value.join(", ") : value;
-              }
-              const response: PipelineResponse = {
-                request,
-                status: res.statusCode ?? 0,
-                headers: createHttpHeaders(raw),
-              };
-              if (request.method !== "HEAD") {
-                response.bodyAsText =
-                  chunks.length === 1
-                    ? chunks[0]!.toString("utf8")
-                    : Buffer.concat(chunks).toString("utf8");
-              }
-              finish(undefined, response);
-            });
-            // A connection cut mid-response ends in "aborted"/"close" without "end".
-            res.on("close", () => {
-              if (!res.complete) {
-                finish(
-                  new RestError("The connection was closed before the whole response arrived.", {
-                    code: "ECONNRESET",
-                    request,
-                  }),
-                );
-              }
-            });
-          },
-        );
-        req.once("error", (error: NodeJS.ErrnoException) => {
-          if (error instanceof AbortError || error.name === "AbortError") return;
-          finish(
-            new RestError(error.message, {
-              code: error.code ?? RestError.REQUEST_SEND_ERROR,
-              request,
-            }),
-          );
-        });
-        signal?.addEventListener("abort", onAbort);
-        if (request.timeout > 0) {
-          timer = setTimeout(() => {
-            const error = new AbortError(
-              `The request timed out after ${request.timeout} ms (requestOptions.timeout) and was aborted.`,
-            );
-            req.destroy(error);
-            finish(error);
-          }, request.timeout);
-        }
-        req.end(body);
-      });
-    },
-  };
+/**
+ * Sends through core's client with the given agent: core's client otherwise uses agents of its
+ * own that no one closes. The request is left as it was.
+ */
+async function sendWithAgent(
+  client: HttpClient,
+  request: PipelineRequest,
+  agent: http.Agent,
+): Promise<PipelineResponse> {
+  const previous = request.agent;
+  request.agent = agent;
+  try {
+    return await client.sendRequest(request);
+  } finally {
+    request.agent = previous;
+  }
 }

@@ -7,28 +7,15 @@ import type { SecretOperationDefinition } from "./secretPoller.js";
 export interface DeleteSecretOperationClient {
   /**
    * `DELETE /secrets/{name}`.
-   * @param name - The name of the secret.
-   * @param options - The caller's options, passed through.
    * @returns The deleted secret; `recoveryId` is absent when the vault has no soft delete.
    */
   deleteSecret(name: string, options: OperationOptions): Promise<DeletedSecret>;
   /**
    * `GET /deletedsecrets/{name}`.
-   * @param name - The name of the secret.
-   * @param options - The caller's options, passed through.
    * @returns The deleted secret; rejects with a `RestError` of status 404 while the deletion
    *   runs, 403 when the caller may not read deleted secrets.
    */
   getDeletedSecret(name: string, options: OperationOptions): Promise<DeletedSecret>;
-}
-
-/**
- * The state of the delete poller, as `getOperationState()` returns it: `isStarted`,
- * `isCompleted`, `result` (the deleted secret), `error` and `name`. JSON-serializable.
- */
-export interface DeleteSecretPollOperationState extends PollOperationState<DeletedSecret> {
-  /** The name of the secret being deleted. */
-  name: string;
 }
 
 function deleteSecretDefinition(

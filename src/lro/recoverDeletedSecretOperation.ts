@@ -13,27 +13,15 @@ export interface RecoverDeletedSecretOperationClient {
   /**
    * `POST /deletedsecrets/{name}/recover`.
    * @param name - The name of the deleted secret.
-   * @param options - The caller's options, passed through.
    * @returns The properties of the recovered secret.
    */
   recoverDeletedSecret(name: string, options: OperationOptions): Promise<SecretProperties>;
   /**
    * `GET /secrets/{name}/` (the latest version).
-   * @param name - The name of the secret.
-   * @param options - The caller's options, passed through.
    * @returns The properties of the secret; rejects with a `RestError` of status 404 while the
    *   recovery runs, 403 when the caller may not get secrets.
    */
   getSecret(name: string, options: OperationOptions): Promise<SecretProperties>;
-}
-
-/**
- * The state of the recover poller, as `getOperationState()` returns it: `isStarted`,
- * `isCompleted`, `result` (the secret's properties), `error` and `name`. JSON-serializable.
- */
-export interface RecoverDeletedSecretPollOperationState extends PollOperationState<SecretProperties> {
-  /** The name of the secret being recovered. */
-  name: string;
 }
 
 function recoverDeletedSecretDefinition(

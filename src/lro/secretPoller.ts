@@ -1,15 +1,15 @@
 import { AbortError } from "@azure/abort-controller";
 import type { AbortSignalLike } from "@azure/abort-controller";
 import { Poller } from "@azure/core-lro";
+import { delay } from "@azure/core-util";
 import type { PollOperation, PollOperationState, PollerLike } from "@azure/core-lro";
 import { RestError } from "@azure/core-rest-pipeline";
 import type { OperationOptions, SecretPollerOptions } from "../models.js";
+import { isRecord } from "../util/guards.js";
+import { maxTimerDelayInMs } from "../util/limits.js";
 
 /** The default of {@link SecretPollerOptions.intervalInMs}. */
 export const defaultPollIntervalInMs = 2000;
-
-/** The longest wait `setTimeout` honours; longer ones fire at once. */
-const maxPollIntervalInMs = 2 ** 31 - 1;
 
 /**
  * The state of a secret long-running operation, as `getOperationState()` returns it and as
@@ -70,10 +70,6 @@ const dateFields = new Set([
   "deletedOn",
   "scheduledPurgeDate",
 ]);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function isAbortError(error: unknown): boolean {
   return error instanceof Error && error.name === "AbortError";
@@ -323,38 +319,28 @@ class SecretPoller<TResult> extends Poller<SecretPollOperationState<TResult>, TR
     this.endWait?.();
   }
 
-  protected override delay(): Promise<void> {
+  protected override async delay(): Promise<void> {
     // core-lro waits once more after the last poll; skip it so no timer outlives the operation.
-    if (this.isDone() || this.isStopped()) {
-      return Promise.resolve();
+    if (this.isDone() || this.isStopped()) return;
+    const stop = new AbortController();
+    this.endWait = () => stop.abort();
+    const { signal, dispose } = anyAbortSignal([
+      this.operationSignal,
+      this.pollingSignal,
+      stop.signal,
+    ]);
+    try {
+      await delay(this.intervalInMs, {
+        abortSignal: signal,
+        abortErrorMsg: abortError().message,
+      });
+    } catch (error) {
+      // stopPolling() ends the wait quietly; the caller's signal ends it with an AbortError.
+      if (!stop.signal.aborted) throw error;
+    } finally {
+      dispose();
+      this.endWait = undefined;
     }
-    const signals = [
-      ...new Set([this.operationSignal, this.pollingSignal].filter((s) => s !== undefined)),
-    ];
-    return new Promise<void>((resolve, reject) => {
-      if (signals.some((signal) => signal.aborted)) {
-        reject(abortError());
-        return;
-      }
-      const finish = (): void => {
-        clearTimeout(timer);
-        signals.forEach((signal) => signal.removeEventListener("abort", onAbort));
-        this.endWait = undefined;
-      };
-      const onAbort = (): void => {
-        finish();
-        reject(abortError());
-      };
-      const timer = setTimeout(() => {
-        finish();
-        resolve();
-      }, this.intervalInMs);
-      signals.forEach((signal) => signal.addEventListener("abort", onAbort));
-      this.endWait = () => {
-        finish();
-        resolve();
-      };
-    });
   }
 }
 
@@ -388,10 +374,10 @@ export async function beginSecretPoller<TResult>(
     typeof intervalInMs !== "number" ||
     !Number.isFinite(intervalInMs) ||
     intervalInMs < 0 ||
-    intervalInMs > maxPollIntervalInMs
+    intervalInMs > maxTimerDelayInMs
   ) {
     throw new RangeError(
-      `intervalInMs must be a number of milliseconds from 0 to ${maxPollIntervalInMs}; got ${String(intervalInMs)}.`,
+      `intervalInMs must be a number of milliseconds from 0 to ${maxTimerDelayInMs}; got ${String(intervalInMs)}.`,
     );
   }
   const state = resumeFrom === undefined ? { name } : parseResumeFrom(definition, name, resumeFrom);

@@ -7,6 +7,7 @@ import type {
 } from "@azure/core-rest-pipeline";
 import { logger } from "../log.js";
 import { isLoopbackHost } from "../loopbackHost.js";
+import { isTransientStatus } from "../util/retry.js";
 import { type ChallengeState, getCachedChallenge, setCachedChallenge } from "./challengeCache.js";
 import { type BearerChallenge, decodeClaims, parseBearerChallenge } from "./wwwAuthenticate.js";
 
@@ -32,10 +33,6 @@ export interface ChallengeAuthenticationPolicyOptions {
 
 // Refresh a token this long before it expires, so that it does not expire in flight.
 const refreshMarginInMs = 2 * 60 * 1000;
-
-function isTransientStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
 
 // Methods whose body is held back until the vault has said which token it wants: the body may be
 // a secret value, and the first request goes out before we know the vault is the vault.

@@ -1,7 +1,4 @@
-/**
- * What a vault's authentication challenge said: the token scope and the tenant to ask for it.
- * @internal
- */
+/** What a vault's authentication challenge said: the token scope and the tenant to ask for it. */
 export interface ChallengeState {
   /** The token scope, e.g. `https://vault.azure.net/.default`. */
   scope: string;
@@ -23,7 +20,6 @@ function cacheKey(origin: string): string {
  *
  * @param origin - The vault origin, e.g. `https://myvault.vault.azure.net`.
  * @returns The remembered challenge, or `undefined` when this process has not seen one.
- * @internal
  */
 export function getCachedChallenge(origin: string): ChallengeState | undefined {
   const state = challengesByOrigin.get(cacheKey(origin));
@@ -36,18 +32,12 @@ export function getCachedChallenge(origin: string): ChallengeState | undefined {
  *
  * @param origin - The vault origin.
  * @param state - The scope and tenant the vault asked for.
- * @internal
  */
 export function setCachedChallenge(origin: string, state: ChallengeState): void {
   challengesByOrigin.set(cacheKey(origin), { ...state });
 }
 
-/**
- * Forgets every remembered challenge. A test hook: production code never needs it.
- *
- * @returns Nothing.
- * @internal
- */
+/** Forgets every remembered challenge. A test hook: production code never needs it. */
 export function clearChallengeCache(): void {
   challengesByOrigin.clear();
 }

@@ -1,7 +1,6 @@
-/**
- * One challenge of a `WWW-Authenticate` header: its scheme and its parameters.
- * @internal
- */
+import { isRecord } from "../util/guards.js";
+
+/** One challenge of a `WWW-Authenticate` header: its scheme and its parameters. */
 export interface AuthenticationChallenge {
   /** The scheme as sent (compare case-insensitively). */
   scheme: string;
@@ -9,10 +8,7 @@ export interface AuthenticationChallenge {
   parameters: Record<string, string>;
 }
 
-/**
- * The parameters of a `Bearer` challenge that Key Vault authentication uses.
- * @internal
- */
+/** The parameters of a `Bearer` challenge that Key Vault authentication uses. */
 export interface BearerChallenge {
   /** The authority URL (`authorization` parameter), e.g. `https://login.windows.net/{tenant}`. */
   authorization?: string;
@@ -46,7 +42,6 @@ function isWhitespace(character: string | undefined): boolean {
  *
  * @param header - The header value; several challenges (or several headers joined by `, `) allowed.
  * @returns The challenges in header order; empty for an empty or unparseable header.
- * @internal
  */
 export function parseWwwAuthenticate(header: string | undefined | null): AuthenticationChallenge[] {
   const challenges: AuthenticationChallenge[] = [];
@@ -136,7 +131,6 @@ export function parseWwwAuthenticate(header: string | undefined | null): Authent
  * @param header - The header value.
  * @returns The first `Bearer` challenge that carries any parameter Key Vault uses (else the first
  *   `Bearer` challenge), or `undefined` when there is none.
- * @internal
  */
 export function parseBearerChallenge(
   header: string | undefined | null,
@@ -175,7 +169,6 @@ export function parseBearerChallenge(
  *
  * @param encoded - The parameter value as sent.
  * @returns The claims JSON text, or `undefined` when the value is not base64 of a JSON object.
- * @internal
  */
 export function decodeClaims(encoded: string): string | undefined {
   const compact = encoded.replace(/\s+/g, "");
@@ -201,8 +194,7 @@ export function decodeClaims(encoded: string): string | undefined {
 
 function isJsonObject(text: string): boolean {
   try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value);
+    return isRecord(JSON.parse(text));
   } catch {
     return false;
   }

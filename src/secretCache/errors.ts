@@ -1,5 +1,5 @@
 import { isRestError } from "@azure/core-rest-pipeline";
-import { getRetryAfterInMs } from "../policies/retryStrategies.js";
+import { getRetryAfterInMs } from "../util/retry.js";
 
 /** One secret a {@link SecretCache} could not read, and why. */
 export interface SecretCacheFailure {

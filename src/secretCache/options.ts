@@ -2,6 +2,8 @@ import type { AbortSignalLike } from "@azure/abort-controller";
 import type { PageSettings } from "@azure/core-paging";
 import type { KeyVaultSecret, SecretProperties } from "../models.js";
 import type { ContinuablePage } from "../paging.js";
+import { maxTimerDelayInMs } from "../util/limits.js";
+import { checkSecretName } from "../util/names.js";
 
 /**
  * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient`. A
@@ -97,9 +99,6 @@ export interface SecretCacheOptions {
    */
   refreshIntervalInMs?: number;
 }
-/** setTimeout's largest delay. */
-const maxTimerDelayInMs = 2_147_483_647;
-
 const defaults = {
   concurrency: 32,
   maxAttempts: 5,
@@ -255,14 +254,9 @@ export function keyOf(name: string): string {
   return name.toLowerCase();
 }
 
-/** Checks a secret name argument and returns its key. */
-export function checkSecretName(value: unknown, parameter: string): string {
-  if (typeof value !== "string" || value === "") {
-    throw new TypeError(
-      `${parameter} must be a non-empty string, got ${value === "" ? "an empty string" : typeof value}.`,
-    );
-  }
-  return keyOf(value);
+/** Checks a secret name argument (the client's rules) and returns its key. */
+export function checkSecretKey(value: unknown, parameter: string): string {
+  return keyOf(checkSecretName(value, parameter));
 }
 
 function integerOption(value: unknown, name: string, fallback: number, minimum: number): number {

@@ -8,7 +8,7 @@ import {
 } from "./environment.js";
 import { describeFailures, SecretCacheError } from "./errors.js";
 import {
-  checkSecretName,
+  checkSecretKey,
   resolveSecretCacheOptions,
   type SecretCacheClient,
   type SecretCacheOptions,
@@ -168,7 +168,7 @@ export class SecretCache extends EventEmitter {
    * ```
    */
   get(secretName: string): string | undefined {
-    const key = checkSecretName(secretName, "secretName");
+    const key = checkSecretKey(secretName, "secretName");
     const entry = this.entries.get(key);
     if (entry !== undefined) return entry.value;
     if (!this.isLoaded) {
@@ -190,7 +190,7 @@ export class SecretCache extends EventEmitter {
    * ```
    */
   has(secretName: string): boolean {
-    return this.entries.has(checkSecretName(secretName, "secretName"));
+    return this.entries.has(checkSecretKey(secretName, "secretName"));
   }
 
   /**
@@ -222,7 +222,7 @@ export class SecretCache extends EventEmitter {
    * ```
    */
   async getOrFetch(secretName: string): Promise<string> {
-    const key = checkSecretName(secretName, "secretName");
+    const key = checkSecretKey(secretName, "secretName");
     const entry = this.entries.get(key);
     if (entry !== undefined) return entry.value;
     this.throwIfClosed("getOrFetch()");

@@ -2,8 +2,9 @@
  * The one backoff every worker of a {@link SecretCache} load or refresh shares: when any request is
  * throttled, all workers wait until the vault is expected to accept requests again.
  */
+import { delay } from "@azure/core-util";
 import { logger } from "../log.js";
-import { backoffDelayInMs } from "../policies/retryStrategies.js";
+import { backoffDelayInMs } from "../util/retry.js";
 import { isThrottled, retryAfterInMs, StillThrottledError } from "./errors.js";
 
 /** Settings of a {@link SharedBackoff}. */
@@ -26,8 +27,6 @@ export interface SharedBackoffSettings {
  * Many workers in flight at once are throttled together; their 429s are one episode. Only a 429 of
  * a request sent after the current pause was decided deepens the exponential delay, so 32 workers
  * throttled at once wait 1 s, not 2^32 s.
- *
- * @internal
  */
 export class SharedBackoff {
   private resumeAtMs = 0;
@@ -36,26 +35,19 @@ export class SharedBackoff {
   private readonly now: () => number;
   private readonly random: () => number;
 
-  /**
-   * Creates the backoff.
-   * @param settings - delays, clock and jitter source
-   */
+  /** Creates the backoff. */
   constructor(private readonly settings: SharedBackoffSettings) {
     this.now = settings.now ?? Date.now;
     this.random = settings.random ?? Math.random;
   }
 
-  /**
-   * When the current pause ends (0 or a past time when there is none).
-   * @returns epoch milliseconds
-   */
+  /** When the current pause ends (0 or a past time when there is none). */
   get pausedUntilMs(): number {
     return this.resumeAtMs;
   }
 
   /**
    * The time to pass to {@link SharedBackoff.throttled} or {@link SharedBackoff.succeeded}.
-   * @returns the current time
    */
   requestStarted(): number {
     return this.now();
@@ -71,7 +63,13 @@ export class SharedBackoff {
       signal.throwIfAborted();
       const remaining = this.resumeAtMs - this.now();
       if (remaining <= 0) return;
-      await sleep(remaining, signal);
+      try {
+        await delay(remaining, { abortSignal: signal });
+      } catch (error) {
+        // The signal's reason (why the load was stopped), not the wait's own AbortError.
+        signal.throwIfAborted();
+        throw error;
+      }
     }
   }
 
@@ -127,12 +125,8 @@ export interface SharedBackoffAttempts {
  * Sends a request under the shared backoff: waits out the current pause, sends, and when the
  * answer is a 429 pauses every worker and tries again, up to `maxAttempts` times.
  *
- * @param backoff - the backoff every worker shares
  * @param attempts - attempt limit, signal and log subject
- * @param request - sends the request once
- * @returns what the request returned
  * @throws StillThrottledError after `maxAttempts` 429s; any other error of the request at once
- * @internal
  */
 export async function withSharedBackoff<T>(
   backoff: SharedBackoff,
@@ -156,29 +150,4 @@ export async function withSharedBackoff<T>(
       );
     }
   }
-}
-
-/**
- * Waits, unless aborted.
- * @param ms - milliseconds
- * @param signal - aborts the wait
- * @returns a promise that resolves after `ms` or rejects with the signal's reason
- * @internal
- */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -150,9 +150,7 @@ export class Synchronizer {
 
   /**
    * Gets a secret; a 429 after the client's retries pauses every worker, then tries again.
-   * @param name - the secret's name
    * @param signal - ends the waits and the request
-   * @returns the secret
    */
   fetch(name: string, signal: AbortSignal): Promise<KeyVaultSecret> {
     const { backoff, client, maxAttempts } = this.context;
@@ -164,8 +162,6 @@ export class Synchronizer {
   /**
    * Gets one secret for `getOrFetch`, checked against the filters.
    * @param secretName - the secret's name
-   * @param key - its key
-   * @returns the secret
    * @throws SecretCacheError when it cannot be read or the filters exclude it; Error when the
    *   cache was closed
    */

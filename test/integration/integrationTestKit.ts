@@ -3,7 +3,6 @@
  * policy, RestError assertions and the exact messages of the service.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import {
   isRestError,
@@ -13,6 +12,8 @@ import {
   type SecretClientOptions,
 } from "../../src/index.js";
 import type { LocalVault } from "../../src/emulator/index.js";
+
+export { collect, pause, uniqueName } from "../helpers/testKit.js";
 
 /** The options every client of a local vault needs. */
 export const localClientOptions: SecretClientOptions = {
@@ -35,15 +36,6 @@ export function localClient(vault: LocalVault, options: SecretClientOptions = {}
     retryOptions: fastRetryOptions,
     ...options,
   });
-}
-
-/**
- * A name no other test uses (letters, digits and dashes only).
- * @param prefix - readable part
- * @returns the name
- */
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString("hex")}`;
 }
 
 /** One request as a {@link RequestLog} saw it. */
@@ -189,24 +181,4 @@ export const dayInMs = 86_400_000;
  */
 export function wholeSecondDate(offsetMs: number): Date {
   return new Date(Math.floor((Date.now() + offsetMs) / 1000) * 1000);
-}
-
-/**
- * Waits a few milliseconds.
- * @param ms - milliseconds
- * @returns a promise resolved after `ms`
- */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Collects an async iterable.
- * @param iterable - the iterable
- * @returns its items
- */
-export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
 }

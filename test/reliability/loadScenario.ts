@@ -4,6 +4,7 @@
  */
 import { isRestError, type SecretClient } from "../../src/index.js";
 import type { LocalVault } from "../../src/emulator/index.js";
+import { seededRandom } from "../helpers/testKit.js";
 import { collect, loopbackClient, rssMiB, uniqueName } from "./reliabilityKit.js";
 
 /** The figures of one load run. */
@@ -29,18 +30,6 @@ export interface LoadFigures {
 
 /** Operations after which a client moves on to fresh names. */
 const namesEpoch = 500;
-
-/** A small seeded generator, so that a run's operation mix is the same every time. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Runs `clients` clients, each doing `operationsPerClient` operations, against the vault.
@@ -89,7 +78,7 @@ export async function runLoad(
         },
       ],
     });
-    const random = seeded(seed * 1000 + index);
+    const random = seededRandom(seed * 1000 + index);
     let own: string[] = [];
     const lastValue = new Map<string, string>();
     const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;

@@ -17,8 +17,15 @@ import type { AddressInfo, Socket } from "node:net";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
-import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
+import type { TokenCredential } from "@azure/core-auth";
 import { isRestError, SecretClient, type SecretClientOptions } from "../../src/index.js";
+import {
+  fixedTokenCredential as recordingCredential,
+  type FixedTokenCredential as RecordingCredential,
+} from "../helpers/fakeCredential.js";
+
+export { collect, pause, uniqueName } from "../helpers/testKit.js";
+export { recordingCredential, type RecordingCredential };
 
 /** The repository root, for child processes. */
 export const repoRoot = resolve(import.meta.dirname, "../..");
@@ -36,15 +43,6 @@ export const loopbackClientOptions: SecretClientOptions = {
 /** A 32-hex-digit version, as the service makes them. */
 export function newVersion(): string {
   return randomBytes(16).toString("hex");
-}
-
-/**
- * A name no other test uses.
- * @param prefix - readable part
- * @returns letters, digits and dashes only
- */
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString("hex")}`;
 }
 
 /** One request as a scripted server received it. */
@@ -248,29 +246,6 @@ export async function startScriptedServer(
   };
 }
 
-/** A credential that hands out one fixed, recognisable token and records its calls. */
-export interface RecordingCredential extends TokenCredential {
-  token: string;
-  calls: Array<{ scopes: string | string[]; options: GetTokenOptions | undefined }>;
-}
-
-/**
- * A fake credential.
- * @returns a credential whose token contains a random marker
- */
-export function recordingCredential(): RecordingCredential {
-  const token = `eyJreliability.${randomBytes(12).toString("hex")}.sig`;
-  const calls: RecordingCredential["calls"] = [];
-  return {
-    token,
-    calls,
-    async getToken(scopes, options): Promise<AccessToken> {
-      calls.push({ scopes, options });
-      return { token, expiresOnTimestamp: Date.now() + 3600_000 };
-    },
-  };
-}
-
 /**
  * A client of a loopback server with fast retries.
  * @param url - the server URL
@@ -459,26 +434,6 @@ export function firstJsonLine<T>(child: ChildProcess, timeoutMs = 20_000): Promi
       fail(new Error(`the child exited (${code ?? signal}) before printing JSON: ${stderr}`));
     });
   });
-}
-
-/**
- * Collects an async iterable.
- * @param iterable - the iterable
- * @returns its items
- */
-export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
-
-/**
- * Waits a few milliseconds.
- * @param ms - milliseconds
- * @returns after `ms`
- */
-export function pause(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 } from "../../src/secretCache/index.js";
 import { retryAfterInMs } from "../../src/secretCache/errors.js";
 import { SharedBackoff } from "../../src/secretCache/sharedBackoff.js";
+import { pause } from "../helpers/testKit.js";
 
 const vaultUrl = "https://myvault.vault.azure.net";
 
@@ -45,10 +46,6 @@ function restError(statusCode: number, code: string, headers: Record<string, str
 
 function throttled(headers: Record<string, string> = {}): RestError {
   return restError(429, "Throttled", headers);
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -1,6 +1,6 @@
-import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import nock from "nock";
 import { SecretClient, type SecretClientOptions } from "../../../src/index.js";
+import { fixedTokenCredential } from "../../helpers/fakeCredential.js";
 
 export const vaultUrl = "https://myvault.vault.azure.net";
 export const tenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -8,21 +8,9 @@ export const challengeHeader = `Bearer authorization="https://login.windows.net/
 export const token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.fake-unit-test-token";
 export const apiVersion = "2026-04-01";
 
-/** A credential that hands out a fixed token and counts its calls. */
-export class FakeCredential implements TokenCredential {
-  calls: Array<{ scopes: string | string[]; tenantId?: string; claims?: string }> = [];
-  async getToken(
-    scopes: string | string[],
-    options?: { tenantId?: string; claims?: string },
-  ): Promise<AccessToken> {
-    this.calls.push({ scopes, tenantId: options?.tenantId, claims: options?.claims });
-    return { token, expiresOnTimestamp: Date.now() + 3600_000 };
-  }
-}
-
 /** A client whose retries wait milliseconds, not seconds. */
 export function createClient(options: SecretClientOptions = {}): SecretClient {
-  return new SecretClient(vaultUrl, new FakeCredential(), {
+  return new SecretClient(vaultUrl, fixedTokenCredential(token), {
     retryOptions: { retryDelayInMs: 1, maxRetryDelayInMs: 4 },
     ...options,
   });

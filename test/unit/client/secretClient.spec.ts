@@ -6,14 +6,8 @@ import {
   SecretClient,
   type SecretClientOptions,
 } from "../../../src/index.js";
-import {
-  apiVersion,
-  createClient,
-  FakeCredential,
-  primeChallenge,
-  vault,
-  vaultUrl,
-} from "./helpers.js";
+import { fixedTokenCredential } from "../../helpers/fakeCredential.js";
+import { apiVersion, createClient, primeChallenge, token, vault, vaultUrl } from "./helpers.js";
 
 const version = "03bcccc7c8cf4546a0e3e21e52560441";
 const realSetResponse = {
@@ -40,7 +34,7 @@ describe("SecretClient", () => {
   after(() => nock.enableNetConnect());
 
   describe("constructor", () => {
-    const credential = new FakeCredential();
+    const credential = fixedTokenCredential(token);
     const cases: Array<[string, string, SecretClientOptions, RegExp]> = [
       ["a relative URL", "myvault", {}, /not an absolute URL/],
       ["an empty URL", "", {}, /must be the URL of a vault/],
@@ -85,8 +79,10 @@ describe("SecretClient", () => {
     it("builds a pipeline of only the policies Key Vault needs, ours in place of core's retry", () => {
       const client = createClient();
       const names = (
-        client as unknown as { pipeline: { getOrderedPolicies(): Array<{ name: string }> } }
-      ).pipeline
+        client as unknown as {
+          clientPipeline: { pipeline: { getOrderedPolicies(): Array<{ name: string }> } };
+        }
+      ).clientPipeline.pipeline
         .getOrderedPolicies()
         .map((policy) => policy.name);
       for (const absent of ["defaultRetryPolicy", "formDataPolicy", "multipartPolicy"]) {
@@ -657,6 +653,18 @@ describe("SecretClient", () => {
         createPipelineRequest({ url: "/secrets?maxresults=1", method: "GET" }),
       );
       assert.equal(response.status, 404);
+    });
+
+    it("leaves the caller's request as it was: URL and headers", async () => {
+      const { createPipelineRequest } = await import("@azure/core-rest-pipeline");
+      vault().get("/secrets").query({ "api-version": apiVersion }).reply(200, { value: [] });
+      const request = createPipelineRequest({ url: `${vaultUrl}/secrets`, method: "GET" });
+      request.headers.set("x-caller", "1");
+      const response = await createClient().sendRequest(request);
+      assert.equal(response.status, 200);
+      assert.equal(request.url, `${vaultUrl}/secrets`);
+      assert.deepEqual(request.headers.toJSON(), { "x-caller": "1" });
+      assert.notEqual(response.request, request);
     });
 
     it("refuses a URL on another origin", async () => {

@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import type { LocalVault } from "../../../src/emulator/index.js";
 
+export { pause } from "../../helpers/testKit.js";
+
 /** The api-version the specs speak unless a test is about versions. */
 export const testApiVersion = "7.6";
 
@@ -99,13 +101,4 @@ export function assertVaultError(
  */
 export function notFoundMessage(name: string): string {
   return `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`;
-}
-
-/**
- * Waits a few milliseconds (for the short `delayMs` of delete/recover).
- * @param ms - milliseconds
- * @returns a promise resolved after `ms`
- */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -8,7 +8,8 @@ import {
   type Answer,
 } from "./localVaultTestKit.js";
 
-const delayMs = 30;
+// Long enough that the "still deleting" answers are seen even on a loaded machine.
+const delayMs = 400;
 const day = 86_400_000;
 
 describe("local vault: soft delete", () => {

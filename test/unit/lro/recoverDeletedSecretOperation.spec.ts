@@ -4,7 +4,7 @@ import { RestError } from "@azure/core-rest-pipeline";
 import { beginRecoverDeletedSecretPoller } from "../../../src/lro/recoverDeletedSecretOperation.js";
 import type { RecoverDeletedSecretOperationClient } from "../../../src/lro/recoverDeletedSecretOperation.js";
 import type { SecretProperties } from "../../../src/models.js";
-import { deletedSecret, forbidden, notFound, scripted, secretProperties } from "./fakeClients.js";
+import { deletedSecret, notFound, scripted, secretProperties } from "./fakeClients.js";
 import type { ScriptedMethod } from "./fakeClients.js";
 
 interface FakeRecoverClient extends RecoverDeletedSecretOperationClient {
@@ -55,25 +55,6 @@ describe("beginRecoverDeletedSecretPoller", () => {
     assert.deepEqual(progress, [false, true]);
   });
 
-  it("is done with the recover result when getting the secret is forbidden (403)", async () => {
-    const client = fakeClient(recovered, notFound(), forbidden());
-    const poller = await beginRecoverDeletedSecretPoller(client, "my-secret", { intervalInMs: 1 });
-
-    assert.equal(await poller.pollUntilDone(), recovered);
-    assert.equal(client.getSecret.calls.length, 3);
-    assert.equal(poller.getOperationState().error, undefined);
-  });
-
-  it("fails pollUntilDone with any other poll error (500)", async () => {
-    const serverError = new RestError("Internal error", { statusCode: 500 });
-    const client = fakeClient(recovered, notFound(), serverError, polled);
-    const poller = await beginRecoverDeletedSecretPoller(client, "my-secret", { intervalInMs: 1 });
-
-    await assert.rejects(poller.pollUntilDone(), (error: unknown) => error === serverError);
-    assert.equal(client.getSecret.calls.length, 3);
-    assert.equal(poller.getOperationState().error, serverError);
-  });
-
   it("rejects with the service error when the recover request fails", async () => {
     const conflict = new RestError("Secret is not deleted", { statusCode: 409 });
     const client = fakeClient(conflict, polled);
@@ -109,40 +90,6 @@ describe("beginRecoverDeletedSecretPoller", () => {
     assert.equal(client.recoverDeletedSecret.calls.length, 0);
   });
 
-  it("passes the operation options to every request", async () => {
-    const controller = new AbortController();
-    const options = {
-      abortSignal: controller.signal,
-      requestOptions: { headers: { "x-test": "1" } },
-      tracingOptions: { tracingContext: undefined },
-    };
-    const client = fakeClient(recovered, notFound(), polled);
-    const poller = await beginRecoverDeletedSecretPoller(client, "my-secret", {
-      ...options,
-      intervalInMs: 1,
-    });
-    await poller.pollUntilDone();
-
-    const calls = [...client.recoverDeletedSecret.calls, ...client.getSecret.calls];
-    assert.equal(calls.length, 4);
-    for (const call of calls) assert.deepEqual(call.options, options);
-  });
-
-  it("rejects pollUntilDone promptly with an AbortError when aborted during the wait", async () => {
-    const client = fakeClient(recovered, notFound());
-    const poller = await beginRecoverDeletedSecretPoller(client, "my-secret", {
-      intervalInMs: 10000,
-    });
-    const controller = new AbortController();
-    const done = poller.pollUntilDone({ abortSignal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const abortedAt = Date.now();
-    controller.abort();
-
-    await assert.rejects(done, { name: "AbortError" });
-    assert.ok(Date.now() - abortedAt < 1000);
-  });
-
   it("rejects cancelOperation(): the service cannot cancel a recovery", async () => {
     const poller = await beginRecoverDeletedSecretPoller(fakeClient(recovered, notFound()), "s", {
       intervalInMs: 1,
@@ -169,22 +116,6 @@ describe("beginRecoverDeletedSecretPoller", () => {
     assert.equal(await resumed.pollUntilDone(), polled);
     // No pre-check on resume: the three scripted answers (404, 404, 200) are all polls.
     assert.equal(client.getSecret.calls.length, 3);
-  });
-
-  it("resumes a completed recovery as done, without any request", async () => {
-    const original = await beginRecoverDeletedSecretPoller(
-      fakeClient(recovered, polled),
-      "my-secret",
-      { intervalInMs: 1 },
-    );
-    const client = fakeClient(recovered, notFound());
-    const resumed = await beginRecoverDeletedSecretPoller(client, "my-secret", {
-      resumeFrom: original.toString(),
-    });
-
-    assert.equal(resumed.isDone(), true);
-    assert.equal((await resumed.pollUntilDone()).version, "v1-polled");
-    assert.equal(client.recoverDeletedSecret.calls.length + client.getSecret.calls.length, 0);
   });
 
   it("rejects the toString() of a delete poller as resumeFrom, before any request", async () => {

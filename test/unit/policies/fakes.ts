@@ -1,4 +1,3 @@
-import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import {
   createHttpHeaders,
   createPipelineRequest,
@@ -9,6 +8,8 @@ import {
   type RequestBodyType,
   type SendRequest,
 } from "@azure/core-rest-pipeline";
+
+export { fakeCredential, type FakeCredential } from "../../helpers/fakeCredential.js";
 
 /** What the fake `next` saw on one call, copied at the time of the call. */
 export interface SentRequest {
@@ -53,33 +54,6 @@ export function fakeNext(
     };
   };
   return Object.assign(next, { sent });
-}
-
-/** A fake credential that counts calls and records their arguments. */
-export interface FakeCredential extends TokenCredential {
-  calls: Array<{ scopes: string | string[]; options: GetTokenOptions | undefined }>;
-}
-
-/**
- * A fake credential. Each call returns `token-<n>` (n from 1) valid for an hour, unless `issue`
- * says otherwise.
- */
-export function fakeCredential(
-  issue?: (callNumber: number, options: GetTokenOptions | undefined) => AccessToken | null,
-): FakeCredential {
-  const calls: FakeCredential["calls"] = [];
-  return {
-    calls,
-    async getToken(scopes, options) {
-      calls.push({ scopes, options });
-      // A real credential answers asynchronously; so concurrent callers overlap here.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (issue !== undefined) {
-        return issue(calls.length, options);
-      }
-      return { token: `token-${calls.length}`, expiresOnTimestamp: Date.now() + 3600_000 };
-    },
-  };
 }
 
 /** A pipeline request with the given method, URL and body. */

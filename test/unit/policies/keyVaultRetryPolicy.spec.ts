@@ -4,7 +4,7 @@ import {
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
 } from "../../../src/policies/keyVaultRetryPolicy.js";
-import { backoffDelayInMs, getRetryAfterInMs } from "../../../src/policies/retryStrategies.js";
+import { backoffDelayInMs, getRetryAfterInMs } from "../../../src/util/retry.js";
 import { type CannedAnswer, fakeNext, makeRequest } from "./fakes.js";
 
 const url = "https://myvault.vault.azure.net/secrets/a?api-version=7.6";

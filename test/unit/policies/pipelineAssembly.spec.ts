@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import {
   createHttpHeaders,
-  createPipelineFromOptions,
   type HttpClient,
-  type PipelineOptions,
   type PipelineRequest,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import { challengeAuthenticationPolicy } from "../../../src/policies/challengeAuthenticationPolicy.js";
+import { createClientPipeline } from "../../../src/clientPipeline.js";
+import type { SecretClientOptions } from "../../../src/models.js";
 import { clearChallengeCache } from "../../../src/policies/challengeCache.js";
-import { keyVaultRetryPolicy } from "../../../src/policies/keyVaultRetryPolicy.js";
 import { fakeCredential, makeRequest } from "./fakes.js";
 
 const vaultUrl = "https://myvault.vault.azure.net";
@@ -46,12 +44,14 @@ function scriptedClient(
   };
 }
 
-// The assembly the client is expected to use.
-function keyVaultPipeline(credential = fakeCredential(), options: PipelineOptions = {}) {
-  const pipeline = createPipelineFromOptions(options);
-  pipeline.removePolicy({ name: "defaultRetryPolicy" });
-  pipeline.addPolicy(keyVaultRetryPolicy({ retryDelayInMs: 1 }), { phase: "Retry" });
-  pipeline.addPolicy(challengeAuthenticationPolicy({ credential, vaultUrl }), { phase: "Sign" });
+// The assembly the client uses, with fast retries.
+function keyVaultPipeline(credential = fakeCredential(), options: SecretClientOptions = {}) {
+  const { pipeline } = createClientPipeline({
+    vaultUrl,
+    credential,
+    apiVersion: "7.6",
+    options: { retryOptions: { retryDelayInMs: 1 }, ...options },
+  });
   return { pipeline, credential };
 }
 
@@ -60,14 +60,23 @@ describe("Key Vault policies in a core pipeline", function () {
     clearChallengeCache();
   });
 
-  it("orders retry before redirect before challenge authentication", function () {
+  it("orders retry before redirect (with the Location guard just inside it) before challenge authentication", function () {
     const { pipeline } = keyVaultPipeline();
     const names = pipeline.getOrderedPolicies().map((policy) => policy.name);
-    assert.ok(!names.includes("defaultRetryPolicy"));
+    for (const absent of [
+      "defaultRetryPolicy",
+      "formDataPolicy",
+      "multipartPolicy",
+      "decompressResponsePolicy",
+    ]) {
+      assert.ok(!names.includes(absent), `${absent} is not in ${names.join(", ")}`);
+    }
     const retry = names.indexOf("keyVaultRetryPolicy");
     const redirect = names.indexOf("redirectPolicy");
+    const guard = names.indexOf("keyVaultRedirectLocationPolicy");
     const sign = names.indexOf("keyVaultChallengeAuthenticationPolicy");
-    assert.ok(retry >= 0 && redirect > retry && sign > redirect, names.join(", "));
+    assert.ok(retry >= 0 && redirect > retry && guard > redirect, names.join(", "));
+    assert.ok(sign > guard, names.join(", "));
   });
 
   it("authenticates, survives a 429 without Retry-After, and sends the body on every attempt", async function () {

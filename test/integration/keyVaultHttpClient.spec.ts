@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   createPipelineRequest,
@@ -7,9 +13,9 @@ import {
   type HttpClient,
   type PipelineRequest,
 } from "@azure/core-rest-pipeline";
-import { createKeyVaultHttpClient } from "../../../src/http/keyVaultHttpClient.js";
+import { createKeyVaultHttpClient } from "../../src/http/keyVaultHttpClient.js";
 
-describe("createKeyVaultHttpClient", () => {
+describe("integration: createKeyVaultHttpClient over real sockets", () => {
   let server: Server;
   let origin: string;
   let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -20,7 +26,14 @@ describe("createKeyVaultHttpClient", () => {
       return { request, status: 299, headers: request.headers };
     },
   };
-  const client = createKeyVaultHttpClient(fallback);
+  const keepAliveAgent = new Agent({ keepAlive: true });
+  const closingAgent = new Agent({ keepAlive: false });
+  const agentsSeen: Agent[] = [];
+  const client = createKeyVaultHttpClient(fallback, (request) => {
+    const agent = request.disableKeepAlive ? closingAgent : keepAliveAgent;
+    agentsSeen.push(agent);
+    return agent;
+  });
 
   before(async () => {
     server = createServer((req, res) => {
@@ -32,11 +45,14 @@ describe("createKeyVaultHttpClient", () => {
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
+    keepAliveAgent.destroy();
+    closingAgent.destroy();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
   beforeEach(() => {
     fallbackCalls.length = 0;
+    agentsSeen.length = 0;
   });
 
   const request = (
@@ -83,16 +99,40 @@ describe("createKeyVaultHttpClient", () => {
     assert.equal(fallbackCalls.length, 3);
   });
 
-  it("closes the connection after the answer when keep-alive is disabled", async () => {
+  it("gives the fallback client the owner's agent for the call, and leaves the request as it was", async () => {
+    const agents: unknown[] = [];
+    const recording = createKeyVaultHttpClient(
+      {
+        async sendRequest(sent) {
+          agents.push(sent.agent);
+          return { request: sent, status: 200, headers: sent.headers };
+        },
+      },
+      () => keepAliveAgent,
+    );
+    const sent = request("/", { onDownloadProgress: () => {} });
+    await recording.sendRequest(sent);
+    assert.deepEqual(agents, [keepAliveAgent]);
+    assert.equal(sent.agent, undefined);
+  });
+
+  it("sends each request on the agent the owner gives it", async () => {
+    handler = (_req, res) => res.end("{}");
+    await client.sendRequest(request("/a"));
+    await client.sendRequest(request("/b", { disableKeepAlive: true }));
+    assert.deepEqual(agentsSeen, [keepAliveAgent, closingAgent]);
+  });
+
+  it("keeps the connection alive by default, and closes it after the answer when keep-alive is disabled", async () => {
     let connection: string | undefined;
     handler = (req, res) => {
       connection = req.headers["connection"];
       res.end("{}");
     };
     await client.sendRequest(request("/once", { disableKeepAlive: true }));
-    // (Whether the default keeps the connection is not asserted here: in the whole suite, nock's
-    // interceptor replaces ClientRequest and closes every connection.)
     assert.equal(connection, "close");
+    await client.sendRequest(request("/kept"));
+    assert.equal(connection, "keep-alive");
   });
 
   it("refuses http without allowInsecureConnection", async () => {

@@ -1,0 +1,164 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import type { TokenCredential } from "@azure/core-auth";
+import {
+  createDefaultHttpClient,
+  createPipelineFromOptions,
+  decompressResponsePolicyName,
+  formDataPolicyName,
+  multipartPolicyName,
+  redirectPolicyName,
+  type HttpClient,
+  type Pipeline,
+  type PipelineRequest,
+  type TlsSettings,
+} from "@azure/core-rest-pipeline";
+import { packageName, packageVersion } from "./constants.js";
+import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
+import { logger } from "./log.js";
+import type { SecretClientOptions } from "./models.js";
+import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
+import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
+import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
+import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
+
+// Core exports the names of the policies it adds, except this one.
+const defaultRetryPolicyName = "defaultRetryPolicy";
+
+/** Headers of Key Vault responses that are safe to log. */
+const loggedHeaderNames = [
+  "x-ms-keyvault-region",
+  "x-ms-keyvault-network-info",
+  "x-ms-keyvault-service-version",
+  "x-ms-keyvault-rbac-assignment-id",
+  "x-ms-keyvault-rbac-cache",
+];
+const loggedQueryParameters = ["api-version", "maxresults", "outContentType"];
+
+/** What the pipeline of one client is built from. */
+export interface ClientPipelineSettings {
+  /** The vault's origin, e.g. `https://myvault.vault.azure.net`. */
+  vaultUrl: string;
+  credential: TokenCredential;
+  apiVersion: string;
+  options: SecretClientOptions;
+}
+
+/** The pipeline of one client, the HTTP client it sends through, and the agents they use. */
+export interface ClientPipeline {
+  pipeline: Pipeline;
+  httpClient: HttpClient;
+  /**
+   * Destroys the agents this pipeline created, closing their connections; new requests open new
+   * ones. A caller's agent or HTTP client, and core's proxy agents, are not touched.
+   */
+  close(): void;
+}
+
+/**
+ * Builds a client's pipeline: core's policies without the ones Key Vault does not need, ours in
+ * their phases, and the HTTP client. It owns the agents of every connection it opens.
+ *
+ * @param settings - vault, credential, api-version and the client's options
+ * @returns the pipeline, its HTTP client and `close`
+ */
+export function createClientPipeline(settings: ClientPipelineSettings): ClientPipeline {
+  const { vaultUrl, credential, apiVersion, options } = settings;
+  const userPrefix = options.userAgentOptions?.userAgentPrefix;
+  const ourUserAgent = `${packageName}/${packageVersion}`;
+  // No `agent` of ours goes into the pipeline options: core's proxy policy only sets its proxy
+  // agent on a request that has none. Requests without one get an agent of ours at the transport.
+  const pipeline = createPipelineFromOptions({
+    ...options,
+    userAgentOptions: {
+      ...options.userAgentOptions,
+      userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
+    },
+    loggingOptions: {
+      ...options.loggingOptions,
+      logger: options.loggingOptions?.logger ?? logger.info,
+      additionalAllowedHeaderNames: [
+        ...loggedHeaderNames,
+        ...(options.loggingOptions?.additionalAllowedHeaderNames ?? []),
+      ],
+      additionalAllowedQueryParameters: [
+        ...loggedQueryParameters,
+        ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
+      ],
+    },
+  });
+  // Core's default retry does not retry a 429 without Retry-After; Key Vault sends those.
+  pipeline.removePolicy({ name: defaultRetryPolicyName });
+  // Key Vault takes JSON only: two policies fewer on every request.
+  pipeline.removePolicy({ name: formDataPolicyName });
+  pipeline.removePolicy({ name: multipartPolicyName });
+  // Key Vault answers uncompressed JSON; asking for gzip only costs a decoding stream.
+  pipeline.removePolicy({ name: decompressResponsePolicyName });
+  pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
+  pipeline.addPolicy(
+    challengeAuthenticationPolicy({
+      credential,
+      vaultUrl,
+      disableChallengeResourceVerification: options.disableChallengeResourceVerification,
+    }),
+    { phase: "Sign" },
+  );
+  pipeline.addPolicy(apiVersionPolicy(apiVersion));
+  // Just inside core's redirect policy, so that it sees each 3xx before core follows it.
+  pipeline.addPolicy(redirectLocationPolicy(), {
+    afterPhase: "Retry",
+    afterPolicies: [redirectPolicyName],
+  });
+  for (const { policy, position } of options.additionalPolicies ?? []) {
+    pipeline.addPolicy(policy, position === "perRetry" ? { afterPhase: "Sign" } : {});
+  }
+
+  if (options.httpClient !== undefined) {
+    // The caller's transport owns its connections.
+    return { pipeline, httpClient: options.httpClient, close: () => {} };
+  }
+  const agents = new ClientAgents();
+  // Our lean client for the JSON exchanges of Key Vault; core's for everything else.
+  const httpClient = createKeyVaultHttpClient(createDefaultHttpClient(), (request) =>
+    agents.agentFor(request),
+  );
+  return { pipeline, httpClient, close: () => agents.destroy() };
+}
+
+/**
+ * The agents of one client, created on first use and destroyed by `destroy`. A request that
+ * already has an agent (the caller's `agent`, or core's proxy agent) keeps it.
+ */
+class ClientAgents {
+  private readonly agents = new Map<TlsSettings | undefined, Map<string, HttpAgent>>();
+
+  agentFor(request: PipelineRequest): HttpAgent {
+    if (request.agent !== undefined) return request.agent as HttpAgent;
+    const isHttps = request.url.startsWith("https:");
+    const keepAlive = request.disableKeepAlive !== true;
+    // Core's tlsPolicy puts the client's one tlsOptions object on every request.
+    const tlsSettings = isHttps ? request.tlsSettings : undefined;
+    let byKind = this.agents.get(tlsSettings);
+    if (byKind === undefined) {
+      byKind = new Map();
+      this.agents.set(tlsSettings, byKind);
+    }
+    const kind = `${isHttps ? "https" : "http"} ${keepAlive ? "keep-alive" : "close"}`;
+    let agent = byKind.get(kind);
+    if (agent === undefined) {
+      // Not Node's global agents: since Node 19 they keep connections alive that no one closes.
+      agent = isHttps
+        ? new HttpsAgent({ keepAlive, ...tlsSettings })
+        : new HttpAgent({ keepAlive });
+      byKind.set(kind, agent);
+    }
+    return agent;
+  }
+
+  destroy(): void {
+    for (const byKind of this.agents.values()) {
+      for (const agent of byKind.values()) agent.destroy();
+    }
+    this.agents.clear();
+  }
+}
