@@ -225,13 +225,9 @@ export async function resolveParsedReferences(
       failures.push({ variableName: reference.variableName, reason: target.error });
       continue;
     }
-    const key =
-      reference.version === undefined
-        ? reference.secretName
-        : `${reference.secretName}/${reference.version}`;
     let group = byVault.get(target.url);
     if (group === undefined) byVault.set(target.url, (group = []));
-    group.push({ reference, key });
+    group.push({ reference, key: reference.secretName });
   }
   if (failures.length > 0) throw new KeyVaultReferenceError(failures);
 
@@ -258,13 +254,17 @@ export async function resolveParsedReferences(
           }
           return;
         }
-        // The cache's getOrFetch brings the shared backoff; this adapter lets it read a given
-        // version, named "name/version" (a `/` never occurs in a secret name).
+        // The cache's getOrFetch brings the shared backoff. It reads latest versions by name, so
+        // each pinned version gets an alias, a name no plain reference of this vault uses, that
+        // this adapter reads as that version.
+        const versions = aliasVersions(group);
         const versioned: SecretCacheClient = {
           listPropertiesOfSecrets: (listOptions) => client.listPropertiesOfSecrets(listOptions),
           getSecret: (key, getOptions) => {
-            const [secretName, version] = key.split("/");
-            return client.getSecret(secretName!, { ...getOptions, version });
+            const pinned = versions.get(key.toLowerCase());
+            return pinned === undefined
+              ? client.getSecret(key, getOptions)
+              : client.getSecret(pinned.secretName, { ...getOptions, version: pinned.version });
           },
         };
         const cache = new SecretCache(versioned);
@@ -297,6 +297,28 @@ export async function resolveParsedReferences(
     throw new KeyVaultReferenceError(failures);
   }
   return resolved;
+}
+
+/**
+ * Gives each versioned reference of a group the alias it is fetched under (its `key`), and returns
+ * the aliases (lower case) with what they stand for.
+ */
+function aliasVersions(
+  group: Array<{ reference: KeyVaultReference; key: string }>,
+): Map<string, { secretName: string; version: string }> {
+  const plain = new Set(
+    group.filter((g) => g.reference.version === undefined).map((g) => g.key.toLowerCase()),
+  );
+  const versions = new Map<string, { secretName: string; version: string }>();
+  for (const entry of group) {
+    const { secretName, version } = entry.reference;
+    if (version === undefined) continue;
+    let alias = `${secretName}-${version}`.toLowerCase();
+    while (plain.has(alias)) alias += "-v";
+    versions.set(alias, { secretName, version });
+    entry.key = alias;
+  }
+  return versions;
 }
 
 /**

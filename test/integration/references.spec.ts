@@ -96,6 +96,18 @@ describe("integration: App Service Key Vault references against the local vault"
       );
     });
 
+    it("keeps a pinned version apart from a secret whose name looks like name-version", async () => {
+      await client.setSecret(`${name}-${firstVersion}`, "lookalike-value");
+      const resolved = await resolveReferences(
+        {
+          PINNED: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${name}/${firstVersion})`,
+          LOOKALIKE: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${name}-${firstVersion}/)`,
+        },
+        options,
+      );
+      assert.deepEqual(resolved, { PINNED: "first-value", LOOKALIKE: "lookalike-value" });
+    });
+
     it("names each variable that could not be resolved, and why", async () => {
       await client.setSecret(`${name}-off`, "disabled-value", { enabled: false });
       const error = await rejection(
