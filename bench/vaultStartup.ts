@@ -16,7 +16,9 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startLocalVault } from "../src/emulator/index.js";
 import { openJournal, type JournalRecord } from "../src/emulator/persistence.js";
-import { SecretStore, VaultClock, type StoreRecord } from "../src/emulator/store.js";
+import { SecretStore } from "../src/emulator/store.js";
+import type { StoreRecord } from "../src/emulator/storeTypes.js";
+import { VaultClock } from "../src/emulator/vaultClock.js";
 
 const { values: args } = parseArgs({
   options: {

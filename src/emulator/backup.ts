@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { backupNotDecryptable, malformedBackup } from "./errors.js";
-import type { SerializedSecret, StoredVersion } from "./store.js";
+import type { SerializedSecret, StoredVersion } from "./storeTypes.js";
 
 /** The marker real blobs start with (after their length byte). */
 export const backupMarker = "AzureKeyVaultSecretBackupV1.microsoft.com";

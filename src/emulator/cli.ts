@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { isLoopbackHost } from "./hosts.js";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "./options.js";
-import { writePrivateFile } from "./persistence.js";
+import { writePrivateFile } from "./privateFiles.js";
 import { recoveryLevels } from "../api/wireTypes.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */

@@ -7,7 +7,7 @@ import type { FaultInjector } from "./faults.js";
 import type { HostPolicy } from "./hosts.js";
 import type { WireRenderer } from "./render.js";
 import type { DurableStore } from "./durableStore.js";
-import type { StoreRecord } from "./store.js";
+import type { StoreRecord } from "./storeTypes.js";
 
 /** Everything the request listener needs from the vault. */
 export interface VaultServerContext {

@@ -3,7 +3,9 @@
  * accepted so far (so concurrent writers follow the service's rules), but readers see it only once
  * it is durable: after a crash no reader has seen anything that is gone.
  */
-import type { SecretStore, StoreRecord, VaultClock } from "./store.js";
+import type { SecretStore } from "./store.js";
+import type { StoreRecord } from "./storeTypes.js";
+import type { VaultClock } from "./vaultClock.js";
 
 /** The same call on one of the two stores. */
 type Call<K extends keyof SecretStore> = SecretStore[K] extends (...args: infer A) => infer R

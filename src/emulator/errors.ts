@@ -56,7 +56,6 @@ export class VaultError extends Error {
 /**
  * 400 `BadParameter`.
  * @param message - what was wrong
- * @returns the error
  */
 export function badParameter(message: string): VaultError {
   return new VaultError(400, "BadParameter", message);
@@ -65,7 +64,6 @@ export function badParameter(message: string): VaultError {
 /**
  * 400 for a name outside `^[0-9a-zA-Z-]+$` or longer than 127 characters.
  * @param name - the name as sent
- * @returns the error
  */
 export function invalidName(name: string): VaultError {
   return badParameter(`The request URI contains an invalid name: ${name}`);
@@ -73,7 +71,6 @@ export function invalidName(name: string): VaultError {
 
 /**
  * 400 `BadParameter` for a property outside its limits (tags, contentType, attributes).
- * @returns the error
  */
 export function invalidProperty(): VaultError {
   return badParameter("Property has invalid value");
@@ -82,7 +79,6 @@ export function invalidProperty(): VaultError {
 /**
  * 404 `SecretNotFound` for a secret (or version) that does not exist.
  * @param name - the name or `name/version` asked for
- * @returns the error
  */
 export function secretNotFound(name: string): VaultError {
   return new VaultError(
@@ -95,7 +91,6 @@ export function secretNotFound(name: string): VaultError {
 /**
  * 404 `SecretNotFound` for a deleted secret that does not exist (or is still being deleted).
  * @param name - the name asked for
- * @returns the error
  */
 export function deletedSecretNotFound(name: string): VaultError {
   return new VaultError(404, "SecretNotFound", `Deleted Secret not found: ${name}`);
@@ -103,7 +98,6 @@ export function deletedSecretNotFound(name: string): VaultError {
 
 /**
  * 403 `Forbidden` / `SecretDisabled` for reading a disabled secret.
- * @returns the error
  */
 export function secretDisabled(): VaultError {
   return new VaultError(
@@ -117,7 +111,6 @@ export function secretDisabled(): VaultError {
 /**
  * 409 `Conflict` / `ObjectIsDeletedButRecoverable` for reusing the name of a deleted secret.
  * @param name - the secret name
- * @returns the error
  */
 export function deletedButRecoverable(name: string): VaultError {
   return new VaultError(
@@ -131,7 +124,6 @@ export function deletedButRecoverable(name: string): VaultError {
 /**
  * 409 `Conflict` / `ObjectIsBeingRecovered` for touching a secret whose recovery is in progress.
  * @param name - the secret name
- * @returns the error
  */
 export function beingRecovered(name: string): VaultError {
   return new VaultError(
@@ -144,7 +136,6 @@ export function beingRecovered(name: string): VaultError {
 
 /**
  * 409 `Conflict` for purging or recovering a secret whose deletion is still in progress.
- * @returns the error
  */
 export function beingDeleted(): VaultError {
   return new VaultError(409, "Conflict", "Secret is currently being deleted.");
@@ -154,7 +145,6 @@ export function beingDeleted(): VaultError {
  * 401 `Unauthorized` with the vault's authentication challenge.
  * @param message - the `AKV…` message
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function unauthorized(message: string, challenge: string): VaultError {
   return new VaultError(401, "Unauthorized", message, undefined, {
@@ -165,7 +155,6 @@ export function unauthorized(message: string, challenge: string): VaultError {
 /**
  * 404 `NotFound` for a path that names no resource.
  * @param path - the request path
- * @returns the error
  */
 export function resourceNotFound(path: string): VaultError {
   return new VaultError(404, "NotFound", `The requested resource ${path} was not found.`);
@@ -176,7 +165,6 @@ export function resourceNotFound(path: string): VaultError {
  * @param method - the request method
  * @param path - the request path
  * @param allow - the methods the route takes, for the `Allow` header
- * @returns the error
  */
 export function methodNotAllowed(method: string, path: string, allow: string): VaultError {
   return new VaultError(
@@ -191,7 +179,6 @@ export function methodNotAllowed(method: string, path: string, allow: string): V
 /**
  * 429 `Throttled`, the service's answer past its request limit.
  * @param retryAfterSeconds - the `Retry-After` value, or undefined for none
- * @returns the error
  */
 export function throttled(retryAfterSeconds: number | undefined): VaultError {
   return new VaultError(
@@ -206,7 +193,6 @@ export function throttled(retryAfterSeconds: number | undefined): VaultError {
 /**
  * An injected 500 or 503.
  * @param status - 500 or 503
- * @returns the error
  */
 export function injectedFault(status: 500 | 503): VaultError {
   return status === 500
@@ -224,7 +210,6 @@ export function injectedFault(status: 500 | 503): VaultError {
 
 /**
  * 500 for a failure inside the vault; never echoes internals (they could hold request data).
- * @returns the error
  */
 export function internalError(): VaultError {
   return new VaultError(
@@ -236,7 +221,6 @@ export function internalError(): VaultError {
 
 /**
  * 403 `Forbidden` for a purge on a vault whose recovery level is not purgeable.
- * @returns the error
  */
 export function purgeNotAllowed(): VaultError {
   return new VaultError(
@@ -249,7 +233,6 @@ export function purgeNotAllowed(): VaultError {
 /**
  * 409 `Conflict` for a restore whose name is in use, or was purged a moment ago.
  * @param id - id of the backup's latest version, as the vault names it
- * @returns the error
  */
 export function restoreConflict(id: string): VaultError {
   return new VaultError(
@@ -263,7 +246,6 @@ export function restoreConflict(id: string): VaultError {
  * 400 `BadParameter` for `outContentType` on a secret that is not a PFX certificate (every secret
  * of this vault: it holds no certificates).
  * @param target - `PEM` or `PFX`, the format asked for
- * @returns the error
  */
 export function transformationNotSupported(target: "PEM" | "PFX"): VaultError {
   return badParameter(
@@ -275,7 +257,6 @@ export function transformationNotSupported(target: "PEM" | "PFX"): VaultError {
  * 405 `MethodNotAllowed` for a method on the collection itself (`PUT /secrets/`), as the service
  * words it: no `Allow` header.
  * @param method - the request method
- * @returns the error
  */
 export function collectionMethodNotAllowed(method: string): VaultError {
   return new VaultError(405, "MethodNotAllowed", `HTTP ${method} not allowed`);
@@ -284,7 +265,6 @@ export function collectionMethodNotAllowed(method: string): VaultError {
 /**
  * 401 for a token used before its `nbf` (refused as an expired one is).
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function tokenNotYetValid(challenge: string): VaultError {
   return unauthorized("AKV10020: The access token is not yet valid.", challenge);
@@ -293,7 +273,6 @@ export function tokenNotYetValid(challenge: string): VaultError {
 /**
  * 400 for a request body above the vault's limit.
  * @param maxBytes - the limit
- * @returns the error
  */
 export function bodyTooLarge(maxBytes: number): VaultError {
   return badParameter(`The request body is larger than ${maxBytes} bytes.`);
@@ -301,7 +280,6 @@ export function bodyTooLarge(maxBytes: number): VaultError {
 
 /**
  * 400 for a body that is not JSON.
- * @returns the error
  */
 export function bodyNotJson(): VaultError {
   return badParameter("The request body is not valid JSON.");
@@ -309,7 +287,6 @@ export function bodyNotJson(): VaultError {
 
 /**
  * 400 for a JSON body that is not an object.
- * @returns the error
  */
 export function bodyNotObject(): VaultError {
   return badParameter("The request body must be a JSON object.");
@@ -317,7 +294,6 @@ export function bodyNotObject(): VaultError {
 
 /**
  * 400 for a body without its required `value`.
- * @returns the error
  */
 export function missingValue(): VaultError {
   return badParameter("The request body is missing the required property 'value'.");
@@ -326,7 +302,6 @@ export function missingValue(): VaultError {
 /**
  * 400 for a value above the service's length limit.
  * @param maxLength - the limit in characters
- * @returns the error
  */
 export function valueTooLong(maxLength: number): VaultError {
   return badParameter(`Secret is beyond the maximum permitted length of ${maxLength} characters.`);
@@ -335,7 +310,6 @@ export function valueTooLong(maxLength: number): VaultError {
 /**
  * 400 for a request without `api-version`.
  * @param latest - the newest version, named in the message
- * @returns the error
  */
 export function apiVersionMissing(latest: string): VaultError {
   return badParameter(
@@ -347,7 +321,6 @@ export function apiVersionMissing(latest: string): VaultError {
  * 400 for an `api-version` the service does not know.
  * @param version - the version asked for
  * @param latest - the newest version, named in the message
- * @returns the error
  */
 export function apiVersionUnknown(version: string, latest: string): VaultError {
   return badParameter(
@@ -358,7 +331,6 @@ export function apiVersionUnknown(version: string, latest: string): VaultError {
 /**
  * 400 for a `$skiptoken` the vault did not issue.
  * @param token - the token as sent
- * @returns the error
  */
 export function invalidSkipToken(token: string): VaultError {
   return badParameter(
@@ -370,7 +342,6 @@ export function invalidSkipToken(token: string): VaultError {
  * 400 for `maxresults` outside 1..limit.
  * @param raw - the value as sent
  * @param limit - the largest page
- * @returns the error
  */
 export function invalidMaxResults(raw: string, limit: number): VaultError {
   return badParameter(
@@ -381,7 +352,6 @@ export function invalidMaxResults(raw: string, limit: number): VaultError {
 /**
  * 401 for a request without a bearer token.
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function missingToken(challenge: string): VaultError {
   return unauthorized("AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.", challenge);
@@ -390,7 +360,6 @@ export function missingToken(challenge: string): VaultError {
 /**
  * 401 for an expired token.
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function tokenExpired(challenge: string): VaultError {
   return unauthorized("AKV10021: The access token has expired.", challenge);
@@ -399,7 +368,6 @@ export function tokenExpired(challenge: string): VaultError {
 /**
  * 401 for a token that is not a JWT.
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function tokenMalformed(challenge: string): VaultError {
   return unauthorized("AKV10001: The access token is malformed.", challenge);
@@ -408,7 +376,6 @@ export function tokenMalformed(challenge: string): VaultError {
 /**
  * 401 for a token whose signature does not verify.
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function tokenSignatureInvalid(challenge: string): VaultError {
   return unauthorized("AKV10005: The access token signature could not be verified.", challenge);
@@ -419,7 +386,6 @@ export function tokenSignatureInvalid(challenge: string): VaultError {
  * @param expected - the issuer expected
  * @param found - the issuer found
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function tokenIssuerInvalid(expected: string, found: string, challenge: string): VaultError {
   return unauthorized(
@@ -433,7 +399,6 @@ export function tokenIssuerInvalid(expected: string, found: string, challenge: s
  * @param expected - the audience expected
  * @param found - the audience found
  * @param challenge - the `WWW-Authenticate` value
- * @returns the error
  */
 export function tokenAudienceInvalid(
   expected: string,
@@ -449,7 +414,6 @@ export function tokenAudienceInvalid(
 /**
  * 401 CAE claims challenge.
  * @param challenge - the `WWW-Authenticate` value (`insufficient_claims`)
- * @returns the error
  */
 export function claimsRequired(challenge: string): VaultError {
   return unauthorized(
@@ -460,7 +424,6 @@ export function claimsRequired(challenge: string): VaultError {
 
 /**
  * 400 `Malformed backup blob` for restore bytes that are not a backup.
- * @returns the error
  */
 export function malformedBackup(): VaultError {
   return new VaultError(
@@ -472,7 +435,6 @@ export function malformedBackup(): VaultError {
 
 /**
  * 400 `BadParameter` for a backup this vault cannot open (another vault's key).
- * @returns the error
  */
 export function backupNotDecryptable(): VaultError {
   return badParameter("Cannot decrypt backup blob");
@@ -482,7 +444,6 @@ export function backupNotDecryptable(): VaultError {
  * 421 for a request whose `Host` does not name the vault (missing, malformed or foreign: a web page
  * rebinding its own DNS name to the vault's address gets this, and nothing is read or changed).
  * @param allowed - the names the vault answers to
- * @returns the error
  */
 export function hostNotAllowed(allowed: readonly string[]): VaultError {
   return new VaultError(
@@ -495,7 +456,6 @@ export function hostNotAllowed(allowed: readonly string[]): VaultError {
 /**
  * 403 for a request sent by a web page of another origin (an `Origin` that is not the vault's, or
  * `Sec-Fetch-Site: cross-site`/`same-site`).
- * @returns the error
  */
 export function originNotAllowed(): VaultError {
   return new VaultError(
@@ -507,7 +467,6 @@ export function originNotAllowed(): VaultError {
 
 /**
  * 415 for a state-changing request whose body is not `application/json`.
- * @returns the error
  */
 export function unsupportedMediaType(): VaultError {
   return new VaultError(

@@ -10,7 +10,7 @@ import type { AcceptedHost } from "./hosts.js";
 import { VaultError, bodyTooLarge, internalError } from "./errors.js";
 import type { RenderContext } from "./render.js";
 import { parseJsonObject } from "./requests.js";
-import type { StoreRecord } from "./store.js";
+import type { StoreRecord } from "./storeTypes.js";
 
 /** The version string reported in `x-ms-keyvault-service-version`. */
 export const localServiceVersion = "1.9.0.0";

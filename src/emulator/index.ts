@@ -18,15 +18,12 @@ import {
   type LocalVaultFaultOptions,
   type LocalVaultOptions,
 } from "./options.js";
-import {
-  openJournal,
-  readStateFile,
-  writeStateFile,
-  type Journal,
-  type JournalRecord,
-} from "./persistence.js";
+import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
 import { WireRenderer } from "./render.js";
-import { SecretStore, VaultClock, clockShiftProblem, type StoreRecord } from "./store.js";
+import { readStateFile, writeStateFile } from "./stateFile.js";
+import { SecretStore } from "./store.js";
+import type { StoreRecord } from "./storeTypes.js";
+import { VaultClock, clockShiftProblem } from "./vaultClock.js";
 import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";

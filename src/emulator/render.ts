@@ -9,7 +9,7 @@ import type {
   SecretBundleWire,
   SecretItemWire,
 } from "../api/wireTypes.js";
-import type { SecretView, StoreSettings, StoredVersion } from "./store.js";
+import type { SecretView, StoreSettings, StoredVersion } from "./storeTypes.js";
 
 /** How bodies are rendered for one request. */
 export interface RenderContext {

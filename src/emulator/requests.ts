@@ -9,7 +9,7 @@ import {
   missingValue,
   valueTooLong,
 } from "./errors.js";
-import type { SetFields, UpdateFields } from "./store.js";
+import type { SetFields, UpdateFields } from "./storeTypes.js";
 
 /** Longest secret value the service accepts, in characters. */
 export const maxValueLength = 25600;

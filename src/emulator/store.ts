@@ -1,8 +1,7 @@
 /**
- * The local vault's state and the service's rules about it. Every change is expressed as a
- * {@link StoreRecord} that is applied synchronously and can be replayed from the journal, so a
- * restarted vault reaches the same state without generating anything anew. Wire bodies are
- * rendered from what it returns by `render.ts`.
+ * The local vault's store and the service's rules about it: reads, and mutations that check the
+ * rules, then express the change as a {@link StoreRecord} applied by {@link StoreState} (and
+ * journaled by `durableStore.ts`). Wire bodies are rendered from what it returns by `render.ts`.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -15,164 +14,22 @@ import {
   secretDisabled,
   secretNotFound,
 } from "./errors.js";
-
-/** One version of a secret, as the vault keeps it (and as backups carry it). */
-export interface StoredVersion {
-  version: string;
-  value: string;
-  contentType?: string;
-  tags?: Record<string, string>;
-  enabled: boolean;
-  nbf?: number;
-  exp?: number;
-  /** Unix seconds. */
-  created: number;
-  /** Unix seconds. */
-  updated: number;
-}
-
-/** Every version of one secret, in creation order (the form backups and restore records carry). */
-export interface SerializedSecret {
-  name: string;
-  versions: StoredVersion[];
-}
-
-/** A secret as readers see it: name, versions and deletion dates. */
-export interface SecretView {
-  readonly name: string;
-  readonly versions: readonly StoredVersion[];
-  readonly deletedDate?: number;
-  readonly scheduledPurgeDate?: number;
-}
-
-interface SecretEntry extends SecretView {
-  key: string;
-  name: string;
-  versions: StoredVersion[];
-  byVersion: Map<string, StoredVersion>;
-  /** Vault-clock milliseconds until which a delete or recover is still in progress; 0 = none. */
-  pendingUntil: number;
-  deletedDate?: number;
-  scheduledPurgeDate?: number;
-}
-
-/** The writable fields of a set request, already validated. */
-export interface SetFields {
-  value: string;
-  contentType?: string;
-  tags?: Record<string, string>;
-  enabled?: boolean;
-  nbf?: number;
-  exp?: number;
-}
-
-/** The writable fields of an update request, already validated; absent = unchanged. */
-export interface UpdateFields {
-  contentType?: string;
-  tags?: Record<string, string>;
-  enabled?: boolean;
-  nbf?: number;
-  exp?: number;
-}
-
-/** A state change, journaled before it is acknowledged and replayed at start. */
-export type StoreRecord =
-  | ({ type: "set"; key: string; name: string; version: string; at: number } & SetFields)
-  | ({ type: "update"; key: string; version: string; at: number } & UpdateFields)
-  | {
-      type: "delete";
-      key: string;
-      readyAt: number;
-      deletedDate?: number;
-      scheduledPurgeDate?: number;
-    }
-  | { type: "recover"; key: string; readyAt: number }
-  | { type: "purge"; key: string; /** Vault-clock milliseconds of the purge. */ at?: number }
-  | { type: "restore"; secret: SerializedSecret }
-  | { type: "reset" }
-  | { type: "clock"; advanceMs: number }
-  | {
-      /** One whole secret as a compacted journal keeps it (see {@link SecretStore.snapshot}). */
-      type: "entry";
-      secret: SerializedSecret;
-      pendingUntil: number;
-      deletedDate?: number;
-      scheduledPurgeDate?: number;
-    };
-
-/** The settings of a store. */
-export interface StoreSettings {
-  recoveryLevel: string;
-  recoverableDays: number;
-  delayMs: number;
-  /** Milliseconds after a purge during which a restore of the name conflicts. */
-  restoreConflictAfterPurgeInMs: number;
-}
-
-/** A result of a mutation: the record to journal and the secret it changed. */
-export interface Mutation {
-  record: StoreRecord;
-  secret: SecretView;
-  /** The version the answer names (the new one for set, the latest for recover and restore). */
-  version: StoredVersion;
-}
-
-/** One page of a list: the secrets (or versions) and where the next page starts. */
-export interface ListPage<T> {
-  items: T[];
-  lastKey: string;
-  more: boolean;
-}
-
-/** Largest shift of the vault clock, in one step and in all: 100 years. */
-export const maxClockShiftMs = 100 * 365.25 * 86_400_000;
-
-/**
- * What is wrong with a clock shift, if anything: it must be a whole, non-negative number of
- * milliseconds, and the clock may run at most 100 years ahead (so dates stay integral seconds in
- * range).
- * @param ms - the shift asked for
- * @param offsetMs - the clock's current shift
- * @returns the problem, or undefined for a valid shift
- */
-export function clockShiftProblem(ms: unknown, offsetMs: number): string | undefined {
-  if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0) {
-    return `advanceMs must be a whole, non-negative number of milliseconds, got ${String(ms)}.`;
-  }
-  if (ms + offsetMs > maxClockShiftMs) {
-    return `advanceMs would move the vault clock more than 100 years (${maxClockShiftMs} ms) ahead.`;
-  }
-  return undefined;
-}
-
-/** The vault's clock: wall time shifted by the test control `advanceClock`. */
-export class VaultClock {
-  /** Milliseconds the clock runs ahead of wall time. */
-  offsetMs = 0;
-
-  /**
-   * Current vault time.
-   * @returns milliseconds since the epoch, shifted
-   */
-  nowMs(): number {
-    return Date.now() + this.offsetMs;
-  }
-
-  /**
-   * Shifts the clock forward.
-   * @param ms - milliseconds to add
-   */
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
+import { StoreState, type SecretEntry } from "./storeState.js";
+import type {
+  ListPage,
+  Mutation,
+  SecretView,
+  SerializedSecret,
+  SetFields,
+  StoreRecord,
+  StoreSettings,
+  StoredVersion,
+  UpdateFields,
+} from "./storeTypes.js";
+import type { VaultClock } from "./vaultClock.js";
 
 /** The vault's secrets, active and deleted, with the rules of the real service. */
-export class SecretStore {
-  private readonly active = new Map<string, SecretEntry>();
-  private readonly deleted = new Map<string, SecretEntry>();
-  /** Vault-clock milliseconds of recent purges, by key (restores conflict for a while after). */
-  private readonly purgedAt = new Map<string, number>();
+export class SecretStore extends StoreState {
   private readonly softDelete: boolean;
   private readonly purgeable: boolean;
 
@@ -181,10 +38,8 @@ export class SecretStore {
    * @param settings - recovery level, retention and delay of delete/recover
    * @param clock - the vault clock
    */
-  constructor(
-    private readonly settings: StoreSettings,
-    readonly clock: VaultClock,
-  ) {
+  constructor(settings: StoreSettings, clock: VaultClock) {
+    super(settings, clock);
     this.softDelete = settings.recoveryLevel !== "Purgeable";
     this.purgeable = settings.recoveryLevel.includes("Purgeable");
   }
@@ -406,137 +261,6 @@ export class SecretStore {
     return this.latestOf(record, this.active.get(key) as SecretEntry);
   }
 
-  /**
-   * Applies one record; used for fresh mutations and for replaying the journal alike.
-   * @param record - the record
-   */
-  apply(record: StoreRecord): void {
-    switch (record.type) {
-      case "set": {
-        let entry = this.active.get(record.key);
-        if (entry === undefined) {
-          entry = newEntry(record.key, record.name);
-          this.active.set(record.key, entry);
-        }
-        const stored: StoredVersion = {
-          version: record.version,
-          value: record.value,
-          enabled: record.enabled ?? true,
-          created: record.at,
-          updated: record.at,
-        };
-        if (record.contentType !== undefined) stored.contentType = record.contentType;
-        if (record.tags !== undefined) stored.tags = record.tags;
-        if (record.nbf !== undefined) stored.nbf = record.nbf;
-        if (record.exp !== undefined) stored.exp = record.exp;
-        entry.versions.push(stored);
-        entry.byVersion.set(stored.version, stored);
-        entry.pendingUntil = 0;
-        return;
-      }
-      case "update": {
-        const stored = this.active.get(record.key)?.byVersion.get(record.version);
-        if (stored === undefined) return;
-        if (record.contentType !== undefined) stored.contentType = record.contentType;
-        if (record.tags !== undefined) stored.tags = record.tags;
-        if (record.enabled !== undefined) stored.enabled = record.enabled;
-        if (record.nbf !== undefined) stored.nbf = record.nbf;
-        if (record.exp !== undefined) stored.exp = record.exp;
-        stored.updated = record.at;
-        return;
-      }
-      case "delete": {
-        const entry = this.active.get(record.key);
-        if (entry === undefined) return;
-        this.active.delete(record.key);
-        if (record.deletedDate === undefined) return;
-        entry.deletedDate = record.deletedDate;
-        entry.scheduledPurgeDate = record.scheduledPurgeDate;
-        entry.pendingUntil = record.readyAt;
-        this.deleted.set(record.key, entry);
-        return;
-      }
-      case "recover": {
-        const entry = this.deleted.get(record.key);
-        if (entry === undefined) return;
-        this.deleted.delete(record.key);
-        delete entry.deletedDate;
-        delete entry.scheduledPurgeDate;
-        entry.pendingUntil = record.readyAt;
-        this.active.set(record.key, entry);
-        return;
-      }
-      case "purge":
-        this.deleted.delete(record.key);
-        if (record.at !== undefined && this.settings.restoreConflictAfterPurgeInMs > 0) {
-          this.purgedAt.set(record.key, record.at);
-          if (this.purgedAt.size > 1024) this.forgetSettledPurges(record.at);
-        }
-        return;
-      case "restore": {
-        const key = record.secret.name.toLowerCase();
-        const entry = newEntry(key, record.secret.name);
-        for (const v of record.secret.versions) {
-          const copy = { ...v };
-          entry.versions.push(copy);
-          entry.byVersion.set(copy.version, copy);
-        }
-        this.active.set(key, entry);
-        return;
-      }
-      case "reset":
-        this.active.clear();
-        this.deleted.clear();
-        this.purgedAt.clear();
-        return;
-      case "clock":
-        this.clock.advance(record.advanceMs);
-        return;
-      case "entry": {
-        const key = record.secret.name.toLowerCase();
-        const entry = newEntry(key, record.secret.name);
-        for (const v of record.secret.versions) {
-          const copy = { ...v };
-          entry.versions.push(copy);
-          entry.byVersion.set(copy.version, copy);
-        }
-        entry.pendingUntil = record.pendingUntil;
-        if (record.deletedDate === undefined) {
-          this.active.set(key, entry);
-        } else {
-          entry.deletedDate = record.deletedDate;
-          entry.scheduledPurgeDate = record.scheduledPurgeDate;
-          this.deleted.set(key, entry);
-        }
-        return;
-      }
-    }
-  }
-
-  /**
-   * Records that rebuild this store's state exactly from an empty store (every version, deleted
-   * secrets with their dates, deletes and recovers in progress, the clock): what a compacted
-   * journal holds.
-   * @returns the records, in an order that replays
-   */
-  snapshot(): StoreRecord[] {
-    const records: StoreRecord[] = [];
-    if (this.clock.offsetMs !== 0) records.push({ type: "clock", advanceMs: this.clock.offsetMs });
-    for (const entry of [...this.active.values(), ...this.deleted.values()]) {
-      const record: StoreRecord = {
-        type: "entry",
-        secret: { name: entry.name, versions: entry.versions },
-        pendingUntil: entry.pendingUntil,
-      };
-      if (entry.deletedDate !== undefined) record.deletedDate = entry.deletedDate;
-      if (entry.scheduledPurgeDate !== undefined) {
-        record.scheduledPurgeDate = entry.scheduledPurgeDate;
-      }
-      records.push(record);
-    }
-    return records;
-  }
-
   // ---- helpers -----------------------------------------------------------------------------
 
   private activeEntry(name: string): SecretEntry {
@@ -596,12 +320,6 @@ export class SecretStore {
     return keys.sort();
   }
 
-  private forgetSettledPurges(nowMs: number): void {
-    for (const [key, at] of this.purgedAt) {
-      if (at + this.settings.restoreConflictAfterPurgeInMs <= nowMs) this.purgedAt.delete(key);
-    }
-  }
-
   private latestOf(record: StoreRecord, entry: SecretEntry): Mutation {
     return { record, secret: entry, version: entry.versions[entry.versions.length - 1] };
   }
@@ -620,8 +338,4 @@ export class SecretStore {
       more: keys.length > max,
     };
   }
-}
-
-function newEntry(key: string, name: string): SecretEntry {
-  return { key, name, versions: [], byVersion: new Map(), pendingUntil: 0 };
 }

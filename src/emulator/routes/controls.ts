@@ -4,7 +4,7 @@
 import { badParameter } from "../errors.js";
 import type { Exchange } from "../exchange.js";
 import type { LocalVaultFaultOptions } from "../options.js";
-import { clockShiftProblem } from "../store.js";
+import { clockShiftProblem } from "../vaultClock.js";
 import type { LocalRoute } from "./route.js";
 
 /** The test-control routes, by path under `/__local/`. */

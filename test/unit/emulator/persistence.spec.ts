@@ -3,13 +3,9 @@ import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  openJournal,
-  readStateFile,
-  writePrivateFile,
-  writeStateFile,
-  type JournalRecord,
-} from "../../../src/emulator/persistence.js";
+import { openJournal, type JournalRecord } from "../../../src/emulator/persistence.js";
+import { writePrivateFile } from "../../../src/emulator/privateFiles.js";
+import { readStateFile, writeStateFile } from "../../../src/emulator/stateFile.js";
 
 const journalFile = (directory: string): string => path.join(directory, "journal.log");
 const lockFile = (directory: string): string => path.join(directory, "journal.lock");
