@@ -1,6 +1,7 @@
 // Packs the package, checks what the tarball holds, installs it into a throwaway project outside
 // the repository, and runs one round trip against the local vault from CommonJS, ESM, and
-// TypeScript compiled with moduleResolution node16 and bundler.
+// TypeScript compiled with moduleResolution node16, bundler and node (node10, which reads
+// typesVersions instead of the exports map).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,8 +43,14 @@ try {
       `tarball content: missing ${JSON.stringify(missing)}, unwanted ${JSON.stringify(unwanted)}`,
     );
   }
+  console.log(`Node.js ${process.version}: consumer checks`);
   console.log(`tarball: ${packed.filename}, ${files.length} files, ${packed.size} bytes packed`);
 
+  const typeScriptVersion = run(
+    "node",
+    ["-p", "require('./node_modules/typescript/package.json').version"],
+    repo,
+  ).trim();
   const project = join(work, "consumer");
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
@@ -55,8 +62,9 @@ try {
       "--no-fund",
       "--prefer-offline",
       join(work, packed.filename),
-      `typescript@${run("node", ["-p", "require('./node_modules/typescript/package.json').version"], repo).trim()}`,
-      "@types/node@20",
+      `typescript@${typeScriptVersion}`,
+      // The oldest Node.js the package supports (engines.node), so consumers see its API.
+      "@types/node@22",
     ],
     project,
   );
@@ -96,6 +104,11 @@ ${body("")}
   );
   // One TypeScript project per module system and resolution a consumer may use.
   const typeScriptProject = (dir, type, module, moduleResolution, source) => {
+    // TypeScript 6 deprecates moduleResolution "node"; consumers on it still use it.
+    const deprecated =
+      moduleResolution === "node" && Number(typeScriptVersion.split(".")[0]) >= 6
+        ? { ignoreDeprecations: "6.0" }
+        : {};
     mkdirSync(join(project, dir));
     writeFileSync(join(project, dir, "package.json"), JSON.stringify({ type }));
     writeFileSync(join(project, dir, "main.ts"), source);
@@ -109,6 +122,7 @@ ${body("")}
           strict: true,
           outDir: "out",
           types: ["node"],
+          ...deprecated,
         },
         files: ["main.ts"],
       }),
@@ -116,19 +130,16 @@ ${body("")}
   };
   typeScriptProject("node16", "module", "node16", "node16", tsSource);
   typeScriptProject("bundler", "module", "esnext", "bundler", tsSource);
-  typeScriptProject(
-    "node16cjs",
-    "commonjs",
-    "node16",
-    "node16",
-    `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nasync function main(): Promise<void> {\n${body("")}\n}\nmain().catch((e) => { console.error(e); process.exit(1); });`,
-  );
+  const commonJsSource = `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nasync function main(): Promise<void> {\n${body("")}\n}\nmain().catch((e) => { console.error(e); process.exit(1); });`;
+  typeScriptProject("node16cjs", "commonjs", "node16", "node16", commonJsSource);
+  // Without exports-map support, "keyvault-secrets/emulator" resolves through typesVersions.
+  typeScriptProject("node10", "commonjs", "commonjs", "node", commonJsSource);
 
   const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
   const checks = [
     ["CommonJS require", () => run("node", ["cjs.cjs"], project)],
     ["ESM import", () => run("node", ["esm.mjs"], project)],
-    ...["node16", "bundler", "node16cjs"].map((dir) => [
+    ...["node16", "bundler", "node16cjs", "node10"].map((dir) => [
       `TypeScript (${dir})`,
       () => {
         run("node", [tsc, "-p", dir], project);
@@ -148,7 +159,11 @@ ${body("")}
   );
   if (!help.includes("Usage: keyvault-emulator"))
     throw new Error("the keyvault-emulator bin does not run");
-  console.log("bin keyvault-emulator: ok");
+  // As the README runs it: --no-install never fetches a package of that name from the registry.
+  const npxHelp = run("npx", ["--no-install", "keyvault-emulator", "--help"], project);
+  if (!npxHelp.includes("Usage: keyvault-emulator"))
+    throw new Error("npx --no-install keyvault-emulator does not run the installed bin");
+  console.log("bin keyvault-emulator (node_modules/.bin and npx --no-install): ok");
 
   const secretsBin = join(project, "node_modules", ".bin", "keyvault-secrets");
   if (!run("node", [secretsBin, "--help"], project).includes("Usage: keyvault-secrets run"))

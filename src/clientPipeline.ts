@@ -6,6 +6,7 @@ import {
   createPipelineFromOptions,
   decompressResponsePolicyName,
   formDataPolicyName,
+  logPolicyName,
   multipartPolicyName,
   redirectPolicyName,
   type HttpClient,
@@ -21,6 +22,7 @@ import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
 import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
 import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
 import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
+import { requestLogPolicy } from "./policies/requestLogPolicy.js";
 
 // Core exports the names of the policies it adds, except this one.
 const defaultRetryPolicyName = "defaultRetryPolicy";
@@ -64,6 +66,18 @@ export interface ClientPipeline {
  */
 export function createClientPipeline(settings: ClientPipelineSettings): ClientPipeline {
   const { vaultUrl, credential, apiVersion, options } = settings;
+  const loggingOptions = {
+    ...options.loggingOptions,
+    logger: options.loggingOptions?.logger ?? logger.info,
+    additionalAllowedHeaderNames: [
+      ...loggedHeaderNames,
+      ...(options.loggingOptions?.additionalAllowedHeaderNames ?? []),
+    ],
+    additionalAllowedQueryParameters: [
+      ...loggedQueryParameters,
+      ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
+    ],
+  };
   const userPrefix = options.userAgentOptions?.userAgentPrefix;
   const ourUserAgent = `${packageName}/${packageVersion}`;
   // No `agent` of ours goes into the pipeline options: core's proxy policy only sets its proxy
@@ -74,19 +88,12 @@ export function createClientPipeline(settings: ClientPipelineSettings): ClientPi
       ...options.userAgentOptions,
       userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
     },
-    loggingOptions: {
-      ...options.loggingOptions,
-      logger: options.loggingOptions?.logger ?? logger.info,
-      additionalAllowedHeaderNames: [
-        ...loggedHeaderNames,
-        ...(options.loggingOptions?.additionalAllowedHeaderNames ?? []),
-      ],
-      additionalAllowedQueryParameters: [
-        ...loggedQueryParameters,
-        ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),
-      ],
-    },
+    loggingOptions,
   });
+  // Core's log policy writes the whole request: TLS key and certificate, a proxy's agent and its
+  // sockets. Ours logs what core's allows of it (sanitized), and nothing else.
+  pipeline.removePolicy({ name: logPolicyName });
+  pipeline.addPolicy(requestLogPolicy(loggingOptions), { afterPhase: "Sign" });
   // Core's default retry does not retry a 429 without Retry-After; Key Vault sends those.
   pipeline.removePolicy({ name: defaultRetryPolicyName });
   // Key Vault takes JSON only: two policies fewer on every request.

@@ -6,7 +6,7 @@ export interface KeyVaultSecretIdentifier {
   sourceId: string;
   /** The URL of the vault, e.g. `https://myvault.vault.azure.net`. */
   vaultUrl: string;
-  /** The version, when the identifier names one. */
+  /** The version, when the identifier names one; an own key holding `undefined` otherwise (as in 4.x). */
   version?: string;
   /** The name of the secret. */
   name: string;
@@ -14,18 +14,26 @@ export interface KeyVaultSecretIdentifier {
 
 const collections = new Set(["secrets", "deletedsecrets"]);
 
-/** The vault URL of the last identifier parsed the long way (normalised by the URL parser). */
-let lastVaultUrl: string | undefined;
-/** `/secrets/{name}[/{version}]` with nothing to decode or normalise. */
-const plainIdPath = /^\/secrets\/([0-9A-Za-z-]+)(?:\/([0-9A-Za-z-]+))?$/;
+/**
+ * The common id, split without a URL parser: `http(s)://{host}[:port]/secrets/{name}[/{version}]`
+ * with a host the URL parser would leave unchanged (lowercase labels, the last one not numeric),
+ * a port without leading zeros, and segments with nothing to decode.
+ */
+const plainId =
+  /^(https?):\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*)(?::([1-9][0-9]{0,4}))?\/secrets\/([0-9A-Za-z-]+)(?:\/([0-9A-Za-z-]+))?$/;
+const defaultPorts: Record<string, string> = { http: "80", https: "443" };
 
 /**
  * Parses a Key Vault secret identifier (`{vault}/secrets/{name}[/{version}]` or
  * `{vault}/deletedsecrets/{name}`).
  *
+ * A pure function: the same id always gives the same result, and nothing is kept between calls.
+ *
  * @param id - The identifier of a secret, a secret version or a deleted secret.
- * @returns Its source id, vault URL, name and (when present) version.
- * @throws TypeError when `id` is not a URL naming a secret or a deleted secret.
+ * @returns Its source id, vault URL, name and version (`version` is always an own key, holding
+ *   `undefined` for an id without a version, as in 4.x).
+ * @throws TypeError when `id` is not a URL naming a secret or a deleted secret, or carries a
+ *   malformed percent-encoding.
  *
  * @example
  * ```ts
@@ -43,22 +51,21 @@ export function parseKeyVaultSecretIdentifier(id: string): KeyVaultSecretIdentif
       `A Key Vault secret identifier must be a non-empty string, got ${describe(id)}.`,
     );
   }
-  // Every id in a response names the same vault: after one full parse, ids that start with that
-  // (already normalised) origin and carry only plain segments are split without a URL parser.
-  if (
-    lastVaultUrl !== undefined &&
-    id.startsWith(lastVaultUrl) &&
-    id[lastVaultUrl.length] === "/"
-  ) {
-    const plain = plainIdPath.exec(id.slice(lastVaultUrl.length));
-    if (plain !== null) {
-      const identifier: KeyVaultSecretIdentifier = {
-        sourceId: id,
-        vaultUrl: lastVaultUrl,
-        name: plain[1]!,
-      };
-      if (plain[2] !== undefined) identifier.version = plain[2];
-      return identifier;
+  const plain = plainId.exec(id);
+  if (plain !== null) {
+    const [, scheme, host, port, name, version] = plain as unknown as [
+      string,
+      string,
+      string,
+      string | undefined,
+      string,
+      string | undefined,
+    ];
+    // Punycode labels go the long way: the URL parser checks (and may reject) them.
+    if ((port === undefined || Number(port) <= 65535) && !host.includes("xn--")) {
+      const authority =
+        port === undefined || port === defaultPorts[scheme] ? host : `${host}:${port}`;
+      return { sourceId: id, vaultUrl: `${scheme}://${authority}`, name, version };
     }
   }
   let url: URL;
@@ -84,14 +91,23 @@ export function parseKeyVaultSecretIdentifier(id: string): KeyVaultSecretIdentif
       `"${id}" is not a Key Vault secret identifier: expected a path of /secrets/{name}, /secrets/{name}/{version} or /deletedsecrets/{name}.`,
     );
   }
-  const identifier: KeyVaultSecretIdentifier = {
+  // As 4.x: `version` is an own key, holding undefined when the id names no version.
+  return {
     sourceId: id,
     vaultUrl: `${url.protocol}//${url.host}`,
-    name: decodeURIComponent(segments[1]!),
+    name: decodeSegment(id, segments[1]!),
+    version: segments[2] === undefined ? undefined : decodeSegment(id, segments[2]),
   };
-  if (segments[2] !== undefined) identifier.version = decodeURIComponent(segments[2]);
-  lastVaultUrl = identifier.vaultUrl;
-  return identifier;
+}
+
+function decodeSegment(id: string, segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new TypeError(
+      `"${id}" is not a Key Vault secret identifier: "${segment}" is not a valid percent-encoding.`,
+    );
+  }
 }
 
 function describe(value: unknown): string {

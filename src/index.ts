@@ -44,7 +44,10 @@ export {
   type SecretCacheChange,
   type SecretCacheClient,
   type SecretCacheFailure,
+  type SecretCacheLoadResult,
+  type SecretCacheOperationOptions,
   type SecretCacheOptions,
+  type SecretCacheSkippedSecret,
   type SecretCacheTagFilter,
   type ToEnvOptions,
 } from "./secretCache/index.js";

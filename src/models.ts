@@ -4,6 +4,7 @@ import type {
   LogPolicyOptions,
   PipelineOptions,
   PipelinePolicy,
+  PipelineRetryOptions,
   PipelineResponse,
   RawHttpHeaders,
   RawHttpHeadersInput,
@@ -43,10 +44,21 @@ export interface SecretClientOptions extends PipelineOptions {
   serviceVersion?: SecretServiceVersion;
   /**
    * Skips the check that the vault host belongs to the resource named in the authentication
-   * challenge. Needed for the local vault (`localhost`) and for some private clouds.
+   * challenge. Needed for the local vault (`localhost`) and for some private clouds. When the check
+   * fails, the call throws an `Error` with `code` `"ChallengeResourceMismatch"` and no token is
+   * requested.
    * @default false
    */
   disableChallengeResourceVerification?: boolean;
+  /**
+   * How requests are retried. A 429 (throttled) is retried after its `Retry-After` when it has one,
+   * else after about 1, 2, 4, 8 and 16 s (Key Vault's advice; `retryDelayInMs` doubled each time,
+   * up to 20 % jitter, capped at `maxRetryDelayInMs`). Network errors, 408 and 5xx (except 501 and
+   * 505) are retried with the same backoff. Waits end when the abort signal fires.
+   * @default `maxRetries` 5 for throttled requests and 3 for failures (setting it sets both),
+   *   `retryDelayInMs` 1000, `maxRetryDelayInMs` 64000
+   */
+  retryOptions?: PipelineRetryOptions;
   /**
    * The HTTP client that sends requests.
    * @default the Node.js HTTP client of `@azure/core-rest-pipeline`

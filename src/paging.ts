@@ -45,15 +45,21 @@ function checkContinuationToken(token: unknown): string | undefined {
 /**
  * The one paging helper every list method goes through: pages are fetched lazily, one request
  * per page, following `nextLink` through empty pages until the service says there is no more.
+ * Bad arguments reject the first `next()` (of the pager or of `byPage()`), before any request.
+ *
+ * @param fetchPage - Fetches one page.
+ * @param checkArguments - Checks the list method's own arguments; throws TypeError/RangeError.
+ * @returns The pager.
  */
 export function createPager<T>(
   fetchPage: PageFetcher<T>,
+  checkArguments: () => void = () => undefined,
 ): PagedAsyncIterableIterator<T, ContinuablePage<T>, PageSettings> {
-  async function* pages(
-    continuationToken: string | undefined,
-    maxPageSize: number | undefined,
-  ): AsyncIterableIterator<ContinuablePage<T>> {
-    let link = continuationToken;
+  async function* pages(settings: PageSettings): AsyncIterableIterator<ContinuablePage<T>> {
+    // Checked on the first next(), as 4.x surfaces list errors, and before any request.
+    checkArguments();
+    const maxPageSize = checkMaxPageSize(settings.maxPageSize);
+    let link = checkContinuationToken(settings.continuationToken);
     do {
       const { items, nextLink } = await fetchPage(link, maxPageSize);
       const page = items as ContinuablePage<T>;
@@ -64,7 +70,7 @@ export function createPager<T>(
   }
 
   async function* elements(): AsyncIterableIterator<T> {
-    for await (const page of pages(undefined, undefined)) {
+    for await (const page of pages({})) {
       yield* page;
     }
   }
@@ -75,11 +81,6 @@ export function createPager<T>(
     [Symbol.asyncIterator]() {
       return this;
     },
-    byPage(settings: PageSettings = {}) {
-      // Checked here, synchronously, so a bad argument fails before any request.
-      const maxPageSize = checkMaxPageSize(settings.maxPageSize);
-      const continuationToken = checkContinuationToken(settings.continuationToken);
-      return pages(continuationToken, maxPageSize);
-    },
+    byPage: (settings: PageSettings = {}) => pages(settings),
   };
 }

@@ -118,8 +118,8 @@ export class SecretClient {
    * @param options - Pipeline options (retry, logging, proxy, user agent, ...) and Key Vault options.
    * @throws TypeError when the URL or credential cannot be used; RangeError for an unknown serviceVersion.
    * Methods that return a promise reject with TypeError/RangeError for bad arguments (before any
-   * request), so `.catch()` sees them as it does service errors; list methods throw them from
-   * `byPage()` or the first `next()`.
+   * request), so `.catch()` sees them as it does service errors; list methods never throw: the
+   * first `next()` of the pager (or of its `byPage()`) rejects with them, as in 4.x.
    */
   constructor(vaultUrl: string, credential: TokenCredential, options: SecretClientOptions = {}) {
     const allowInsecureConnection = options.allowInsecureConnection === true;
@@ -265,12 +265,14 @@ export class SecretClient {
     return beginDeleteSecretPoller(
       {
         deleteSecret: (secretName, operationOptions) =>
-          tracingClient.withSpan("SecretClient.beginDeleteSecret", operationOptions, (updated) =>
+          tracingClient.withSpan("DeleteSecretPoller.deleteSecret", operationOptions, (updated) =>
             this.operations.deleteSecret(secretName, updated),
           ),
         getDeletedSecret: (secretName, operationOptions) =>
-          tracingClient.withSpan("SecretClient.getDeletedSecret", operationOptions, (updated) =>
-            this.operations.getDeletedSecret(secretName, updated),
+          tracingClient.withSpan(
+            "DeleteSecretPoller.getDeletedSecret",
+            operationOptions,
+            (updated) => this.operations.getDeletedSecret(secretName, updated),
           ),
       },
       name,
@@ -350,15 +352,19 @@ export class SecretClient {
       {
         recoverDeletedSecret: (secretName, operationOptions) =>
           tracingClient.withSpan(
-            "SecretClient.beginRecoverDeletedSecret",
+            "RecoverDeletedSecretPoller.recoverDeletedSecret",
             operationOptions,
             (updated) => this.operations.recoverDeletedSecret(secretName, updated),
           ),
         getSecret: (secretName, operationOptions) =>
-          tracingClient.withSpan("SecretClient.getSecret", operationOptions, async (updated) => {
-            const secret = await this.operations.getSecret(secretName, "", updated);
-            return secret.properties;
-          }),
+          tracingClient.withSpan(
+            "RecoverDeletedSecretPoller.getSecret",
+            operationOptions,
+            async (updated) => {
+              const secret = await this.operations.getSecret(secretName, "", updated);
+              return secret.properties;
+            },
+          ),
       },
       name,
       options,
@@ -371,7 +377,7 @@ export class SecretClient {
    *
    * @param secretName - The name of the secret.
    * @param options - Operation options.
-   * @returns The backup blob.
+   * @returns The backup blob, a Node `Buffer` (as in 4.x: `backup.toString("base64")` works).
    *
    * @example
    * ```ts
@@ -382,6 +388,7 @@ export class SecretClient {
     secretName: string,
     options: BackupSecretOptions = {},
   ): Promise<Uint8Array | undefined> {
+    // Resolves to a Node Buffer (a Uint8Array), as 4.x does.
     checkSecretName(secretName, "secretName");
     return tracingClient.withSpan("SecretClient.backupSecret", options, (updatedOptions) =>
       this.operations.backupSecret(secretName, updatedOptions),
@@ -436,11 +443,12 @@ export class SecretClient {
     secretName: string,
     options: ListPropertiesOfSecretVersionsOptions = {},
   ): PagedAsyncIterableIterator<SecretProperties, ContinuablePage<SecretProperties>, PageSettings> {
-    checkSecretName(secretName, "secretName");
+    // Checked lazily, as every list argument is: the first next() rejects (4.x behaviour).
     return this.list(
       { kind: "versions", name: secretName },
       "SecretClient.listPropertiesOfSecretVersions",
       options,
+      () => checkSecretName(secretName, "secretName"),
     );
   }
 
@@ -522,6 +530,8 @@ export class SecretClient {
       headers: createHttpHeaders(request.headers.toJSON({ preserveCase: true })),
       abortSignal: options.abortSignal ?? request.abortSignal,
     });
+    // createPipelineRequest drops tracingOptions; keep the caller's.
+    toSend.tracingOptions = request.tracingOptions;
     if (this.normalizedVaultUrl.startsWith("http:")) toSend.allowInsecureConnection = true;
     const { pipeline, httpClient } = this.clientPipeline;
     return pipeline.sendRequest(httpClient, toSend);
@@ -546,11 +556,14 @@ export class SecretClient {
     list: ListRequest & { kind: K },
     spanName: string,
     options: OperationOptions,
+    checkArguments?: () => void,
   ): PagedAsyncIterableIterator<ListItem<K>, ContinuablePage<ListItem<K>>, PageSettings> {
-    return createPager((link, maxPageSize) =>
-      tracingClient.withSpan(spanName, options, (updatedOptions) =>
-        this.operations.getPage<K>(list, { link, maxPageSize }, updatedOptions),
-      ),
+    return createPager(
+      (link, maxPageSize) =>
+        tracingClient.withSpan(spanName, options, (updatedOptions) =>
+          this.operations.getPage<K>(list, { link, maxPageSize }, updatedOptions),
+        ),
+      checkArguments,
     );
   }
 }

@@ -1,6 +1,6 @@
 import { RestError } from "@azure/core-rest-pipeline";
 import type { PipelineRequest, PipelineResponse } from "@azure/core-rest-pipeline";
-import type { KeyVaultErrorResponseWire } from "./wireTypes.js";
+import type { KeyVaultErrorResponseWire, KeyVaultErrorWire } from "./wireTypes.js";
 
 /** Thrown by the wire mapping when a response body does not have the documented shape. */
 export class ResponseShapeError extends Error {
@@ -53,26 +53,35 @@ export function createServiceError(response: PipelineResponse): RestError {
     request: withoutBody(response.request),
     response,
   });
-  if (isJson) restError.details = withInnerErrorAlias(parsed);
+  if (isJson) restError.details = toErrorDetails(parsed);
   return restError;
 }
 
 /**
- * The parsed body as `details`, with each `innererror` also readable as `innerError`: the wire
- * spells it in lower case, and code written for Microsoft's 4.x secrets client reads the
- * deserialized, camel-cased name.
+ * The parsed body as `details`, in the shape Microsoft's 4.x secrets client deserializes it to:
+ * `{ error: { code, message, innerError } }`, each level with exactly those own keys (holding
+ * undefined when absent), so deep-equality checks written for 4.x hold. Each level also answers
+ * to the wire's `innererror`, as a non-enumerable alias for code that read the raw body.
  */
-function withInnerErrorAlias(parsed: unknown): unknown {
-  if (typeof parsed !== "object" || parsed === null) return parsed;
-  const body = parsed as KeyVaultErrorResponseWire;
-  let error = body.error;
-  while (typeof error === "object" && error !== null) {
-    const inner = error.innererror;
-    if (inner === undefined || inner === null) break;
-    (error as { innerError?: unknown }).innerError = inner;
-    error = inner;
-  }
-  return parsed;
+function toErrorDetails(parsed: unknown): unknown {
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return parsed;
+  return { error: toErrorModel((parsed as KeyVaultErrorResponseWire).error, 0) };
+}
+
+/** Nesting beyond this is cut off: the body comes from the network. */
+const maxInnerErrorDepth = 16;
+
+function toErrorModel(error: unknown, depth: number): unknown {
+  // As 4.x: an absent (falsy) error stays as it was.
+  if (!error || depth > maxInnerErrorDepth) return depth > maxInnerErrorDepth ? undefined : error;
+  const wire: KeyVaultErrorWire = typeof error === "object" ? error : {};
+  const model = {
+    code: wire.code,
+    message: wire.message,
+    innerError: toErrorModel(wire.innererror, depth + 1),
+  };
+  Object.defineProperty(model, "innererror", { value: model.innerError, enumerable: false });
+  return model;
 }
 
 /** The error for a success status whose body cannot be used. */

@@ -61,68 +61,63 @@ export function toSecretProperties(source: Json): SecretProperties {
   } catch {
     throw new ResponseShapeError(`"id" (${JSON.stringify(id)}) is not a secret identifier.`);
   }
-  const properties: {
-    -readonly [K in keyof SecretProperties]: SecretProperties[K];
-  } = { vaultUrl: parsed.vaultUrl, name: parsed.name, id };
-  if (parsed.version !== undefined) properties.version = parsed.version;
-
-  const contentType = optional<string>(source, "contentType", "string", "");
-  if (contentType !== undefined) properties.contentType = contentType;
-  const tags = tagsOf(source);
-  if (tags !== undefined) properties.tags = tags;
-  const kid = optional<string>(source, "kid", "string", "");
-  if (kid !== undefined) properties.certificateKeyId = kid;
-  const managed = optional<boolean>(source, "managed", "boolean", "");
-  if (managed !== undefined) properties.managed = managed;
-  const previousVersion = optional<string>(source, "previousVersion", "string", "");
-  if (previousVersion !== undefined) properties.previousVersion = previousVersion;
-
-  const rawAttributes = source.attributes;
-  if (rawAttributes !== undefined && rawAttributes !== null) {
-    if (!isRecord(rawAttributes)) throw new ResponseShapeError(`"attributes" is not an object.`);
-    const p = "attributes.";
-    const enabled = optional<boolean>(rawAttributes, "enabled", "boolean", p);
-    if (enabled !== undefined) properties.enabled = enabled;
-    const notBefore = optionalDate(rawAttributes, "nbf", p);
-    if (notBefore !== undefined) properties.notBefore = notBefore;
-    const expiresOn = optionalDate(rawAttributes, "exp", p);
-    if (expiresOn !== undefined) properties.expiresOn = expiresOn;
-    const createdOn = optionalDate(rawAttributes, "created", p);
-    if (createdOn !== undefined) properties.createdOn = createdOn;
-    const updatedOn = optionalDate(rawAttributes, "updated", p);
-    if (updatedOn !== undefined) properties.updatedOn = updatedOn;
-    const recoveryLevel = optional<string>(rawAttributes, "recoveryLevel", "string", p);
-    if (recoveryLevel !== undefined) properties.recoveryLevel = recoveryLevel;
-    const recoverableDays = optional<number>(rawAttributes, "recoverableDays", "number", p);
-    if (recoverableDays !== undefined) properties.recoverableDays = recoverableDays;
+  const rawAttributes = source.attributes ?? undefined;
+  if (rawAttributes !== undefined && !isRecord(rawAttributes)) {
+    throw new ResponseShapeError(`"attributes" is not an object.`);
   }
-  return properties;
+  const attributes: Json = rawAttributes ?? {};
+  const p = "attributes.";
+  // Every key is an own key, holding undefined when the service sent nothing, in 4.x's order:
+  // code written for 4.x compares these objects with deep equality and prints them.
+  return {
+    expiresOn: optionalDate(attributes, "exp", p),
+    createdOn: optionalDate(attributes, "created", p),
+    updatedOn: optionalDate(attributes, "updated", p),
+    enabled: optional<boolean>(attributes, "enabled", "boolean", p),
+    notBefore: optionalDate(attributes, "nbf", p),
+    recoverableDays: optional<number>(attributes, "recoverableDays", "number", p),
+    recoveryLevel: optional<string>(attributes, "recoveryLevel", "string", p),
+    id,
+    contentType: optional<string>(source, "contentType", "string", ""),
+    tags: tagsOf(source),
+    managed: optional<boolean>(source, "managed", "boolean", ""),
+    previousVersion: optional<string>(source, "previousVersion", "string", ""),
+    vaultUrl: parsed.vaultUrl,
+    version: parsed.version,
+    name: parsed.name,
+    certificateKeyId: optional<string>(source, "kid", "string", ""),
+  };
 }
 
 /** A SecretBundle as a KeyVaultSecret. */
 export function toKeyVaultSecret(body: unknown): KeyVaultSecret {
   const source = asObject(body, "secret bundle");
   const properties = toSecretProperties(source);
-  const secret: KeyVaultSecret = { name: properties.name, properties };
-  const value = optional<string>(source, "value", "string", "");
-  if (value !== undefined) secret.value = value;
-  return secret;
+  return {
+    value: optional<string>(source, "value", "string", ""),
+    name: properties.name,
+    properties,
+  };
 }
 
 /** A DeletedSecretBundle or DeletedSecretItem as a DeletedSecret. */
 export function toDeletedSecret(body: unknown): DeletedSecret {
   const source = asObject(body, "deleted secret");
   const properties: DeletedSecret["properties"] = toSecretProperties(source);
-  const deleted: DeletedSecret = { name: properties.name, properties };
-  const value = optional<string>(source, "value", "string", "");
-  if (value !== undefined) deleted.value = value;
+  const deleted: DeletedSecret = {
+    value: optional<string>(source, "value", "string", ""),
+    name: properties.name,
+    properties,
+  };
   const recoveryId = optional<string>(source, "recoveryId", "string", "");
-  if (recoveryId !== undefined) deleted.recoveryId = properties.recoveryId = recoveryId;
-  const deletedOn = optionalDate(source, "deletedDate", "");
-  if (deletedOn !== undefined) deleted.deletedOn = properties.deletedOn = deletedOn;
   const scheduledPurgeDate = optionalDate(source, "scheduledPurgeDate", "");
-  if (scheduledPurgeDate !== undefined) {
-    deleted.scheduledPurgeDate = properties.scheduledPurgeDate = scheduledPurgeDate;
+  const deletedOn = optionalDate(source, "deletedDate", "");
+  // As 4.x: the deletion fields are own keys (on the secret and on its properties) exactly when
+  // the service sent a recovery id, i.e. on a vault with soft delete.
+  if (recoveryId) {
+    properties.recoveryId = deleted.recoveryId = recoveryId;
+    properties.scheduledPurgeDate = deleted.scheduledPurgeDate = scheduledPurgeDate;
+    properties.deletedOn = deleted.deletedOn = deletedOn;
   }
   return deleted;
 }

@@ -199,7 +199,12 @@ export class SecretsOperations {
       const value = asObject(parsed, "backup").value;
       if (value === undefined || value === null) return undefined;
       if (typeof value !== "string") throw new ResponseShapeError(`"value" is not a string.`);
-      return new Uint8Array(Buffer.from(value, "base64url"));
+      // A Buffer, as 4.x gives (its users call backup.toString("base64")), and one of its own:
+      // a small decode may be a slice of Node's shared pool.
+      const decoded = Buffer.from(value, "base64url");
+      const backup = Buffer.allocUnsafeSlow(decoded.length);
+      decoded.copy(backup);
+      return backup;
     });
   }
 
@@ -325,7 +330,6 @@ export class SecretsOperations {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       abortSignal: options.abortSignal,
-      tracingOptions: options.tracingOptions,
       timeout: requestOptions?.timeout,
       onUploadProgress: requestOptions?.onUploadProgress,
       onDownloadProgress: requestOptions?.onDownloadProgress,
@@ -333,6 +337,9 @@ export class SecretsOperations {
         this.context.allowInsecureConnection || requestOptions?.allowInsecureConnection,
       disableKeepAlive: this.context.disableKeepAlive,
     });
+    // createPipelineRequest (core-rest-pipeline 1.25) drops tracingOptions: without them the HTTP
+    // span has no parent and no az.namespace.
+    if (options.tracingOptions !== undefined) request.tracingOptions = options.tracingOptions;
     return request;
   }
 

@@ -189,7 +189,9 @@ export function createKeyVaultHttpClient(
           });
         },
       );
-      req.once("error", (error: NodeJS.ErrnoException) => {
+      // `on`, not `once`: a request destroyed by an abort while connecting emits its AbortError
+      // and then the socket's own error (connect ECANCELED); an unheard second one would crash.
+      req.on("error", (error: NodeJS.ErrnoException) => {
         if (error instanceof AbortError || error.name === "AbortError") return;
         finish(
           new RestError(error.message, {

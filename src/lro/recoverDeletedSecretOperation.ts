@@ -33,7 +33,11 @@ function recoverDeletedSecretDefinition(
     async start(name, options) {
       // As 4.x: a secret that can already be read needs no recovery, and the poller is done.
       try {
-        return { result: await client.getSecret(name, options), isCompleted: true };
+        return {
+          result: await client.getSecret(name, options),
+          isCompleted: true,
+          isStarted: false,
+        };
       } catch (error) {
         if (!isRestError(error) || error.statusCode === undefined) throw error;
       }

@@ -26,6 +26,12 @@ export interface SecretOperationStart<TResult> {
   result: TResult;
   /** True when the operation needs no polling (it finished with the initial request). */
   isCompleted: boolean;
+  /**
+   * False when nothing had to be started (a recover of a secret that is not deleted): as in 4.x,
+   * the state then says `isCompleted` without `isStarted`.
+   * @default true
+   */
+  isStarted?: boolean;
 }
 
 /**
@@ -143,7 +149,8 @@ function parseResumeFrom<TResult>(
   if (!isRecord(saved)) {
     throw invalid('it has no "state" object');
   }
-  if (saved["isStarted"] !== true) {
+  // A 4.x recover poller that found the secret already there is completed without being started.
+  if (saved["isStarted"] !== true && saved["isCompleted"] !== true) {
     throw invalid("its operation was never started");
   }
   if (saved["name"] !== undefined && saved["name"] !== name) {
@@ -155,7 +162,8 @@ function parseResumeFrom<TResult>(
   if (saved["isCompleted"] !== undefined && typeof saved["isCompleted"] !== "boolean") {
     throw invalid('its "isCompleted" is not a boolean');
   }
-  const state: SecretPollOperationState<TResult> = { name, isStarted: true };
+  const state: SecretPollOperationState<TResult> = { name };
+  if (saved["isStarted"] === true) state.isStarted = true;
   if (saved["isCompleted"] === true) state.isCompleted = true;
   if (saved["result"] !== undefined) {
     const result = isRecord(saved["result"]) ? reviveDates(saved["result"]) : undefined;
@@ -186,9 +194,10 @@ function anyAbortSignal(signals: Array<AbortSignalLike | undefined>): {
     return { signal: distinct[0], dispose: () => undefined };
   }
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
+  // The first signal to abort lends its reason, which the AbortError keeps as its cause.
+  const onAbort = (): void => controller.abort(abortReason(distinct));
   for (const signal of distinct) {
-    if (signal.aborted) controller.abort();
+    if (signal.aborted) controller.abort(abortReason(distinct));
     else signal.addEventListener("abort", onAbort);
   }
   return {
@@ -197,8 +206,18 @@ function anyAbortSignal(signals: Array<AbortSignalLike | undefined>): {
   };
 }
 
-function abortError(): AbortError {
-  return new AbortError("The operation was aborted.");
+// AbortSignalLike does not declare `reason`; real AbortSignals carry one.
+function abortReason(signals: Array<AbortSignalLike | undefined>): unknown {
+  const aborted = signals.find((signal) => signal?.aborted) as { reason?: unknown } | undefined;
+  return aborted?.reason;
+}
+
+/** An AbortError that keeps the reason of the signal that aborted as its `cause`. */
+function abortError(signals: Array<AbortSignalLike | undefined>): AbortError {
+  const error = new AbortError("The operation was aborted.");
+  const reason = abortReason(signals);
+  if (reason !== undefined) error.cause = reason;
+  return error;
 }
 
 /** The operation the core-lro `Poller` drives: one `update()` = the initial request and/or one poll. */
@@ -224,14 +243,15 @@ class SecretPollOperation<TResult> implements PollOperation<
       options.abortSignal,
     ]);
     try {
-      if (signal?.aborted) throw abortError();
+      // An aborted signal is left to the request, as in 4.x: its span is recorded and the
+      // pipeline rejects with core's AbortError.
       const requestOptions: OperationOptions = { ...this.operationOptions };
       if (signal) requestOptions.abortSignal = signal;
       else delete requestOptions.abortSignal;
 
-      if (!state.isStarted) {
+      if (!state.isStarted && !state.isCompleted) {
         const started = await this.definition.start(state.name, requestOptions);
-        state.isStarted = true;
+        if (started.isStarted !== false) state.isStarted = true;
         state.result = started.result;
         if (started.isCompleted) state.isCompleted = true;
       }
@@ -332,11 +352,18 @@ class SecretPoller<TResult> extends Poller<SecretPollOperationState<TResult>, TR
     try {
       await delay(this.intervalInMs, {
         abortSignal: signal,
-        abortErrorMsg: abortError().message,
+        abortErrorMsg: abortError([]).message,
       });
     } catch (error) {
-      // stopPolling() ends the wait quietly; the caller's signal ends it with an AbortError.
-      if (!stop.signal.aborted) throw error;
+      // stopPolling() ends the wait quietly; the caller's signal ends it with an AbortError that
+      // keeps the signal's reason.
+      if (!stop.signal.aborted) {
+        const reason = abortReason([this.operationSignal, this.pollingSignal]);
+        if (error instanceof Error && error.cause === undefined && reason !== undefined) {
+          error.cause = reason;
+        }
+        throw error;
+      }
     } finally {
       dispose();
       this.endWait = undefined;

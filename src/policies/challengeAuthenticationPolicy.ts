@@ -389,6 +389,14 @@ function tenantFromAuthority(authority: string | undefined): string | undefined 
   return segment !== undefined && /^[0-9A-Za-z][0-9A-Za-z.-]*$/.test(segment) ? segment : undefined;
 }
 
+/**
+ * The `code` of the error thrown when the challenge's resource does not match the vault host (the
+ * token is not requested). Stable: callers may test for it.
+ *
+ * @internal
+ */
+export const challengeResourceMismatchCode = "ChallengeResourceMismatch";
+
 // Key Vault names its resource in the challenge; a host that is not a subdomain of that resource is
 // not the vault it claims to be, and must not receive a token for the resource.
 function verifyChallengeHost(value: string, requestUrl: URL, kind: "scope" | "resource"): void {
@@ -397,10 +405,13 @@ function verifyChallengeHost(value: string, requestUrl: URL, kind: "scope" | "re
   if (challengeHost && requestHost.endsWith(`.${challengeHost}`)) {
     return;
   }
-  throw new Error(
-    `The challenge resource${kind === "scope" ? " (scope)" : ""} "${value}" and the vault host "${requestHost}" do not match: the vault host must end with ` +
-      `".${challengeHost || "<resource host>"}". If this is the local vault or a private cloud, set ` +
-      "disableChallengeResourceVerification: true in SecretClientOptions to turn this check off.",
+  throw Object.assign(
+    new Error(
+      `The challenge resource${kind === "scope" ? " (scope)" : ""} "${value}" and the vault host "${requestHost}" do not match: the vault host must end with ` +
+        `".${challengeHost || "<resource host>"}". If this is the local vault or a private cloud, set ` +
+        "disableChallengeResourceVerification: true in SecretClientOptions to turn this check off.",
+    ),
+    { code: challengeResourceMismatchCode },
   );
 }
 

@@ -1,10 +1,15 @@
 import {
+  isRestError,
   type PipelinePolicy,
+  type PipelineRequest,
   type PipelineRetryOptions,
   retryPolicy,
 } from "@azure/core-rest-pipeline";
+import type { AzureLogger } from "@azure/logger";
 import { logger } from "../log.js";
+import { isLoopbackHost } from "../loopbackHost.js";
 import {
+  formatDuration,
   retryAfterStrategy,
   throttledBackoffStrategy,
   transientFailureStrategy,
@@ -15,8 +20,38 @@ import {
  */
 export const keyVaultRetryPolicyName = "keyVaultRetryPolicy";
 
-// Core's default: 3 retries, 4 attempts in all.
+/** What core's retry loop writes when it actually retries or gives up: worth an `info` line. */
+const retryEvent = /retries after|redirects to|Maximum retries/;
+
+/**
+ * Core's retry loop writes five `info` lines for every request, retried or not ("Attempting to
+ * send", "Processing 3 retry strategies", "Skipped", ...). Those go to `verbose`; a retry (its
+ * wait or redirect) and giving up stay at `info`, errors and warnings where they were.
+ */
+const retryLogger: AzureLogger = {
+  ...logger,
+  info: Object.assign(
+    (message: unknown, ...args: unknown[]): void => {
+      const target =
+        typeof message === "string" && retryEvent.test(message) ? logger.info : logger.verbose;
+      target(message, ...args);
+    },
+    {
+      get enabled() {
+        return logger.info.enabled || logger.verbose.enabled;
+      },
+      namespace: logger.info.namespace,
+      destroy: () => false,
+      log: (...args: unknown[]) => logger.info.log(...args),
+      extend: (namespace: string) => logger.info.extend(namespace),
+    },
+  ),
+};
+
+// Network failures and 5xx: core's default of 3 retries (about 1, 2, 4 s). Throttling (a 429, or a
+// 503 that says when to come back): 5 retries, Key Vault's advice of 1, 2, 4, 8, 16 s.
 const defaultMaxRetries = 3;
+const defaultMaxThrottledRetries = 5;
 
 /**
  * Creates the retry policy for Key Vault. It replaces core's default retry policy because Key Vault
@@ -24,15 +59,20 @@ const defaultMaxRetries = 3;
  * back. In order, it:
  * 1. honours `Retry-After` (seconds or HTTP date), `retry-after-ms` and `x-ms-retry-after-ms` on
  *    429 and 503;
- * 2. retries any other 429 with exponential backoff from `retryDelayInMs` (about 1, 2, 4, 8, 16 s by
- *    default, as the service advises, with a little jitter), capped at `maxRetryDelayInMs`;
+ * 2. retries any other 429 with exponential backoff from `retryDelayInMs`: about 1, 2, 4, 8 and
+ *    16 s by default, as the service advises, with up to 20 % jitter, capped at
+ *    `maxRetryDelayInMs`;
  * 3. retries network errors and 408/5xx (except 501 and 505) with the same backoff.
  *
- * Waits end early when the request's abort signal fires. After `maxRetries` the last response is
- * returned or the last error thrown.
+ * Without `maxRetries`, throttled requests (1 and 2) are retried up to 5 times and failures (3) up to
+ * 3 times; `maxRetries` sets both. After the last retry the last response is returned or the last
+ * error thrown. A connection refused by a loopback host (the local vault on the wrong port) ends in
+ * an error that says nothing listens at that URL and how long it was retried. Each retry is logged
+ * at `info` level (`AZURE_LOG_LEVEL=info`). Waits end early when the request's abort signal fires,
+ * and the `AbortError` then carries the signal's `reason` as `cause`.
  *
- * @param options - `maxRetries` (default 3), `retryDelayInMs` (default 1000) and
- *   `maxRetryDelayInMs` (default 64000).
+ * @param options - `maxRetries` (default 5 for throttling, 3 for failures), `retryDelayInMs`
+ *   (default 1000) and `maxRetryDelayInMs` (default 64000).
  * @returns A pipeline policy named {@link keyVaultRetryPolicyName}.
  * @example
  * ```ts
@@ -44,16 +84,75 @@ const defaultMaxRetries = 3;
  * ```
  */
 export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): PipelinePolicy {
-  const maxRetries = options.maxRetries ?? defaultMaxRetries;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+  const maxRetries = options.maxRetries;
+  if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0)) {
     throw new RangeError(`maxRetries must be a whole number of 0 or more; got ${maxRetries}.`);
   }
+  const maxThrottledRetries = maxRetries ?? defaultMaxThrottledRetries;
+  const maxFailureRetries = maxRetries ?? defaultMaxRetries;
   const policy = retryPolicy(
-    [retryAfterStrategy(), throttledBackoffStrategy(options), transientFailureStrategy(options)],
-    { maxRetries, logger },
+    [
+      retryAfterStrategy(maxThrottledRetries),
+      throttledBackoffStrategy(options, maxThrottledRetries),
+      transientFailureStrategy(options, maxFailureRetries),
+    ],
+    { maxRetries: Math.max(maxThrottledRetries, maxFailureRetries), logger: retryLogger },
   );
   return {
     name: keyVaultRetryPolicyName,
-    sendRequest: (request, next) => policy.sendRequest(request, next),
+    async sendRequest(request, next) {
+      const started = Date.now();
+      let attempts = 0;
+      try {
+        return await policy.sendRequest(request, (attempt) => {
+          attempts++;
+          return next(attempt);
+        });
+      } catch (error) {
+        keepAbortReason(error, request);
+        explainRefusedConnection(error, request, attempts, Date.now() - started);
+        throw error;
+      }
+    },
   };
+}
+
+// An abort from the caller's signal keeps the signal's reason (e.g. a TimeoutError), whichever
+// layer noticed the abort first.
+function keepAbortReason(error: unknown, request: PipelineRequest): void {
+  const signal = request.abortSignal as { aborted: boolean; reason?: unknown } | undefined;
+  if (
+    error instanceof Error &&
+    error.name === "AbortError" &&
+    signal?.aborted === true &&
+    error.cause === undefined &&
+    signal.reason !== undefined
+  ) {
+    error.cause = signal.reason;
+  }
+}
+
+// `connect ECONNREFUSED 127.0.0.1:8443` after seconds of silent retries reads like a network fault;
+// on a loopback host it nearly always means the local vault is not running, or runs on another port.
+function explainRefusedConnection(
+  error: unknown,
+  request: PipelineRequest,
+  attempts: number,
+  elapsedInMs: number,
+): void {
+  if (!isRestError(error) || error.code !== "ECONNREFUSED") return;
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return;
+  }
+  const tried =
+    attempts <= 1
+      ? "tried once, not retried"
+      : `tried ${attempts} times over ${formatDuration(elapsedInMs)}`;
+  error.message = isLoopbackHost(url.hostname)
+    ? `Nothing is listening at ${url.origin} (${error.message}; ${tried}). ` +
+      "Is the local vault running, and on that port? Check the vault URL."
+    : `The connection to ${url.origin} was refused (${error.message}; ${tried}).`;
 }

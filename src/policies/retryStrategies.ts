@@ -1,8 +1,10 @@
 import {
   RestError,
+  type PipelineRequest,
   type PipelineRetryOptions,
   type RetryStrategy,
 } from "@azure/core-rest-pipeline";
+import { logger } from "../log.js";
 import { backoffDelayInMs, getRetryAfterInMs, isTransientStatus } from "../util/retry.js";
 
 // @azure/core-rest-pipeline 1.25 exports `retryPolicy` and the `RetryStrategy` type but not its
@@ -13,12 +15,19 @@ import { backoffDelayInMs, getRetryAfterInMs, isTransientStatus } from "../util/
  * Retries a 429 or 503 that says when to come back (`Retry-After` in seconds or as an HTTP date,
  * `retry-after-ms`, `x-ms-retry-after-ms`), after exactly that wait.
  */
-export function retryAfterStrategy(): RetryStrategy {
+export function retryAfterStrategy(maxRetries: number = Infinity): RetryStrategy {
   return {
     name: "keyVaultRetryAfterStrategy",
-    retry({ response }) {
+    retry({ response, retryCount }) {
       const retryAfterInMs = getRetryAfterInMs(response);
-      return retryAfterInMs === undefined ? { skipStrategy: true } : { retryAfterInMs };
+      if (retryAfterInMs === undefined || retryCount >= maxRetries) return { skipStrategy: true };
+      logRetry(
+        response!.request,
+        retryCount,
+        retryAfterInMs,
+        `${response!.status} with a retry-after header`,
+      );
+      return { retryAfterInMs };
     },
   };
 }
@@ -29,14 +38,23 @@ export function retryAfterStrategy(): RetryStrategy {
  *
  * @param options - The base delay and its cap.
  */
-export function throttledBackoffStrategy(options: PipelineRetryOptions = {}): RetryStrategy {
+export function throttledBackoffStrategy(
+  options: PipelineRetryOptions = {},
+  maxRetries: number = Infinity,
+): RetryStrategy {
   return {
     name: "keyVaultThrottledBackoffStrategy",
     retry({ response, retryCount }) {
-      if (response?.status !== 429 || getRetryAfterInMs(response) !== undefined) {
+      if (
+        response?.status !== 429 ||
+        getRetryAfterInMs(response) !== undefined ||
+        retryCount >= maxRetries
+      ) {
         return { skipStrategy: true };
       }
-      return { retryAfterInMs: backoffDelayInMs(retryCount, options) };
+      const retryAfterInMs = backoffDelayInMs(retryCount, options);
+      logRetry(response.request, retryCount, retryAfterInMs, "429 without a retry-after header");
+      return { retryAfterInMs };
     },
   };
 }
@@ -71,7 +89,10 @@ function isTransientError(error: RestError | undefined): boolean {
  *
  * @param options - The base delay and its cap.
  */
-export function transientFailureStrategy(options: PipelineRetryOptions = {}): RetryStrategy {
+export function transientFailureStrategy(
+  options: PipelineRetryOptions = {},
+  maxRetries: number = Infinity,
+): RetryStrategy {
   return {
     name: "keyVaultTransientFailureStrategy",
     retry({ response, responseError, retryCount }) {
@@ -81,9 +102,49 @@ export function transientFailureStrategy(options: PipelineRetryOptions = {}): Re
           : isTransientError(responseError);
       // Skipping (never `errorToThrow`) lets the retry policy give back the response or rethrow the
       // error itself, without logging the error object.
-      return retriable
-        ? { retryAfterInMs: backoffDelayInMs(retryCount, options) }
-        : { skipStrategy: true };
+      if (!retriable || retryCount >= maxRetries) return { skipStrategy: true };
+      const retryAfterInMs = backoffDelayInMs(retryCount, options);
+      const request = response?.request ?? responseError?.request;
+      const reason =
+        response !== undefined
+          ? String(response.status)
+          : `${responseError!.code}: ${responseError!.message}`;
+      if (request !== undefined) logRetry(request, retryCount, retryAfterInMs, reason);
+      return { retryAfterInMs };
     },
   };
+}
+
+// One info line per retry (AZURE_LOG_LEVEL=info): the origin and path, never the query or a body.
+function logRetry(
+  request: PipelineRequest,
+  retryCount: number,
+  retryAfterInMs: number,
+  reason: string,
+): void {
+  logger.info(
+    `Retry ${retryCount + 1} of ${request.method} ${describeUrl(request.url)} in ${formatDuration(retryAfterInMs)} after ${reason}.`,
+  );
+}
+
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.origin + parsed.pathname;
+  } catch {
+    return "(an unparseable URL)";
+  }
+}
+
+/**
+ * A duration for people: milliseconds below one second, else seconds with one decimal.
+ *
+ * @param milliseconds - The duration.
+ * @returns For example `"250 ms"` or `"7.4 s"`.
+ * @internal
+ */
+export function formatDuration(milliseconds: number): string {
+  return milliseconds < 1000
+    ? `${Math.round(milliseconds)} ms`
+    : `${(Math.round(milliseconds / 100) / 10).toFixed(1)} s`;
 }

@@ -79,8 +79,11 @@ export class StillThrottledError extends Error {
 export function isGone(error: unknown): boolean {
   if (!isRestError(error)) return false;
   if (error.statusCode === 404) return true;
-  const inner = (error.details as { error?: { innererror?: { code?: string } } } | undefined)?.error
-    ?.innererror?.code;
+  // innerError is 4.x's (and our) deserialized name; innererror the wire's, for other clients.
+  type Inner = { code?: string } | undefined;
+  const details = error.details as
+    { error?: { innerError?: Inner; innererror?: Inner } } | undefined;
+  const inner = (details?.error?.innerError ?? details?.error?.innererror)?.code;
   return error.statusCode === 403 && inner === "SecretDisabled";
 }
 

@@ -1,6 +1,10 @@
 // The public surface of SecretCache; src/index.ts re-exports it by name.
-export { SecretCache } from "./secretCache.js";
-export { type SecretCacheChange } from "./synchronizer.js";
+export {
+  SecretCache,
+  type SecretCacheLoadResult,
+  type SecretCacheOperationOptions,
+} from "./secretCache.js";
+export { type SecretCacheChange, type SecretCacheSkippedSecret } from "./synchronizer.js";
 export { SecretCacheError, type SecretCacheFailure } from "./errors.js";
 export {
   type SecretCacheClient,

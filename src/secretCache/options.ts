@@ -7,13 +7,16 @@ import { checkSecretName } from "../util/names.js";
 
 /**
  * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient`. A
- * `SecretClient` is one; a test can pass a fake.
+ * `SecretClient` of this package is one, and so is one of Microsoft's 4.x secrets client (whose
+ * pages carry no continuation token: the cache reads every page either way); a test can pass a
+ * fake.
  */
 export interface SecretCacheClient {
   /**
    * Lists the secrets of the vault (properties only), page by page.
    * @param options - the abort signal of the load or refresh
-   * @returns an iterable whose `byPage()` gives pages with continuation tokens
+   * @returns an iterable whose `byPage()` gives the pages (a continuation token on them is used
+   *   to resume a listing that was throttled, when there is one)
    */
   listPropertiesOfSecrets(options?: { abortSignal?: AbortSignalLike }): {
     byPage(settings?: PageSettings): AsyncIterableIterator<ContinuablePage<SecretProperties>>;
@@ -42,8 +45,8 @@ export interface SecretCacheTagFilter {
 }
 
 /**
- * Options of {@link SecretCache}. The filters combine: a secret is cached when it is enabled and
- * passes every filter given.
+ * Options of {@link SecretCache}. The filters combine: a secret is cached when it is enabled,
+ * within its validity period (see `includeOutsideValidityPeriod`) and passes every filter given.
  */
 export interface SecretCacheOptions {
   /**
@@ -53,11 +56,27 @@ export interface SecretCacheOptions {
    */
   filter?: (properties: SecretProperties) => boolean;
   /**
-   * Keeps only these secrets (names compare case-insensitively, as in the vault). A name that is
-   * not in the vault is simply absent: `get` returns undefined for it.
+   * Keeps only these secrets (names compare case-insensitively, as in the vault). These are the
+   * secrets the app needs: `load()` fails with a {@link SecretCacheError} naming each one the
+   * vault lacks or holds disabled, unless `allowMissingNames` is true. (A named secret outside its
+   * validity period is skipped and reported like any other, see `includeOutsideValidityPeriod`.)
    * @default all secrets
    */
   names?: string[];
+  /**
+   * Lets `load()` succeed when a secret listed in `names` is not in the vault or is disabled: it
+   * is then absent from the cache (`get` returns undefined) and listed in the `missing` of
+   * `load()`'s result.
+   * @default false (`load()` fails naming each missing or disabled name)
+   */
+  allowMissingNames?: boolean;
+  /**
+   * Caches secrets whose `expiresOn` has passed or whose `notBefore` is still to come. By
+   * default they are skipped (never fetched) and reported: in the `skipped` of `load()`'s result
+   * and of each refresh's change, and by `getOrFetch`, which rejects for them.
+   * @default false (such secrets are skipped and reported)
+   */
+  includeOutsideValidityPeriod?: boolean;
   /**
    * Keeps only secrets whose name starts with this text (case-insensitively). The cache keeps
    * the full names; strip the prefix in {@link ToEnvOptions.transform} if needed.
@@ -110,6 +129,10 @@ const defaults = {
 export interface SecretCacheSettings {
   client: SecretCacheClient;
   filter: SecretFilter;
+  /** The `names` option: key -> the name as given; undefined when not given. */
+  requiredNames: Map<string, string> | undefined;
+  allowMissingNames: boolean;
+  includeOutsideValidityPeriod: boolean;
   concurrency: number;
   maxAttempts: number;
   throttleDelayInMs: number;
@@ -142,7 +165,7 @@ export function resolveSecretCacheOptions(
   if (options.filter !== undefined && typeof options.filter !== "function") {
     throw new TypeError(`options.filter must be a function, got ${typeof options.filter}.`);
   }
-  let names: Set<string> | undefined;
+  let requiredNames: Map<string, string> | undefined;
   if (options.names !== undefined) {
     if (
       !Array.isArray(options.names) ||
@@ -150,8 +173,13 @@ export function resolveSecretCacheOptions(
     ) {
       throw new TypeError("options.names must be an array of non-empty strings.");
     }
-    names = new Set(options.names.map(keyOf));
+    requiredNames = new Map(options.names.map((name) => [keyOf(name), name]));
   }
+  const allowMissingNames = booleanOption(options.allowMissingNames, "allowMissingNames");
+  const includeOutsideValidityPeriod = booleanOption(
+    options.includeOutsideValidityPeriod,
+    "includeOutsideValidityPeriod",
+  );
   if (options.prefix !== undefined && typeof options.prefix !== "string") {
     throw new TypeError(`options.prefix must be a string, got ${typeof options.prefix}.`);
   }
@@ -173,7 +201,7 @@ export function resolveSecretCacheOptions(
   }
   const filter = new SecretFilter(
     options.filter,
-    names,
+    requiredNames === undefined ? undefined : new Set(requiredNames.keys()),
     options.prefix ? keyOf(options.prefix) : undefined,
     tag,
   );
@@ -212,6 +240,9 @@ export function resolveSecretCacheOptions(
   return {
     client,
     filter,
+    requiredNames,
+    allowMissingNames,
+    includeOutsideValidityPeriod,
     concurrency,
     maxAttempts,
     throttleDelayInMs,
@@ -257,6 +288,33 @@ export function keyOf(name: string): string {
 /** Checks a secret name argument (the client's rules) and returns its key. */
 export function checkSecretKey(value: unknown, parameter: string): string {
   return keyOf(checkSecretName(value, parameter));
+}
+
+function booleanOption(value: unknown, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`options.${name} must be a boolean, got ${typeof value}.`);
+  }
+  return value;
+}
+
+/**
+ * Why a secret is outside its validity period at `nowMs`, or undefined when it is within it.
+ * @param properties - the listed or fetched properties
+ * @param nowMs - the time to judge by
+ * @returns "expired" (`expiresOn` has passed), "notYetValid" (`notBefore` is to come) or undefined
+ */
+export function validityOf(
+  properties: Pick<SecretProperties, "expiresOn" | "notBefore">,
+  nowMs: number,
+): "expired" | "notYetValid" | undefined {
+  if (properties.expiresOn !== undefined && properties.expiresOn.getTime() <= nowMs) {
+    return "expired";
+  }
+  if (properties.notBefore !== undefined && properties.notBefore.getTime() > nowMs) {
+    return "notYetValid";
+  }
+  return undefined;
 }
 
 function integerOption(value: unknown, name: string, fallback: number, minimum: number): number {

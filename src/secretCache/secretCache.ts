@@ -1,4 +1,6 @@
 import { EventEmitter, setMaxListeners } from "node:events";
+import { inspect } from "node:util";
+import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
 import { logger } from "../log.js";
 import {
   mapToEnvironment,
@@ -6,9 +8,10 @@ import {
   type ApplyToProcessEnvResult,
   type ToEnvOptions,
 } from "./environment.js";
-import { describeFailures, SecretCacheError } from "./errors.js";
+import { describeFailures, SecretCacheError, type SecretCacheFailure } from "./errors.js";
 import {
   checkSecretKey,
+  keyOf,
   resolveSecretCacheOptions,
   type SecretCacheClient,
   type SecretCacheOptions,
@@ -18,18 +21,65 @@ import {
   applyChanges,
   type CachedSecret,
   type SecretCacheChange,
+  type SecretCacheSkippedSecret,
   Synchronizer,
+  type SyncResult,
   toEntry,
 } from "./synchronizer.js";
+
+/** Options of `load()` and `refresh()`. */
+export interface SecretCacheOperationOptions {
+  /**
+   * Ends the load or refresh: its requests and waits stop and it rejects with an `AbortError`,
+   * changing nothing in the cache. A call that joins a load or refresh already running stops
+   * only its own wait; the signal of the call that started it ends it for every caller.
+   * @default none
+   */
+  abortSignal?: AbortSignalLike;
+}
+
+/** What `load()` read: names, never values. */
+export interface SecretCacheLoadResult {
+  /** The names of the cached secrets, as the vault spells them, sorted. */
+  loaded: string[];
+  /**
+   * Secrets left out because their `expiresOn` has passed or their `notBefore` is to come
+   * (unless `includeOutsideValidityPeriod`), sorted by name.
+   */
+  skipped: SecretCacheSkippedSecret[];
+  /**
+   * Names given in `names` that the vault lacks or holds disabled, as given, sorted. Only ever
+   * non-empty with `allowMissingNames`: otherwise `load()` fails naming them.
+   */
+  missing: string[];
+}
+
+const noChange = (): SecretCacheChange => ({ added: [], updated: [], removed: [], skipped: [] });
+
+/** Settles with `promise`, or rejects with an AbortError as soon as `signal` fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignalLike | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(new AbortError("The SecretCache wait was aborted."));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortError("The SecretCache wait was aborted."));
+    signal.addEventListener("abort", onAbort);
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
 
 /**
  * Loads the secrets of a vault into memory once, serves them synchronously, and keeps them fresh:
  * the startup and rotation pattern of .NET's Key Vault configuration provider and Spring's Key
  * Vault property source.
  *
- * **Loading.** `load()` lists the secrets (one page at a time), skips disabled ones and those the
- * filters (`filter`, `names`, `prefix`, `tag`) reject, and fetches the values with at most
- * `concurrency` requests in flight; fetching starts with the first page, while the listing goes on.
+ * **Loading.** `load()` lists the secrets (every page, with this package's client or Microsoft's
+ * 4.x one), skips disabled ones and those the filters (`filter`, `names`, `prefix`, `tag`) reject,
+ * and fetches the values with at most `concurrency` requests in flight; fetching starts with the
+ * first page, while the listing goes on. Secrets whose `expiresOn` has passed or whose `notBefore`
+ * is to come are skipped and reported in the result's `skipped` (`includeOutsideValidityPeriod`
+ * caches them too). With `names`, `load()` fails naming each named secret the vault lacks or holds
+ * disabled (`allowMissingNames` lets it succeed without them, listing them in `missing`): no
+ * silent partial result.
  *
  * **One shared backoff.** The client's retry policy first retries each throttled request on its
  * own (honouring `Retry-After`). If a request still ends in 429, the cache pauses *every* worker:
@@ -51,6 +101,8 @@ import {
  * Secrets that could be read are applied even when others failed.
  *
  * **Values are never logged**, nor put into an error message; errors and logs name the secret.
+ * `util.inspect(cache)`, `console.log(cache)` and `JSON.stringify(cache)` show the names and the
+ * state, never a value.
  *
  * @example
  * ```ts
@@ -74,7 +126,9 @@ export class SecretCache extends EventEmitter {
   private readonly closeController = new AbortController();
   private entries = new Map<string, CachedSecret>();
   private readonly pendingFetches = new Map<string, Promise<string>>();
-  private loading: Promise<void> | undefined;
+  private readonly requiredNames: Map<string, string> | undefined;
+  private readonly allowMissingNames: boolean;
+  private loading: Promise<SecretCacheLoadResult> | undefined;
   private refreshing: Promise<SecretCacheChange> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private isLoaded = false;
@@ -96,6 +150,8 @@ export class SecretCache extends EventEmitter {
     super();
     const settings = resolveSecretCacheOptions(client, options);
     this.refreshIntervalInMs = settings.refreshIntervalInMs;
+    this.requiredNames = settings.requiredNames;
+    this.allowMissingNames = settings.allowMissingNames;
     // One listener per pending getOrFetch and per load or refresh, all removed when they settle.
     setMaxListeners(0, this.closeController.signal);
     this.synchronizer = new Synchronizer({
@@ -107,6 +163,7 @@ export class SecretCache extends EventEmitter {
       }),
       concurrency: settings.concurrency,
       maxAttempts: settings.maxAttempts,
+      includeOutsideValidityPeriod: settings.includeOutsideValidityPeriod,
       closeSignal: this.closeController.signal,
     });
   }
@@ -129,26 +186,35 @@ export class SecretCache extends EventEmitter {
 
   /**
    * Reads every secret that passes the filters into the cache. Calling it again after it
-   * succeeded refreshes the cache; calling it while it runs returns the same promise.
+   * succeeded refreshes the cache; calling it while it runs joins the same load.
    *
-   * @returns Once every value is in the cache.
+   * @param options - `abortSignal`: ends the load (it rejects with an `AbortError` and the cache
+   *   stays as it was).
+   * @returns Once every value is in the cache: the names loaded, the secrets skipped for their
+   *   dates and (with `allowMissingNames`) the names the vault lacks.
    * @throws SecretCacheError naming each secret that could not be read (or the listing), e.g.
-   *   one throttled `maxAttempts` times; the cache then stays unloaded. Error when `close()` was
-   *   called.
+   *   one throttled `maxAttempts` times, and each name of `names` the vault lacks or holds
+   *   disabled (unless `allowMissingNames`); the cache then stays unloaded. AbortError when the
+   *   signal fired. Error when `close()` was called.
    * @example
    * ```ts
-   * await cache.load();
-   * console.log(`${cache.size} secrets loaded`);
+   * const { loaded, skipped } = await cache.load();
+   * console.log(`${loaded.length} secrets loaded, ${skipped.length} skipped (expired or not yet valid)`);
    * ```
    */
-  async load(): Promise<void> {
+  async load(options: SecretCacheOperationOptions = {}): Promise<SecretCacheLoadResult> {
     this.throwIfClosed("load()");
-    if (this.loading) return this.loading;
+    const { abortSignal } = options;
+    if (this.loading) return untilAborted(this.loading, abortSignal);
     if (this.isLoaded) {
-      await this.refresh();
-      return;
+      const change = await this.refresh({ abortSignal });
+      return {
+        loaded: this.secretNames(),
+        skipped: change.skipped,
+        missing: this.missingNames(new Set(change.skipped.map((s) => keyOf(s.secretName)))),
+      };
     }
-    this.loading = this.runLoad().finally(() => {
+    this.loading = this.runLoad(abortSignal).finally(() => {
       this.loading = undefined;
     });
     return this.loading;
@@ -239,24 +305,27 @@ export class SecretCache extends EventEmitter {
    * loaded; a cache filled only by `getOrFetch` updates and removes the secrets it holds) and
    * deletions, and emits `change` when anything changed. Concurrent calls share one refresh.
    *
-   * @returns The names added, updated and removed.
+   * @param options - `abortSignal`: ends the refresh (it rejects with an `AbortError` and the
+   *   cache keeps its values).
+   * @returns The names added, updated and removed, and the secrets skipped for their dates.
    * @throws SecretCacheError when the listing or some fetches failed. The cache keeps the last good
    *   value of each secret that could not be read (stale while error); what could be read is
-   *   applied. Error when `close()` was called.
+   *   applied. AbortError when the signal fired. Error when `close()` was called.
    * @example
    * ```ts
    * const { added, updated, removed } = await cache.refresh();
    * ```
    */
-  async refresh(): Promise<SecretCacheChange> {
+  async refresh(options: SecretCacheOperationOptions = {}): Promise<SecretCacheChange> {
     this.throwIfClosed("refresh()");
-    if (this.refreshing) return this.refreshing;
+    const { abortSignal } = options;
+    if (this.refreshing) return untilAborted(this.refreshing, abortSignal);
     if (this.loading) {
-      await this.loading;
-      return { added: [], updated: [], removed: [] };
+      const loaded = await untilAborted(this.loading, abortSignal);
+      return { ...noChange(), skipped: loaded.skipped };
     }
-    if (!this.isLoaded && this.entries.size === 0) return { added: [], updated: [], removed: [] };
-    this.refreshing = this.runRefresh().finally(() => {
+    if (!this.isLoaded && this.entries.size === 0) return noChange();
+    this.refreshing = this.runRefresh(abortSignal).finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;
@@ -412,13 +481,20 @@ export class SecretCache extends EventEmitter {
     return super.off(event, listener as unknown as (...args: unknown[]) => void);
   }
 
-  private async runLoad(): Promise<void> {
+  private async runLoad(abortSignal: AbortSignalLike | undefined): Promise<SecretCacheLoadResult> {
     const startedAt = Date.now();
-    const result = await this.synchronizer.synchronize(true);
+    const result = await this.synchronizer.synchronize(true, undefined, abortSignal);
     if (result.failures.length > 0) {
       throw new SecretCacheError(
         `SecretCache.load() could not read ${describeFailures(result.failures, result.attempted)}. Nothing was loaded.`,
         result.failures,
+      );
+    }
+    const absent = this.absentNames(result);
+    if (absent.length > 0 && !this.allowMissingNames) {
+      throw new SecretCacheError(
+        `SecretCache.load(): ${absent.length} of the ${this.requiredNames!.size} secrets named in options.names ${absent.length === 1 ? "is" : "are"} not available: ${absent.map((f) => `"${f.secretName}" (${f.reason})`).join(", ")}. Nothing was loaded; add them to the vault (enabled), or set allowMissingNames: true to load without them.`,
+        absent,
       );
     }
     const entries = new Map<string, CachedSecret>();
@@ -426,14 +502,46 @@ export class SecretCache extends EventEmitter {
     this.entries = entries;
     this.isLoaded = true;
     logger.info(
-      `SecretCache: loaded ${entries.size} secrets (${result.vanished.size} vanished during the load) in ${Date.now() - startedAt} ms.`,
+      `SecretCache: loaded ${entries.size} secrets (${result.vanished.size} vanished during the load, ${result.skipped.length} skipped for their dates${absent.length > 0 ? `, ${absent.length} named ones missing` : ""}) in ${Date.now() - startedAt} ms.`,
     );
+    if (result.skipped.length > 0) {
+      logger.info(
+        `SecretCache: skipped ${result.skipped.map((s) => `"${s.secretName}" (${s.reason})`).join(", ")}.`,
+      );
+    }
     this.scheduleRefresh();
+    return {
+      loaded: this.secretNames(),
+      skipped: result.skipped,
+      missing: absent.map((failure) => failure.secretName).sort(),
+    };
   }
 
-  private async runRefresh(): Promise<SecretCacheChange> {
+  /** Each name of `names` that the load did not find, or found disabled (never a skipped one). */
+  private absentNames(result: SyncResult): SecretCacheFailure[] {
+    if (this.requiredNames === undefined) return [];
+    const skipped = new Set(result.skipped.map((s) => keyOf(s.secretName)));
+    const absent: SecretCacheFailure[] = [];
+    for (const [key, name] of this.requiredNames) {
+      if (result.fetched.has(key) || skipped.has(key)) continue;
+      const reason = result.disabled.has(key) ? "disabled" : "not found in the vault";
+      absent.push({ secretName: name, reason, error: undefined });
+    }
+    return absent.sort((a, b) => (a.secretName < b.secretName ? -1 : 1));
+  }
+
+  /** The names of `names` the cache does not hold, other than the given skipped keys. */
+  private missingNames(skipped: Set<string>): string[] {
+    if (this.requiredNames === undefined) return [];
+    return [...this.requiredNames]
+      .filter(([key]) => !this.entries.has(key) && !skipped.has(key))
+      .map(([, name]) => name)
+      .sort();
+  }
+
+  private async runRefresh(abortSignal: AbortSignalLike | undefined): Promise<SecretCacheChange> {
     const snapshot = new Map(this.entries);
-    const result = await this.synchronizer.synchronize(this.isLoaded, snapshot);
+    const result = await this.synchronizer.synchronize(this.isLoaded, snapshot, abortSignal);
     const change = applyChanges(this.entries, snapshot, result);
     logger.info(
       `SecretCache: refresh fetched ${result.fetched.size} secrets: ${change.added.length} added, ${change.updated.length} updated, ${change.removed.length} removed, ${result.failures.length} failed.`,
@@ -486,6 +594,26 @@ export class SecretCache extends EventEmitter {
         `SecretCache: background refresh failed; the last good values are kept. ${asError.message}`,
       );
     }
+  }
+
+  /**
+   * What `util.inspect` and `console.log` show: the state and the names, never a value.
+   * @returns the summary
+   */
+  [inspect.custom](): string {
+    return `SecretCache ${inspect(this.toJSON())}`;
+  }
+
+  /**
+   * What `JSON.stringify` writes: the state and the names, never a value.
+   * @returns `{ loaded, size, secretNames }`
+   * @example
+   * ```ts
+   * console.log(JSON.stringify(cache)); // {"loaded":true,"size":2,"secretNames":["a","b"]}
+   * ```
+   */
+  toJSON(): { loaded: boolean; size: number; secretNames: string[] } {
+    return { loaded: this.isLoaded, size: this.entries.size, secretNames: this.secretNames() };
   }
 
   private throwIfClosed(operation: string): void {

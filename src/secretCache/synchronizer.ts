@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
 import { logger } from "../log.js";
 import type { KeyVaultSecret, SecretProperties } from "../models.js";
 import type { ContinuablePage } from "../paging.js";
@@ -9,7 +10,7 @@ import {
   SecretCacheError,
   type SecretCacheFailure,
 } from "./errors.js";
-import { keyOf, type SecretCacheClient, type SecretFilter } from "./options.js";
+import { keyOf, validityOf, type SecretCacheClient, type SecretFilter } from "./options.js";
 import { type SharedBackoff, withSharedBackoff } from "./sharedBackoff.js";
 import { WorkQueue } from "./workQueue.js";
 
@@ -20,14 +21,30 @@ import { WorkQueue } from "./workQueue.js";
  */
 const unsettledWindowInMs = 3000;
 
+/** A secret a load or refresh left out because of its dates. Never a value. */
+export interface SecretCacheSkippedSecret {
+  /** The secret's name, as the vault spells it. */
+  secretName: string;
+  /** `"expired"`: its `expiresOn` has passed. `"notYetValid"`: its `notBefore` is to come. */
+  reason: "expired" | "notYetValid";
+  /** The date that decided it: `expiresOn` when expired, `notBefore` when not yet valid. */
+  date: Date;
+}
+
 /** The names of the secrets one refresh changed. Sorted; never values. */
 export interface SecretCacheChange {
   /** Secrets new in the cache. */
   added: string[];
   /** Secrets whose latest version changed (rotated). */
   updated: string[];
-  /** Secrets gone from the cache: deleted, disabled, or no longer passing the filters. */
+  /** Secrets gone from the cache: deleted, disabled, expired, or no longer passing the filters. */
   removed: string[];
+  /**
+   * Secrets left out because `expiresOn` has passed or `notBefore` is to come (unless
+   * `includeOutsideValidityPeriod`), sorted by name. A cached secret that expired is also in
+   * `removed`.
+   */
+  skipped: SecretCacheSkippedSecret[];
 }
 
 /** A secret as the cache holds it. */
@@ -48,6 +65,10 @@ export interface SyncResult {
   fetched: Map<string, KeyVaultSecret>;
   /** Keys of secrets listed but deleted or disabled before their fetch. */
   vanished: Set<string>;
+  /** Secrets listed disabled that the name filters keep: key -> name as the vault spells it. */
+  disabled: Map<string, string>;
+  /** Secrets left out because of their dates. */
+  skipped: SecretCacheSkippedSecret[];
   /** Secrets that could not be read. */
   failures: SecretCacheFailure[];
   /** How many fetches were started. */
@@ -61,6 +82,8 @@ export interface SynchronizerContext {
   backoff: SharedBackoff;
   concurrency: number;
   maxAttempts: number;
+  /** Whether expired and not-yet-valid secrets are cached too. */
+  includeOutsideValidityPeriod: boolean;
   /** Aborted when the cache is closed. */
   closeSignal: AbortSignal;
 }
@@ -78,16 +101,22 @@ export class Synchronizer {
    *
    * @param addNew - fetch listed secrets the snapshot does not hold
    * @param snapshot - the cached secrets; those listed as changed are fetched again
-   * @throws SecretCacheError when the listing failed; Error when the cache was closed
+   * @param abortSignal - the caller's signal: ends the listing, the fetches and the waits
+   * @throws SecretCacheError when the listing failed; Error when the cache was closed;
+   *   AbortError when `abortSignal` fired
    */
   async synchronize(
     addNew: boolean,
     snapshot: Map<string, CachedSecret> = new Map(),
+    abortSignal?: AbortSignalLike,
   ): Promise<SyncResult> {
     const { closeSignal, concurrency } = this.context;
+    if (abortSignal?.aborted) throw new AbortError("The SecretCache operation was aborted.");
     const controller = new AbortController();
     const onClose = (): void => controller.abort(closeSignal.reason);
+    const onAbort = (): void => controller.abort(new AbortError("aborted"));
     closeSignal.addEventListener("abort", onClose, { once: true });
+    abortSignal?.addEventListener("abort", onAbort);
     const signal = controller.signal;
     // Each worker's request and wait listen to the signal: not a leak, so no warning below that.
     setMaxListeners(4 * concurrency + 10, signal);
@@ -95,6 +124,8 @@ export class Synchronizer {
       listed: new Set(),
       fetched: new Map(),
       vanished: new Set(),
+      disabled: new Map(),
+      skipped: [],
       failures: [],
       attempted: 0,
     };
@@ -118,7 +149,7 @@ export class Synchronizer {
     const workers = Array.from({ length: concurrency }, worker);
     let listError: unknown;
     try {
-      for await (const properties of this.listMatching(signal)) {
+      for await (const properties of this.listMatching(signal, result)) {
         const key = keyOf(properties.name);
         result.listed.add(key);
         const cached = snapshot.get(key);
@@ -135,9 +166,14 @@ export class Synchronizer {
     }
     await Promise.all(workers);
     closeSignal.removeEventListener("abort", onClose);
+    abortSignal?.removeEventListener("abort", onAbort);
     result.failures.sort((a, b) => (a.secretName < b.secretName ? -1 : 1));
+    result.skipped.sort((a, b) => (a.secretName < b.secretName ? -1 : 1));
     if (closeSignal.aborted) {
       throw new Error("The SecretCache was closed while it was reading the vault.");
+    }
+    if (abortSignal?.aborted) {
+      throw new AbortError("The SecretCache operation was aborted; nothing was changed.");
     }
     if (listError !== undefined) {
       throw new SecretCacheError(
@@ -193,12 +229,35 @@ export class Synchronizer {
         [],
       );
     }
+    const validity = this.context.includeOutsideValidityPeriod
+      ? undefined
+      : validityOf(secret.properties, Date.now());
+    if (validity !== undefined) {
+      const reason =
+        validity === "expired"
+          ? `expired on ${secret.properties.expiresOn!.toISOString()}`
+          : `not valid before ${secret.properties.notBefore!.toISOString()}`;
+      throw new SecretCacheError(
+        `SecretCache.getOrFetch("${secretName}"): the secret is ${reason}; set includeOutsideValidityPeriod to read it anyway.`,
+        [],
+      );
+    }
     return secret;
   }
 
-  /** The listed secrets that are enabled and pass the filters; throttled pages are resumed. */
-  private async *listMatching(signal: AbortSignal): AsyncGenerator<SecretProperties> {
-    const { backoff, client, filter, maxAttempts } = this.context;
+  /**
+   * The listed secrets that are enabled, within their validity period (unless the option says
+   * otherwise) and pass the filters, reading every page until the pager is done. Disabled and
+   * skipped secrets are recorded in `result`. A throttled listing resumes from the last page's
+   * continuation token, or, with a client whose pages carry none, from the first page again,
+   * skipping the secrets already listed.
+   */
+  private async *listMatching(
+    signal: AbortSignal,
+    result: SyncResult,
+  ): AsyncGenerator<SecretProperties> {
+    const { backoff, client, filter, maxAttempts, includeOutsideValidityPeriod } = this.context;
+    const seen = new Set<string>();
     let continuationToken: string | undefined;
     let pages: AsyncIterator<ContinuablePage<SecretProperties>> | undefined;
     const nextPage = async (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
@@ -208,7 +267,7 @@ export class Synchronizer {
       try {
         return await pages.next();
       } catch (error) {
-        // The pager is done after an error: the next attempt resumes from the last page's token.
+        // The pager is done after an error: the next attempt starts a new one.
         pages = undefined;
         throw error;
       }
@@ -219,12 +278,33 @@ export class Synchronizer {
         { maxAttempts, signal, subject: "listing" },
         nextPage,
       );
-      if (next.done) return;
+      if (next.done === true) return;
+      const nowMs = Date.now();
       for (const properties of next.value) {
-        if (filter.matches(properties)) yield properties;
+        const key = keyOf(properties.name);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (!filter.matches(properties)) {
+          if (properties.enabled === false && filter.matchesName(key)) {
+            result.disabled.set(key, properties.name);
+          }
+          continue;
+        }
+        const validity = includeOutsideValidityPeriod ? undefined : validityOf(properties, nowMs);
+        if (validity !== undefined) {
+          result.skipped.push({
+            secretName: properties.name,
+            reason: validity,
+            date: validity === "expired" ? properties.expiresOn! : properties.notBefore!,
+          });
+          continue;
+        }
+        yield properties;
       }
-      continuationToken = next.value.continuationToken;
-      if (continuationToken === undefined) return;
+      // Only to resume after an error: the end of the listing is the pager's to say.
+      if (next.value.continuationToken !== undefined) {
+        continuationToken = next.value.continuationToken;
+      }
     }
   }
 }
@@ -255,7 +335,12 @@ export function applyChanges(
   snapshot: Map<string, CachedSecret>,
   result: SyncResult,
 ): SecretCacheChange {
-  const change: SecretCacheChange = { added: [], updated: [], removed: [] };
+  const change: SecretCacheChange = {
+    added: [],
+    updated: [],
+    removed: [],
+    skipped: result.skipped,
+  };
   for (const [key, secret] of result.fetched) {
     const previous = entries.get(key);
     const entry = toEntry(secret);

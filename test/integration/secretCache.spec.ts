@@ -8,6 +8,7 @@ import {
   type SecretCacheChange,
   type SecretCacheOptions,
 } from "../../src/secretCache/index.js";
+import { officialClient } from "../interop/oracle.js";
 import { localClient, uniqueName } from "./integrationTestKit.js";
 
 /** Every attempt the client sends (retries included): when, what, and the answer. */
@@ -97,6 +98,44 @@ describe("integration: SecretCache against the local vault", function () {
     assert.deepEqual(tagged.secretNames(), [`${prefix}-tagged`]);
   });
 
+  it("loads every page with Microsoft's 4.x client too (its pages carry no continuationToken)", async () => {
+    const prefix = uniqueName("any-client");
+    const names = await seed(prefix, 54);
+    // The 4.x SecretClient is accepted as it is: no cast, no adapter.
+    const cache = new SecretCache(officialClient(vault), { prefix: `${prefix}-` });
+    caches.push(cache);
+    const result = await cache.load();
+    assert.equal(cache.size, 54);
+    assert.deepEqual(result.loaded, names);
+    assert.equal(cache.get(`${prefix}-53`), `value of ${prefix}-53`);
+  });
+
+  it("fails load() naming the names the vault lacks or holds disabled; skips and reports expired ones", async () => {
+    const prefix = uniqueName("named");
+    await client.setSecret(`${prefix}-db`, "db value");
+    await client.setSecret(`${prefix}-off`, "off value", { enabled: false });
+    const expiredOn = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
+    await client.setSecret(`${prefix}-old`, "old value", { expiresOn: expiredOn });
+    const names = [`${prefix}-db`, `${prefix}-off`, `${prefix}-gone`, `${prefix}-old`];
+    for (const cacheClient of [client, officialClient(vault)] as SecretClient[]) {
+      const strict = cacheOf({ names }, cacheClient);
+      await assert.rejects(strict.load(), (error: unknown) => {
+        assert.ok(error instanceof SecretCacheError);
+        assert.deepEqual(
+          error.failures.map((f) => `${f.secretName}: ${f.reason}`),
+          [`${prefix}-gone: not found in the vault`, `${prefix}-off: disabled`],
+        );
+        return true;
+      });
+      const lenient = cacheOf({ names, allowMissingNames: true }, cacheClient);
+      assert.deepEqual(await lenient.load(), {
+        loaded: [`${prefix}-db`],
+        skipped: [{ secretName: `${prefix}-old`, reason: "expired", date: expiredOn }],
+        missing: [`${prefix}-gone`, `${prefix}-off`],
+      });
+    }
+  });
+
   it("refresh picks up a rotation (even within the same second), a deletion and an addition", async () => {
     const prefix = uniqueName("refresh");
     await seed(prefix, 4);
@@ -112,6 +151,7 @@ describe("integration: SecretCache against the local vault", function () {
       added: [`${prefix}-new`],
       updated: [`${prefix}-01`],
       removed: [`${prefix}-02`],
+      skipped: [],
     };
     assert.deepEqual(await cache.refresh(), expected);
     assert.deepEqual(changes, [expected]);

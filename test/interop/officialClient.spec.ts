@@ -26,7 +26,12 @@ describe("interop: our client and the official @azure/keyvault-secrets 4.12 agre
   let official: OfficialSecretClient;
 
   before(async () => {
-    vault = await startLocalVault({ delayMs: 30, restoreConflictAfterPurgeInMs: 0 });
+    vault = await startLocalVault({
+      // Long enough that a poller serialized right after begin is still running on a loaded
+      // machine (the resume tests need a poll after resumeFrom).
+      delayMs: 200,
+      restoreConflictAfterPurgeInMs: 0,
+    });
     ours = localClient(vault);
     official = officialClient(vault);
   });

@@ -13,10 +13,79 @@ describe("parseKeyVaultSecretIdentifier", () => {
     });
   });
 
-  it("parses an id without version and leaves version absent", () => {
-    const parsed = parseKeyVaultSecretIdentifier("https://myvault.vault.azure.net/secrets/name");
-    assert.equal(parsed.name, "name");
-    assert.equal("version" in parsed, false);
+  it("parses an id without version into an own version key holding undefined, as 4.x", () => {
+    const id = "https://myvault.vault.azure.net/secrets/name";
+    const parsed = parseKeyVaultSecretIdentifier(id);
+    assert.deepEqual(Object.keys(parsed), ["sourceId", "vaultUrl", "name", "version"]);
+    assert.ok(Object.hasOwn(parsed, "version"));
+    assert.deepEqual(parsed, {
+      sourceId: id,
+      vaultUrl: "https://myvault.vault.azure.net",
+      name: "name",
+      version: undefined,
+    });
+    // The long path (a deleted secret id) gives the same own keys.
+    const deleted = parseKeyVaultSecretIdentifier(
+      "https://myvault.vault.azure.net/deletedsecrets/n",
+    );
+    assert.deepEqual(Object.keys(deleted), ["sourceId", "vaultUrl", "name", "version"]);
+  });
+
+  it("is pure: ids of different vaults parsed in turn keep their own vault URL", () => {
+    const ids = [
+      "https://a.vault.azure.net/secrets/x/1",
+      "https://b.vault.azure.net:8443/secrets/x",
+      "http://127.0.0.1:8443/secrets/x/2",
+      "https://a.vault.azure.net:443/secrets/x/1",
+      "https://A.vault.azure.net/secrets/x",
+    ];
+    const first = ids.map((id) => parseKeyVaultSecretIdentifier(id));
+    const second = [...ids]
+      .reverse()
+      .map((id) => parseKeyVaultSecretIdentifier(id))
+      .reverse();
+    assert.deepEqual(first, second);
+    assert.deepEqual(
+      first.map((p) => p.vaultUrl),
+      [
+        "https://a.vault.azure.net",
+        "https://b.vault.azure.net:8443",
+        "http://127.0.0.1:8443",
+        "https://a.vault.azure.net",
+        "https://a.vault.azure.net",
+      ],
+    );
+  });
+
+  it("the fast path and the URL parser agree on ports and hosts", () => {
+    for (const [id, vaultUrl] of [
+      ["http://localhost:80/secrets/a", "http://localhost"],
+      ["https://v.vault.azure.net:80/secrets/a", "https://v.vault.azure.net:80"],
+      ["https://v.vault.azure.net:08443/secrets/a", "https://v.vault.azure.net:8443"],
+      ["https://1.2.3/secrets/a", "https://1.2.0.3"],
+    ] as const) {
+      assert.equal(parseKeyVaultSecretIdentifier(id).vaultUrl, vaultUrl, id);
+    }
+    assert.throws(
+      () => parseKeyVaultSecretIdentifier("https://v.vault.azure.net:70000/secrets/a"),
+      TypeError,
+    );
+  });
+
+  it("throws a TypeError (not URIError) for a malformed percent-encoding", () => {
+    for (const id of [
+      "https://myvault.vault.azure.net/secrets/%E0%A4%A",
+      "https://myvault.vault.azure.net/secrets/a/%ZZ",
+    ]) {
+      assert.throws(
+        () => parseKeyVaultSecretIdentifier(id),
+        (error: unknown) =>
+          error instanceof TypeError &&
+          !(error instanceof URIError) &&
+          /percent-encoding/.test(error.message),
+        id,
+      );
+    }
   });
 
   it("parses a deleted secret id", () => {

@@ -81,19 +81,33 @@ describe("createPager", () => {
   });
 
   for (const bad of [0, 26, 1.5, -1, Number.NaN, "5"]) {
-    it(`rejects maxPageSize ${String(bad)} with a RangeError before any request`, () => {
+    it(`rejects maxPageSize ${String(bad)} with a RangeError on the first next(), before any request`, async () => {
       const { calls, fetchPage } = fakeService(threePages);
-      assert.throws(
-        () => createPager(fetchPage).byPage({ maxPageSize: bad as number }),
+      // As 4.x: byPage() itself does not throw; its first next() rejects.
+      const pages = createPager(fetchPage).byPage({ maxPageSize: bad as number });
+      await assert.rejects(
+        pages.next(),
         (error: unknown) => error instanceof RangeError && /1 to 25/.test(error.message),
       );
       assert.equal(calls.length, 0);
     });
   }
 
-  it("rejects an empty continuation token with a TypeError", () => {
+  it("rejects an empty continuation token with a TypeError on the first next()", async () => {
     const { fetchPage } = fakeService(threePages);
-    assert.throws(() => createPager(fetchPage).byPage({ continuationToken: "" }), TypeError);
+    const pages = createPager(fetchPage).byPage({ continuationToken: "" });
+    await assert.rejects(pages.next(), TypeError);
+  });
+
+  it("checks the list method's arguments on the first next() of the pager and of byPage()", async () => {
+    const { calls, fetchPage } = fakeService(threePages);
+    const bad = (): void => {
+      throw new TypeError("secretName must be a non-empty string");
+    };
+    const pager = createPager(fetchPage, bad);
+    await assert.rejects(pager.next(), TypeError);
+    await assert.rejects(createPager(fetchPage, bad).byPage().next(), TypeError);
+    assert.equal(calls.length, 0);
   });
 
   it("propagates a page error to the iterating caller", async () => {

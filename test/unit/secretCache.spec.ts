@@ -29,6 +29,8 @@ interface StoredSecret {
   enabled: boolean;
   tags?: Record<string, string>;
   updatedOn: Date;
+  expiresOn?: Date;
+  notBefore?: Date;
 }
 
 /** What the fake vault does with one request instead of answering it. */
@@ -68,11 +70,18 @@ class FakeVault implements SecretCacheClient {
   pageHook: ((token: string | undefined, call: number) => Error | undefined) | undefined;
   clockMs = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
   realClock = false;
+  /** Pages without continuationToken, as Microsoft's 4.x client gives them. */
+  withoutTokens = false;
 
   set(
     name: string,
     value: string,
-    options: { enabled?: boolean; tags?: Record<string, string> } = {},
+    options: {
+      enabled?: boolean;
+      tags?: Record<string, string>;
+      expiresOn?: Date;
+      notBefore?: Date;
+    } = {},
   ) {
     this.clockMs += 1000;
     const updatedOn = new Date(
@@ -85,6 +94,8 @@ class FakeVault implements SecretCacheClient {
       enabled: options.enabled ?? true,
       tags: options.tags,
       updatedOn,
+      expiresOn: options.expiresOn,
+      notBefore: options.notBefore,
     });
   }
 
@@ -103,6 +114,8 @@ class FakeVault implements SecretCacheClient {
       enabled: stored.enabled,
       tags: stored.tags,
       updatedOn: stored.updatedOn,
+      expiresOn: stored.expiresOn,
+      notBefore: stored.notBefore,
     };
   }
 
@@ -127,7 +140,7 @@ class FakeVault implements SecretCacheClient {
         .slice(start, start + this.pageSize)
         .map((s) => this.properties(s, false)) as ContinuablePage<SecretProperties>;
       start += this.pageSize;
-      if (start < all.length) page.continuationToken = String(start);
+      if (start < all.length && !this.withoutTokens) page.continuationToken = String(start);
       yield page;
       if (start >= all.length) return;
     }
@@ -384,10 +397,57 @@ describe("SecretCache", () => {
     });
 
     it("names: keeps only the named secrets, case-insensitively", async () => {
-      const cache = track(cacheOf(taggedVault(), { names: ["SHOP-DB", "other", "missing"] }));
-      await cache.load();
+      const cache = track(cacheOf(taggedVault(), { names: ["SHOP-DB", "other"] }));
+      const result = await cache.load();
       assert.deepEqual(cache.secretNames(), ["Shop-db", "other"]);
+      assert.deepEqual(result, { loaded: ["Shop-db", "other"], skipped: [], missing: [] });
+    });
+
+    it("names: load() fails naming each name the vault lacks or holds disabled", async () => {
+      const vault = taggedVault();
+      vault.set("turned-off", "6", { enabled: false });
+      const cache = track(cacheOf(vault, { names: ["SHOP-DB", "missing", "Turned-Off"] }));
+      const error = await rejection(cache.load());
+      assert.ok(error instanceof SecretCacheError);
+      assert.match(error.message, /2 of the 3 secrets named in options\.names are not available/);
+      assert.match(error.message, /"Turned-Off" \(disabled\)/);
+      assert.match(error.message, /"missing" \(not found in the vault\)/);
+      assert.match(error.message, /allowMissingNames: true/);
+      assert.deepEqual(
+        error.failures.map((f) => [f.secretName, f.reason]),
+        [
+          ["Turned-Off", "disabled"],
+          ["missing", "not found in the vault"],
+        ],
+      );
+      assert.equal(cache.loaded, false);
+      assert.throws(() => cache.get("shop-db"), /before load\(\) completed/);
+    });
+
+    it("names with allowMissingNames: loads what is there and lists the rest as missing", async () => {
+      const vault = taggedVault();
+      vault.set("turned-off", "6", { enabled: false });
+      const cache = track(
+        cacheOf(vault, { names: ["SHOP-DB", "missing", "turned-off"], allowMissingNames: true }),
+      );
+      const result = await cache.load();
+      assert.deepEqual(result, {
+        loaded: ["Shop-db"],
+        skipped: [],
+        missing: ["missing", "turned-off"],
+      });
       assert.equal(cache.get("missing"), undefined);
+    });
+
+    it("rejects allowMissingNames and includeOutsideValidityPeriod that are not booleans", () => {
+      assert.throws(
+        () => new SecretCache(new FakeVault(), { allowMissingNames: "yes" as never }),
+        /options.allowMissingNames must be a boolean/,
+      );
+      assert.throws(
+        () => new SecretCache(new FakeVault(), { includeOutsideValidityPeriod: 1 as never }),
+        /options.includeOutsideValidityPeriod must be a boolean/,
+      );
     });
 
     it("tag: keeps secrets carrying the tag, or the tag with the given value", async () => {
@@ -632,7 +692,12 @@ describe("SecretCache", () => {
       vault.secrets.get("s003")!.enabled = false;
       vault.set("new-one", "fresh");
       const change = await cache.refresh();
-      const expected = { added: ["new-one"], updated: ["s001"], removed: ["s002", "s003"] };
+      const expected = {
+        added: ["new-one"],
+        updated: ["s001"],
+        removed: ["s002", "s003"],
+        skipped: [],
+      };
       assert.deepEqual(change, expected);
       assert.deepEqual(changes, [expected]);
       assert.deepEqual(vault.gets.map((g) => g.name).sort(), ["new-one", "s001"]);
@@ -648,7 +713,7 @@ describe("SecretCache", () => {
       const cache = await loaded(vault);
       let emitted = 0;
       cache.on("change", () => emitted++);
-      assert.deepEqual(await cache.refresh(), { added: [], updated: [], removed: [] });
+      assert.deepEqual(await cache.refresh(), { added: [], updated: [], removed: [], skipped: [] });
       assert.equal(emitted, 0);
       assert.equal(vault.gets.length, 0);
     });
@@ -658,7 +723,7 @@ describe("SecretCache", () => {
       vault.seed(2);
       const cache = await loaded(vault);
       vault.secrets.get("s000")!.updatedOn = new Date(vault.clockMs + 5000); // tags updated
-      assert.deepEqual(await cache.refresh(), { added: [], updated: [], removed: [] });
+      assert.deepEqual(await cache.refresh(), { added: [], updated: [], removed: [], skipped: [] });
       assert.deepEqual(
         vault.gets.map((g) => g.name),
         ["s000"],
@@ -686,7 +751,12 @@ describe("SecretCache", () => {
       vault.set("s000", "rotated");
       vault.secrets.delete("s001");
       vault.set("added", "x");
-      assert.deepEqual(await cache.refresh(), { added: [], updated: ["s000"], removed: ["s001"] });
+      assert.deepEqual(await cache.refresh(), {
+        added: [],
+        updated: ["s000"],
+        removed: ["s001"],
+        skipped: [],
+      });
       assert.equal(cache.get("s000"), "rotated");
       assert.equal(cache.size, 1);
     });
@@ -722,7 +792,7 @@ describe("SecretCache", () => {
       const error = (await rejection(cache.refresh())) as SecretCacheError;
       assert.match(error.message, /could not read 1 of 2 secrets: "s001" \(500 InternalError/);
       assert.match(error.message, /their last good values are kept\.$/);
-      assert.deepEqual(changes, [{ added: [], updated: ["s000"], removed: [] }]);
+      assert.deepEqual(changes, [{ added: [], updated: ["s000"], removed: [], skipped: [] }]);
       assert.equal(cache.get("s000"), "rotated");
       assert.equal(cache.get("s001"), "value-of-s001");
       vault.getHook = undefined;
@@ -738,7 +808,7 @@ describe("SecretCache", () => {
       await cache.load();
       const changed = nextEvent<SecretCacheChange>(cache, "change");
       vault.set("s002", "rotated");
-      assert.deepEqual(await changed, { added: [], updated: ["s002"], removed: [] });
+      assert.deepEqual(await changed, { added: [], updated: ["s002"], removed: [], skipped: [] });
       assert.equal(cache.get("s002"), "rotated");
     });
 
@@ -947,6 +1017,132 @@ describe("SecretCache", () => {
     });
   });
 
+  describe("any client, dates, abort signals", () => {
+    it("reads every page of a client whose pages carry no continuationToken (4.x)", async () => {
+      const vault = new FakeVault();
+      vault.withoutTokens = true;
+      vault.pageSize = 25;
+      const names = vault.seed(54);
+      const cache = track(cacheOf(vault));
+      const result = await cache.load();
+      assert.equal(cache.size, 54);
+      assert.deepEqual(result.loaded, names);
+      assert.equal(vault.pageRequests.length, 3);
+    });
+
+    it("a throttled listing without tokens starts again and loads each secret once", async () => {
+      const vault = new FakeVault();
+      vault.withoutTokens = true;
+      const names = vault.seed(10);
+      // The third page request is throttled once; the pager has no token to resume from.
+      vault.pageHook = (_token, call) =>
+        call === 3 ? throttled({ "retry-after-ms": "1" }) : undefined;
+      const cache = track(cacheOf(vault));
+      await cache.load();
+      assert.deepEqual(cache.secretNames(), names);
+      for (const name of names) assert.equal(vault.getsOf(name), 1, name);
+    });
+
+    it("skips expired and not-yet-valid secrets and reports them; the option includes them", async () => {
+      const vault = new FakeVault();
+      const past = new Date(Date.now() - 60_000);
+      const future = new Date(Date.now() + 3600_000);
+      vault.set("current", "1", { expiresOn: future, notBefore: past });
+      vault.set("expired", "2", { expiresOn: past });
+      vault.set("early", "3", { notBefore: future });
+      const cache = track(cacheOf(vault, { names: ["current", "expired", "early"] }));
+      const result = await cache.load();
+      assert.deepEqual(result, {
+        loaded: ["current"],
+        skipped: [
+          { secretName: "early", reason: "notYetValid", date: future },
+          { secretName: "expired", reason: "expired", date: past },
+        ],
+        missing: [],
+      });
+      assert.equal(cache.get("expired"), undefined);
+      assert.equal(vault.getsOf("expired") + vault.getsOf("early"), 0, "never fetched");
+      await assert.rejects(
+        cache.getOrFetch("expired"),
+        /is expired on .*includeOutsideValidityPeriod/,
+      );
+
+      const all = track(cacheOf(vault, { includeOutsideValidityPeriod: true }));
+      const included = await all.load();
+      assert.deepEqual(included.loaded, ["current", "early", "expired"]);
+      assert.deepEqual(included.skipped, []);
+      assert.equal(await all.getOrFetch("expired"), "2");
+    });
+
+    it("a cached secret that expires is removed by the next refresh and reported", async () => {
+      const vault = new FakeVault();
+      vault.set("soon", "1", { expiresOn: new Date(Date.now() + 3600_000) });
+      const cache = track(cacheOf(vault));
+      await cache.load();
+      const expiredOn = new Date(Date.now() - 1000);
+      vault.set("soon", "1", { expiresOn: expiredOn });
+      assert.deepEqual(await cache.refresh(), {
+        added: [],
+        updated: [],
+        removed: ["soon"],
+        skipped: [{ secretName: "soon", reason: "expired", date: expiredOn }],
+      });
+    });
+
+    it("load() takes an abortSignal: it rejects with AbortError and the cache stays unloaded", async () => {
+      const vault = new FakeVault();
+      vault.seed(40);
+      vault.getDelayMs = 20;
+      const cache = track(cacheOf(vault, { concurrency: 2 }));
+      const controller = new AbortController();
+      const loading = cache.load({ abortSignal: controller.signal });
+      await pause(30);
+      controller.abort();
+      const error = await rejection(loading);
+      assert.equal(error.name, "AbortError");
+      assert.equal(cache.loaded, false);
+      assert.ok(vault.gets.length < 40, `stopped fetching (${vault.gets.length} of 40)`);
+      await assert.rejects(cache.load({ abortSignal: AbortSignal.abort() }), {
+        name: "AbortError",
+      });
+      // Without a signal it loads.
+      await cache.load();
+      assert.equal(cache.size, 40);
+    });
+
+    it("refresh() takes an abortSignal and keeps the values on abort", async () => {
+      const vault = new FakeVault();
+      vault.seed(3);
+      const cache = track(cacheOf(vault));
+      await cache.load();
+      vault.set("s001", "rotated");
+      await assert.rejects(cache.refresh({ abortSignal: AbortSignal.abort() }), {
+        name: "AbortError",
+      });
+      assert.equal(cache.get("s001"), "value-of-s001");
+      vault.listDelayMs = 30;
+      const controller = new AbortController();
+      const refreshing = cache.refresh({ abortSignal: controller.signal });
+      controller.abort();
+      await assert.rejects(refreshing, { name: "AbortError" });
+      assert.equal(cache.get("s001"), "value-of-s001");
+      assert.deepEqual((await cache.refresh()).updated, ["s001"]);
+    });
+
+    it("a caller joining a running load stops only its own wait on abort", async () => {
+      const vault = new FakeVault();
+      vault.seed(5);
+      vault.getDelayMs = 10;
+      const cache = track(cacheOf(vault));
+      const first = cache.load();
+      const controller = new AbortController();
+      const joined = cache.load({ abortSignal: controller.signal });
+      controller.abort();
+      await assert.rejects(joined, { name: "AbortError" });
+      assert.equal((await first).loaded.length, 5);
+    });
+  });
+
   describe("secret hygiene", () => {
     let captured: string[] = [];
     const originalLog = AzureLogger.log;
@@ -989,6 +1185,41 @@ describe("SecretCache", () => {
         ]),
       ].join("\n");
       assert.ok(!everything.includes("value-of-"), "a secret value leaked");
+    });
+
+    it("util.inspect, console.log and JSON.stringify of a cache show names, never a value", async () => {
+      const vault = new FakeVault();
+      vault.seed(3);
+      const cache = track(cacheOf(vault));
+      const fetching = cache.getOrFetch("s000");
+      await fetching;
+      await cache.load();
+      const printed: string[] = [];
+      const originalConsoleLog = console.log;
+      console.log = (...args: unknown[]) => printed.push(format(...args));
+      try {
+        console.log(cache);
+        console.log("%o", cache);
+      } finally {
+        console.log = originalConsoleLog;
+      }
+      const shown = [
+        ...printed,
+        inspect(cache),
+        inspect(cache, { depth: Infinity, showHidden: true }),
+        inspect({ nested: cache }, { depth: Infinity }),
+        JSON.stringify(cache),
+        JSON.stringify({ cache }),
+        String(cache),
+      ];
+      for (const text of shown) assert.ok(!text.includes("value-of-"), `a value in: ${text}`);
+      assert.match(inspect(cache), /SecretCache .*loaded: true.*size: 3/s);
+      assert.match(inspect(cache), /s001/);
+      assert.deepEqual(JSON.parse(JSON.stringify(cache)), {
+        loaded: true,
+        size: 3,
+        secretNames: ["s000", "s001", "s002"],
+      });
     });
   });
 });

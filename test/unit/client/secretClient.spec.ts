@@ -131,20 +131,36 @@ describe("SecretClient", () => {
         tags: { env: "test" },
       });
       assert.equal(contentType, "application/json");
+      // 4.x's shape: every key is an own key, holding undefined when the service sent nothing.
       assert.deepEqual(secret, {
-        name: "crpsecret",
         value: "mysecretvalue",
+        name: "crpsecret",
         properties: {
-          vaultUrl,
-          name: "crpsecret",
-          id: realSetResponse.id,
-          version,
-          enabled: true,
+          expiresOn: undefined,
           createdOn: new Date(1493938459 * 1000),
           updatedOn: new Date(1493938459 * 1000),
+          enabled: true,
+          notBefore: undefined,
+          recoverableDays: undefined,
           recoveryLevel: "Recoverable+Purgeable",
+          id: realSetResponse.id,
+          contentType: undefined,
+          tags: undefined,
+          managed: undefined,
+          previousVersion: undefined,
+          vaultUrl,
+          version,
+          name: "crpsecret",
+          certificateKeyId: undefined,
         },
       });
+      // ... in 4.x's order too (console.log and JSON.stringify show it).
+      assert.deepEqual(Object.keys(secret), ["value", "name", "properties"]);
+      assert.deepEqual(Object.keys(secret.properties).slice(0, 3), [
+        "expiresOn",
+        "createdOn",
+        "updatedOn",
+      ]);
     });
 
     it("sends only the value when no option is given", async () => {
@@ -177,7 +193,13 @@ describe("SecretClient", () => {
         await assert.rejects(client.beginDeleteSecret(name), TypeError);
         await assert.rejects(client.beginRecoverDeletedSecret(name), TypeError);
         await assert.rejects(client.updateSecretProperties(name, ""), TypeError);
-        assert.throws(() => client.listPropertiesOfSecretVersions(name), TypeError);
+        // List methods never throw; the first next() (of the pager or of byPage()) rejects.
+        const versions = client.listPropertiesOfSecretVersions(name);
+        await assert.rejects(versions.next(), TypeError);
+        await assert.rejects(
+          client.listPropertiesOfSecretVersions(name).byPage().next(),
+          TypeError,
+        );
       });
     }
     it("rejects (does not throw) so that .catch() sees argument errors", async () => {
@@ -211,9 +233,17 @@ describe("SecretClient", () => {
       await assert.rejects(client.beginDeleteSecret("a", { intervalInMs: -1 }), RangeError);
       await assert.rejects(client.beginDeleteSecret("a", { resumeFrom: 5 as never }), TypeError);
     });
-    it("rejects maxPageSize outside 1..25", () => {
-      assert.throws(() => client.listPropertiesOfSecrets().byPage({ maxPageSize: 26 }), RangeError);
-      assert.throws(() => client.listDeletedSecrets().byPage({ maxPageSize: 0 }), RangeError);
+    it("rejects maxPageSize outside 1..25 on the first next() of byPage()", async () => {
+      const pages = client.listPropertiesOfSecrets().byPage({ maxPageSize: 26 });
+      await assert.rejects(pages.next(), RangeError);
+      await assert.rejects(
+        client.listDeletedSecrets().byPage({ maxPageSize: 0 }).next(),
+        RangeError,
+      );
+      await assert.rejects(
+        client.listPropertiesOfSecretVersions("a").byPage({ maxPageSize: 1.5 }).next(),
+        RangeError,
+      );
     });
   });
 
@@ -281,7 +311,10 @@ describe("SecretClient", () => {
         assert.equal(error.statusCode, 404);
         assert.equal(error.code, "SecretNotFound");
         assert.equal(error.message, message);
-        assert.deepEqual(error.details, { error: { code: "SecretNotFound", message } });
+        // 4.x's deserialized shape: code, message and innerError, each an own key.
+        assert.deepEqual(error.details, {
+          error: { code: "SecretNotFound", message, innerError: undefined },
+        });
         return true;
       });
     });
@@ -304,6 +337,14 @@ describe("SecretClient", () => {
         };
         assert.equal(details.error.innererror?.code, "SecretDisabled");
         assert.equal(details.error.innerError?.code, "SecretDisabled", "4.x reads innerError");
+        // Exactly 4.x's own keys; the wire spelling is a non-enumerable alias.
+        assert.deepEqual(details, {
+          error: {
+            code: "Forbidden",
+            message: "Operation get is not allowed on a disabled secret.",
+            innerError: { code: "SecretDisabled", message: undefined, innerError: undefined },
+          },
+        });
         return true;
       });
     });
@@ -421,7 +462,9 @@ describe("SecretClient", () => {
       assert.deepEqual(deleted.scheduledPurgeDate, new Date(1501714433000));
       assert.equal(deleted.properties.recoveryId, deletedBody.recoveryId);
       assert.deepEqual(deleted.properties.deletedOn, new Date(1493938433000));
-      assert.equal("value" in deleted, false);
+      // As 4.x: value is an own key holding undefined (the service sends no value here).
+      assert.ok(Object.hasOwn(deleted, "value"));
+      assert.equal(deleted.value, undefined);
     });
 
     it("purgeDeletedSecret expects 204", async () => {
@@ -486,8 +529,15 @@ describe("SecretClient", () => {
         });
       const client = createClient();
       const backup = await client.backupSecret("crpsecret");
-      assert.deepEqual(backup, bytes);
-      const restored = await client.restoreSecretBackup(backup!);
+      // A Node Buffer, as 4.x gives: its users call backup.toString("base64").
+      assert.ok(Buffer.isBuffer(backup));
+      assert.deepEqual(new Uint8Array(backup), bytes);
+      assert.equal(backup.toString("base64"), Buffer.from(bytes).toString("base64"));
+      // Its own memory, not a slice of Node's shared pool.
+      assert.equal(backup.byteOffset, 0);
+      assert.equal(backup.buffer.byteLength, bytes.length);
+      // restoreSecretBackup keeps accepting any Uint8Array, not only a Buffer.
+      const restored = await client.restoreSecretBackup(new Uint8Array(backup));
       assert.deepEqual(sent, { value: "-_8AAT4" });
       assert.equal(restored.name, "crpsecret");
     });

@@ -266,8 +266,8 @@ describe("beginSecretPoller (the rules every secret poller shares)", () => {
     assert.ok(Date.now() - abortedAt < 1000);
   });
 
-  it("sends no request when pollUntilDone gets a signal that is already aborted", async () => {
-    const client = fakeOperation(deletedSecret(), notFound());
+  it("hands an already-aborted pollUntilDone signal to the request (as 4.x) and stays resumable", async () => {
+    const client = fakeOperation(deletedSecret(), notFound(), notFound());
     const poller = await begin(client, "my-secret", { intervalInMs: 1 });
     const controller = new AbortController();
     controller.abort();
@@ -275,7 +275,11 @@ describe("beginSecretPoller (the rules every secret poller shares)", () => {
     await assert.rejects(poller.pollUntilDone({ abortSignal: controller.signal }), {
       name: "AbortError",
     });
-    assert.equal(client.poll.calls.length, 1);
+    // The pipeline rejects an aborted request before it reaches the wire; the poll's span is
+    // recorded as in 4.x. The operation itself has not failed.
+    assert.equal(client.poll.calls[1]?.options.abortSignal?.aborted, true);
+    assert.equal(poller.getOperationState().error, undefined);
+    assert.equal(poller.getOperationState().isCompleted, undefined);
   });
 
   it("gives requests a signal that aborts with either the begin or the pollUntilDone signal", async () => {

@@ -288,6 +288,7 @@ describe("challengeAuthenticationPolicy", function () {
           policy.sendRequest(makeRequest(`${url}/secrets/a`), next),
           (error: Error) => {
             assert.equal(error.constructor, Error);
+            assert.equal((error as Error & { code?: string }).code, "ChallengeResourceMismatch");
             assert.match(error.message, /resource/);
             assert.match(error.message, /do not match/);
             assert.match(error.message, /disableChallengeResourceVerification: true/);

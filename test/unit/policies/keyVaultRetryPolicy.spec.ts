@@ -4,6 +4,7 @@ import {
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
 } from "../../../src/policies/keyVaultRetryPolicy.js";
+import { formatDuration } from "../../../src/policies/retryStrategies.js";
 import { backoffDelayInMs, getRetryAfterInMs } from "../../../src/util/retry.js";
 import { type CannedAnswer, fakeNext, makeRequest } from "./fakes.js";
 
@@ -80,7 +81,7 @@ describe("keyVaultRetryPolicy", function () {
     assert.equal(next.sent.length, 3);
   });
 
-  it("gives up on a 429 after maxRetries (default 3) and returns the last 429", async function () {
+  it("gives up on a 429 after 5 retries by default (Key Vault's 1, 2, 4, 8, 16 s) and returns the last 429", async function () {
     let attempts = 0;
     const next = fakeNext(() => {
       attempts++;
@@ -88,9 +89,44 @@ describe("keyVaultRetryPolicy", function () {
     });
     const response = await keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next);
     assert.equal(response.status, 429);
-    assert.equal(response.headers.get("x-attempt"), "4");
-    assert.equal(next.sent.length, 4);
+    assert.equal(response.headers.get("x-attempt"), "6");
+    assert.equal(next.sent.length, 6);
     assert.match(response.bodyAsText!, /Throttled/);
+  });
+
+  it("retries a 429 with Retry-After 5 times by default too", async function () {
+    const next = fakeNext([throttled({ "retry-after-ms": "1" })]);
+    const response = await keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next);
+    assert.equal(response.status, 429);
+    assert.equal(next.sent.length, 6);
+  });
+
+  it("retries failures (5xx, network errors) 3 times by default", async function () {
+    const server = fakeNext([{ status: 500 }]);
+    const response = await keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), server);
+    assert.equal(response.status, 500);
+    assert.equal(server.sent.length, 4);
+
+    const error = new RestError("socket hang up", { code: "ECONNRESET" });
+    const network = fakeNext([{ error }]);
+    await assert.rejects(keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), network), error);
+    assert.equal(network.sent.length, 4);
+  });
+
+  it("counts every retry so far: throttling after 3 failures gets 2 more retries", async function () {
+    const next = fakeNext([{ status: 500 }, { status: 503 }, { status: 500 }, throttled()]);
+    const response = await keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next);
+    assert.equal(response.status, 429);
+    assert.equal(next.sent.length, 6);
+  });
+
+  it("maxRetries sets the retries of throttling and of failures alike", async function () {
+    const throttling = fakeNext([throttled()]);
+    await keyVaultRetryPolicy({ ...fast, maxRetries: 4 }).sendRequest(makeRequest(url), throttling);
+    assert.equal(throttling.sent.length, 5);
+    const failing = fakeNext([{ status: 502 }]);
+    await keyVaultRetryPolicy({ ...fast, maxRetries: 4 }).sendRequest(makeRequest(url), failing);
+    assert.equal(failing.sent.length, 5);
   });
 
   it("honours maxRetries", async function () {
@@ -149,11 +185,29 @@ describe("keyVaultRetryPolicy", function () {
     });
   }
 
-  it("throws the last network error after maxRetries", async function () {
-    const error = new RestError("connect ECONNREFUSED", { code: "ECONNREFUSED" });
+  it("throws the last network error after maxRetries, saying how long it retried", async function () {
+    const error = new RestError("connect ECONNREFUSED 10.0.0.1:443", { code: "ECONNREFUSED" });
     const next = fakeNext([{ error }]);
     await assert.rejects(keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next), error);
     assert.equal(next.sent.length, 4);
+    assert.match(
+      error.message,
+      /^The connection to https:\/\/myvault\.vault\.azure\.net was refused \(connect ECONNREFUSED 10\.0\.0\.1:443; tried 4 times over \d+ ms\)\.$/,
+    );
+  });
+
+  it("a refused connection to a loopback host says nothing listens there", async function () {
+    const error = new RestError("connect ECONNREFUSED 127.0.0.1:8443", { code: "ECONNREFUSED" });
+    const next = fakeNext([{ error }]);
+    const request = makeRequest("http://127.0.0.1:8443/secrets/a?api-version=7.6");
+    await assert.rejects(
+      keyVaultRetryPolicy({ ...fast, maxRetries: 2 }).sendRequest(request, next),
+      {
+        code: "ECONNREFUSED",
+        message:
+          /^Nothing is listening at http:\/\/127\.0\.0\.1:8443 \(connect ECONNREFUSED 127\.0\.0\.1:8443; tried 3 times over \d+ ms\)\. Is the local vault running, and on that port\? Check the vault URL\.$/,
+      },
+    );
   });
 
   it("retries a response body cut off mid-way (core's parse error without a response)", async function () {
@@ -216,6 +270,29 @@ describe("keyVaultRetryPolicy", function () {
     const elapsedInMs = performance.now() - start;
     assert.ok(elapsedInMs < 1000, `abort took ${elapsedInMs} ms`);
     assert.equal(next.sent.length, 1);
+  });
+
+  it("keeps the abort signal's reason as the AbortError's cause", async function () {
+    const controller = new AbortController();
+    const reason = new Error("the caller gave up");
+    const request = makeRequest(url);
+    request.abortSignal = controller.signal;
+    const next = fakeNext([throttled({ "Retry-After": "30" }), ok200]);
+    setTimeout(() => controller.abort(reason), 5);
+    await assert.rejects(keyVaultRetryPolicy().sendRequest(request, next), (error: Error) => {
+      assert.equal(error.name, "AbortError");
+      assert.equal(error.cause, reason);
+      return true;
+    });
+  });
+});
+
+describe("formatDuration", function () {
+  it("prints milliseconds below a second, else seconds with one decimal", function () {
+    assert.equal(formatDuration(0), "0 ms");
+    assert.equal(formatDuration(999.4), "999 ms");
+    assert.equal(formatDuration(1000), "1.0 s");
+    assert.equal(formatDuration(7345), "7.3 s");
   });
 });
 
