@@ -16,6 +16,12 @@ const samples: Record<string, string> = {
   sendRequest: "raw requests through the client's pipeline",
   loadIntoEnv:
     "load secrets with SecretCache into process.env (the environment wins), refresh a rotation",
+  runWithSecrets:
+    "keyvault-secrets run: a command with the vault's secrets in its environment, --mask",
+  preloadSecrets:
+    "node --import / -r keyvault-secrets/env: secrets in process.env before the app starts",
+  appServiceReferences:
+    "resolve App Service @Microsoft.KeyVault(...) references with resolveReferences",
   testingWithTheLocalVault: "a mocha suite that tests your code against the local vault",
 };
 

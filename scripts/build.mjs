@@ -12,4 +12,6 @@ tsc("tsconfig.build.json");
 tsc("tsconfig.cjs.json");
 writeFileSync("dist/esm/package.json", JSON.stringify({ type: "module" }) + "\n");
 writeFileSync("dist/commonjs/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
-if (existsSync("dist/esm/emulator/bin.js")) chmodSync("dist/esm/emulator/bin.js", 0o755);
+for (const bin of ["dist/esm/emulator/bin.js", "dist/esm/inject/bin.js"]) {
+  if (existsSync(bin)) chmodSync(bin, 0o755);
+}

@@ -27,6 +27,10 @@ try {
     "dist/esm/emulator/index.js",
     "dist/commonjs/emulator/index.js",
     "dist/esm/emulator/bin.js",
+    "dist/esm/inject/bin.js",
+    "dist/esm/inject/preload.js",
+    "dist/commonjs/inject/preloadCommonJs.js",
+    "dist/commonjs/inject/preloadChild.js",
   ];
   const missing = required.filter((file) => !files.includes(file));
   const unwanted = files.filter(
@@ -160,6 +164,35 @@ ${body("")}
   if (!npxHelp.includes("Usage: keyvault-emulator"))
     throw new Error("npx --no-install keyvault-emulator does not run the installed bin");
   console.log("bin keyvault-emulator (node_modules/.bin and npx --no-install): ok");
+
+  const secretsBin = join(project, "node_modules", ".bin", "keyvault-secrets");
+  if (!run("node", [secretsBin, "--help"], project).includes("Usage: keyvault-secrets run"))
+    throw new Error("the keyvault-secrets bin does not run");
+  // @azure/identity is an optional peer dependency: npm did not install it, and the command says so.
+  let missingIdentity = "";
+  try {
+    execFileSync(
+      "node",
+      [secretsBin, "run", "--vault", "https://consumer.vault.azure.net", "--", "node", "-e", "0"],
+      { cwd: project, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
+    );
+  } catch (error) {
+    missingIdentity = String(error.stderr);
+  }
+  if (!missingIdentity.includes("npm install @azure/identity"))
+    throw new Error(`keyvault-secrets without @azure/identity: ${missingIdentity || "no error"}`);
+  console.log("bin keyvault-secrets: ok (and tells how to install @azure/identity)");
+  // Without a vault or references the preload does nothing, in both module systems.
+  for (const flag of ["--import", "-r"]) {
+    const env = { ...process.env, KEYVAULT_URI: "" };
+    const output = execFileSync("node", [flag, "keyvault-secrets/env", "-e", "console.log('ok')"], {
+      cwd: project,
+      env,
+      encoding: "utf8",
+    });
+    if (output.trim() !== "ok") throw new Error(`node ${flag} keyvault-secrets/env: ${output}`);
+  }
+  console.log("preload keyvault-secrets/env (--import and -r): ok");
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

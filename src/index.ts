@@ -51,6 +51,12 @@ export {
   type SecretCacheTagFilter,
   type ToEnvOptions,
 } from "./secretCache/index.js";
+export {
+  resolveReferences,
+  KeyVaultReferenceError,
+  type KeyVaultReferenceFailure,
+  type ResolveReferencesOptions,
+} from "./inject/references.js";
 export { logger } from "./log.js";
 export { RestError, isRestError } from "@azure/core-rest-pipeline";
 export type { PagedAsyncIterableIterator, PageSettings } from "@azure/core-paging";

@@ -122,6 +122,46 @@ describe("samples (against the local vault)", function () {
     );
   });
 
+  it("runWithSecrets starts an app with the secrets through keyvault-secrets run, and --mask conceals them", async () => {
+    const run = await runSample(["runWithSecrets"]);
+    assertSucceeded(
+      run,
+      "app: DB_PASSWORD is set (15 characters)",
+      "app: LOG_LEVEL is info",
+      "app: a careless log line: password=<concealed by keyvault-secrets>",
+      "Both runs exited with the app's status: 0 and 0.",
+    );
+    assert.ok(!run.stdout.includes("s3cr3t-password"), "the secret value was printed");
+  });
+
+  it("preloadSecrets loads secrets before the app in ESM and CommonJS, and stops on a failed load", async () => {
+    const run = await runSample(["preloadSecrets"]);
+    assertSucceeded(
+      run,
+      /\$ node --import keyvault-secrets\/env app\.js\napp: DB_PASSWORD is set \(15 characters\)/,
+      /\$ node -r keyvault-secrets\/env app\.js\napp: DB_PASSWORD is set \(15 characters\)/,
+      "The app did not start; exit status 1.",
+    );
+    assert.match(run.stderr, /API_KEY: the secret "no-such-secret" .* 404 SecretNotFound/);
+    assert.match(run.stderr, /The app was not started\./);
+  });
+
+  it("appServiceReferences resolves both reference forms and names a failing variable", async () => {
+    const run = await runSample(["appServiceReferences"]);
+    assertSucceeded(
+      run,
+      "DB_PASSWORD: ******** (16 characters)",
+      "DB_PASSWORD_PINNED: ******** (14 characters)",
+      "API_KEY: ******** (14 characters)",
+      "LOCAL_API_KEY: ******** (14 characters)",
+      "Not a reference, left out: LOG_LEVEL",
+      /MISSING failed: the secret "no-such-secret" of https:\/\/myvault\.vault\.azure\.net \(mapped to http:\/\/127\.0\.0\.1:\d+\) could not be read: 404 SecretNotFound/,
+    );
+    for (const value of ["first-password", "rotated-password", "s3cr3t-api-key"]) {
+      assert.ok(!run.stdout.includes(value), `the value ${value} was printed`);
+    }
+  });
+
   it("testingWithTheLocalVault runs its mocha suite", async () => {
     const run = await runSample(["testingWithTheLocalVault"]);
     assertSucceeded(run, "3 passing");

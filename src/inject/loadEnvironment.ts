@@ -1,0 +1,267 @@
+/**
+ * The one load behind `keyvault-secrets run` and the preload: a `SecretCache` over the vault with
+ * the chosen filters, its environment mapping, and the App Service references of the environment.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import {
+  EnvironmentKeyCollisionError,
+  SecretCache,
+  SecretCacheError,
+  SecretClient,
+  toEnvironmentKey,
+  type SecretCacheTagFilter,
+} from "../index.js";
+import { clientOptionsFor, defaultCredential, InjectError } from "./connection.js";
+import {
+  findReferences,
+  KeyVaultReferenceError,
+  parseReferenceVaults,
+  referenceVaultsVariable,
+  resolveParsedReferences,
+} from "./references.js";
+
+/** What to load and how to map it: the flags of `run`, the variables of the preload. */
+export interface InjectSettings {
+  /** The vault to load from; without one only references are resolved. */
+  vaultUrl: string | undefined;
+  prefix: string | undefined;
+  names: string[] | undefined;
+  tag: SecretCacheTagFilter | undefined;
+  /** Put before every environment key. */
+  envPrefix: string;
+  /** Remove `prefix` from the names before mapping them. */
+  stripPrefix: boolean;
+  /** Replace variables that are already set. */
+  override: boolean;
+  /** Reference vault mapping, `name=url,...`, and where it came from. */
+  referenceVaults: { text: string; source: string };
+}
+
+/** What a load produced. Keys only, except `variables`. */
+export interface InjectResult {
+  /** The variables to set: loaded secrets (minus those already set) and resolved references. */
+  variables: Record<string, string>;
+  /** Keys of vault secrets left alone because they were already set. */
+  skipped: string[];
+  /** Variables whose references were resolved. */
+  references: string[];
+}
+
+/** The environment variables of the preload, with what each does (for help and docs). */
+export const preloadVariables = {
+  vault: "KEYVAULT_URI",
+  prefix: "KEYVAULT_SECRETS_PREFIX",
+  names: "KEYVAULT_SECRETS_NAMES",
+  tag: "KEYVAULT_SECRETS_TAG",
+  envPrefix: "KEYVAULT_SECRETS_ENV_PREFIX",
+  stripPrefix: "KEYVAULT_SECRETS_STRIP_PREFIX",
+  override: "KEYVAULT_SECRETS_OVERRIDE",
+  referenceVaults: referenceVaultsVariable,
+} as const;
+
+/** Set in the preload's own helper process so that a preload in NODE_OPTIONS does not recurse. */
+export const preloadChildVariable = "KEYVAULT_SECRETS_PRELOAD_CHILD";
+
+/**
+ * Reads the preload's settings from the environment.
+ * @param env - the environment
+ * @returns the settings
+ * @throws InjectError for a value that cannot be used
+ */
+export function settingsFromEnvironment(env: Record<string, string | undefined>): InjectSettings {
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  const flag = (name: string): boolean => {
+    const value = text(name)?.toLowerCase();
+    if (value === undefined || value === "false" || value === "0") return false;
+    if (value === "true" || value === "1") return true;
+    throw new InjectError(`${name} must be true or false (or 1 or 0), got "${env[name]}".`, 2);
+  };
+  const names = text(preloadVariables.names);
+  const tag = text(preloadVariables.tag);
+  return checkSettings(
+    {
+      vaultUrl: text(preloadVariables.vault),
+      prefix: text(preloadVariables.prefix),
+      names: names === undefined ? undefined : parseNames(names, preloadVariables.names),
+      tag: tag === undefined ? undefined : parseTag(tag, preloadVariables.tag),
+      envPrefix: text(preloadVariables.envPrefix) ?? "",
+      stripPrefix: flag(preloadVariables.stripPrefix),
+      override: flag(preloadVariables.override),
+      referenceVaults: {
+        text: env[preloadVariables.referenceVaults] ?? "",
+        source: preloadVariables.referenceVaults,
+      },
+    },
+    { prefix: preloadVariables.prefix, stripPrefix: preloadVariables.stripPrefix },
+  );
+}
+
+/**
+ * Checks settings that depend on each other.
+ * @param settings - the settings
+ * @param names - how the user spells the prefix and strip-prefix settings, for messages
+ * @param names.prefix - the prefix setting
+ * @param names.stripPrefix - the strip-prefix setting
+ * @returns the settings
+ * @throws InjectError when they do not fit together
+ */
+export function checkSettings(
+  settings: InjectSettings,
+  names: { prefix: string; stripPrefix: string },
+): InjectSettings {
+  if (settings.stripPrefix && settings.prefix === undefined) {
+    throw new InjectError(`${names.stripPrefix} needs ${names.prefix}: the prefix to strip.`, 2);
+  }
+  return settings;
+}
+
+/**
+ * A comma-separated list of secret names.
+ * @param text - the list
+ * @param source - the flag or variable, for messages
+ * @returns the names
+ * @throws InjectError for an empty list
+ */
+export function parseNames(text: string, source: string): string[] {
+  const names = text
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.length === 0) {
+    throw new InjectError(`${source} must list secret names, e.g. "db-password,api-key".`, 2);
+  }
+  return names;
+}
+
+/**
+ * A tag filter written `name` or `name=value`.
+ * @param text - the filter
+ * @param source - the flag or variable, for messages
+ * @returns the filter
+ * @throws InjectError for an empty tag name
+ */
+export function parseTag(text: string, source: string): SecretCacheTagFilter {
+  const separator = text.indexOf("=");
+  const name = (separator < 0 ? text : text.slice(0, separator)).trim();
+  if (name === "") {
+    throw new InjectError(`${source} must be a tag name or name=value, e.g. "app=billing".`, 2);
+  }
+  return separator < 0 ? { name } : { name, value: text.slice(separator + 1) };
+}
+
+/**
+ * Loads the secrets and resolves the references the settings and environment call for. Nothing is
+ * returned unless everything succeeded.
+ * @param settings - what to load
+ * @param env - the environment the app will see (read, not changed)
+ * @param credentialFactory - makes the credential (once, only when something is to be read)
+ * @returns the variables to set
+ * @throws InjectError naming each secret or variable that failed and why
+ */
+export async function loadEnvironment(
+  settings: InjectSettings,
+  env: Record<string, string | undefined>,
+  credentialFactory: () => Promise<TokenCredential> = defaultCredential,
+): Promise<InjectResult> {
+  let references;
+  let vaultUrls;
+  try {
+    references = findReferences(env);
+    vaultUrls = parseReferenceVaults(
+      settings.referenceVaults.text,
+      settings.referenceVaults.source,
+    );
+  } catch (error) {
+    throw asInjectError(error, 2);
+  }
+  const result: InjectResult = { variables: {}, skipped: [], references: [] };
+  if (settings.vaultUrl === undefined && references.length === 0) return result;
+
+  const optionsFor = (vaultUrl: string) => clientOptionsFor(vaultUrl, env);
+  const vaultOptions = settings.vaultUrl === undefined ? undefined : optionsFor(settings.vaultUrl);
+  const credential = await credentialFactory();
+
+  const [loaded, resolved] = await Promise.all([
+    settings.vaultUrl === undefined
+      ? Promise.resolve<Record<string, string>>({})
+      : loadVault(settings, settings.vaultUrl, vaultOptions ?? {}, credential),
+    resolveParsedReferences(references, vaultUrls, credential, optionsFor).catch(
+      (error: unknown) => {
+        throw asInjectError(error, 1);
+      },
+    ),
+  ]);
+  for (const [key, value] of Object.entries(resolved)) {
+    result.variables[key] = value;
+    result.references.push(key);
+  }
+  for (const [key, value] of Object.entries(loaded)) {
+    if (env[key] !== undefined && !settings.override) result.skipped.push(key);
+    else result.variables[key] = value;
+  }
+  return result;
+}
+
+async function loadVault(
+  settings: InjectSettings,
+  vaultUrl: string,
+  clientOptions: ReturnType<typeof clientOptionsFor>,
+  credential: TokenCredential,
+): Promise<Record<string, string>> {
+  let client: SecretClient;
+  try {
+    client = new SecretClient(vaultUrl, credential, clientOptions);
+  } catch (error) {
+    throw new InjectError(`The vault URL cannot be used: ${(error as Error).message}`, 2);
+  }
+  const cache = new SecretCache(client, {
+    ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
+    ...(settings.names === undefined ? {} : { names: settings.names }),
+    ...(settings.tag === undefined ? {} : { tag: settings.tag }),
+  });
+  try {
+    await cache.load();
+    const prefixLength = settings.prefix?.length ?? 0;
+    return cache.toEnv({
+      prefix: settings.envPrefix,
+      ...(settings.stripPrefix
+        ? { transform: (name: string) => toEnvironmentKey(name.slice(prefixLength)) || undefined }
+        : {}),
+    });
+  } catch (error) {
+    if (error instanceof SecretCacheError) {
+      const lines = error.failures.map(({ secretName, reason }) => `  ${secretName}: ${reason}`);
+      throw new InjectError(
+        lines.length === 0
+          ? `Could not load the secrets of ${vaultUrl}: ${error.message}`
+          : `Could not load the secrets of ${vaultUrl}; nothing was loaded. Each secret that failed, and why:\n${lines.join("\n")}`,
+      );
+    }
+    if (error instanceof EnvironmentKeyCollisionError) throw new InjectError(error.message, 1);
+    throw error;
+  } finally {
+    cache.close();
+    client.close();
+  }
+}
+
+/**
+ * Turns the errors of a load into an {@link InjectError} with a readable message.
+ * @param error - the error
+ * @param exitCode - the status for it
+ * @returns the error to report
+ */
+export function asInjectError(error: unknown, exitCode: number): InjectError | unknown {
+  if (error instanceof InjectError) return error;
+  if (error instanceof KeyVaultReferenceError) {
+    return new InjectError(
+      `Key Vault references failed; nothing was loaded. Each variable that failed, and why:\n${error.failures.map(({ variableName, reason }) => `  ${variableName}: ${reason}`).join("\n")}`,
+      exitCode,
+    );
+  }
+  if (error instanceof TypeError) return new InjectError(error.message, 2);
+  return error;
+}

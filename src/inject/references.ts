@@ -1,0 +1,513 @@
+/**
+ * App Service Key Vault references (`@Microsoft.KeyVault(...)`) in environment values: parsing,
+ * the mapping of a reference's vault to another URL, and resolution through `SecretCache`.
+ */
+import { AbortError } from "@azure/abort-controller";
+import type { AbortSignalLike } from "@azure/abort-controller";
+import type { TokenCredential } from "@azure/core-auth";
+import {
+  SecretCache,
+  SecretCacheError,
+  SecretClient,
+  type SecretCacheClient,
+  type SecretClientOptions,
+} from "../index.js";
+import { isLoopbackHost } from "../loopbackHost.js";
+
+/** The environment variable that maps reference vaults to other URLs (see {@link ResolveReferencesOptions.vaultUrls}). */
+export const referenceVaultsVariable = "KEYVAULT_REFERENCE_VAULTS";
+
+/** The two forms of a reference, shown when one is malformed. */
+const expectedSyntax =
+  "@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/[<version>]) or @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])";
+
+/** DNS suffixes of Key Vault (public and sovereign clouds, Managed HSM). */
+const vaultDnsSuffixes = [
+  ".vault.azure.net",
+  ".vault.azure.cn",
+  ".vault.usgovcloudapi.net",
+  ".vault.microsoftazure.de",
+  ".managedhsm.azure.net",
+];
+
+const vaultNamePattern = /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
+const secretNamePattern = /^[a-zA-Z0-9-]{1,127}$/;
+const versionPattern = /^[a-fA-F0-9]{32}$/;
+const referencePattern = /^@Microsoft\.KeyVault\((.*)\)$/s;
+
+/**
+ * Options of {@link resolveReferences}.
+ */
+export interface ResolveReferencesOptions {
+  /** The credential for every vault the references name, e.g. `DefaultAzureCredential`. */
+  credential: TokenCredential;
+  /**
+   * Options of the `SecretClient` created for each vault. For the local vault over plain HTTP:
+   * `{ allowInsecureConnection: true, disableChallengeResourceVerification: true }`.
+   * @default the client's defaults
+   */
+  clientOptions?: SecretClientOptions;
+  /**
+   * Sends the references of a vault to another URL, e.g. `{ myvault: "http://127.0.0.1:8443" }` to
+   * resolve the references of `https://myvault.vault.azure.net` against a local vault. A key is a
+   * vault name (`myvault`) or a vault URL (`https://myvault.vault.azure.net`); the value is a vault
+   * URL without a path.
+   * @default the `KEYVAULT_REFERENCE_VAULTS` entry of `env` (`name=url,name=url`), else no mapping
+   */
+  vaultUrls?: Record<string, string>;
+  /**
+   * Cancels the resolution: the promise rejects with an `AbortError`.
+   * @default none
+   */
+  abortSignal?: AbortSignalLike;
+}
+
+/** One variable {@link resolveReferences} could not resolve, and why. */
+export interface KeyVaultReferenceFailure {
+  /** The environment variable that holds the reference. */
+  variableName: string;
+  /** Why, in words (a malformed reference shows the expected syntax). Never a value. */
+  reason: string;
+}
+
+/**
+ * References that are malformed or could not be resolved. The message names each variable and why
+ * (a malformed one with the expected syntax) and never contains a secret value.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await resolveReferences(process.env, { credential });
+ * } catch (error) {
+ *   if (error instanceof KeyVaultReferenceError) {
+ *     for (const { variableName, reason } of error.failures) console.error(variableName, reason);
+ *   }
+ * }
+ * ```
+ */
+export class KeyVaultReferenceError extends Error {
+  /** Every variable that failed. */
+  readonly failures: KeyVaultReferenceFailure[];
+
+  /**
+   * Creates the error.
+   * @param failures - each variable that failed and why
+   */
+  constructor(failures: KeyVaultReferenceFailure[]) {
+    super(
+      `${failures.length === 1 ? "A Key Vault reference" : `${failures.length} Key Vault references`} could not be resolved: ${failures.map((f) => `${f.variableName}: ${f.reason}`).join("; ")}`,
+    );
+    this.name = "KeyVaultReferenceError";
+    this.failures = failures;
+  }
+}
+
+/** A parsed reference. @internal */
+export interface KeyVaultReference {
+  variableName: string;
+  /** The vault as the reference names it: an origin (`https://myvault.vault.azure.net`). */
+  vaultOrigin: string;
+  /** The vault name, when the host is a Key Vault host or the reference used `VaultName`. */
+  vaultName: string | undefined;
+  secretName: string;
+  version: string | undefined;
+}
+
+/**
+ * Resolves the App Service Key Vault references among environment values, as App Service and
+ * Functions do, so that an app configured for App Service runs unchanged elsewhere. A value is a
+ * reference when it is written `@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/db-password/)`
+ * (optionally with a version after the name) or
+ * `@Microsoft.KeyVault(VaultName=myvault;SecretName=db-password;SecretVersion=...)` (the version is
+ * optional). Secrets are read through one {@link SecretCache} per vault (its shared backoff
+ * applies); a reference without a version gets the latest one.
+ *
+ * A `SecretUri` must name a Key Vault host (`*.vault.azure.net` and the other clouds') or a loopback
+ * host (the local vault, e.g. `http://127.0.0.1:8443/secrets/db-password`), unless `vaultUrls` maps
+ * it. Every reference is checked before any request: when one is malformed nothing is read.
+ *
+ * @param env - The environment to scan, e.g. `process.env`. It is not changed.
+ * @param options - The credential, client options and vault mapping.
+ * @returns The resolved variables only (name to secret value); variables that are not references
+ *   are not included.
+ * @throws KeyVaultReferenceError naming each variable whose reference is malformed (with the
+ *   expected syntax) or could not be resolved, and why. TypeError for bad options. AbortError
+ *   when `abortSignal` aborts.
+ * @example
+ * ```ts
+ * import { DefaultAzureCredential } from "@azure/identity";
+ * import { resolveReferences } from "keyvault-secrets";
+ *
+ * // DB_PASSWORD=@Microsoft.KeyVault(VaultName=myvault;SecretName=db-password)
+ * const resolved = await resolveReferences(process.env, {
+ *   credential: new DefaultAzureCredential(),
+ * });
+ * Object.assign(process.env, resolved);
+ * ```
+ */
+export async function resolveReferences(
+  env: Record<string, string | undefined>,
+  options: ResolveReferencesOptions,
+): Promise<Record<string, string>> {
+  if (typeof env !== "object" || env === null) {
+    throw new TypeError("env must be an object of environment variables, e.g. process.env.");
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object with a credential.");
+  }
+  const { credential, clientOptions = {} } = options;
+  if (
+    typeof credential !== "object" ||
+    credential === null ||
+    typeof credential.getToken !== "function"
+  ) {
+    throw new TypeError(
+      "options.credential must be a TokenCredential, e.g. new DefaultAzureCredential().",
+    );
+  }
+  const vaultUrls =
+    options.vaultUrls === undefined
+      ? parseReferenceVaults(env[referenceVaultsVariable] ?? "", referenceVaultsVariable)
+      : checkVaultUrls(options.vaultUrls);
+  return resolveParsedReferences(
+    findReferences(env),
+    vaultUrls,
+    credential,
+    () => clientOptions,
+    options.abortSignal,
+  );
+}
+
+/**
+ * Finds and parses every reference in an environment.
+ * @param env - the environment
+ * @returns the references, sorted by variable name
+ * @throws KeyVaultReferenceError naming each malformed reference with the expected syntax
+ * @internal
+ */
+export function findReferences(env: Record<string, string | undefined>): KeyVaultReference[] {
+  const references: KeyVaultReference[] = [];
+  const failures: KeyVaultReferenceFailure[] = [];
+  for (const variableName of Object.keys(env).sort()) {
+    const value = env[variableName];
+    if (typeof value !== "string" || !isReferenceLike(value)) continue;
+    const parsed = parseReference(variableName, value);
+    if (typeof parsed === "string") failures.push({ variableName, reason: parsed });
+    else references.push(parsed);
+  }
+  if (failures.length > 0) throw new KeyVaultReferenceError(failures);
+  return references;
+}
+
+/**
+ * Resolves parsed references, one `SecretCache` per vault.
+ * @param references - the references
+ * @param vaultUrls - normalised mapping (see {@link parseReferenceVaults})
+ * @param credential - the credential
+ * @param clientOptionsFor - the client options for a vault URL (may throw to refuse the vault)
+ * @param abortSignal - cancels the resolution
+ * @returns variable name to value
+ * @throws KeyVaultReferenceError naming each reference that failed
+ * @internal
+ */
+export async function resolveParsedReferences(
+  references: KeyVaultReference[],
+  vaultUrls: Map<string, string>,
+  credential: TokenCredential,
+  clientOptionsFor: (vaultUrl: string) => SecretClientOptions,
+  abortSignal?: AbortSignalLike,
+): Promise<Record<string, string>> {
+  const failures: KeyVaultReferenceFailure[] = [];
+  const byVault = new Map<string, Array<{ reference: KeyVaultReference; key: string }>>();
+  for (const reference of references) {
+    const target = targetVaultUrl(reference, vaultUrls);
+    if (target.error !== undefined) {
+      failures.push({ variableName: reference.variableName, reason: target.error });
+      continue;
+    }
+    let group = byVault.get(target.url);
+    if (group === undefined) byVault.set(target.url, (group = []));
+    group.push({ reference, key: reference.secretName });
+  }
+  if (failures.length > 0) throw new KeyVaultReferenceError(failures);
+
+  const resolved: Record<string, string> = {};
+  const vaults: Array<{ client: SecretClient; cache: SecretCache }> = [];
+  const onAbort = (): void => {
+    for (const { cache } of vaults) cache.close();
+  };
+  abortSignal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (abortSignal?.aborted)
+      throw new AbortError("The resolution of Key Vault references was aborted.");
+    await Promise.all(
+      [...byVault].map(async ([vaultUrl, group]) => {
+        let client: SecretClient;
+        try {
+          client = new SecretClient(vaultUrl, credential, clientOptionsFor(vaultUrl));
+        } catch (error) {
+          for (const { reference } of group) {
+            failures.push({
+              variableName: reference.variableName,
+              reason: `the vault ${vaultUrl} cannot be used: ${(error as Error).message}`,
+            });
+          }
+          return;
+        }
+        // The cache's getOrFetch brings the shared backoff. It reads latest versions by name, so
+        // each pinned version gets an alias, a name no plain reference of this vault uses, that
+        // this adapter reads as that version.
+        const versions = aliasVersions(group);
+        const versioned: SecretCacheClient = {
+          listPropertiesOfSecrets: (listOptions) => client.listPropertiesOfSecrets(listOptions),
+          getSecret: (key, getOptions) => {
+            const pinned = versions.get(key.toLowerCase());
+            return pinned === undefined
+              ? client.getSecret(key, getOptions)
+              : client.getSecret(pinned.secretName, { ...getOptions, version: pinned.version });
+          },
+        };
+        const cache = new SecretCache(versioned);
+        vaults.push({ client, cache });
+        await Promise.all(
+          group.map(async ({ reference, key }) => {
+            try {
+              resolved[reference.variableName] = await cache.getOrFetch(key);
+            } catch (error) {
+              failures.push({
+                variableName: reference.variableName,
+                reason: `${describeReference(reference, vaultUrl)} could not be read: ${reasonOf(error)}`,
+              });
+            }
+          }),
+        );
+      }),
+    );
+  } finally {
+    abortSignal?.removeEventListener("abort", onAbort);
+    for (const { client, cache } of vaults) {
+      cache.close();
+      client.close();
+    }
+  }
+  if (abortSignal?.aborted)
+    throw new AbortError("The resolution of Key Vault references was aborted.");
+  if (failures.length > 0) {
+    failures.sort((a, b) => (a.variableName < b.variableName ? -1 : 1));
+    throw new KeyVaultReferenceError(failures);
+  }
+  return resolved;
+}
+
+/**
+ * Gives each versioned reference of a group the alias it is fetched under (its `key`), and returns
+ * the aliases (lower case) with what they stand for.
+ */
+function aliasVersions(
+  group: Array<{ reference: KeyVaultReference; key: string }>,
+): Map<string, { secretName: string; version: string }> {
+  const plain = new Set(
+    group.filter((g) => g.reference.version === undefined).map((g) => g.key.toLowerCase()),
+  );
+  const versions = new Map<string, { secretName: string; version: string }>();
+  for (const entry of group) {
+    const { secretName, version } = entry.reference;
+    if (version === undefined) continue;
+    let alias = `${secretName}-${version}`.toLowerCase();
+    while (plain.has(alias)) alias += "-v";
+    versions.set(alias, { secretName, version });
+    entry.key = alias;
+  }
+  return versions;
+}
+
+/**
+ * Parses the `name=url,name=url` mapping of reference vaults.
+ * @param text - the mapping (empty for none)
+ * @param source - where it came from, for messages (a variable or flag name)
+ * @returns normalised keys (vault name or origin, lower case) to vault origins
+ * @throws TypeError for an entry that is not `name=url` with a usable URL
+ * @internal
+ */
+export function parseReferenceVaults(text: string, source: string): Map<string, string> {
+  const entries: Record<string, string> = {};
+  for (const entry of text.split(",")) {
+    if (entry.trim() === "") continue;
+    const separator = entry.indexOf("=");
+    if (separator <= 0) {
+      throw new TypeError(
+        `${source}: "${entry.trim()}" is not name=url; expected e.g. "myvault=http://127.0.0.1:8443".`,
+      );
+    }
+    entries[entry.slice(0, separator).trim()] = entry.slice(separator + 1).trim();
+  }
+  return checkVaultUrls(entries, source);
+}
+
+function checkVaultUrls(vaultUrls: unknown, source = "options.vaultUrls"): Map<string, string> {
+  if (typeof vaultUrls !== "object" || vaultUrls === null) {
+    throw new TypeError(`${source} must be an object of vault names (or URLs) to vault URLs.`);
+  }
+  const map = new Map<string, string>();
+  for (const [key, url] of Object.entries(vaultUrls as Record<string, unknown>)) {
+    const origin = typeof url === "string" ? originOf(url) : undefined;
+    if (origin === undefined) {
+      throw new TypeError(
+        `${source}: the URL for "${key}" must be a vault URL such as "http://127.0.0.1:8443" or "https://myvault.vault.azure.net", without a path.`,
+      );
+    }
+    const normalisedKey = key.includes("://") ? originOf(key) : key.toLowerCase();
+    if (normalisedKey === undefined || normalisedKey === "") {
+      throw new TypeError(
+        `${source}: "${key}" must be a vault name (myvault) or a vault URL (https://myvault.vault.azure.net).`,
+      );
+    }
+    map.set(normalisedKey, origin);
+  }
+  return map;
+}
+
+/** The lower-case origin of an http(s) URL without a path, query or credentials. */
+function originOf(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") return undefined;
+  if (url.username !== "" || url.password !== "") return undefined;
+  return url.origin.toLowerCase();
+}
+
+function isReferenceLike(value: string): boolean {
+  return value.trimStart().toLowerCase().startsWith("@microsoft.keyvault");
+}
+
+/** Parses one reference; a string is the reason it is malformed. */
+function parseReference(variableName: string, value: string): KeyVaultReference | string {
+  const malformed = (why: string): string =>
+    `malformed Key Vault reference (${why}); expected ${expectedSyntax}`;
+  const match = referencePattern.exec(value.trim());
+  if (match === null) return malformed("it must be @Microsoft.KeyVault( ... )");
+  const parameters = new Map<string, string>();
+  const spelled = new Map<string, string>();
+  for (const part of match[1]!.split(";")) {
+    if (part.trim() === "") continue;
+    const separator = part.indexOf("=");
+    if (separator <= 0) return malformed(`"${part.trim()}" is not Name=Value`);
+    const name = part.slice(0, separator).trim().toLowerCase();
+    if (parameters.has(name)) return malformed(`${part.slice(0, separator).trim()} is given twice`);
+    parameters.set(name, part.slice(separator + 1).trim());
+    spelled.set(name, part.slice(0, separator).trim());
+  }
+  const known = ["secreturi", "vaultname", "secretname", "secretversion"];
+  const unknown = [...parameters.keys()].find((name) => !known.includes(name));
+  if (unknown !== undefined) return malformed(`unknown parameter "${spelled.get(unknown)}"`);
+
+  const secretUri = parameters.get("secreturi");
+  if (secretUri !== undefined) {
+    if (parameters.size > 1) return malformed("SecretUri cannot be combined with other parameters");
+    return parseSecretUri(variableName, secretUri, malformed);
+  }
+  const vaultName = parameters.get("vaultname");
+  const secretName = parameters.get("secretname");
+  if (vaultName === undefined || secretName === undefined) {
+    return malformed("it needs SecretUri, or VaultName and SecretName");
+  }
+  if (!vaultNamePattern.test(vaultName)) {
+    return malformed(
+      `VaultName "${vaultName}" is not a vault name (3-24 letters, digits and dashes)`,
+    );
+  }
+  if (!secretNamePattern.test(secretName)) {
+    return malformed(`SecretName "${secretName}" is not a secret name (letters, digits, dashes)`);
+  }
+  const version = parameters.get("secretversion");
+  if (version !== undefined && version !== "" && !versionPattern.test(version)) {
+    return malformed(`SecretVersion "${version}" is not a version (32 hexadecimal characters)`);
+  }
+  return {
+    variableName,
+    vaultOrigin: `https://${vaultName.toLowerCase()}.vault.azure.net`,
+    vaultName: vaultName.toLowerCase(),
+    secretName,
+    version: version === "" ? undefined : version,
+  };
+}
+
+function parseSecretUri(
+  variableName: string,
+  secretUri: string,
+  malformed: (why: string) => string,
+): KeyVaultReference | string {
+  let url: URL;
+  try {
+    url = new URL(secretUri);
+  } catch {
+    return malformed(`SecretUri "${secretUri}" is not an absolute URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return malformed(`SecretUri "${secretUri}" must use https`);
+  }
+  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    return malformed(`SecretUri "${secretUri}" must not have a query, fragment or user`);
+  }
+  const segments = url.pathname.split("/").slice(1);
+  if (segments.at(-1) === "") segments.pop();
+  if (
+    segments.length < 2 ||
+    segments.length > 3 ||
+    segments[0]!.toLowerCase() !== "secrets" ||
+    !secretNamePattern.test(segments[1]!) ||
+    (segments[2] !== undefined && !versionPattern.test(segments[2]))
+  ) {
+    return malformed(
+      `SecretUri "${secretUri}" must be <vault URL>/secrets/<name>/ or <vault URL>/secrets/<name>/<32-character version>`,
+    );
+  }
+  const host = url.hostname.toLowerCase();
+  const suffix = vaultDnsSuffixes.find((s) => host.endsWith(s));
+  const vaultName = suffix === undefined ? undefined : host.slice(0, -suffix.length);
+  if (vaultName !== undefined && !vaultNamePattern.test(vaultName)) {
+    return malformed(`SecretUri "${secretUri}" does not name a vault`);
+  }
+  return {
+    variableName,
+    vaultOrigin: url.origin.toLowerCase(),
+    vaultName,
+    secretName: segments[1]!,
+    version: segments[2],
+  };
+}
+
+/** Where a reference is read: a mapped URL, a Key Vault host, or a loopback host (local vault). */
+function targetVaultUrl(
+  reference: KeyVaultReference,
+  vaultUrls: Map<string, string>,
+): { url: string; error?: undefined } | { url?: undefined; error: string } {
+  const mapped =
+    vaultUrls.get(reference.vaultOrigin) ??
+    (reference.vaultName === undefined ? undefined : vaultUrls.get(reference.vaultName));
+  if (mapped !== undefined) return { url: mapped };
+  const host = new URL(reference.vaultOrigin).hostname;
+  if (reference.vaultName !== undefined || isLoopbackHost(host)) {
+    return { url: reference.vaultOrigin };
+  }
+  return {
+    error: `${describeReference(reference, reference.vaultOrigin)} names ${host}, which is not a Key Vault host (*.vault.azure.net and the other clouds') nor a loopback host; map it to a vault URL with ${referenceVaultsVariable} (e.g. ${reference.vaultOrigin}=https://myvault.vault.azure.net)`,
+  };
+}
+
+function describeReference(reference: KeyVaultReference, vaultUrl: string): string {
+  const mapped = vaultUrl === reference.vaultOrigin ? "" : ` (mapped to ${vaultUrl})`;
+  return `the secret "${reference.secretName}"${reference.version === undefined ? "" : ` version ${reference.version}`} of ${reference.vaultOrigin}${mapped}`;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof SecretCacheError) {
+    return error.failures[0]?.reason ?? error.message;
+  }
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,160 @@
+/**
+ * Helpers of the `keyvault-secrets run`, preload and reference specs: running the built command and
+ * preloads (from dist/, as users do) in child processes against a local vault.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { LocalVault } from "../../src/emulator/index.js";
+
+/** The repository root. */
+export const repoRoot = resolve(import.meta.dirname, "../..");
+
+/** The built `keyvault-secrets` command. */
+export const cliPath = join(repoRoot, "dist/esm/inject/bin.js");
+
+/** Fails early, with what to do, when the package was not built. */
+export function assertBuilt(): void {
+  assert.ok(
+    existsSync(cliPath) && existsSync(join(repoRoot, "dist/commonjs/inject/preloadCommonJs.js")),
+    "dist/ is missing: run `npm run build` first (npm test does)",
+  );
+}
+
+/**
+ * The environment of a child that reaches the local vault through its identity endpoint, and
+ * nothing of this process's environment but PATH (and coverage output).
+ * @param vault - the local vault
+ * @param extra - more variables
+ * @returns the environment
+ */
+export function vaultEnv(
+  vault: LocalVault,
+  extra: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env["PATH"],
+    KEYVAULT_URI: vault.vaultUrl,
+    IDENTITY_ENDPOINT: vault.identityEndpoint,
+    IDENTITY_HEADER: vault.identityHeader,
+  };
+  if (process.env["NODE_V8_COVERAGE"]) env["NODE_V8_COVERAGE"] = process.env["NODE_V8_COVERAGE"];
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/** A finished child process. */
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A started child process and its output so far. */
+export interface Started {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout contains the text. */
+  waitForOutput(text: string): Promise<void>;
+  finished: Promise<Finished>;
+}
+
+/**
+ * Starts a process (never through a shell).
+ * @param command - the program
+ * @param args - its arguments
+ * @param env - its whole environment
+ * @param cwd - its working directory
+ * @returns the running process
+ */
+export function start(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = repoRoot,
+): Started {
+  const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    for (const waiter of waiters.filter((w) => stdout.includes(w.text))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const finished = new Promise<Finished>((done, fail) => {
+    child.on("error", fail);
+    child.on("close", (code, signal) => done({ code, signal, stdout, stderr }));
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    waitForOutput: (text) =>
+      stdout.includes(text)
+        ? Promise.resolve()
+        : new Promise<void>((resolveWait, rejectWait) => {
+            waiters.push({ text, resolve: resolveWait });
+            void finished.then(() =>
+              rejectWait(new Error(`exited before printing "${text}":\n${stdout}\n${stderr}`)),
+            );
+          }),
+    finished,
+  };
+}
+
+/**
+ * Runs `keyvault-secrets` with arguments to completion.
+ * @param args - the arguments after the command name
+ * @param env - the environment
+ * @returns how it ended and its output
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Finished> {
+  return start(process.execPath, [cliPath, ...args], env).finished;
+}
+
+/**
+ * A node command line that prints, as JSON, the given environment variables (null when unset).
+ * @param keys - the variable names
+ * @returns the command and arguments, for after `--`
+ */
+export function printEnv(...keys: string[]): string[] {
+  return [
+    process.execPath,
+    "-e",
+    "const o={};for(const k of process.argv.slice(1))o[k]=process.env[k]??null;console.log(JSON.stringify(o))",
+    ...keys,
+  ];
+}
+
+/**
+ * The JSON object a {@link printEnv} child printed.
+ * @param run - the finished run
+ * @returns the variables
+ */
+export function printedEnv(run: Finished): Record<string, string | null> {
+  assert.equal(run.code, 0, `exit ${run.code} ${run.signal}\n${run.stdout}\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, string | null>;
+}
+
+/**
+ * A directory laid out as an app that installed this package: `node_modules/keyvault-secrets`
+ * links to the repository (whose own node_modules supply the dependencies).
+ * @returns the directory and how to remove it
+ */
+export function appDirectory(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "kvs-app-"));
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(repoRoot, join(dir, "node_modules", "keyvault-secrets"), "dir");
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { SecretClient } from "../../src/index.js";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import {
+  appDirectory,
+  assertBuilt,
+  printedEnv,
+  start,
+  vaultEnv,
+  type Finished,
+} from "./injectKit.js";
+import { localClient, uniqueName } from "./integrationTestKit.js";
+
+/** The app's first line prints the variables named on its command line, as JSON. */
+const appSource =
+  "const o={};for(const k of process.argv.slice(2))o[k]=process.env[k]??null;console.log(JSON.stringify(o));";
+
+const flavours = [
+  { name: "ESM (node --import keyvault-secrets/env)", flag: "--import", app: "app.mjs" },
+  { name: "CommonJS (node -r keyvault-secrets/env)", flag: "-r", app: "app.cjs" },
+] as const;
+
+describe("integration: the keyvault-secrets/env preload against the local vault", function () {
+  this.timeout(30_000);
+  let vault: LocalVault;
+  let client: SecretClient;
+  let app: ReturnType<typeof appDirectory>;
+  let prefix: string;
+  let version: string;
+
+  before(async () => {
+    assertBuilt();
+    vault = await startLocalVault({ delayMs: 10 });
+    client = localClient(vault);
+    app = appDirectory();
+    writeFileSync(join(app.dir, "app.mjs"), appSource);
+    writeFileSync(join(app.dir, "app.cjs"), appSource);
+    prefix = `${uniqueName("preload")}-`;
+    version = (await client.setSecret(`${prefix}db-password`, "first-password")).properties
+      .version!;
+    await client.setSecret(`${prefix}db-password`, "latest-password");
+    await client.setSecret(`${prefix}api-key`, "api-key-value", { tags: { app: "billing" } });
+    await client.setSecret(`${prefix}feature`, "feature-value", { tags: { app: "orders" } });
+  });
+  after(async () => {
+    app?.remove();
+    client.close();
+    await vault.close();
+  });
+
+  for (const { name, flag, app: appFile } of flavours) {
+    describe(name, () => {
+      function runApp(env: NodeJS.ProcessEnv, ...keys: string[]): Promise<Finished> {
+        return start(
+          process.execPath,
+          [flag, "keyvault-secrets/env", appFile, ...keys],
+          env,
+          app.dir,
+        ).finished;
+      }
+
+      it("loads the secrets into process.env before the app's first line; set variables win", async () => {
+        const env = vaultEnv(vault, {
+          KEYVAULT_SECRETS_PREFIX: prefix,
+          KEYVAULT_SECRETS_STRIP_PREFIX: "true",
+          KEYVAULT_SECRETS_ENV_PREFIX: "APP_",
+          APP_FEATURE: "from the operator",
+        });
+        const keys = ["APP_DB_PASSWORD", "APP_API_KEY", "APP_FEATURE"];
+        assert.deepEqual(printedEnv(await runApp(env, ...keys)), {
+          APP_DB_PASSWORD: "latest-password",
+          APP_API_KEY: "api-key-value",
+          APP_FEATURE: "from the operator",
+        });
+        assert.deepEqual(
+          printedEnv(await runApp({ ...env, KEYVAULT_SECRETS_OVERRIDE: "1" }, ...keys)),
+          {
+            APP_DB_PASSWORD: "latest-password",
+            APP_API_KEY: "api-key-value",
+            APP_FEATURE: "feature-value",
+          },
+        );
+      });
+
+      it("filters by KEYVAULT_SECRETS_NAMES and KEYVAULT_SECRETS_TAG", async () => {
+        const keys = ["DB_PASSWORD", "API_KEY", "FEATURE"];
+        const common = { KEYVAULT_SECRETS_PREFIX: prefix, KEYVAULT_SECRETS_STRIP_PREFIX: "1" };
+        const byNames = await runApp(
+          vaultEnv(vault, {
+            ...common,
+            KEYVAULT_SECRETS_NAMES: `${prefix}db-password, ${prefix}feature`,
+          }),
+          ...keys,
+        );
+        assert.deepEqual(printedEnv(byNames), {
+          DB_PASSWORD: "latest-password",
+          API_KEY: null,
+          FEATURE: "feature-value",
+        });
+        const byTag = await runApp(
+          vaultEnv(vault, { ...common, KEYVAULT_SECRETS_TAG: "app=billing" }),
+          ...keys,
+        );
+        assert.deepEqual(printedEnv(byTag), {
+          DB_PASSWORD: null,
+          API_KEY: "api-key-value",
+          FEATURE: null,
+        });
+      });
+
+      it("resolves Key Vault references of both forms, with and without versions, mapped by KEYVAULT_REFERENCE_VAULTS", async () => {
+        const run = await runApp(
+          vaultEnv(vault, {
+            KEYVAULT_URI: undefined,
+            KEYVAULT_REFERENCE_VAULTS: `myvault=${vault.vaultUrl}`,
+            LATEST: `@Microsoft.KeyVault(VaultName=myvault;SecretName=${prefix}db-password)`,
+            FIRST: `@Microsoft.KeyVault(VaultName=myvault;SecretName=${prefix}db-password;SecretVersion=${version})`,
+            MAPPED_URI: `@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/${prefix}api-key/)`,
+            LOCAL_URI: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${prefix}db-password/${version})`,
+          }),
+          "LATEST",
+          "FIRST",
+          "MAPPED_URI",
+          "LOCAL_URI",
+        );
+        assert.deepEqual(printedEnv(run), {
+          LATEST: "latest-password",
+          FIRST: "first-password",
+          MAPPED_URI: "api-key-value",
+          LOCAL_URI: "first-password",
+        });
+      });
+
+      it("stops before the app when the load fails, with the reason and status 1", async () => {
+        for (const env of [
+          vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: prefix, IDENTITY_HEADER: "wrong" }),
+          vaultEnv(vault, {
+            KEYVAULT_URI: undefined,
+            DB_PASSWORD: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${prefix}missing/)`,
+          }),
+        ]) {
+          const run = await runApp(env, "DB_PASSWORD");
+          assert.equal(run.code, 1, run.stderr);
+          assert.equal(run.stdout, "", "the app ran");
+          assert.match(run.stderr, /^keyvault-secrets\/env: /);
+          assert.match(
+            run.stderr,
+            /(\(listing\): .*AuthenticationError|DB_PASSWORD: the secret ".*missing" .* 404 SecretNotFound)/,
+          );
+          assert.match(run.stderr, /The app was not started\.\n$/);
+        }
+      });
+
+      it("stops before the app with status 2 on a malformed reference or setting", async () => {
+        const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+          [
+            vaultEnv(vault, { KEYVAULT_SECRETS_OVERRIDE: "maybe" }),
+            /KEYVAULT_SECRETS_OVERRIDE must be true or false/,
+          ],
+          [
+            vaultEnv(vault, { KEYVAULT_SECRETS_STRIP_PREFIX: "true" }),
+            /KEYVAULT_SECRETS_STRIP_PREFIX needs KEYVAULT_SECRETS_PREFIX/,
+          ],
+          [
+            vaultEnv(vault, {
+              REF: "@Microsoft.KeyVault(VaultName=myvault;SecretName=a;SecretVersion=1)",
+            }),
+            /REF: malformed Key Vault reference \(SecretVersion "1" is not a version/,
+          ],
+        ];
+        for (const [env, message] of cases) {
+          const run = await runApp(env, "REF");
+          assert.equal(run.code, 2, run.stderr);
+          assert.equal(run.stdout, "");
+          assert.match(run.stderr, message);
+        }
+      });
+
+      it("does nothing without a vault or references (an app already on App Service)", async () => {
+        const run = await runApp(
+          vaultEnv(vault, { KEYVAULT_URI: undefined, PLAIN: "as set" }),
+          "PLAIN",
+        );
+        assert.deepEqual(printedEnv(run), { PLAIN: "as set" });
+        assert.equal(run.stderr, "");
+      });
+
+      if (flag === "-r") {
+        it("stops, without quoting it, when the helper's stdout is not the variables", async () => {
+          // A module preloaded into every process (NODE_OPTIONS) that writes to stdout in the helper.
+          writeFileSync(
+            join(app.dir, "noisy.cjs"),
+            "if (process.env.KEYVAULT_SECRETS_PRELOAD_CHILD) process.stdout.write('noise ');",
+          );
+          const run = await runApp(
+            vaultEnv(vault, {
+              NODE_OPTIONS: `--require ${join(app.dir, "noisy.cjs")}`,
+              KEYVAULT_SECRETS_PREFIX: prefix,
+            }),
+            "DB_PASSWORD",
+          );
+          assert.equal(run.code, 1, run.stderr);
+          assert.equal(run.stdout, "");
+          assert.match(run.stderr, /the helper process printed something other than the variables/);
+          assert.ok(!run.stderr.includes("latest-password"), "a value was shown");
+        });
+      }
+
+      it("runs once when it is also given in NODE_OPTIONS", async () => {
+        const run = await runApp(
+          vaultEnv(vault, {
+            NODE_OPTIONS: `${flag} keyvault-secrets/env`,
+            KEYVAULT_SECRETS_PREFIX: prefix,
+            KEYVAULT_SECRETS_STRIP_PREFIX: "true",
+          }),
+          "DB_PASSWORD",
+        );
+        assert.deepEqual(printedEnv(run), { DB_PASSWORD: "latest-password" });
+      });
+    });
+  }
+});

@@ -1,0 +1,416 @@
+import assert from "node:assert/strict";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SecretClient } from "../../src/index.js";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import {
+  assertBuilt,
+  cliPath,
+  printedEnv,
+  printEnv,
+  repoRoot,
+  runCli,
+  start,
+  vaultEnv,
+} from "./injectKit.js";
+import { localClient, uniqueName } from "./integrationTestKit.js";
+
+const marker = "<concealed by keyvault-secrets>";
+
+describe("integration: keyvault-secrets run against the local vault", function () {
+  this.timeout(30_000);
+  let vault: LocalVault;
+  let client: SecretClient;
+
+  /** Stores secrets named `{prefix}{name}` and returns the prefix. */
+  async function seed(
+    secrets: Record<string, string>,
+    tags?: Record<string, string>,
+  ): Promise<string> {
+    const prefix = `${uniqueName("run")}-`;
+    for (const [name, value] of Object.entries(secrets)) {
+      await client.setSecret(prefix + name, value, tags === undefined ? {} : { tags });
+    }
+    return prefix;
+  }
+
+  before(async () => {
+    assertBuilt();
+    vault = await startLocalVault({ delayMs: 10 });
+    client = localClient(vault);
+  });
+  after(async () => {
+    client.close();
+    await vault.close();
+  });
+
+  it("starts the command with the secrets of a prefix as variables (--strip-prefix, --env-prefix)", async () => {
+    const prefix = await seed({ "db--password": "p@ss w0rd", "api-key": "key-123" });
+    const plain = printedEnv(
+      await runCli(
+        [
+          "run",
+          "--prefix",
+          prefix,
+          "--",
+          ...printEnv(`${prefix.toUpperCase().replace(/-/g, "_")}API_KEY`),
+        ],
+        vaultEnv(vault),
+      ),
+    );
+    assert.deepEqual(Object.values(plain), ["key-123"]);
+
+    const run = await runCli(
+      [
+        "run",
+        "--prefix",
+        prefix,
+        "--strip-prefix",
+        "--env-prefix",
+        "APP_",
+        "--",
+        ...printEnv("APP_DB__PASSWORD", "APP_API_KEY", "DB__PASSWORD"),
+      ],
+      vaultEnv(vault),
+    );
+    assert.deepEqual(printedEnv(run), {
+      APP_DB__PASSWORD: "p@ss w0rd",
+      APP_API_KEY: "key-123",
+      DB__PASSWORD: null,
+    });
+    assert.equal(run.stderr, "", "a successful run prints nothing of its own");
+  });
+
+  it("selects secrets with --names and --tag, and takes the vault from --vault", async () => {
+    const prefix = await seed({ one: "value-one", two: "value-two" });
+    await client.setSecret(`${prefix}three`, "value-three", { tags: { team: "billing" } });
+    await client.setSecret(`${prefix}four`, "value-four", { tags: { team: "orders" } });
+    const keys = ["ONE", "TWO", "THREE", "FOUR"];
+    const byNames = await runCli(
+      [
+        "run",
+        "--vault",
+        vault.vaultUrl,
+        "--names",
+        `${prefix}one`,
+        "--names",
+        `${prefix}four`,
+        "--prefix",
+        prefix,
+        "--strip-prefix",
+        "--",
+        ...printEnv(...keys),
+      ],
+      vaultEnv(vault, { KEYVAULT_URI: undefined }),
+    );
+    assert.deepEqual(printedEnv(byNames), {
+      ONE: "value-one",
+      TWO: null,
+      THREE: null,
+      FOUR: "value-four",
+    });
+    const byTag = await runCli(
+      [
+        "run",
+        "--tag",
+        "team=billing",
+        "--prefix",
+        prefix,
+        "--strip-prefix",
+        "--",
+        ...printEnv(...keys),
+      ],
+      vaultEnv(vault),
+    );
+    assert.deepEqual(printedEnv(byTag), { ONE: null, TWO: null, THREE: "value-three", FOUR: null });
+    const byTagName = await runCli(
+      ["run", "--tag", "team", "--prefix", prefix, "--strip-prefix", "--", ...printEnv(...keys)],
+      vaultEnv(vault),
+    );
+    assert.deepEqual(printedEnv(byTagName), {
+      ONE: null,
+      TWO: null,
+      THREE: "value-three",
+      FOUR: "value-four",
+    });
+  });
+
+  it("leaves variables that are already set (even empty) unless --override", async () => {
+    const prefix = await seed({ token: "from-vault", empty: "from-vault-too", fresh: "new-value" });
+    const env = vaultEnv(vault, { TOKEN: "from-operator", EMPTY: "" });
+    const args = [
+      "--prefix",
+      prefix,
+      "--strip-prefix",
+      "--",
+      ...printEnv("TOKEN", "EMPTY", "FRESH"),
+    ];
+    assert.deepEqual(printedEnv(await runCli(["run", ...args], env)), {
+      TOKEN: "from-operator",
+      EMPTY: "",
+      FRESH: "new-value",
+    });
+    assert.deepEqual(printedEnv(await runCli(["run", "--override", ...args], env)), {
+      TOKEN: "from-vault",
+      EMPTY: "from-vault-too",
+      FRESH: "new-value",
+    });
+  });
+
+  it("exits with the command's status", async () => {
+    const prefix = await seed({ any: "value" });
+    for (const status of [0, 3, 42]) {
+      const run = await runCli(
+        ["run", "--prefix", prefix, "--", process.execPath, "-e", `process.exit(${status})`],
+        vaultEnv(vault),
+      );
+      assert.equal(run.code, status, run.stderr);
+    }
+  });
+
+  it("ends by the command's signal when the command is killed", async () => {
+    const prefix = await seed({ any: "value" });
+    const run = await runCli(
+      [
+        "run",
+        "--prefix",
+        prefix,
+        "--",
+        process.execPath,
+        "-e",
+        "process.kill(process.pid, 'SIGTERM')",
+      ],
+      vaultEnv(vault),
+    );
+    assert.equal(run.signal, "SIGTERM", `code ${run.code}: ${run.stderr}`);
+  });
+
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    it(`forwards ${signal} to the command and exits as the command does`, async () => {
+      const prefix = await seed({ any: "value" });
+      const script = `process.on(${JSON.stringify(signal)}, () => { console.log("child got ${signal}"); process.exit(7); }); console.log("ready"); setInterval(() => {}, 1000);`;
+      const running = start(
+        process.execPath,
+        [cliPath, "run", "--prefix", prefix, "--", process.execPath, "-e", script],
+        vaultEnv(vault),
+      );
+      await running.waitForOutput("ready");
+      running.child.kill(signal);
+      const run = await running.finished;
+      assert.ok(run.stdout.includes(`child got ${signal}`), run.stdout + run.stderr);
+      assert.equal(run.code, 7);
+    });
+  }
+
+  it("--mask conceals every loaded value in stdout and stderr, also when split across writes", async () => {
+    const prefix = await seed({
+      password: "correct-horse-battery",
+      token: "tok-0123456789",
+      pin: "1234",
+    });
+    const script = [
+      "const e = process.env;",
+      // Half a value, a pause so the halves reach the masker as separate chunks, the other half.
+      "const p = e.PASSWORD;",
+      "process.stdout.write('pw=' + p.slice(0, 5));",
+      "setTimeout(() => {",
+      "  process.stdout.write(p.slice(5) + ' end\\n');",
+      "  process.stderr.write('token ' + e.TOKEN + ' twice ' + e.TOKEN + '\\n');",
+      "  process.stdout.write('pin=' + e.PIN + ' almost=' + p.slice(0, -1) + '\\n');",
+      "}, 50);",
+    ].join("\n");
+    const run = await runCli(
+      ["run", "--mask", "--prefix", prefix, "--strip-prefix", "--", process.execPath, "-e", script],
+      vaultEnv(vault),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `pw=${marker} end\npin=1234 almost=correct-horse-batter\n`);
+    assert.ok(run.stderr.includes(`token ${marker} twice ${marker}\n`), run.stderr);
+    assert.ok(!run.stderr.includes("tok-0123456789"));
+    assert.match(run.stderr, /not masked, shorter than 6 characters: PIN\n/);
+  });
+
+  it("starts nothing when the load fails, and names what failed and why", async () => {
+    const prefix = await seed({ any: "value" });
+    const run = await runCli(
+      ["run", "--prefix", prefix, "--", process.execPath, "-e", "console.log('STARTED')"],
+      vaultEnv(vault, { IDENTITY_HEADER: "not-the-header" }),
+    );
+    assert.equal(run.code, 1);
+    assert.ok(!run.stdout.includes("STARTED"), "the command was started");
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `Could not load the secrets of ${vault.vaultUrl.replace(/\./g, "\\.")}; nothing was loaded\\. Each secret that failed, and why:\\n {2}\\(listing\\): [\\s\\S]*x-identity-header value is not valid`,
+      ),
+    );
+  });
+
+  it("reaches a local vault over HTTPS with its generated CA (NODE_EXTRA_CA_CERTS)", async () => {
+    const tlsVault = await startLocalVault({ https: true, delayMs: 10 });
+    const dir = mkdtempSync(join(tmpdir(), "kvs-ca-"));
+    try {
+      const caFile = join(dir, "ca.pem");
+      writeFileSync(caFile, tlsVault.caCertificate!, { mode: 0o600 });
+      const tlsClient = new SecretClient(tlsVault.vaultUrl, tlsVault.credential, {
+        disableChallengeResourceVerification: true,
+        tlsOptions: { ca: tlsVault.caCertificate! },
+      });
+      await tlsClient.setSecret("tls-secret", "over-https");
+      tlsClient.close();
+      const run = await runCli(
+        ["run", "--names", "tls-secret", "--", ...printEnv("TLS_SECRET")],
+        vaultEnv(tlsVault, { NODE_EXTRA_CA_CERTS: caFile }),
+      );
+      assert.deepEqual(printedEnv(run), { TLS_SECRET: "over-https" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await tlsVault.close();
+    }
+  });
+
+  it("refuses a local vault when the token would not come from a local identity endpoint", async () => {
+    for (const env of [
+      vaultEnv(vault, { IDENTITY_ENDPOINT: undefined }),
+      vaultEnv(vault, { IDENTITY_ENDPOINT: "https://login.example.com/token" }),
+      vaultEnv(vault, { IDENTITY_HEADER: undefined }),
+    ]) {
+      const run = await runCli(
+        ["run", "--", process.execPath, "-e", "console.log('STARTED')"],
+        env,
+      );
+      assert.equal(run.code, 1);
+      assert.equal(run.stdout, "");
+      assert.match(
+        run.stderr,
+        /is on this machine \(a local vault\), but IDENTITY_ENDPOINT and IDENTITY_HEADER do not name a local identity endpoint/,
+      );
+    }
+  });
+
+  it("reports usage errors with status 2 and starts nothing", async () => {
+    const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+      [
+        ["run", "--", "node"],
+        vaultEnv(vault, { KEYVAULT_URI: undefined }),
+        /No vault: pass --vault URL or set KEYVAULT_URI/,
+      ],
+      [["run", "node", "app.js"], vaultEnv(vault), /Put the command after --/],
+      [["run", "--prefix", "x"], vaultEnv(vault), /Put the command after --/],
+      [["run", "--strip-prefix", "--", "node"], vaultEnv(vault), /--strip-prefix needs --prefix/],
+      [["run", "--frobnicate", "--", "node"], vaultEnv(vault), /Unknown option '--frobnicate'/],
+      [
+        ["run", "--tag", "=x", "--", "node"],
+        vaultEnv(vault),
+        /--tag must be a tag name or name=value/,
+      ],
+      [
+        ["run", "--vault", "not a url", "--", "node"],
+        vaultEnv(vault),
+        /"not a url" is not a vault URL/,
+      ],
+      [["deploy"], vaultEnv(vault), /Unknown command "deploy"/],
+      [
+        ["run", "--reference-vault", "myvault", "--", "node"],
+        vaultEnv(vault),
+        /"myvault" is not name=url/,
+      ],
+    ];
+    for (const [args, env, message] of cases) {
+      const run = await runCli(args, env);
+      assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+  });
+
+  it("reports a command that cannot be found with status 127", async () => {
+    const prefix = await seed({ any: "value" });
+    const run = await runCli(
+      ["run", "--prefix", prefix, "--", "no-such-command-kvs"],
+      vaultEnv(vault),
+    );
+    assert.equal(run.code, 127);
+    assert.match(run.stderr, /no-such-command-kvs: command not found/);
+  });
+
+  it("--help shows the options and examples, without touching a vault", async () => {
+    for (const args of [["--help"], ["run", "--help"], ["run", "-h"]]) {
+      const run = await runCli(args, { PATH: process.env["PATH"] });
+      assert.equal(run.code, 0);
+      for (const text of [
+        "Usage: keyvault-secrets run [options] -- command [args...]",
+        "--strip-prefix",
+        "--mask",
+        "Examples:",
+        "npm install @azure/identity",
+      ]) {
+        assert.ok(run.stdout.includes(text), `help lacks ${text}`);
+      }
+    }
+    const bare = await runCli([], { PATH: process.env["PATH"] });
+    assert.equal(bare.code, 2);
+    assert.match(bare.stdout, /Usage: keyvault-secrets run/);
+  });
+
+  it("never prints a value: not on success, not on failure", async () => {
+    const prefix = await seed({ "never-printed": "sup3r-s3cret-value" });
+    const runs = [
+      await runCli(["run", "--prefix", prefix, "--", process.execPath, "-e", "0"], vaultEnv(vault)),
+      await runCli(["run", "--prefix", prefix, "--", "no-such-command-kvs"], vaultEnv(vault)),
+      await runCli(
+        ["run", "--prefix", prefix, "--", process.execPath, "-e", "0"],
+        vaultEnv(vault, { BROKEN: "@Microsoft.KeyVault(SecretName=x)" }),
+      ),
+    ];
+    for (const run of runs) {
+      assert.ok(!(run.stdout + run.stderr).includes("sup3r-s3cret-value"));
+    }
+  });
+
+  it("says how to install @azure/identity when it is missing", async function () {
+    // A copy of the built package whose node_modules has everything but @azure/identity.
+    const dir = mkdtempSync(join(tmpdir(), "kvs-noidentity-"));
+    try {
+      cpSync(join(repoRoot, "dist/esm"), join(dir, "dist/esm"), { recursive: true });
+      const modules = join(dir, "node_modules");
+      mkdirSync(join(modules, "@azure"), { recursive: true });
+      for (const entry of readdirSync(join(repoRoot, "node_modules"))) {
+        if (entry === "@azure" || entry === ".bin") continue;
+        symlinkSync(join(repoRoot, "node_modules", entry), join(modules, entry));
+      }
+      for (const entry of readdirSync(join(repoRoot, "node_modules/@azure"))) {
+        if (entry === "identity") continue;
+        symlinkSync(join(repoRoot, "node_modules/@azure", entry), join(modules, "@azure", entry));
+      }
+      const run = await start(
+        process.execPath,
+        [
+          join(dir, "dist/esm/inject/bin.js"),
+          "run",
+          "--",
+          process.execPath,
+          "-e",
+          "console.log('STARTED')",
+        ],
+        vaultEnv(vault),
+      ).finished;
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stdout, "");
+      assert.match(
+        run.stderr,
+        /@azure\/identity is not installed\..*`npm install @azure\/identity`/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

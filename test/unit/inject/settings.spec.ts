@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { clientOptionsFor, InjectError } from "../../../src/inject/connection.js";
+import { settingsFromEnvironment } from "../../../src/inject/loadEnvironment.js";
+
+describe("keyvault-secrets/env settings", () => {
+  it("reads every variable", () => {
+    assert.deepEqual(
+      settingsFromEnvironment({
+        KEYVAULT_URI: " https://myvault.vault.azure.net ",
+        KEYVAULT_SECRETS_PREFIX: "orders-",
+        KEYVAULT_SECRETS_NAMES: "orders-a, orders-b,,",
+        KEYVAULT_SECRETS_TAG: "app=billing=eu",
+        KEYVAULT_SECRETS_ENV_PREFIX: "APP_",
+        KEYVAULT_SECRETS_STRIP_PREFIX: "TRUE",
+        KEYVAULT_SECRETS_OVERRIDE: "0",
+        KEYVAULT_REFERENCE_VAULTS: "myvault=http://127.0.0.1:8443",
+      }),
+      {
+        vaultUrl: "https://myvault.vault.azure.net",
+        prefix: "orders-",
+        names: ["orders-a", "orders-b"],
+        tag: { name: "app", value: "billing=eu" },
+        envPrefix: "APP_",
+        stripPrefix: true,
+        override: false,
+        referenceVaults: {
+          text: "myvault=http://127.0.0.1:8443",
+          source: "KEYVAULT_REFERENCE_VAULTS",
+        },
+      },
+    );
+  });
+
+  it("treats empty variables as unset", () => {
+    const settings = settingsFromEnvironment({ KEYVAULT_URI: "", KEYVAULT_SECRETS_TAG: " " });
+    assert.equal(settings.vaultUrl, undefined);
+    assert.equal(settings.tag, undefined);
+    assert.equal(settings.override, false);
+  });
+
+  it("refuses values it cannot use, with status 2", () => {
+    for (const [env, message] of [
+      [{ KEYVAULT_SECRETS_OVERRIDE: "yes" }, /KEYVAULT_SECRETS_OVERRIDE must be true or false/],
+      [{ KEYVAULT_SECRETS_NAMES: " , " }, /KEYVAULT_SECRETS_NAMES must list secret names/],
+      [{ KEYVAULT_SECRETS_TAG: "=v" }, /KEYVAULT_SECRETS_TAG must be a tag name/],
+      [{ KEYVAULT_SECRETS_STRIP_PREFIX: "1" }, /needs KEYVAULT_SECRETS_PREFIX/],
+    ] as const) {
+      assert.throws(
+        () => settingsFromEnvironment(env),
+        (error: unknown) =>
+          error instanceof InjectError && error.exitCode === 2 && message.test(error.message),
+      );
+    }
+  });
+});
+
+describe("clientOptionsFor", () => {
+  const local = {
+    IDENTITY_ENDPOINT: "http://127.0.0.1:8443/__local/identity/token",
+    IDENTITY_HEADER: "abc",
+  };
+
+  it("gives a vault that is not on this machine the client's defaults", () => {
+    assert.deepEqual(clientOptionsFor("https://myvault.vault.azure.net", local), {});
+    assert.deepEqual(clientOptionsFor("https://127.0.0.1.example.com", {}), {});
+  });
+
+  it("gives a loopback vault the local vault's options when the identity endpoint is local", () => {
+    assert.deepEqual(clientOptionsFor("http://127.0.0.1:8443", local), {
+      disableChallengeResourceVerification: true,
+      allowInsecureConnection: true,
+    });
+    assert.deepEqual(
+      clientOptionsFor("https://localhost:8443", {
+        ...local,
+        IDENTITY_ENDPOINT: "http://[::1]:1/t",
+      }),
+      { disableChallengeResourceVerification: true, allowInsecureConnection: false },
+    );
+  });
+
+  it("refuses a loopback vault when the token could come from Azure", () => {
+    for (const env of [
+      {},
+      { IDENTITY_HEADER: "abc" },
+      { ...local, IDENTITY_HEADER: "" },
+      { ...local, IDENTITY_ENDPOINT: "http://169.254.169.254/metadata/identity" },
+      { ...local, IDENTITY_ENDPOINT: "not a url" },
+    ]) {
+      assert.throws(() => clientOptionsFor("http://localhost:8443", env), /is on this machine/);
+    }
+  });
+
+  it("refuses a vault URL that does not parse, with status 2", () => {
+    assert.throws(
+      () => clientOptionsFor("myvault", local),
+      (error: unknown) => error instanceof InjectError && error.exitCode === 2,
+    );
+  });
+});
