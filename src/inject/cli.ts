@@ -11,7 +11,8 @@ import { InjectError } from "./connection.js";
 import {
   asInjectError,
   checkSettings,
-  loadEnvironment,
+  loadEnvironmentUntilInterrupted,
+  loadWarnings,
   parseNames,
   parseTag,
   type InjectSettings,
@@ -24,7 +25,9 @@ const usage = `Usage: keyvault-secrets run [options] -- command [args...]
 Loads secrets from Azure Key Vault (or the local vault) into the environment of a command, then
 starts it. Values in the environment written as App Service Key Vault references,
 @Microsoft.KeyVault(SecretUri=...) or @Microsoft.KeyVault(VaultName=...;SecretName=...), are
-resolved too. Nothing is started when a secret or reference cannot be read.
+resolved too. Nothing is started when a secret or reference cannot be read, or on SIGINT or
+SIGTERM during the load. Secrets that are expired or not yet valid are left out, and named (never
+their values) in a warning on stderr.
 
 Options:
   --vault URL             the vault (default: $KEYVAULT_URI); without one, only references are resolved
@@ -34,6 +37,9 @@ Options:
   --env-prefix TEXT       put TEXT before every variable name (APP_ -> APP_DB_PASSWORD)
   --strip-prefix          drop --prefix from the names before mapping them
   --override              replace variables that are already set (by default they win)
+  --allow-missing         start even when a secret of --names is missing or disabled in the
+                          vault (it is named in a warning); by default nothing is started
+                          (also $KEYVAULT_SECRETS_ALLOW_MISSING=true)
   --mask                  replace every loaded value in the command's stdout and stderr with
                           ${maskMarker} (values under ${minimumMaskedLength} characters are
                           listed in a warning, not masked; the output becomes a pipe, not a TTY)
@@ -79,6 +85,15 @@ interface RunCommand {
   args: string[];
 }
 
+/** `KEYVAULT_SECRETS_ALLOW_MISSING`, read as the preload reads it. */
+function allowMissingFromEnvironment(): boolean {
+  const variable = "KEYVAULT_SECRETS_ALLOW_MISSING";
+  const value = process.env[variable]?.trim().toLowerCase();
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new InjectError(`${variable} must be true or false (or 1 or 0), got "${value}".`, 2);
+}
+
 function parseRun(argv: string[]): RunCommand | "help" {
   const separator = argv.indexOf("--");
   const optionArgs = separator < 0 ? argv : argv.slice(0, separator);
@@ -97,6 +112,7 @@ function parseRun(argv: string[]): RunCommand | "help" {
         "env-prefix": { type: "string" },
         "strip-prefix": { type: "boolean" },
         override: { type: "boolean" },
+        "allow-missing": { type: "boolean" },
         mask: { type: "boolean" },
         "reference-vault": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
@@ -126,6 +142,7 @@ function parseRun(argv: string[]): RunCommand | "help" {
       envPrefix: values["env-prefix"] ?? "",
       stripPrefix: values["strip-prefix"] === true,
       override: values.override === true,
+      allowMissing: values["allow-missing"] === true || allowMissingFromEnvironment(),
       referenceVaults: {
         text: referenceVaults,
         source: `--reference-vault or ${referenceVaultsVariable}`,
@@ -159,10 +176,11 @@ async function run(argv: string[]): Promise<void> {
   }
   let result;
   try {
-    result = await loadEnvironment(settings, process.env);
+    result = await loadEnvironmentUntilInterrupted(settings, process.env);
   } catch (error) {
     throw asInjectError(error, 1);
   }
+  for (const line of loadWarnings(result)) process.stderr.write(`keyvault-secrets: ${line}\n`);
   const env = { ...process.env, ...result.variables };
   let masked: SecretMasker[] = [];
   if (mask) {

@@ -2,7 +2,9 @@
  * The one load behind `keyvault-secrets run` and the preload: a `SecretCache` over the vault with
  * the chosen filters, its environment mapping, and the App Service references of the environment.
  */
+import type { AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
+import { constants } from "node:os";
 import {
   EnvironmentKeyCollisionError,
   SecretCache,
@@ -33,6 +35,8 @@ export interface InjectSettings {
   stripPrefix: boolean;
   /** Replace variables that are already set. */
   override: boolean;
+  /** Start without the `names` the vault lacks or holds disabled (they are reported). */
+  allowMissing: boolean;
   /** Reference vault mapping, `name=url,...`, and where it came from. */
   referenceVaults: { text: string; source: string };
 }
@@ -45,6 +49,32 @@ export interface InjectResult {
   skipped: string[];
   /** Variables whose references were resolved. */
   references: string[];
+  /** Vault secrets left out because they are expired or not yet valid, with why (names only). */
+  outsideValidityPeriod: Array<{ secretName: string; reason: "expired" | "notYetValid" }>;
+  /** Names given in `names` that the vault lacks or holds disabled (only with `allowMissing`). */
+  missing: string[];
+}
+
+/**
+ * The warnings a load calls for: secrets left out for their dates, and (with `allowMissing`) the
+ * names the vault lacks. Names only, never values.
+ * @param result - what the load produced
+ * @returns the lines to print (none when nothing was left out)
+ */
+export function loadWarnings(result: InjectResult): string[] {
+  const lines: string[] = [];
+  const expired = result.outsideValidityPeriod.filter((s) => s.reason === "expired");
+  const notYetValid = result.outsideValidityPeriod.filter((s) => s.reason === "notYetValid");
+  if (expired.length > 0) {
+    lines.push(`skipped, expired: ${expired.map((s) => s.secretName).join(", ")}`);
+  }
+  if (notYetValid.length > 0) {
+    lines.push(`skipped, not yet valid: ${notYetValid.map((s) => s.secretName).join(", ")}`);
+  }
+  if (result.missing.length > 0) {
+    lines.push(`skipped, missing or disabled in the vault: ${result.missing.join(", ")}`);
+  }
+  return lines;
 }
 
 /** The environment variables of the preload, with what each does (for help and docs). */
@@ -56,6 +86,7 @@ export const preloadVariables = {
   envPrefix: "KEYVAULT_SECRETS_ENV_PREFIX",
   stripPrefix: "KEYVAULT_SECRETS_STRIP_PREFIX",
   override: "KEYVAULT_SECRETS_OVERRIDE",
+  allowMissing: "KEYVAULT_SECRETS_ALLOW_MISSING",
   referenceVaults: referenceVaultsVariable,
 } as const;
 
@@ -90,6 +121,7 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       envPrefix: text(preloadVariables.envPrefix) ?? "",
       stripPrefix: flag(preloadVariables.stripPrefix),
       override: flag(preloadVariables.override),
+      allowMissing: flag(preloadVariables.allowMissing),
       referenceVaults: {
         text: env[preloadVariables.referenceVaults] ?? "",
         source: preloadVariables.referenceVaults,
@@ -158,6 +190,7 @@ export function parseTag(text: string, source: string): SecretCacheTagFilter {
  * @param settings - what to load
  * @param env - the environment the app will see (read, not changed)
  * @param credentialFactory - makes the credential (once, only when something is to be read)
+ * @param abortSignal - ends the load (it then rejects with an AbortError)
  * @returns the variables to set
  * @throws InjectError naming each secret or variable that failed and why
  */
@@ -165,6 +198,7 @@ export async function loadEnvironment(
   settings: InjectSettings,
   env: Record<string, string | undefined>,
   credentialFactory: () => Promise<TokenCredential> = defaultCredential,
+  abortSignal?: AbortSignalLike,
 ): Promise<InjectResult> {
   let references;
   let vaultUrls;
@@ -177,7 +211,13 @@ export async function loadEnvironment(
   } catch (error) {
     throw asInjectError(error, 2);
   }
-  const result: InjectResult = { variables: {}, skipped: [], references: [] };
+  const result: InjectResult = {
+    variables: {},
+    skipped: [],
+    references: [],
+    outsideValidityPeriod: [],
+    missing: [],
+  };
   if (settings.vaultUrl === undefined && references.length === 0) return result;
 
   const optionsFor = (vaultUrl: string) => clientOptionsFor(vaultUrl, env);
@@ -186,9 +226,9 @@ export async function loadEnvironment(
 
   const [loaded, resolved] = await Promise.all([
     settings.vaultUrl === undefined
-      ? Promise.resolve<Record<string, string>>({})
-      : loadVault(settings, settings.vaultUrl, vaultOptions ?? {}, credential),
-    resolveParsedReferences(references, vaultUrls, credential, optionsFor).catch(
+      ? Promise.resolve<LoadedVault>({ variables: {}, outsideValidityPeriod: [], missing: [] })
+      : loadVault(settings, settings.vaultUrl, vaultOptions ?? {}, credential, abortSignal),
+    resolveParsedReferences(references, vaultUrls, credential, optionsFor, abortSignal).catch(
       (error: unknown) => {
         throw asInjectError(error, 1);
       },
@@ -198,11 +238,19 @@ export async function loadEnvironment(
     result.variables[key] = value;
     result.references.push(key);
   }
-  for (const [key, value] of Object.entries(loaded)) {
+  for (const [key, value] of Object.entries(loaded.variables)) {
     if (env[key] !== undefined && !settings.override) result.skipped.push(key);
     else result.variables[key] = value;
   }
+  result.outsideValidityPeriod = loaded.outsideValidityPeriod;
+  result.missing = loaded.missing;
   return result;
+}
+
+interface LoadedVault {
+  variables: Record<string, string>;
+  outsideValidityPeriod: InjectResult["outsideValidityPeriod"];
+  missing: string[];
 }
 
 async function loadVault(
@@ -210,7 +258,8 @@ async function loadVault(
   vaultUrl: string,
   clientOptions: ReturnType<typeof clientOptionsFor>,
   credential: TokenCredential,
-): Promise<Record<string, string>> {
+  abortSignal: AbortSignalLike | undefined,
+): Promise<LoadedVault> {
   let client: SecretClient;
   try {
     client = new SecretClient(vaultUrl, credential, clientOptions);
@@ -221,16 +270,22 @@ async function loadVault(
     ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
     ...(settings.names === undefined ? {} : { names: settings.names }),
     ...(settings.tag === undefined ? {} : { tag: settings.tag }),
+    allowMissingNames: settings.allowMissing,
   });
   try {
-    await cache.load();
+    const { skipped, missing } = await cache.load(abortSignal === undefined ? {} : { abortSignal });
     const prefixLength = settings.prefix?.length ?? 0;
-    return cache.toEnv({
+    const variables = cache.toEnv({
       prefix: settings.envPrefix,
       ...(settings.stripPrefix
         ? { transform: (name: string) => toEnvironmentKey(name.slice(prefixLength)) || undefined }
         : {}),
     });
+    return {
+      variables,
+      outsideValidityPeriod: skipped.map(({ secretName, reason }) => ({ secretName, reason })),
+      missing,
+    };
   } catch (error) {
     if (error instanceof SecretCacheError) {
       const lines = error.failures.map(({ secretName, reason }) => `  ${secretName}: ${reason}`);
@@ -264,4 +319,43 @@ export function asInjectError(error: unknown, exitCode: number): InjectError | u
   }
   if (error instanceof TypeError) return new InjectError(error.message, 2);
   return error;
+}
+
+/** The signals that end a load still running, before anything is started. */
+const interruptingSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+
+/**
+ * {@link loadEnvironment} that SIGINT or SIGTERM ends: the load is aborted and it rejects with an
+ * {@link InjectError} whose status is 128 + the signal's number, so nothing is started.
+ * @param settings - what to load
+ * @param env - the environment the app will see (read, not changed)
+ * @returns the variables to set
+ * @throws InjectError naming each secret or variable that failed and why, or the signal
+ */
+export async function loadEnvironmentUntilInterrupted(
+  settings: InjectSettings,
+  env: Record<string, string | undefined>,
+): Promise<InjectResult> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    received ??= signal;
+    controller.abort();
+  };
+  for (const signal of interruptingSignals) process.on(signal, onSignal);
+  const interrupted = (signal: NodeJS.Signals): InjectError =>
+    new InjectError(
+      `Interrupted by ${signal} while loading the secrets; nothing was started.`,
+      128 + (constants.signals[signal] ?? 0),
+    );
+  try {
+    const result = await loadEnvironment(settings, env, defaultCredential, controller.signal);
+    if (received !== undefined) throw interrupted(received);
+    return result;
+  } catch (error) {
+    if (received !== undefined) throw interrupted(received);
+    throw error;
+  } finally {
+    for (const signal of interruptingSignals) process.off(signal, onSignal);
+  }
 }

@@ -7,14 +7,21 @@
 import { InjectError } from "./connection.js";
 import {
   asInjectError,
-  loadEnvironment,
+  loadEnvironmentUntilInterrupted,
+  loadWarnings,
   preloadChildVariable,
   settingsFromEnvironment,
 } from "./loadEnvironment.js";
 
 if (process.env[preloadChildVariable] === undefined) {
   try {
-    const result = await loadEnvironment(settingsFromEnvironment(process.env), process.env);
+    const result = await loadEnvironmentUntilInterrupted(
+      settingsFromEnvironment(process.env),
+      process.env,
+    );
+    for (const line of loadWarnings(result)) {
+      process.stderr.write(`keyvault-secrets/env: ${line}\n`);
+    }
     for (const [key, value] of Object.entries(result.variables)) process.env[key] = value;
   } catch (error) {
     const reported = asInjectError(error, 1);

@@ -6,7 +6,8 @@
 import { InjectError } from "./connection.js";
 import {
   asInjectError,
-  loadEnvironment,
+  loadEnvironmentUntilInterrupted,
+  loadWarnings,
   preloadChildVariable,
   settingsFromEnvironment,
 } from "./loadEnvironment.js";
@@ -14,7 +15,8 @@ import {
 async function main(): Promise<void> {
   const env = { ...process.env };
   delete env[preloadChildVariable];
-  const result = await loadEnvironment(settingsFromEnvironment(env), env);
+  const result = await loadEnvironmentUntilInterrupted(settingsFromEnvironment(env), env);
+  for (const line of loadWarnings(result)) process.stderr.write(`keyvault-secrets/env: ${line}\n`);
   process.stdout.write(JSON.stringify(result.variables));
 }
 

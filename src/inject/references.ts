@@ -267,7 +267,9 @@ export async function resolveParsedReferences(
               : client.getSecret(pinned.secretName, { ...getOptions, version: pinned.version });
           },
         };
-        const cache = new SecretCache(versioned);
+        // App Service resolves a reference to an expired or not yet valid secret (the service
+        // returns it), so the dates do not stop a reference here either.
+        const cache = new SecretCache(versioned, { includeOutsideValidityPeriod: true });
         vaults.push({ client, cache });
         await Promise.all(
           group.map(async ({ reference, key }) => {

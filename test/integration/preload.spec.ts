@@ -133,6 +133,46 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
         });
       });
 
+      it("stops on a missing name unless KEYVAULT_SECRETS_ALLOW_MISSING; warns of expired secrets by name", async () => {
+        const names = `${prefix}db-password,${prefix}absent,${prefix}expired`;
+        const keys = ["DB_PASSWORD", "ABSENT", "EXPIRED"];
+        const common = {
+          KEYVAULT_SECRETS_PREFIX: prefix,
+          KEYVAULT_SECRETS_STRIP_PREFIX: "1",
+          KEYVAULT_SECRETS_NAMES: names,
+        };
+        await client.setSecret(`${prefix}expired`, "expired-value", {
+          expiresOn: new Date(Date.now() - 60_000),
+        });
+        const failed = await runApp(vaultEnv(vault, common), ...keys);
+        assert.equal(failed.code, 1, failed.stderr);
+        assert.equal(failed.stdout, "", "the app ran");
+        assert.match(failed.stderr, new RegExp(`\\n {2}${prefix}absent: [^\\n]*not found`, "i"));
+        assert.match(failed.stderr, /The app was not started\.\n$/);
+
+        const allowed = await runApp(
+          vaultEnv(vault, { ...common, KEYVAULT_SECRETS_ALLOW_MISSING: "true" }),
+          ...keys,
+        );
+        assert.deepEqual(printedEnv(allowed), {
+          DB_PASSWORD: "latest-password",
+          ABSENT: null,
+          EXPIRED: null,
+        });
+        assert.match(
+          allowed.stderr,
+          new RegExp(`^keyvault-secrets/env: skipped, expired: ${prefix}expired$`, "m"),
+        );
+        assert.match(
+          allowed.stderr,
+          new RegExp(
+            `^keyvault-secrets/env: skipped, missing or disabled in the vault: ${prefix}absent$`,
+            "m",
+          ),
+        );
+        assert.ok(!/expired-value|latest-password/.test(failed.stderr + allowed.stderr));
+      });
+
       it("stops before the app when the load fails, with the reason and status 1", async () => {
         for (const env of [
           vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: prefix, IDENTITY_HEADER: "wrong" }),

@@ -108,6 +108,25 @@ describe("integration: App Service Key Vault references against the local vault"
       assert.deepEqual(resolved, { PINNED: "first-value", LOOKALIKE: "lookalike-value" });
     });
 
+    it("resolves references to secrets that are expired or not yet valid, as App Service does", async () => {
+      await client.setSecret(`${name}-expired`, "expired-value", {
+        expiresOn: new Date(Date.now() - 60_000),
+      });
+      await client.setSecret(`${name}-future`, "future-value", {
+        notBefore: new Date(Date.now() + 3_600_000),
+      });
+      assert.deepEqual(
+        await resolveReferences(
+          {
+            EXPIRED: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${name}-expired/)`,
+            FUTURE: `@Microsoft.KeyVault(VaultName=myvault;SecretName=${name}-future)`,
+          },
+          { ...options, vaultUrls: { myvault: vault.vaultUrl } },
+        ),
+        { EXPIRED: "expired-value", FUTURE: "future-value" },
+      );
+    });
+
     it("names each variable that could not be resolved, and why", async () => {
       await client.setSecret(`${name}-off`, "disabled-value", { enabled: false });
       const error = await rejection(

@@ -8,6 +8,9 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SecretClient } from "../../src/index.js";
@@ -254,6 +257,139 @@ describe("integration: keyvault-secrets run against the local vault", function (
       ),
     );
   });
+
+  describe("--names against missing, disabled and expired secrets", () => {
+    const started = [process.execPath, "-e", "console.log('STARTED')"];
+
+    it("starts nothing when a name is missing from the vault, naming it", async () => {
+      const prefix = await seed({ present: "present-value" });
+      const run = await runCli(
+        ["run", "--names", `${prefix}present,${prefix}absent`, "--", ...started],
+        vaultEnv(vault),
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.ok(!run.stdout.includes("STARTED"), "the command was started");
+      assert.match(run.stderr, new RegExp(`\\n {2}${prefix}absent: [^\\n]*not found`, "i"));
+      assert.ok(!run.stderr.includes(`${prefix}present:`), run.stderr);
+      assert.ok(!run.stderr.includes("present-value"), "a value was printed");
+    });
+
+    it("starts nothing when a named secret is disabled, naming it", async () => {
+      const prefix = await seed({ live: "live-value" });
+      await client.setSecret(`${prefix}off`, "off-value", { enabled: false });
+      const run = await runCli(
+        ["run", "--names", `${prefix}live,${prefix}off`, "--", ...started],
+        vaultEnv(vault),
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.ok(!run.stdout.includes("STARTED"), "the command was started");
+      assert.match(run.stderr, new RegExp(`\\n {2}${prefix}off: [^\\n]*disabled`, "i"));
+      assert.ok(!/live-value|off-value/.test(run.stderr), "a value was printed");
+    });
+
+    it("--allow-missing (or KEYVAULT_SECRETS_ALLOW_MISSING) starts the command without them, naming them in a warning", async () => {
+      const prefix = await seed({ live: "live-value" });
+      await client.setSecret(`${prefix}off`, "off-value", { enabled: false });
+      const keys = ["live", "off", "absent"].map((n) =>
+        `${prefix}${n}`.toUpperCase().replace(/-/g, "_"),
+      );
+      const names = ["live", "off", "absent"].map((n) => prefix + n).join(",");
+      const expected = { [keys[0]!]: "live-value", [keys[1]!]: null, [keys[2]!]: null };
+      const byFlag = await runCli(
+        ["run", "--names", names, "--allow-missing", "--", ...printEnv(...keys)],
+        vaultEnv(vault),
+      );
+      assert.deepEqual(printedEnv(byFlag), expected);
+      assert.match(
+        byFlag.stderr,
+        new RegExp(`skipped, missing or disabled in the vault: ${prefix}absent, ${prefix}off`),
+      );
+      const byVariable = await runCli(
+        ["run", "--names", names, "--", ...printEnv(...keys)],
+        vaultEnv(vault, { KEYVAULT_SECRETS_ALLOW_MISSING: "true" }),
+      );
+      assert.deepEqual(printedEnv(byVariable), expected);
+      assert.ok(!/live-value|off-value/.test(byFlag.stderr + byVariable.stderr));
+    });
+
+    it("leaves out an expired secret with a warning naming it (never its value)", async () => {
+      const prefix = await seed({ fresh: "fresh-value" });
+      await client.setSecret(`${prefix}stale`, "stale-value", {
+        expiresOn: new Date(Date.now() - 60_000),
+      });
+      const keys = ["fresh", "stale"].map((n) => `${prefix}${n}`.toUpperCase().replace(/-/g, "_"));
+      for (const selection of [
+        ["--prefix", prefix],
+        ["--names", `${prefix}fresh,${prefix}stale`],
+      ]) {
+        const run = await runCli(
+          ["run", ...selection, "--", ...printEnv(...keys)],
+          vaultEnv(vault),
+        );
+        assert.deepEqual(printedEnv(run), { [keys[0]!]: "fresh-value", [keys[1]!]: null });
+        assert.match(
+          run.stderr,
+          new RegExp(`keyvault-secrets: skipped, expired: ${prefix}stale\\n`),
+        );
+        assert.ok(!run.stderr.includes("stale-value"), "a value was printed");
+      }
+    });
+
+    it("a reference to an expired secret resolves, as on App Service", async () => {
+      const prefix = await seed({});
+      await client.setSecret(`${prefix}old`, "old-value", {
+        expiresOn: new Date(Date.now() - 60_000),
+      });
+      const run = await runCli(["run", "--", ...printEnv("OLD")], {
+        ...vaultEnv(vault, { KEYVAULT_URI: undefined }),
+        OLD: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${prefix}old/)`,
+      });
+      assert.deepEqual(printedEnv(run), { OLD: "old-value" });
+    });
+  });
+
+  for (const [signal, status] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    it(`${signal} during the load aborts it, starts nothing and exits with ${status}`, async () => {
+      // A vault that never answers: the load is certainly running when the request arrives.
+      let requested!: () => void;
+      const arrived = new Promise<void>((resolve) => (requested = resolve));
+      const hanging = createServer(() => requested());
+      hanging.listen(0, "127.0.0.1");
+      await once(hanging, "listening");
+      try {
+        const { port } = hanging.address() as AddressInfo;
+        const started = start(
+          process.execPath,
+          [
+            cliPath,
+            "run",
+            "--names",
+            "anything",
+            "--",
+            process.execPath,
+            "-e",
+            "console.log('STARTED')",
+          ],
+          vaultEnv(vault, { KEYVAULT_URI: `http://127.0.0.1:${port}` }),
+        );
+        await arrived;
+        started.child.kill(signal);
+        const run = await started.finished;
+        assert.equal(run.code, status, run.stderr);
+        assert.ok(!run.stdout.includes("STARTED"), "the command was started");
+        assert.match(
+          run.stderr,
+          new RegExp(`Interrupted by ${signal} while loading the secrets; nothing was started\\.`),
+        );
+      } finally {
+        hanging.closeAllConnections();
+        hanging.close();
+      }
+    });
+  }
 
   it("reaches a local vault over HTTPS with its generated CA (NODE_EXTRA_CA_CERTS)", async () => {
     const tlsVault = await startLocalVault({ https: true, delayMs: 10 });

@@ -13,6 +13,7 @@ describe("keyvault-secrets/env settings", () => {
         KEYVAULT_SECRETS_ENV_PREFIX: "APP_",
         KEYVAULT_SECRETS_STRIP_PREFIX: "TRUE",
         KEYVAULT_SECRETS_OVERRIDE: "0",
+        KEYVAULT_SECRETS_ALLOW_MISSING: "1",
         KEYVAULT_REFERENCE_VAULTS: "myvault=http://127.0.0.1:8443",
       }),
       {
@@ -23,6 +24,7 @@ describe("keyvault-secrets/env settings", () => {
         envPrefix: "APP_",
         stripPrefix: true,
         override: false,
+        allowMissing: true,
         referenceVaults: {
           text: "myvault=http://127.0.0.1:8443",
           source: "KEYVAULT_REFERENCE_VAULTS",
@@ -36,11 +38,16 @@ describe("keyvault-secrets/env settings", () => {
     assert.equal(settings.vaultUrl, undefined);
     assert.equal(settings.tag, undefined);
     assert.equal(settings.override, false);
+    assert.equal(settings.allowMissing, false);
   });
 
   it("refuses values it cannot use, with status 2", () => {
     for (const [env, message] of [
       [{ KEYVAULT_SECRETS_OVERRIDE: "yes" }, /KEYVAULT_SECRETS_OVERRIDE must be true or false/],
+      [
+        { KEYVAULT_SECRETS_ALLOW_MISSING: "maybe" },
+        /KEYVAULT_SECRETS_ALLOW_MISSING must be true or false/,
+      ],
       [{ KEYVAULT_SECRETS_NAMES: " , " }, /KEYVAULT_SECRETS_NAMES must list secret names/],
       [{ KEYVAULT_SECRETS_TAG: "=v" }, /KEYVAULT_SECRETS_TAG must be a tag name/],
       [{ KEYVAULT_SECRETS_STRIP_PREFIX: "1" }, /needs KEYVAULT_SECRETS_PREFIX/],
