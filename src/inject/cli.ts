@@ -11,10 +11,12 @@ import { InjectError } from "./connection.js";
 import {
   asInjectError,
   checkSettings,
+  flagFromEnvironment,
   loadEnvironmentUntilInterrupted,
   loadWarnings,
   parseNames,
   parseTag,
+  preloadVariables,
   type InjectSettings,
 } from "./loadEnvironment.js";
 import { referenceVaultsVariable } from "./references.js";
@@ -85,15 +87,6 @@ interface RunCommand {
   args: string[];
 }
 
-/** `KEYVAULT_SECRETS_ALLOW_MISSING`, read as the preload reads it. */
-function allowMissingFromEnvironment(): boolean {
-  const variable = "KEYVAULT_SECRETS_ALLOW_MISSING";
-  const value = process.env[variable]?.trim().toLowerCase();
-  if (value === undefined || value === "" || value === "false" || value === "0") return false;
-  if (value === "true" || value === "1") return true;
-  throw new InjectError(`${variable} must be true or false (or 1 or 0), got "${value}".`, 2);
-}
-
 function parseRun(argv: string[]): RunCommand | "help" {
   const separator = argv.indexOf("--");
   const optionArgs = separator < 0 ? argv : argv.slice(0, separator);
@@ -142,7 +135,9 @@ function parseRun(argv: string[]): RunCommand | "help" {
       envPrefix: values["env-prefix"] ?? "",
       stripPrefix: values["strip-prefix"] === true,
       override: values.override === true,
-      allowMissing: values["allow-missing"] === true || allowMissingFromEnvironment(),
+      allowMissing:
+        values["allow-missing"] === true ||
+        flagFromEnvironment(process.env, preloadVariables.allowMissing),
       referenceVaults: {
         text: referenceVaults,
         source: `--reference-vault or ${referenceVaultsVariable}`,

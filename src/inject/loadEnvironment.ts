@@ -94,6 +94,25 @@ export const preloadVariables = {
 export const preloadChildVariable = "KEYVAULT_SECRETS_PRELOAD_CHILD";
 
 /**
+ * A true/false variable of the environment: unset, empty, `false` or `0` is false; `true` or `1`
+ * (any case) is true.
+ *
+ * @param env - the environment
+ * @param name - the variable's name
+ * @returns the flag
+ * @throws InjectError for any other value
+ */
+export function flagFromEnvironment(
+  env: Record<string, string | undefined>,
+  name: string,
+): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new InjectError(`${name} must be true or false (or 1 or 0), got "${env[name]}".`, 2);
+}
+
+/**
  * Reads the preload's settings from the environment.
  * @param env - the environment
  * @returns the settings
@@ -104,12 +123,7 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     const value = env[name]?.trim();
     return value === "" ? undefined : value;
   };
-  const flag = (name: string): boolean => {
-    const value = text(name)?.toLowerCase();
-    if (value === undefined || value === "false" || value === "0") return false;
-    if (value === "true" || value === "1") return true;
-    throw new InjectError(`${name} must be true or false (or 1 or 0), got "${env[name]}".`, 2);
-  };
+  const flag = (name: string): boolean => flagFromEnvironment(env, name);
   const names = text(preloadVariables.names);
   const tag = text(preloadVariables.tag);
   return checkSettings(

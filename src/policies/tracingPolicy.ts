@@ -72,18 +72,17 @@ export function tracingPolicy(options: TracingPolicyOptions = {}): PipelinePolic
     });
 
   function sanitizeUrl(url: string): string {
-    const queryStart = url.indexOf("?");
-    if (queryStart === -1 && alreadyNormalUrl.test(url) && !url.includes("/.")) return url;
-    if (queryStart !== -1 && alreadyNormalUrl.test(url) && !url.includes("/.")) {
-      let allAllowed = true;
-      for (const pair of url.slice(queryStart + 1).split("&")) {
-        const equals = pair.indexOf("=");
-        const key = decodeURIComponent(equals === -1 ? pair : pair.slice(0, equals));
-        if (!allowed.has(key.toLowerCase())) {
-          allAllowed = false;
-          break;
-        }
-      }
+    if (alreadyNormalUrl.test(url) && !url.includes("/.")) {
+      const queryStart = url.indexOf("?");
+      if (queryStart === -1) return url;
+      const allAllowed = url
+        .slice(queryStart + 1)
+        .split("&")
+        .every((pair) => {
+          const equals = pair.indexOf("=");
+          const key = decodeURIComponent(equals === -1 ? pair : pair.slice(0, equals));
+          return allowed.has(key.toLowerCase());
+        });
       if (allAllowed) return url;
     }
     // The general case, as core's sanitizer does it.
