@@ -17,7 +17,7 @@ import {
   parseTag,
   type InjectSettings,
 } from "./loadEnvironment.js";
-import { referenceVaultsVariable } from "./references.js";
+import { referenceVaultsVariable } from "./referenceSyntax.js";
 import { maskMarker, minimumMaskedLength, SecretMasker } from "./secretMasker.js";
 
 const usage = `Usage: keyvault-secrets run [options] -- command [args...]
