@@ -183,10 +183,11 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
     run: (body: Record<string, unknown>) => Promise<unknown> | unknown,
   ): void => {
     // A cross-site form or fetch cannot pass these: SameSite=Strict keeps the cookie home, a
-    // foreign or missing Origin is refused, and a JSON body needs a preflight no one answers.
+    // foreign Origin was refused by the listener (hosts.isOwnOrigin), a missing one is refused
+    // here, and a JSON body needs a preflight no one answers.
     const fetchSite = req.headers["sec-fetch-site"];
     if (
-      req.headers.origin !== ownOrigin(req) ||
+      req.headers.origin === undefined ||
       (fetchSite !== undefined && fetchSite !== "same-origin")
     ) {
       jsonError(

@@ -3,6 +3,7 @@
  * integration specs', the reliability specs') build on it and re-export what they use.
  */
 import { randomBytes } from "node:crypto";
+import { request } from "node:http";
 
 /**
  * A name no other test uses: the prefix, a dash and eight hex digits (letters, digits and dashes
@@ -49,4 +50,41 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** What {@link sendWithHost} answers. */
+export interface RawHttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/**
+ * Sends one plain-HTTP request with headers `fetch` may not set (a foreign `Host`, as a DNS
+ * rebinding attack or a proxy would send it).
+ * @param url - where to connect (the vault's own URL and path)
+ * @param init - method, headers (including `host`) and body
+ * @returns status, headers and body text
+ */
+export function sendWithHost(
+  url: string,
+  init: { method?: string; headers: Record<string, string>; body?: string },
+): Promise<RawHttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method ?? "GET", headers: init.headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined)
+            headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+        }
+        resolve({ status: res.statusCode ?? 0, headers, text });
+      });
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
 }

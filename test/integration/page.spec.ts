@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
+import { sendWithHost } from "../helpers/testKit.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { localClient } from "./integrationTestKit.js";
 
@@ -89,21 +89,11 @@ describe("integration: the page to look inside", () => {
     assert.equal(foreign.status, 403, "another origin is refused, even with the cookie");
     assert.ok(!(await foreign.text()).includes("page-secret"));
     // DNS rebinding: the browser would send the attacker's name as Host (fetch cannot set it).
-    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(
-        `${vault.vaultUrl}/__local/page/api/state`,
-        { headers: { cookie, host: "rebind.evil.example" } },
-        (res) => {
-          let body = "";
-          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        },
-      );
-      req.on("error", reject);
-      req.end();
+    const rebound = await sendWithHost(`${vault.vaultUrl}/__local/page/api/state`, {
+      headers: { cookie, host: "rebind.evil.example" },
     });
     assert.ok(rebound.status === 421 || rebound.status === 403, `Host refused: ${rebound.status}`);
-    assert.ok(!rebound.body.includes("page-secret"));
+    assert.ok(!rebound.text.includes("page-secret"));
 
     const page = await fetch(`${vault.vaultUrl}/__local/page`, { headers: { cookie } });
     assert.equal(page.status, 200);

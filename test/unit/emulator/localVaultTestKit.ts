@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import type { LocalVault } from "../../../src/emulator/index.js";
 
+import { sendWithHost } from "../../helpers/testKit.js";
+
 export { pause } from "../../helpers/testKit.js";
 
 /** The api-version the specs speak unless a test is about versions. */
@@ -29,6 +31,7 @@ export interface CallOptions {
   apiVersion?: string | null;
   /** Extra query text appended as is (without leading `&`). */
   query?: string;
+  /** Extra headers; a `host` header is sent as given (through node:http, which allows it). */
   headers?: Record<string, string>;
 }
 
@@ -60,14 +63,19 @@ export async function callVault(
   let body: string | undefined = options.rawBody;
   if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined) headers["content-type"] ??= "application/json";
-  const response = await fetch(url, { method, headers, body });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text === "" ? undefined : JSON.parse(text),
+  // fetch may not set Host: a call that names one goes through node:http.
+  const {
+    status,
+    headers: answerHeaders,
     text,
-  };
+  } = headers.host === undefined
+    ? await fetch(url, { method, headers, body }).then(async (response) => ({
+        status: response.status,
+        headers: response.headers,
+        text: await response.text(),
+      }))
+    : await sendWithHost(url, { method, headers, body });
+  return { status, headers: answerHeaders, body: text === "" ? undefined : JSON.parse(text), text };
 }
 
 /**
