@@ -19,7 +19,7 @@ import {
   preloadVariables,
   type InjectSettings,
 } from "./loadEnvironment.js";
-import { referenceVaultsVariable } from "./references.js";
+import { referenceVaultsVariable } from "./referenceSyntax.js";
 import { maskMarker, minimumMaskedLength, SecretMasker } from "./secretMasker.js";
 
 const usage = `Usage: keyvault-secrets run [options] -- command [args...]

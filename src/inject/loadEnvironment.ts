@@ -14,13 +14,8 @@ import {
   type SecretCacheTagFilter,
 } from "../index.js";
 import { clientOptionsFor, defaultCredential, InjectError } from "./connection.js";
-import {
-  findReferences,
-  KeyVaultReferenceError,
-  parseReferenceVaults,
-  referenceVaultsVariable,
-  resolveParsedReferences,
-} from "./references.js";
+import { parseReferenceVaults, referenceVaultsVariable } from "./referenceSyntax.js";
+import { findReferences, KeyVaultReferenceError, resolveParsedReferences } from "./references.js";
 
 /** What to load and how to map it: the flags of `run`, the variables of the preload. */
 export interface InjectSettings {

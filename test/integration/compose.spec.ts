@@ -11,7 +11,7 @@ import { request as httpsRequest } from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { helpText } from "../../src/emulator/cli.js";
+import { helpText } from "../../src/emulator/cliArguments.js";
 import { readSeedFile } from "../../src/emulator/seed.js";
 import { builtCli, startProcess, waitForVault } from "./emulatorProcess.js";
 

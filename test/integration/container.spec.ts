@@ -9,7 +9,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { environmentName } from "../../src/emulator/environment.js";
-import { helpText } from "../../src/emulator/cli.js";
+import { helpText } from "../../src/emulator/cliArguments.js";
 import { runProcess, startProcess, waitForVault } from "./emulatorProcess.js";
 
 /** One instruction of a Dockerfile, continuation lines joined. */

@@ -5,7 +5,8 @@ import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import { get as httpsGet } from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
-import { exposureWarning, helpText, parseCliArguments } from "../../../src/emulator/cli.js";
+import { exposureWarning } from "../../../src/emulator/cli.js";
+import { helpText, parseCliArguments } from "../../../src/emulator/cliArguments.js";
 import type { LocalVaultOptions } from "../../../src/emulator/options.js";
 import { generateSelfSignedCertificate } from "../../../src/emulator/tls.js";
 
