@@ -11,6 +11,7 @@
  * of a previous commit) for a before/after.
  */
 import { fork } from "node:child_process";
+import { Agent as HttpAgent } from "node:http";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -31,7 +32,9 @@ const { SecretClient } = (await import(
 )) as typeof import("../src/index.js");
 const { createKeyVaultHttpClient } = (await import(
   pathToFileURL(path.join(srcRoot, "http", "keyVaultHttpClient.ts")).href
-)) as { createKeyVaultHttpClient: (fallback: HttpClient) => HttpClient };
+)) as {
+  createKeyVaultHttpClient: (fallback: HttpClient, agentFor?: () => HttpAgent) => HttpClient;
+};
 
 const server = fork(
   path.join(benchDir, "fixedServer.ts"),
@@ -52,9 +55,12 @@ const client = new SecretClient(
   { getToken: async () => ({ token: benchToken, expiresOnTimestamp: Date.now() + 3_600_000 }) },
   { allowInsecureConnection: true, disableChallengeResourceVerification: true },
 );
-const lean = createKeyVaultHttpClient({
-  sendRequest: () => Promise.reject(new Error("no fallback in this measurement")),
-});
+const leanAgent = new HttpAgent({ keepAlive: true });
+// Older trees take no agent argument and use their own.
+const lean = createKeyVaultHttpClient(
+  { sendRequest: () => Promise.reject(new Error("no fallback in this measurement")) },
+  () => leanAgent,
+);
 const userAgent = "keyvault-secrets/0.1.0 core-rest-pipeline/1.25.0 Node/20 OS/(x64-Linux)";
 const request = (withClientHeaders: boolean) => {
   const headers = createHttpHeaders({
@@ -74,7 +80,7 @@ const request = (withClientHeaders: boolean) => {
 const valueOf = (text: string | null | undefined): unknown =>
   (JSON.parse(text!) as { value: unknown }).value;
 const empty = createEmptyPipeline();
-const full = Reflect.get(client, "pipeline") as Pipeline;
+const full = (Reflect.get(client, "clientPipeline") as { pipeline: Pipeline }).pipeline;
 
 const layers: Array<[string, () => Promise<unknown>]> = [
   ["raw node:http loop", () => raw.get()],
@@ -126,6 +132,7 @@ for (const [name, values] of samples) {
   process.stdout.write(`| ${name} | ${values[2]!.toFixed(1)} |\n`);
 }
 client.close();
+leanAgent.destroy();
 raw.close();
 server.kill();
 process.exit(0);
