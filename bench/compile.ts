@@ -29,9 +29,10 @@ const childPrograms = ["fixedServer", "vaultServer", "clientChild", "coldStart"]
 
 /**
  * Compiles src/ and the child programs.
+ * @param programs - the bench/ programs to compile (their imports come along)
  * @returns where they are
  */
-export function compileBench(): CompiledBench {
+export function compileBench(programs: string[] = childPrograms): CompiledBench {
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const dir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-"));
   const outDir = path.join(dir, "out");
@@ -50,7 +51,7 @@ export function compileBench(): CompiledBench {
     include: [],
     files: [
       path.join(repoRoot, "src", "index.ts"),
-      ...childPrograms.map((name) => path.join(repoRoot, "bench", `${name}.ts`)),
+      ...programs.map((name) => path.join(repoRoot, "bench", `${name}.ts`)),
     ],
   };
   // Packages (and @types) resolve from the repository's node_modules, for tsc and for the children.

@@ -6,120 +6,74 @@
  * does on deploy, which is what trips the throttle.
  *
  *   node --import tsx bench/secretCache.ts [--secrets 1000] [--runs 3] [--fleet 5]
+ *     [--throttle-runs 1] [--scenario one,latency,retryAfter,noRetryAfter] [--loaders cache]
  *
  * Scenarios: one instance (no fault), one instance with 20 ms added to every answer (the local
  * vault's latency fault, standing in for a network round trip), and the fleet under the throttle
  * with and without Retry-After (the real service sends none).
+ *
+ * Processes: this program only orchestrates. src/ and the two child programs are compiled with the
+ * project's `tsc` (bench/compile.ts) and run as plain JavaScript under plain `node`: the local vault
+ * in one child (bench/cacheVault.ts), every loader in another (bench/cacheLoader.ts), so the vault's
+ * CPU never runs on the loaders' event loop (a real vault is on the network). Runs of the loaders
+ * take turns (A B C A B C ...), so drift of a shared machine hits all alike.
  *
  * Prints a table and writes bench/results/secretCache.json. Floors (bench/floors.ts) come from the
  * window model and the round trip measured in each scenario: the chain of list pages (pages x round
  * trip), or the throttle windows the requests need ((windows - 1) x 10 s + a round trip), whichever
  * is longer.
  */
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SecretClient as OfficialSecretClient } from "@azure/keyvault-secrets";
-import type { PipelinePolicy } from "@azure/core-rest-pipeline";
-import { SecretClient } from "../src/index.js";
-import { SecretCache } from "../src/secretCache/index.js";
-import {
-  startLocalVault,
-  type LocalVault,
-  type LocalVaultFaultOptions,
-} from "../src/emulator/index.js";
+import type { LocalVaultFaultOptions } from "../src/emulator/index.js";
+import { compileBench } from "./compile.js";
 import { loadFloorMs } from "./floors.js";
+import { exited, forkTracked, killAllChildren, nextMessage } from "./processes.js";
+import type {
+  CacheLoaderCommand,
+  CacheLoaderConfig,
+  CacheLoaderMessage,
+  CacheVaultCommand,
+  CacheVaultMessage,
+  InstanceTimeline,
+  Loader,
+  LoadOutcome,
+} from "./cacheProtocol.js";
+
+const scenarioKeys = ["one", "latency", "retryAfter", "noRetryAfter"] as const;
+type ScenarioKey = (typeof scenarioKeys)[number];
 
 const { values: args } = parseArgs({
   options: {
     secrets: { type: "string", default: "1000" },
     runs: { type: "string", default: "3" },
     fleet: { type: "string", default: "5" },
+    "throttle-runs": { type: "string", default: "1" },
+    scenario: { type: "string", default: scenarioKeys.join(",") },
+    loaders: { type: "string", default: "all" },
   },
 });
 const secretCount = Number(args.secrets);
 const runs = Number(args.runs);
 const fleetSize = Number(args.fleet);
+const throttleRuns = Number(args["throttle-runs"]);
+const chosenScenarios = args.scenario.split(",").map((s) => s.trim());
+for (const name of chosenScenarios) {
+  if (!(scenarioKeys as readonly string[]).includes(name)) {
+    throw new RangeError(`--scenario: unknown ${name}; use ${scenarioKeys.join(", ")}.`);
+  }
+}
+if (args.loaders !== "all" && args.loaders !== "cache") {
+  throw new RangeError("--loaders: use all or cache (SecretCache alone).");
+}
 const throttleLimit = 4000;
 const throttleWindowSeconds = 10;
 const pageSize = 25;
 const latencyMs = 20;
-
-/** Counts every attempt a client sends, retries included, and the 429s among them. */
-class AttemptCounter {
-  attempts = 0;
-  throttled = 0;
-  readonly policy: PipelinePolicy = {
-    name: "benchAttemptCounter",
-    sendRequest: async (request, next) => {
-      this.attempts++;
-      const response = await next(request);
-      if (response.status === 429) this.throttled++;
-      return response;
-    },
-  };
-}
-
-/** The two read methods both clients share, as the naive loader uses them. */
-interface ReadingClient {
-  listPropertiesOfSecrets(): AsyncIterable<{ name: string; enabled?: boolean }>;
-  getSecret(name: string): Promise<{ value?: string }>;
-}
-
-type Loader = "SecretCache" | "naive Promise.all (this client)" | "naive Promise.all (official)";
-
-interface Instance {
-  client: ReadingClient & { close?: () => void };
-  counter: AttemptCounter;
-  load(): Promise<{ loaded: number; failedSecrets: number }>;
-}
-
-function createInstance(vault: LocalVault, loader: Loader): Instance {
-  const counter = new AttemptCounter();
-  if (loader === "naive Promise.all (official)") {
-    const client = new OfficialSecretClient(vault.vaultUrl, vault.credential, {
-      disableChallengeResourceVerification: true,
-      // The official client refuses http unless told; the local vault runs on http://127.0.0.1.
-      allowInsecureConnection: true,
-      additionalPolicies: [{ policy: counter.policy, position: "perRetry" }],
-    });
-    return { client, counter, load: () => naiveLoad(client) };
-  }
-  const client = new SecretClient(vault.vaultUrl, vault.credential, {
-    allowInsecureConnection: true,
-    disableChallengeResourceVerification: true,
-    additionalPolicies: [{ policy: counter.policy, position: "perRetry" }],
-  });
-  if (loader === "SecretCache") {
-    return {
-      client,
-      counter,
-      load: async () => {
-        const cache = new SecretCache(client);
-        try {
-          await cache.load();
-          return { loaded: cache.size, failedSecrets: 0 };
-        } finally {
-          cache.close();
-        }
-      },
-    };
-  }
-  return { client, counter, load: () => naiveLoad(client) };
-}
-
-/** What users report doing today: list, then fetch everything at once. */
-async function naiveLoad(
-  client: ReadingClient,
-): Promise<{ loaded: number; failedSecrets: number }> {
-  const names: string[] = [];
-  for await (const properties of client.listPropertiesOfSecrets()) {
-    if (properties.enabled !== false) names.push(properties.name);
-  }
-  const results = await Promise.allSettled(names.map((name) => client.getSecret(name)));
-  const failedSecrets = results.filter((r) => r.status === "rejected").length;
-  return { loaded: results.length - failedSecrets, failedSecrets };
-}
+const roundTripSamples = 15;
 
 interface Row {
   scenario: string;
@@ -130,6 +84,8 @@ interface Row {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  /** Every run's time, in the order run. */
+  samplesMs: number[];
   /** List pages + gets each run needs, over all instances. */
   requiredRequests: number;
   /** Attempts sent per run (median), 429s and retries included. */
@@ -142,10 +98,13 @@ interface Row {
   ratioToFloor: number;
   failedLoads: number;
   failedSecrets: number;
+  /** Per instance of the last run: when it was throttled, resumed, listed and done. */
+  lastTimelines: InstanceTimeline[];
 }
 
 /** One scenario: how many instances load at once, under which faults. */
 interface CacheScenario {
+  key: ScenarioKey;
   name: string;
   instances: number;
   faults: LocalVaultFaultOptions;
@@ -153,71 +112,95 @@ interface CacheScenario {
   repetitions: number;
 }
 
-/**
- * Median round trip of one list page (the link of the listing's chain) under `faults` (without the
- * throttle), on a warm client.
- */
-async function roundTripMs(vault: LocalVault, faults: LocalVaultFaultOptions): Promise<number> {
-  const client = new SecretClient(vault.vaultUrl, vault.credential, {
-    allowInsecureConnection: true,
-    disableChallengeResourceVerification: true,
-  });
-  const firstPage = async (): Promise<void> => {
-    await client.listPropertiesOfSecrets().byPage({ maxPageSize: pageSize }).next();
-  };
-  try {
-    vault.setFaults({});
-    await firstPage();
-    vault.setFaults({ ...faults, throttleLimit: undefined, throttleRetryAfter: undefined });
-    const samples: number[] = [];
-    for (let i = 0; i < 15; i++) {
-      const started = performance.now();
-      await firstPage();
-      samples.push(performance.now() - started);
-    }
-    return median(samples);
-  } finally {
-    vault.setFaults({});
-    client.close();
-  }
+/** The two children and how to talk to them. */
+interface Children {
+  vault: ChildProcess;
+  loader: ChildProcess;
 }
 
-async function measure(vault: LocalVault, scenario: CacheScenario, loader: Loader): Promise<Row> {
-  const { instances, repetitions, faults } = scenario;
-  const durations: number[] = [];
-  const attempts: number[] = [];
-  const throttled: number[] = [];
-  let failedLoads = 0;
-  let failedSecrets = 0;
-  const roundTrip = await roundTripMs(vault, faults);
-  for (let run = 0; run < repetitions; run++) {
-    const fleet = Array.from({ length: instances }, () => createInstance(vault, loader));
-    // Warm up each client (challenge, connection) outside the faults and the timing.
-    vault.setFaults({});
-    await Promise.all(fleet.map((instance) => instance.client.getSecret("s-0000")));
-    fleet.forEach((instance) => {
-      instance.counter.attempts = 0;
-      instance.counter.throttled = 0;
-    });
-    // A fresh throttle window for every run, so that runs compare.
-    vault.setFaults(faults);
-    const started = performance.now();
-    const outcomes = await Promise.allSettled(fleet.map((instance) => instance.load()));
-    durations.push(performance.now() - started);
-    for (const outcome of outcomes) {
-      if (outcome.status === "rejected") {
-        failedLoads++;
-        console.error(`  a ${loader} load failed: ${(outcome.reason as Error).message}`);
-      } else if (outcome.value.failedSecrets > 0 || outcome.value.loaded !== secretCount) {
-        failedLoads++;
-        failedSecrets += outcome.value.failedSecrets;
-      }
-    }
-    attempts.push(fleet.reduce((sum, i) => sum + i.counter.attempts, 0));
-    throttled.push(fleet.reduce((sum, i) => sum + i.counter.throttled, 0));
-    fleet.forEach((instance) => instance.client.close?.());
-  }
-  vault.setFaults({});
+function vaultReply(message: unknown): CacheVaultMessage | undefined {
+  const typed = message as CacheVaultMessage;
+  if (typed.type === "failed") throw new Error(`cacheVault: ${typed.message}`);
+  return typed;
+}
+
+function loaderReply(message: unknown): CacheLoaderMessage | undefined {
+  const typed = message as CacheLoaderMessage;
+  if (typed.type === "failed") throw new Error(`cacheLoader: ${typed.message}`);
+  return typed;
+}
+
+async function setFaults(children: Children, faults: LocalVaultFaultOptions): Promise<void> {
+  const answered = nextMessage(
+    children.vault,
+    (m) => (vaultReply(m)?.type === "faultsSet" ? true : undefined),
+    30_000,
+    "the vault to set its faults",
+  );
+  children.vault.send({ type: "faults", faults } satisfies CacheVaultCommand);
+  await answered;
+}
+
+async function askLoader<T extends CacheLoaderMessage["type"]>(
+  children: Children,
+  command: CacheLoaderCommand,
+  answer: T,
+): Promise<Extract<CacheLoaderMessage, { type: T }>> {
+  const answered = nextMessage(
+    children.loader,
+    (m) => {
+      const typed = loaderReply(m);
+      return typed?.type === answer
+        ? (typed as Extract<CacheLoaderMessage, { type: T }>)
+        : undefined;
+    },
+    // A throttled fleet of naive loaders takes up to a minute on a busy machine.
+    300_000,
+    `the loaders to answer ${command.type}`,
+  );
+  children.loader.send(command);
+  return answered;
+}
+
+/**
+ * Median round trip of one list page (the link of the listing's chain) under `faults` (without the
+ * throttle), from the loaders' process, on a warm client.
+ */
+async function roundTripMs(children: Children, faults: LocalVaultFaultOptions): Promise<number> {
+  await setFaults(children, { ...faults, throttleLimit: undefined, throttleRetryAfter: undefined });
+  const { ms } = await askLoader(
+    children,
+    { type: "roundTrip", samples: roundTripSamples },
+    "roundTrip",
+  );
+  await setFaults(children, {});
+  return ms;
+}
+
+async function runOnce(
+  children: Children,
+  scenario: CacheScenario,
+  loader: Loader,
+): Promise<LoadOutcome> {
+  // Warm up each client (challenge, connection) outside the faults and the timing.
+  await setFaults(children, {});
+  await askLoader(children, { type: "prepare", loader, instances: scenario.instances }, "prepared");
+  // A fresh throttle window for every run, so that runs compare.
+  await setFaults(children, scenario.faults);
+  const { outcome } = await askLoader(children, { type: "load" }, "loaded");
+  await setFaults(children, {});
+  for (const error of outcome.errors) console.error(`  a ${loader} load failed: ${error}`);
+  return outcome;
+}
+
+function rowOf(
+  scenario: CacheScenario,
+  loader: Loader,
+  roundTrip: number,
+  outcomes: LoadOutcome[],
+): Row {
+  const { instances } = scenario;
+  const durations = outcomes.map((o) => o.durationMs);
   const pages = Math.ceil(secretCount / pageSize);
   const requiredRequests = instances * (pages + secretCount);
   const floorMs = loadFloorMs({
@@ -225,29 +208,49 @@ async function measure(vault: LocalVault, scenario: CacheScenario, loader: Loade
     requests: requiredRequests,
     roundTripMs: roundTrip,
     throttle:
-      faults.throttleLimit === undefined
+      scenario.faults.throttleLimit === undefined
         ? undefined
-        : { limit: faults.throttleLimit, windowMs: throttleWindowSeconds * 1000 },
+        : { limit: scenario.faults.throttleLimit, windowMs: throttleWindowSeconds * 1000 },
   });
   const medianMs = median(durations);
+  const throttled = median(outcomes.map((o) => o.throttled));
   return {
     scenario: scenario.name,
     loader,
     instances,
-    runs: repetitions,
+    runs: outcomes.length,
     medianMs: Math.round(medianMs),
     minMs: Math.round(Math.min(...durations)),
     maxMs: Math.round(Math.max(...durations)),
+    samplesMs: durations.map((d) => Math.round(d)),
     requiredRequests,
-    attemptsSent: Math.round(median(attempts)),
-    throttled429: Math.round(median(throttled)),
-    throttled429PerInstance: Math.round(median(throttled) / instances),
+    attemptsSent: Math.round(median(outcomes.map((o) => o.attempts))),
+    throttled429: Math.round(throttled),
+    throttled429PerInstance: Math.round(throttled / instances),
     roundTripMs: Math.round(roundTrip * 100) / 100,
     floorMs: Math.round(floorMs),
     ratioToFloor: Math.round((medianMs / floorMs) * 100) / 100,
-    failedLoads,
-    failedSecrets,
+    failedLoads: outcomes.reduce((sum, o) => sum + o.failedLoads, 0),
+    failedSecrets: outcomes.reduce((sum, o) => sum + o.failedSecrets, 0),
+    lastTimelines: outcomes.at(-1)?.timelines ?? [],
   };
+}
+
+/** Every run of one scenario, its loaders taking turns. */
+async function measure(children: Children, scenario: CacheScenario): Promise<Row[]> {
+  const roundTrip = await roundTripMs(children, scenario.faults);
+  const outcomes = new Map<Loader, LoadOutcome[]>(scenario.loaders.map((l) => [l, []]));
+  for (let run = 0; run < scenario.repetitions; run++) {
+    for (const loader of scenario.loaders) {
+      outcomes.get(loader)!.push(await runOnce(children, scenario, loader));
+    }
+  }
+  const rows = scenario.loaders.map((loader) =>
+    rowOf(scenario, loader, roundTrip, outcomes.get(loader)!),
+  );
+  for (const row of rows)
+    console.log(`  done: ${row.scenario}, ${row.loader} (${row.samplesMs.join(", ")} ms)`);
+  return rows;
 }
 
 /** A target of issue #14, judged on this run's rows. */
@@ -315,62 +318,104 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+async function startChildren(compiled: ReturnType<typeof compileBench>): Promise<Children> {
+  // Plain node for both: no TypeScript loader inherited from this program's execArgv.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const vault = forkTracked(compiled.benchModule("cacheVault"), [String(secretCount)], {
+    env,
+    execArgv: [],
+  });
+  const ready = await nextMessage(
+    vault,
+    (m) => {
+      const typed = vaultReply(m);
+      return typed?.type === "listening" ? typed : undefined;
+    },
+    120_000,
+    "the vault to listen",
+  );
+  const config: CacheLoaderConfig = { url: ready.url, secrets: secretCount, pageSize };
+  const loader = forkTracked(compiled.benchModule("cacheLoader"), [JSON.stringify(config)], {
+    env,
+    execArgv: [],
+  });
+  await nextMessage(
+    loader,
+    (m) => (loaderReply(m)?.type === "ready" ? true : undefined),
+    60_000,
+    "the loaders to start",
+  );
+  return { vault, loader };
+}
+
 async function main(): Promise<void> {
-  const vault = await startLocalVault({});
-  try {
-    const seeder = new SecretClient(vault.vaultUrl, vault.credential, {
-      allowInsecureConnection: true,
-      disableChallengeResourceVerification: true,
+  const loadAtStart = loadavg();
+  console.log("Compiling src/ and the SecretCache benchmark's programs ...");
+  const compiled = compileBench(["cacheVault", "cacheLoader"]);
+  const cleanUp = (): void => {
+    killAllChildren();
+    compiled.remove();
+  };
+  process.once("exit", cleanUp);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      cleanUp();
+      process.exit(130);
     });
-    const names = Array.from({ length: secretCount }, (_, i) => `s-${String(i).padStart(4, "0")}`);
-    for (let i = 0; i < names.length; i += 50) {
-      await Promise.all(
-        names.slice(i, i + 50).map((name) => seeder.setSecret(name, `value of ${name}`)),
-      );
-    }
-    seeder.close();
+  }
+  const children = await startChildren(compiled);
+  try {
     console.log(
-      `Seeded ${secretCount} secrets. Throttle: ${throttleLimit} requests per ${throttleWindowSeconds} s window.\n`,
+      `Seeded ${secretCount} secrets. Throttle: ${throttleLimit} requests per ${throttleWindowSeconds} s window. ` +
+        `Load ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}.\n`,
     );
 
-    const all: Loader[] = [
-      "SecretCache",
-      "naive Promise.all (this client)",
-      "naive Promise.all (official)",
-    ];
+    const all: Loader[] =
+      args.loaders === "cache"
+        ? ["SecretCache"]
+        : ["SecretCache", "naive Promise.all (this client)", "naive Promise.all (official)"];
     const throttle = { throttleLimit, throttleRetryAfter: true };
     const scenarios: CacheScenario[] = [
-      { name: scenarioNames.one, instances: 1, faults: {}, loaders: all, repetitions: runs },
       {
-        name: scenarioNames.latency,
+        key: "one",
+        name: scenarioNames.one,
         instances: 1,
-        faults: { latencyMs },
-        loaders: ["SecretCache", "naive Promise.all (official)"],
+        faults: {},
+        loaders: all,
         repetitions: runs,
       },
       {
+        key: "latency",
+        name: scenarioNames.latency,
+        instances: 1,
+        faults: { latencyMs },
+        loaders: all.filter((l) => l !== "naive Promise.all (this client)"),
+        repetitions: runs,
+      },
+      {
+        key: "retryAfter",
         name: scenarioNames.retryAfter,
         instances: fleetSize,
         faults: throttle,
         loaders: all,
-        repetitions: 1,
+        repetitions: throttleRuns,
       },
       {
+        key: "noRetryAfter",
         name: scenarioNames.noRetryAfter,
         instances: fleetSize,
         faults: { ...throttle, throttleRetryAfter: false },
         loaders: all,
-        repetitions: 1,
+        repetitions: throttleRuns,
       },
     ];
     const rows: Row[] = [];
     for (const scenario of scenarios) {
-      for (const loader of scenario.loaders) {
-        rows.push(await measure(vault, scenario, loader));
-        console.log(`  done: ${scenario.name}, ${loader}`);
-      }
+      if (chosenScenarios.includes(scenario.key)) rows.push(...(await measure(children, scenario)));
     }
     const targets = judge(rows);
+    const loadAtEnd = loadavg();
 
     console.log("");
     console.table(
@@ -378,6 +423,7 @@ async function main(): Promise<void> {
         scenario: row.scenario,
         loader: row.loader,
         "median ms": row.medianMs,
+        "min-max ms": `${row.minMs}-${row.maxMs}`,
         "round trip ms": row.roundTripMs,
         "floor ms": row.floorMs,
         "ratio to floor": row.ratioToFloor,
@@ -393,8 +439,11 @@ async function main(): Promise<void> {
         target: t.name,
         value: t.value,
         limit: t.limit,
-        met: t.met ? "yes" : "NO",
+        met: t.met === undefined ? "-" : t.met ? "yes" : "NO",
       })),
+    );
+    console.log(
+      `Load average: ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadAtEnd.map((l) => l.toFixed(2)).join(" ")} at the end.`,
     );
     const output = resolve(import.meta.dirname, "results/secretCache.json");
     mkdirSync(resolve(import.meta.dirname, "results"), { recursive: true });
@@ -405,6 +454,8 @@ async function main(): Promise<void> {
           benchmark: "SecretCache.load() vs naive Promise.all over getSecret",
           date: new Date().toISOString(),
           node: process.version,
+          loadAverage: { start: loadAtStart, end: loadAtEnd },
+          processes: "vault and loaders each in their own child process, compiled JavaScript",
           secrets: secretCount,
           throttle: { limit: throttleLimit, windowSeconds: throttleWindowSeconds },
           latencyMs,
@@ -419,11 +470,14 @@ async function main(): Promise<void> {
     );
     console.log(`\nWrote ${output}`);
   } finally {
-    await vault.close();
+    children.loader.disconnect();
+    children.vault.kill("SIGTERM");
+    await Promise.all([exited(children.loader, 5_000), exited(children.vault, 5_000)]);
   }
 }
 
 main().catch((error: unknown) => {
   console.error(error);
+  killAllChildren();
   process.exitCode = 1;
 });

@@ -1,0 +1,252 @@
+/**
+ * The loaders of the SecretCache benchmark in their own process, as compiled JavaScript under plain
+ * `node` (no TypeScript loader, no vault on the same event loop). Started by `bench/secretCache.ts`
+ * with `fork` (argv[2] = CacheLoaderConfig JSON); measures a list page's round trip, prepares a
+ * fleet of loaders and runs it when told to, over IPC. Exits when the parent goes away.
+ *
+ * The loaders: `SecretCache.load()`, and the naive "list, then Promise.all over getSecret" with this
+ * package's client and with the official `@azure/keyvault-secrets` client. Every instance of a
+ * fleet runs in this one process, as the loader did before; the vault is the other process.
+ */
+import { performance } from "node:perf_hooks";
+import { SecretClient as OfficialSecretClient } from "@azure/keyvault-secrets";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { SecretClient } from "../src/index.js";
+import { SecretCache } from "../src/secretCache/index.js";
+import { benchCredential, clientOptions } from "./contenders.js";
+import {
+  cacheSecretName,
+  cacheSecretValue,
+  type CacheLoaderCommand,
+  type CacheLoaderConfig,
+  type CacheLoaderMessage,
+  type InstanceTimeline,
+  type Loader,
+  type LoadOutcome,
+} from "./cacheProtocol.js";
+
+const config = JSON.parse(process.argv[2] ?? "{}") as CacheLoaderConfig;
+const credential = benchCredential();
+
+/**
+ * Counts every attempt a client sends, retries included, and the 429s among them, and notes when
+ * the load was throttled, resumed and listed (times from `origin`).
+ */
+class AttemptCounter {
+  attempts = 0;
+  throttled = 0;
+  origin = 0;
+  private firstThrottledMs: number | undefined;
+  private lastThrottledMs: number | undefined;
+  private resumedMs: number | undefined;
+  private listedMs: number | undefined;
+
+  reset(): void {
+    this.attempts = 0;
+    this.throttled = 0;
+    this.origin = performance.now();
+    this.firstThrottledMs = this.lastThrottledMs = this.resumedMs = this.listedMs = undefined;
+  }
+
+  timeline(doneMs: number): InstanceTimeline {
+    const round = (ms: number | undefined): number | undefined =>
+      ms === undefined ? undefined : Math.round(ms);
+    return {
+      firstThrottledMs: round(this.firstThrottledMs),
+      lastThrottledMs: round(this.lastThrottledMs),
+      resumedMs: round(this.resumedMs),
+      listedMs: round(this.listedMs),
+      doneMs: Math.round(doneMs),
+    };
+  }
+
+  readonly policy: PipelinePolicy = {
+    name: "benchAttemptCounter",
+    sendRequest: async (request, next) => {
+      this.attempts++;
+      const sentMs = performance.now() - this.origin;
+      const response = await next(request);
+      const answeredMs = performance.now() - this.origin;
+      if (response.status === 429) {
+        this.throttled++;
+        this.firstThrottledMs ??= answeredMs;
+        this.lastThrottledMs = answeredMs;
+        this.resumedMs = undefined;
+      } else if (this.lastThrottledMs !== undefined && sentMs >= this.lastThrottledMs) {
+        this.resumedMs ??= sentMs;
+      }
+      // A list page: /secrets?... (a get is /secrets/{name}).
+      if (response.status === 200 && /\/secrets\/?$/.test(new URL(request.url).pathname)) {
+        this.listedMs = answeredMs;
+      }
+      return response;
+    },
+  };
+}
+
+/** The two read methods both clients share, as the naive loader uses them. */
+interface ReadingClient {
+  listPropertiesOfSecrets(): AsyncIterable<{ name: string; enabled?: boolean }>;
+  getSecret(name: string): Promise<{ value?: string }>;
+  close?(): void;
+}
+
+interface Instance {
+  client: ReadingClient;
+  counter: AttemptCounter;
+  /** Resolves to the number of secrets that are missing or wrong (0 for a complete load). */
+  load(): Promise<number>;
+}
+
+/** Secrets missing from `values` or holding another value than seeded. */
+function missingOrWrong(values: Map<string, string | undefined>): number {
+  let bad = 0;
+  for (let i = 0; i < config.secrets; i++) {
+    const name = cacheSecretName(i);
+    if (values.get(name) !== cacheSecretValue(name)) bad++;
+  }
+  return bad + Math.max(0, values.size - config.secrets);
+}
+
+function createInstance(loader: Loader): Instance {
+  const counter = new AttemptCounter();
+  const additionalPolicies = [{ policy: counter.policy, position: "perRetry" as const }];
+  if (loader === "naive Promise.all (official)") {
+    const client = new OfficialSecretClient(config.url, credential, {
+      ...clientOptions,
+      additionalPolicies,
+    });
+    return { client, counter, load: () => naiveLoad(client) };
+  }
+  const client = new SecretClient(config.url, credential, { ...clientOptions, additionalPolicies });
+  if (loader === "SecretCache") {
+    return {
+      client,
+      counter,
+      load: async () => {
+        const cache = new SecretCache(client);
+        try {
+          await cache.load();
+          const values = new Map<string, string | undefined>();
+          for (let i = 0; i < config.secrets; i++) {
+            const name = cacheSecretName(i);
+            values.set(name, cache.get(name));
+          }
+          return missingOrWrong(values) + Math.max(0, cache.size - config.secrets);
+        } finally {
+          cache.close();
+        }
+      },
+    };
+  }
+  return { client, counter, load: () => naiveLoad(client) };
+}
+
+/** What users report doing today: list, then fetch everything at once. */
+async function naiveLoad(client: ReadingClient): Promise<number> {
+  const names: string[] = [];
+  for await (const properties of client.listPropertiesOfSecrets()) {
+    if (properties.enabled !== false) names.push(properties.name);
+  }
+  const results = await Promise.allSettled(names.map((name) => client.getSecret(name)));
+  const values = new Map<string, string | undefined>();
+  results.forEach((result, i) => {
+    if (result.status === "fulfilled") values.set(names[i]!, result.value.value);
+  });
+  return missingOrWrong(values);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Median round trip of the first list page (the link of the listing's chain), warm client. */
+async function roundTripMs(samples: number): Promise<number> {
+  const client = new SecretClient(config.url, credential, clientOptions);
+  const firstPage = async (): Promise<void> => {
+    await client.listPropertiesOfSecrets().byPage({ maxPageSize: config.pageSize }).next();
+  };
+  try {
+    await firstPage();
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const started = performance.now();
+      await firstPage();
+      times.push(performance.now() - started);
+    }
+    return median(times);
+  } finally {
+    client.close();
+  }
+}
+
+let fleet: Instance[] = [];
+
+async function prepare(loader: Loader, instances: number): Promise<void> {
+  fleet = Array.from({ length: instances }, () => createInstance(loader));
+  await Promise.all(fleet.map((instance) => instance.client.getSecret(cacheSecretName(0))));
+}
+
+async function load(): Promise<LoadOutcome> {
+  const running = fleet;
+  fleet = [];
+  const doneMs: number[] = [];
+  const started = performance.now();
+  running.forEach((instance) => {
+    instance.counter.reset();
+    instance.counter.origin = started;
+  });
+  const outcomes = await Promise.allSettled(
+    running.map((instance, i) =>
+      instance.load().finally(() => {
+        doneMs[i] = performance.now() - started;
+      }),
+    ),
+  );
+  const durationMs = performance.now() - started;
+  const outcome: LoadOutcome = {
+    durationMs,
+    attempts: running.reduce((sum, i) => sum + i.counter.attempts, 0),
+    throttled: running.reduce((sum, i) => sum + i.counter.throttled, 0),
+    failedLoads: 0,
+    failedSecrets: 0,
+    errors: [],
+    timelines: running.map((instance, i) => instance.counter.timeline(doneMs[i] ?? durationMs)),
+  };
+  for (const result of outcomes) {
+    if (result.status === "rejected") {
+      outcome.failedLoads++;
+      outcome.errors.push((result.reason as Error).message);
+    } else if (result.value > 0) {
+      outcome.failedLoads++;
+      outcome.failedSecrets += result.value;
+    }
+  }
+  running.forEach((instance) => instance.client.close?.());
+  return outcome;
+}
+
+function reply(message: CacheLoaderMessage): void {
+  process.send?.(message);
+}
+
+process.on("disconnect", () => process.exit(0));
+process.on("message", (command: CacheLoaderCommand) => {
+  const run = async (): Promise<CacheLoaderMessage> => {
+    switch (command.type) {
+      case "roundTrip":
+        return { type: "roundTrip", ms: await roundTripMs(command.samples) };
+      case "prepare":
+        await prepare(command.loader, command.instances);
+        return { type: "prepared" };
+      case "load":
+        return { type: "loaded", outcome: await load() };
+    }
+  };
+  run().then(reply, (error: unknown) =>
+    reply({ type: "failed", message: error instanceof Error ? error.message : String(error) }),
+  );
+});
+reply({ type: "ready" });

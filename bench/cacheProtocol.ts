@@ -1,0 +1,81 @@
+/**
+ * What the processes of the SecretCache benchmark say to each other (IPC messages of
+ * `child_process.fork`): `bench/secretCache.ts` (the orchestrator), `bench/cacheVault.ts` (the
+ * local vault) and `bench/cacheLoader.ts` (the loaders), and the names they agree on.
+ */
+import type { LocalVaultFaultOptions } from "../src/emulator/index.js";
+
+/** Name of the i-th secret the vault is seeded with. */
+export function cacheSecretName(index: number): string {
+  return `s-${String(index).padStart(4, "0")}`;
+}
+
+/** The value seeded for a secret, which every loader checks. */
+export function cacheSecretValue(name: string): string {
+  return `value of ${name}`;
+}
+
+/** The loaders compared. */
+export type Loader =
+  "SecretCache" | "naive Promise.all (this client)" | "naive Promise.all (official)";
+
+/** Orchestrator -> vault. */
+export type CacheVaultCommand = { type: "faults"; faults: LocalVaultFaultOptions };
+
+/** Vault -> orchestrator. */
+export type CacheVaultMessage =
+  { type: "listening"; url: string } | { type: "faultsSet" } | { type: "failed"; message: string };
+
+/** How the loader child is started (argv[2], JSON). */
+export interface CacheLoaderConfig {
+  url: string;
+  /** Secrets the vault holds: what every load must return. */
+  secrets: number;
+  /** Items of a list page. */
+  pageSize: number;
+}
+
+/** Orchestrator -> loader. */
+export type CacheLoaderCommand =
+  /** Median round trip of a list page under the vault's current faults (one warm-up first). */
+  | { type: "roundTrip"; samples: number }
+  /** Creates `instances` loaders and warms each client (challenge, connection). */
+  | { type: "prepare"; loader: Loader; instances: number }
+  /** Runs the prepared loaders at once, times them, closes them. */
+  | { type: "load" };
+
+/** When things happened in one instance's load, in ms from the start of the run. */
+export interface InstanceTimeline {
+  /** The first and last 429 answered. */
+  firstThrottledMs?: number;
+  lastThrottledMs?: number;
+  /** The first request sent after the last 429 that was answered without 429. */
+  resumedMs?: number;
+  /** The last list page answered. */
+  listedMs?: number;
+  /** The load finished. */
+  doneMs: number;
+}
+
+/** What one run of the prepared loaders gave. */
+export interface LoadOutcome {
+  /** From the first request until every instance finished. */
+  durationMs: number;
+  /** Attempts sent by all instances (retries and 429s included). */
+  attempts: number;
+  throttled: number;
+  /** Instances whose load failed or returned anything but every secret with its value. */
+  failedLoads: number;
+  failedSecrets: number;
+  /** Why loads failed (error messages; never values). */
+  errors: string[];
+  timelines: InstanceTimeline[];
+}
+
+/** Loader -> orchestrator. */
+export type CacheLoaderMessage =
+  | { type: "ready" }
+  | { type: "roundTrip"; ms: number }
+  | { type: "prepared" }
+  | { type: "loaded"; outcome: LoadOutcome }
+  | { type: "failed"; message: string };
