@@ -276,13 +276,28 @@ export class Synchronizer {
         throw error;
       }
     };
-    for (;;) {
-      const next = await withSharedBackoff(
+    const requestPage = (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
+      const page = withSharedBackoff(
         backoff,
         { maxAttempts, signal, subject: "listing" },
         nextPage,
       );
+      // Awaited below; until then a failure must not count as unhandled.
+      page.catch(() => undefined);
+      return page;
+    };
+    let pending = requestPage();
+    for (;;) {
+      const next = await pending;
       if (next.done === true) return;
+      // Only to resume after an error: the end of the listing is the pager's to say.
+      if (next.value.continuationToken !== undefined) {
+        continuationToken = next.value.continuationToken;
+      }
+      // The listing is a chain of round trips, the least time a load can take: the next page is
+      // asked for before this page's secrets go to the workers, so its request goes out first and
+      // the chain never waits behind the gets.
+      pending = requestPage();
       const nowMs = Date.now();
       for (const properties of next.value) {
         const key = keyOf(properties.name);
@@ -304,10 +319,6 @@ export class Synchronizer {
           continue;
         }
         yield properties;
-      }
-      // Only to resume after an error: the end of the listing is the pager's to say.
-      if (next.value.continuationToken !== undefined) {
-        continuationToken = next.value.continuationToken;
       }
     }
   }

@@ -509,6 +509,31 @@ describe("SecretCache", () => {
         `gets spread over the listing (${lastGet - firstGet} ms)`,
       );
     });
+
+    it("asks for the next list page before fetching the secrets of the page in hand", async () => {
+      const vault = new FakeVault();
+      vault.pageSize = 5;
+      vault.seed(15);
+      const events: string[] = [];
+      vault.pageHook = (token) => {
+        events.push(`page ${token ?? "first"}`);
+        return undefined;
+      };
+      const getSecret = vault.getSecret.bind(vault);
+      vault.getSecret = (name, options) => {
+        events.push(`get ${name}`);
+        return getSecret(name, options);
+      };
+      await track(cacheOf(vault)).load();
+      assert.deepEqual(
+        events.filter((e) => e.startsWith("page")),
+        ["page first", "page 5", "page 10"],
+      );
+      // Each page's request goes out before the gets of the page before it.
+      assert.ok(events.indexOf("page 5") < events.indexOf("get s000"), events.join(", "));
+      assert.ok(events.indexOf("page 10") < events.indexOf("get s005"), events.join(", "));
+      assert.equal(vault.gets.length, 15);
+    });
   });
 
   describe("shared backoff", () => {
