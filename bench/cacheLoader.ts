@@ -39,13 +39,18 @@ class AttemptCounter {
   private firstThrottledMs: number | undefined;
   private lastThrottledMs: number | undefined;
   private resumedMs: number | undefined;
+  private retryAfterEndsMs: number | undefined;
   private listedMs: number | undefined;
+  private pages = 0;
+  private pagesBeforeThrottle: number | undefined;
 
   reset(): void {
     this.attempts = 0;
     this.throttled = 0;
     this.origin = performance.now();
-    this.firstThrottledMs = this.lastThrottledMs = this.resumedMs = this.listedMs = undefined;
+    this.firstThrottledMs = this.lastThrottledMs = this.resumedMs = undefined;
+    this.retryAfterEndsMs = this.listedMs = this.pagesBeforeThrottle = undefined;
+    this.pages = 0;
   }
 
   timeline(doneMs: number): InstanceTimeline {
@@ -55,7 +60,9 @@ class AttemptCounter {
       firstThrottledMs: round(this.firstThrottledMs),
       lastThrottledMs: round(this.lastThrottledMs),
       resumedMs: round(this.resumedMs),
+      retryAfterEndsMs: round(this.retryAfterEndsMs),
       listedMs: round(this.listedMs),
+      pagesBeforeThrottle: this.pagesBeforeThrottle,
       doneMs: Math.round(doneMs),
     };
   }
@@ -70,14 +77,23 @@ class AttemptCounter {
       if (response.status === 429) {
         this.throttled++;
         this.firstThrottledMs ??= answeredMs;
+        this.pagesBeforeThrottle ??= this.pages;
         this.lastThrottledMs = answeredMs;
         this.resumedMs = undefined;
+        const seconds = Number(response.headers.get("retry-after") ?? "NaN");
+        if (Number.isFinite(seconds)) {
+          const ends = answeredMs + seconds * 1000;
+          // A 429 of a request sent after the last end begins a new episode.
+          const newEpisode = this.retryAfterEndsMs === undefined || sentMs >= this.retryAfterEndsMs;
+          this.retryAfterEndsMs = newEpisode ? ends : Math.min(this.retryAfterEndsMs!, ends);
+        }
       } else if (this.lastThrottledMs !== undefined && sentMs >= this.lastThrottledMs) {
         this.resumedMs ??= sentMs;
       }
       // A list page: /secrets?... (a get is /secrets/{name}).
       if (response.status === 200 && /\/secrets\/?$/.test(new URL(request.url).pathname)) {
         this.listedMs = answeredMs;
+        this.pages++;
       }
       return response;
     },

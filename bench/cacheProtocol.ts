@@ -51,8 +51,16 @@ export interface InstanceTimeline {
   lastThrottledMs?: number;
   /** The first request sent after the last 429 that was answered without 429. */
   resumedMs?: number;
+  /**
+   * The earliest time the last throttling episode's `Retry-After` answers allowed a request again
+   * (the least, over its 429s, of answered + Retry-After): what a client that honours them can do
+   * at best, whole seconds being all the header says.
+   */
+  retryAfterEndsMs?: number;
   /** The last list page answered. */
   listedMs?: number;
+  /** List pages answered before the first 429 (of 40 for 1,000 secrets). */
+  pagesBeforeThrottle?: number;
   /** The load finished. */
   doneMs: number;
 }

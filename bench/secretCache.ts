@@ -98,6 +98,12 @@ interface Row {
   ratioToFloor: number;
   failedLoads: number;
   failedSecrets: number;
+  /**
+   * Throttled runs, median over runs of the median instance: when the Retry-After answers allowed
+   * requests again, and when the instance resumed (ms from the start).
+   */
+  retryAfterEndsMs?: number;
+  resumedMs?: number;
   /** Per instance of the last run: when it was throttled, resumed, listed and done. */
   lastTimelines: InstanceTimeline[];
 }
@@ -214,6 +220,15 @@ function rowOf(
   });
   const medianMs = median(durations);
   const throttled = median(outcomes.map((o) => o.throttled));
+  const medianInstance = (
+    pick: (t: InstanceTimeline) => number | undefined,
+  ): number | undefined => {
+    const perRun = outcomes
+      .map((o) => o.timelines.map(pick).filter((v): v is number => v !== undefined))
+      .filter((values) => values.length > 0)
+      .map(median);
+    return perRun.length === 0 ? undefined : Math.round(median(perRun));
+  };
   return {
     scenario: scenario.name,
     loader,
@@ -232,6 +247,8 @@ function rowOf(
     ratioToFloor: Math.round((medianMs / floorMs) * 100) / 100,
     failedLoads: outcomes.reduce((sum, o) => sum + o.failedLoads, 0),
     failedSecrets: outcomes.reduce((sum, o) => sum + o.failedSecrets, 0),
+    retryAfterEndsMs: medianInstance((t) => t.retryAfterEndsMs),
+    resumedMs: medianInstance((t) => t.resumedMs),
     lastTimelines: outcomes.at(-1)?.timelines ?? [],
   };
 }
@@ -433,6 +450,13 @@ async function main(): Promise<void> {
         "failed loads": row.failedLoads,
       })),
     );
+    for (const row of rows) {
+      if (row.retryAfterEndsMs === undefined && row.resumedMs === undefined) continue;
+      console.log(
+        `${row.scenario}, ${row.loader}: Retry-After allowed requests again at ` +
+          `${row.retryAfterEndsMs ?? "-"} ms, resumed at ${row.resumedMs ?? "-"} ms (median instance)`,
+      );
+    }
     console.log("\nTargets (issue #14):");
     console.table(
       targets.map((t) => ({
