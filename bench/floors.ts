@@ -11,6 +11,12 @@
  *
  * The floor is the larger of the two. An average rate (limit / window) is no floor: a fresh window
  * admits its whole limit at once, so 1,040 requests finish far under 1,040 / 400 per second.
+ *
+ * Two costs above the window floor are out of any loader's hands, and the benchmark shows them
+ * rather than hide them in the floor: `Retry-After` counts whole seconds, rounded up, so a loader
+ * that honours it resumes up to a second after the window reopens (how much depends on when the
+ * window's last admitted request fell: the timelines give the earliest allowed time), and the
+ * requests the first window could not take still need the vault's time once it reopens.
  */
 
 /** The throttle of the vault: `limit` requests per fixed window. */
