@@ -197,12 +197,17 @@ export class SecretClient {
    * const { value } = await client.getSecret("db-password");
    * ```
    */
-  async getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
-    checkSecretName(secretName, "secretName");
-    const version = checkVersion(options.version, "options.version");
-    return tracingClient.withSpan("SecretClient.getSecret", options, (updatedOptions) =>
-      this.operations.getSecret(secretName, version, updatedOptions),
-    );
+  getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
+    // Not async (the hottest path: no promise of its own), so bad arguments become a rejection here.
+    try {
+      checkSecretName(secretName, "secretName");
+      const version = checkVersion(options.version, "options.version");
+      return tracingClient.withSpan("SecretClient.getSecret", options, (updatedOptions) =>
+        this.operations.getSecret(secretName, version, updatedOptions),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -285,14 +285,16 @@ export class SecretsOperations {
     return url.toString();
   }
 
-  private async send(
+  // Not async, and no object copies: this is the path of every operation.
+  private send(
     options: OperationOptions,
     request: WireRequest & { path: string; query?: string },
   ): Promise<PipelineResponse> {
-    const { path, query = "", ...rest } = request;
     return this.sendUrl(options, {
-      ...rest,
-      url: this.context.vaultUrl + path + this.apiVersionQuery + query,
+      method: request.method,
+      body: request.body,
+      expectedStatus: request.expectedStatus,
+      url: this.context.vaultUrl + request.path + this.apiVersionQuery + (request.query ?? ""),
     });
   }
 

@@ -1,14 +1,13 @@
 import { AbortError } from "@azure/abort-controller";
 import {
-  createHttpHeaders,
   RestError,
   type HttpClient,
   type PipelineRequest,
   type PipelineResponse,
-  type RawHttpHeaders,
 } from "@azure/core-rest-pipeline";
 import * as http from "node:http";
 import * as https from "node:https";
+import { createRawResponseHeaders } from "./responseHeaders.js";
 
 interface Origin {
   isHttps: boolean;
@@ -77,7 +76,8 @@ export function createKeyVaultHttpClient(
   }
 
   return {
-    async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+    // Not async: the lean path's own promise is the only one.
+    sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
       if (needsFullClient(request)) return sendWithAgent(fallback, request, agentFor(request));
       return sendLean(request);
     },
@@ -159,14 +159,10 @@ export function createKeyVaultHttpClient(
             ),
           );
           res.on("end", () => {
-            const raw: RawHttpHeaders = {};
-            for (const [name, value] of Object.entries(res.headers)) {
-              if (value !== undefined) raw[name] = Array.isArray(value) ? value.join(", ") : value;
-            }
             const response: PipelineResponse = {
               request,
               status: res.statusCode ?? 0,
-              headers: createHttpHeaders(raw),
+              headers: createRawResponseHeaders(res.rawHeaders),
             };
             if (request.method !== "HEAD") {
               response.bodyAsText =

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import {
   Agent,
   createServer,
+  request as httpRequest,
   type IncomingMessage,
   type Server,
   type ServerResponse,
@@ -88,6 +90,44 @@ describe("integration: createKeyVaultHttpClient over real sockets", () => {
     assert.equal(response.bodyAsText, '{"ok":"é"}');
     assert.equal(sent.headers.has("content-length"), false, "the request object is left as it was");
     assert.equal(fallbackCalls.length, 0);
+  });
+
+  it("gives the response headers Node's own view has: lowercase, repeats kept or joined as Node does", async () => {
+    // Every header Node keeps the first of, some it joins, set-cookie and cookie, in mixed case.
+    const repeated = [
+      ...["Age", "ETag", "Location", "Server", "Expires", "Content-Type", "Last-Modified"],
+      ...["Retry-After", "Referer", "From", "Host", "User-Agent", "Max-Forwards", "Authorization"],
+      ...["Proxy-Authorization", "If-Modified-Since", "If-Unmodified-Since"],
+      ...["X-Ms-Request-Id", "WWW-Authenticate", "Vary", "Set-Cookie", "Cookie", "Cache-Control"],
+    ];
+    let nodeView: IncomingMessage["headers"] = {};
+    handler = (_req, res) => {
+      res.setHeader("x-single", "one");
+      for (const name of repeated) res.appendHeader(name, ["first", "second"]);
+      res.end("{}");
+    };
+    const response = await client.sendRequest(request("/headers"));
+    // The oracle: Node's `message.headers` for the same answer.
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${origin}/headers`, { agent: keepAliveAgent }, (res) => {
+        nodeView = res.headers;
+        res.resume();
+        res.on("end", resolve);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const expected: Record<string, string> = {};
+    for (const [name, value] of Object.entries(nodeView)) {
+      if (value !== undefined) expected[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    assert.equal(expected["etag"], "first", "the oracle keeps the first ETag");
+    assert.equal(expected["vary"], "first, second", "the oracle joins Vary");
+    assert.deepEqual(response.headers.toJSON(), expected);
+    assert.equal(response.headers.get("X-SINGLE"), "one");
+    assert.equal(response.headers.has("cookie"), true);
+    assert.deepEqual([...response.headers].length, Object.keys(expected).length);
+    assert.match(inspect(response.headers), /x-single/);
   });
 
   it("hands streams, progress callbacks and compressed responses to the fallback client", async () => {
