@@ -13,6 +13,8 @@ interface Origin {
   isHttps: boolean;
   hostname: string;
   port: string;
+  /** The Host header: hostname (IPv6 in brackets) and a port other than the scheme's default. */
+  host: string;
 }
 
 /**
@@ -69,6 +71,7 @@ export function createKeyVaultHttpClient(
         isHttps: parsed.protocol === "https:",
         hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
         port: parsed.port,
+        host: parsed.host,
       };
       lastOrigin = originText;
     }
@@ -110,9 +113,19 @@ export function createKeyVaultHttpClient(
     const body = request.body as string | undefined;
     // The length goes on this attempt's headers only: the request object is re-sent by retries
     // and by the challenge policy, sometimes without its body.
-    const headers = request.headers.toJSON({ preserveCase: true });
+    // A flat list of names and values, as `message.rawHeaders` has them: Node writes (and checks)
+    // them as they are, with no per-header bookkeeping for `getHeader`. Node adds no Host to a
+    // list, so it is here: the URL's host, default port left out, as Node writes it.
+    const named = request.headers.toJSON({ preserveCase: true });
+    const headers: string[] = [];
+    let hasHost = false;
+    for (const name in named) {
+      if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
+      headers.push(name, named[name]!);
+    }
+    if (!hasHost) headers.push("Host", origin.host);
     if (body !== undefined && !request.headers.has("content-length")) {
-      headers["Content-Length"] = String(Buffer.byteLength(body));
+      headers.push("Content-Length", String(Buffer.byteLength(body)));
     }
 
     return new Promise<PipelineResponse>((resolve, reject) => {

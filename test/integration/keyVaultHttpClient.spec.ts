@@ -130,6 +130,44 @@ describe("integration: createKeyVaultHttpClient over real sockets", () => {
     assert.match(inspect(response.headers), /x-single/);
   });
 
+  it("sends the Host header Node would, or the caller's own, and no header smuggled in by a line break", async () => {
+    const seen: Array<string | undefined> = [];
+    handler = (req, res) => {
+      seen.push(req.headers.host);
+      res.end("{}");
+    };
+    await client.sendRequest(request("/host"));
+    const own = request("/host");
+    own.headers.set("Host", "vault.example:8443");
+    await client.sendRequest(own);
+    const port = new URL(origin).port;
+    assert.deepEqual(seen, [`127.0.0.1:${port}`, "vault.example:8443"]);
+    // IPv6 in brackets, as Node writes it; a default port is left out.
+    const v6 = createServer((req, res) => res.end(JSON.stringify(req.headers.host)));
+    await new Promise<void>((resolve) => v6.listen(0, "::1", resolve));
+    try {
+      const v6Port = (v6.address() as AddressInfo).port;
+      const answer = await client.sendRequest(
+        createPipelineRequest({ url: `http://[::1]:${v6Port}/x`, allowInsecureConnection: true }),
+      );
+      assert.equal(answer.bodyAsText, JSON.stringify(`[::1]:${v6Port}`));
+    } finally {
+      v6.closeAllConnections();
+      await new Promise((resolve) => v6.close(resolve));
+    }
+    // A line break cannot smuggle a header in: core's headers drop it, Node checks what is left.
+    let injectedSeen: IncomingMessage["headers"] = {};
+    handler = (req, res) => {
+      injectedSeen = req.headers;
+      res.end("{}");
+    };
+    const injected = request("/host");
+    injected.headers.set("x-note", "a\r\nX-Injected: 1");
+    await client.sendRequest(injected);
+    assert.equal(injectedSeen["x-injected"], undefined);
+    assert.equal(injectedSeen["x-note"], "aX-Injected: 1");
+  });
+
   it("hands streams, progress callbacks and compressed responses to the fallback client", async () => {
     await client.sendRequest(request("/", { onDownloadProgress: () => {} }));
     await client.sendRequest(request("/", { streamResponseStatusCodes: new Set([200]) }));
