@@ -52,6 +52,8 @@ export interface ColdResult {
       medianImportMs: number;
       medianImportToFirstGetMs: number;
       medianProcessToFirstGetMs: number;
+      /** Raw only: importing core-rest-pipeline alone (see ColdStartResult). */
+      medianPipelineImportMs?: number;
       samplesMs: number[];
     }
   >;
@@ -267,6 +269,9 @@ export function runColdStart(
       medianImportMs: median(results.map((r) => r.importMs)),
       medianImportToFirstGetMs: median(results.map((r) => r.importToFirstGetMs)),
       medianProcessToFirstGetMs: median(results.map((r) => r.processToFirstGetMs)),
+      ...(results.every((r) => r.pipelineImportMs !== undefined)
+        ? { medianPipelineImportMs: median(results.map((r) => r.pipelineImportMs!)) }
+        : {}),
       samplesMs: results.map((r) => Math.round(r.importToFirstGetMs * 10) / 10),
     };
   }

@@ -88,6 +88,11 @@ export interface ColdStartResult {
   importToFirstGetMs: number;
   /** From process start (Node's time origin) to the same point. */
   processToFirstGetMs: number;
+  /**
+   * Raw only, after its first get: importing `@azure/core-rest-pipeline` alone. Every client built
+   * on core pays it, so this plus raw's first get is the floor of such a client's cold start.
+   */
+  pipelineImportMs?: number;
 }
 
 /**

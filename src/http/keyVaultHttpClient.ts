@@ -4,6 +4,7 @@ import {
   type HttpClient,
   type PipelineRequest,
   type PipelineResponse,
+  type RawHttpHeaders,
 } from "@azure/core-rest-pipeline";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -113,20 +114,12 @@ export function createKeyVaultHttpClient(
     const body = request.body as string | undefined;
     // The length goes on this attempt's headers only: the request object is re-sent by retries
     // and by the challenge policy, sometimes without its body.
-    // A flat list of names and values, as `message.rawHeaders` has them: Node writes (and checks)
-    // them as they are, with no per-header bookkeeping for `getHeader`. Node adds no Host to a
-    // list, so it is here: the URL's host, default port left out, as Node writes it.
-    const named = request.headers.toJSON({ preserveCase: true });
-    const headers: string[] = [];
-    let hasHost = false;
-    for (const name in named) {
-      if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
-      headers.push(name, named[name]!);
-    }
-    if (!hasHost) headers.push("Host", origin.host);
-    if (body !== undefined && !request.headers.has("content-length")) {
-      headers.push("Content-Length", String(Buffer.byteLength(body)));
-    }
+    // Our own agents get the headers as a flat list (see headerList); an agent of the caller's or
+    // of core's proxy policy may edit the request's headers, which only the object form allows.
+    const headers =
+      request.agent === undefined
+        ? headerList(request, origin.host, body)
+        : headerObject(request, body);
 
     return new Promise<PipelineResponse>((resolve, reject) => {
       let settled = false;
@@ -222,6 +215,40 @@ export function createKeyVaultHttpClient(
       req.end(body);
     });
   }
+}
+
+/** Methods for which Node sends an empty body as `Content-Length: 0` (it would else go chunked). */
+const methodsWithBody = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * The request's headers as a flat list of names and values (as `message.rawHeaders` has them):
+ * Node writes (and checks) them as they are, with none of the per-header bookkeeping `getHeader`
+ * needs. Node then adds neither Host nor a length, so they are added here as Node would: the URL's
+ * host (default port left out) and the body's length, `0` for a POST, PUT or PATCH without one.
+ */
+function headerList(request: PipelineRequest, host: string, body: string | undefined): string[] {
+  const named = request.headers.toJSON({ preserveCase: true });
+  const headers: string[] = [];
+  let hasHost = false;
+  for (const name in named) {
+    if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
+    headers.push(name, named[name]!);
+  }
+  if (!hasHost) headers.push("Host", host);
+  if (!request.headers.has("content-length")) {
+    if (body !== undefined) headers.push("Content-Length", String(Buffer.byteLength(body)));
+    else if (methodsWithBody.has(request.method)) headers.push("Content-Length", "0");
+  }
+  return headers;
+}
+
+/** The request's headers as an object, for Node's usual path (Host and lengths added by Node). */
+function headerObject(request: PipelineRequest, body: string | undefined): RawHttpHeaders {
+  const headers = request.headers.toJSON({ preserveCase: true });
+  if (body !== undefined && !request.headers.has("content-length")) {
+    headers["Content-Length"] = String(Buffer.byteLength(body));
+  }
+  return headers;
 }
 
 /**

@@ -168,6 +168,31 @@ describe("integration: createKeyVaultHttpClient over real sockets", () => {
     assert.equal(injectedSeen["x-note"], "aX-Injected: 1");
   });
 
+  it("sends an empty POST, PUT or PATCH with Content-Length 0 and a GET or DELETE with no length, never chunked", async () => {
+    const seen: string[] = [];
+    handler = (req, res) => {
+      seen.push(
+        `${req.method} ${req.headers["content-length"] ?? "-"} ${req.headers["transfer-encoding"] ?? "-"}`,
+      );
+      res.end("{}");
+    };
+    for (const method of ["POST", "PUT", "PATCH", "GET", "DELETE"] as const) {
+      await client.sendRequest(request("/empty", { method }));
+    }
+    // With an agent of the caller's (Node's usual path), the same.
+    const own = request("/empty", { method: "POST" });
+    own.agent = keepAliveAgent;
+    await client.sendRequest(own);
+    assert.deepEqual(seen, [
+      "POST 0 -",
+      "PUT 0 -",
+      "PATCH 0 -",
+      "GET - -",
+      "DELETE - -",
+      "POST 0 -",
+    ]);
+  });
+
   it("hands streams, progress callbacks and compressed responses to the fallback client", async () => {
     await client.sendRequest(request("/", { onDownloadProgress: () => {} }));
     await client.sendRequest(request("/", { streamResponseStatusCodes: new Set([200]) }));
