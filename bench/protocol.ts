@@ -85,14 +85,9 @@ export interface ColdStartResult {
   /** Importing the client's module alone (none for raw: node:http is part of Node). */
   importMs: number;
   /** From just before the client is imported to the first getSecret's value in hand. */
-  importToFirstGetMs: number;
+  importToFirstGetMs?: number;
   /** From process start (Node's time origin) to the same point. */
-  processToFirstGetMs: number;
-  /**
-   * Raw only, after its first get: importing `@azure/core-rest-pipeline` alone. Every client built
-   * on core pays it, so this plus raw's first get is the floor of such a client's cold start.
-   */
-  pipelineImportMs?: number;
+  processToFirstGetMs?: number;
 }
 
 /**

@@ -75,13 +75,10 @@ export function scenarioTable(results: ScenarioResult[]): string {
 
 /**
  * The least cold start of a client on `@azure/core-rest-pipeline`: core's import plus the raw
- * loop's first get (connection and round trip); NaN when the run did not measure core's import.
+ * loop's first get (connection and round trip), each in a fresh process.
  */
 export function coldFloorMs(result: ColdResult): number {
-  const { raw } = result.contenders;
-  return raw.medianPipelineImportMs === undefined
-    ? Number.NaN
-    : raw.medianPipelineImportMs + raw.medianImportToFirstGetMs;
+  return result.medianPipelineImportMs + result.contenders.raw.medianImportToFirstGetMs;
 }
 
 export function coldTable(results: ColdResult[]): string {
