@@ -11,7 +11,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json tsconfig.cjs.json ./
-COPY scripts/build.mjs scripts/
+COPY scripts/build.mjs scripts/bundle.mjs scripts/
 COPY src src
 RUN node scripts/build.mjs && npm prune --omit=dev --no-audit --no-fund --ignore-scripts
 

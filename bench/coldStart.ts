@@ -1,14 +1,26 @@
 /**
  * Cold start of one contender: a fresh process imports the client, constructs it and completes the
  * first getSecret (challenge round trip included for the clients), then prints a ColdStartResult
- * line and exits. argv: contender, vault URL, our client's module.
+ * line and exits. argv: contender, vault URL, our client's module. With `core` instead of a
+ * contender it only imports `@azure/core-rest-pipeline` (for the floor of a client built on it).
  */
 import { performance } from "node:perf_hooks";
 import type { ColdStartResult, ContenderName } from "./protocol.js";
 
 async function main(): Promise<void> {
-  const [contenderName, url, ourModule] = process.argv.slice(2) as [ContenderName, string, string];
+  const [contenderName, url, ourModule] = process.argv.slice(2) as [
+    ContenderName | "core",
+    string,
+    string,
+  ];
   const started = performance.now();
+  if (contenderName === "core") {
+    // Not a contender: `@azure/core-rest-pipeline` alone, which every client built on it imports.
+    await import("@azure/core-rest-pipeline");
+    const result: ColdStartResult = { importMs: performance.now() - started };
+    process.stdout.write(JSON.stringify(result) + "\n");
+    process.exit(0);
+  }
   // The client's module first, timed on its own; createContender's import then finds it loaded.
   if (contenderName === "ours") await import(ourModule);
   else if (contenderName === "official") await import("@azure/keyvault-secrets");
@@ -24,6 +36,7 @@ async function main(): Promise<void> {
     importToFirstGetMs: done - started,
     processToFirstGetMs: done,
   };
+
   process.stdout.write(JSON.stringify(result) + "\n");
   contender.close();
   process.exit(0);

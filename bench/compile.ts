@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleEsm } from "../scripts/bundle.mjs";
 
 /** Where the compiled programs are. */
 export interface CompiledBench {
@@ -28,11 +29,17 @@ export interface CompiledBench {
 const childPrograms = ["fixedServer", "vaultServer", "clientChild", "coldStart"];
 
 /**
- * Compiles src/ and the child programs.
+ * Compiles src/ and the child programs, and bundles our client's entry point as the package's
+ * build does (scripts/bundle.mjs), so that every import and profile is of what users load.
  * @param programs - the bench/ programs to compile (their imports come along)
+ * @param options - `bundle: false` leaves the entry point unbundled (CPU profiles then name our
+ *   files one by one)
  * @returns where they are
  */
-export function compileBench(programs: string[] = childPrograms): CompiledBench {
+export function compileBench(
+  programs: string[] = childPrograms,
+  { bundle = true }: { bundle?: boolean } = {},
+): CompiledBench {
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const dir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-"));
   const outDir = path.join(dir, "out");
@@ -71,6 +78,8 @@ export function compileBench(programs: string[] = childPrograms): CompiledBench 
     });
   }
   writeFileSync(path.join(outDir, "package.json"), JSON.stringify({ type: "module" }) + "\n");
+  // The benchmark's servers import src/ modules directly: they stay (prune: false).
+  if (bundle) bundleEsm(path.join(outDir, "src"), ["index.js"], { prune: false });
   return {
     repoRoot,
     dir,

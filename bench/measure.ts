@@ -55,6 +55,11 @@ export interface ColdResult {
       samplesMs: number[];
     }
   >;
+  /**
+   * A fresh process importing `@azure/core-rest-pipeline` alone (median): every client built on it
+   * pays this, so with raw's first get it is the floor of such a client's cold start.
+   */
+  medianPipelineImportMs: number;
 }
 
 export interface RunningServer {
@@ -229,7 +234,7 @@ export async function runScenario(
 export function runColdStartOnce(
   compiled: CompiledBench,
   server: RunningServer,
-  contender: ContenderName,
+  contender: ContenderName | "core",
 ): ColdStartResult {
   // Plain node, no loader, a fresh process each time.
   const output = execFileSync(
@@ -253,22 +258,30 @@ export function runColdStart(
   runs: number,
 ): ColdResult {
   const samples = new Map<ContenderName, ColdStartResult[]>(contenderNames.map((c) => [c, []]));
+  const pipelineImports: number[] = [];
   // One run of each contender per round, so drift hits all alike; the first round warms the disk cache.
   for (let run = -1; run < runs; run++) {
     for (const contender of contenderNames) {
       const result = runColdStartOnce(compiled, server, contender);
       if (run >= 0) samples.get(contender)!.push(result);
     }
+    const core = runColdStartOnce(compiled, server, "core");
+    if (run >= 0) pipelineImports.push(core.importMs);
   }
   const contenders = {} as ColdResult["contenders"];
   for (const contender of contenderNames) {
     const results = samples.get(contender)!;
     contenders[contender] = {
       medianImportMs: median(results.map((r) => r.importMs)),
-      medianImportToFirstGetMs: median(results.map((r) => r.importToFirstGetMs)),
-      medianProcessToFirstGetMs: median(results.map((r) => r.processToFirstGetMs)),
-      samplesMs: results.map((r) => Math.round(r.importToFirstGetMs * 10) / 10),
+      medianImportToFirstGetMs: median(results.map((r) => r.importToFirstGetMs ?? Number.NaN)),
+      medianProcessToFirstGetMs: median(results.map((r) => r.processToFirstGetMs ?? Number.NaN)),
+      samplesMs: results.map((r) => Math.round((r.importToFirstGetMs ?? Number.NaN) * 10) / 10),
     };
   }
-  return { server: serverKind, runs, contenders };
+  return {
+    server: serverKind,
+    runs,
+    contenders,
+    medianPipelineImportMs: median(pipelineImports),
+  };
 }

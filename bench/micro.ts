@@ -126,7 +126,8 @@ export async function runMicro(iterations = 20_000): Promise<Array<[string, numb
     httpClient: fakeHttpClient,
   });
   await client.getSecret(getSecretName);
-  const pipeline = Reflect.get(client, "pipeline") as Pipeline | undefined;
+  const pipeline = (Reflect.get(client, "clientPipeline") as { pipeline: Pipeline } | undefined)
+    ?.pipeline;
   const policies = pipeline?.getOrderedPolicies() ?? [];
   const tracing = createTracingClient({
     namespace: "Microsoft.KeyVault",

@@ -85,9 +85,9 @@ export interface ColdStartResult {
   /** Importing the client's module alone (none for raw: node:http is part of Node). */
   importMs: number;
   /** From just before the client is imported to the first getSecret's value in hand. */
-  importToFirstGetMs: number;
+  importToFirstGetMs?: number;
   /** From process start (Node's time origin) to the same point. */
-  processToFirstGetMs: number;
+  processToFirstGetMs?: number;
 }
 
 /**

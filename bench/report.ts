@@ -73,6 +73,14 @@ export function scenarioTable(results: ScenarioResult[]): string {
   return table(header, rows);
 }
 
+/**
+ * The least cold start of a client on `@azure/core-rest-pipeline`: core's import plus the raw
+ * loop's first get (connection and round trip), each in a fresh process.
+ */
+export function coldFloorMs(result: ColdResult): number {
+  return result.medianPipelineImportMs + result.contenders.raw.medianImportToFirstGetMs;
+}
+
 export function coldTable(results: ColdResult[]): string {
   const header = [
     "server",
@@ -89,6 +97,8 @@ export function coldTable(results: ColdResult[]): string {
     "import alone: ours ms",
     "official ms",
     "ours/official",
+    "floor on core ms",
+    "floor/official",
   ];
   const rows = results.map((r) => {
     const { ours, official, raw } = r.contenders;
@@ -107,6 +117,8 @@ export function coldTable(results: ColdResult[]): string {
       formatNumber(ours.medianImportMs, 1),
       formatNumber(official.medianImportMs, 1),
       formatRatio(ratio(ours.medianImportMs, official.medianImportMs)),
+      formatNumber(coldFloorMs(r), 1),
+      formatRatio(ratio(coldFloorMs(r), official.medianImportToFirstGetMs)),
     ];
   });
   return table(header, rows);

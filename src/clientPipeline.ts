@@ -8,8 +8,10 @@ import {
   formDataPolicyName,
   logPolicyName,
   multipartPolicyName,
-  redirectPolicy,
   redirectPolicyName,
+  proxyPolicyName,
+  setClientRequestIdPolicyName,
+  userAgentPolicyName,
   type HttpClient,
   type Pipeline,
   type PipelineRequest,
@@ -20,14 +22,18 @@ import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
 import { logger } from "./log.js";
 import type { SecretClientOptions } from "./models.js";
 import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
+import { hasDefaultProxy, onlyWhen, requestIdPolicy } from "./policies/corePolicies.js";
 import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
 import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
 import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
+import { redirectPolicy } from "./policies/redirectPolicy.js";
 import { tracingPolicy, tracingPolicyName } from "./policies/tracingPolicy.js";
 import { requestLogPolicy } from "./policies/requestLogPolicy.js";
+import { computeUserAgent, userAgentPolicy } from "./policies/userAgentPolicy.js";
 
-// Core exports the names of the policies it adds, except this one.
+// Core exports the names of the policies it adds, except these.
 const defaultRetryPolicyName = "defaultRetryPolicy";
+const wrapAbortSignalLikePolicyName = "wrapAbortSignalLikePolicy";
 
 /** Headers of Key Vault responses that are safe to log. */
 const loggedHeaderNames = [
@@ -92,6 +98,27 @@ export function createClientPipeline(settings: ClientPipelineSettings): ClientPi
     },
     loggingOptions,
   });
+  // Core's user agent policy waits for its value on every request; ours sets the same value,
+  // computed once, in the same place.
+  const userAgent = computeUserAgent(userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent);
+  // Core's first four policies are async steps on every request, most of the time with nothing to
+  // do; they are put back in core's order, each entered only when it has work (proxy, abort
+  // signal) or replaced by a synchronous one that does the same (user agent, request id).
+  const proxyConfigured = hasDefaultProxy(options.proxyOptions);
+  const [proxy] = pipeline.removePolicy({ name: proxyPolicyName });
+  const [wrapAbortSignal] = pipeline.removePolicy({ name: wrapAbortSignalLikePolicyName });
+  pipeline.removePolicy({ name: userAgentPolicyName });
+  pipeline.removePolicy({ name: setClientRequestIdPolicyName });
+  if (proxy !== undefined) {
+    pipeline.addPolicy(
+      onlyWhen(proxy, (request) => proxyConfigured || request.proxySettings !== undefined),
+    );
+  }
+  if (wrapAbortSignal !== undefined) {
+    pipeline.addPolicy(onlyWhen(wrapAbortSignal, (request) => request.abortSignal !== undefined));
+  }
+  pipeline.addPolicy(userAgentPolicy(userAgent));
+  pipeline.addPolicy(requestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
   // Core's log policy writes the whole request: TLS key and certificate, a proxy's agent and its
   // sockets. Ours logs what core's allows of it (sanitized), and nothing else.
   pipeline.removePolicy({ name: logPolicyName });
@@ -106,12 +133,13 @@ export function createClientPipeline(settings: ClientPipelineSettings): ClientPi
   pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
   // Core's tracing policy parses the URL and awaits on every request, recorded or not; ours
   // records the same spans and costs nothing more when no span is recorded. Core's redirect policy
-  // is taken out and put back after it, so that the order stays core's: retry, tracing, redirect.
+  // is replaced by ours (core's, entered only on a 3xx), after it, so that the order stays core's:
+  // retry, tracing, redirect.
   pipeline.removePolicy({ name: tracingPolicyName });
   pipeline.removePolicy({ name: redirectPolicyName });
   pipeline.addPolicy(
     tracingPolicy({
-      userAgentPrefix: userPrefix ? `${userPrefix} ${ourUserAgent}` : ourUserAgent,
+      userAgent,
       additionalAllowedQueryParameters: [
         ...loggedQueryParameters,
         ...(options.loggingOptions?.additionalAllowedQueryParameters ?? []),

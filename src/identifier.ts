@@ -16,11 +16,12 @@ const collections = new Set(["secrets", "deletedsecrets"]);
 
 /**
  * The common id, split without a URL parser: `http(s)://{host}[:port]/secrets/{name}[/{version}]`
- * with a host the URL parser would leave unchanged (lowercase labels, the last one not numeric),
- * a port without leading zeros, and segments with nothing to decode.
+ * with a host the URL parser would leave unchanged (lowercase labels, the last one not numeric, or
+ * an IPv4 address in dotted decimal without leading zeros, as the local vault's ids have), a port
+ * without leading zeros, and segments with nothing to decode.
  */
 const plainId =
-  /^(https?):\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*)(?::([1-9][0-9]{0,4}))?\/secrets\/([0-9A-Za-z-]+)(?:\/([0-9A-Za-z-]+))?$/;
+  /^(https?):\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(?::([1-9][0-9]{0,4}))?\/secrets\/([0-9A-Za-z-]+)(?:\/([0-9A-Za-z-]+))?$/;
 const defaultPorts: Record<string, string> = { http: "80", https: "443" };
 
 /**

@@ -40,6 +40,19 @@ import type {
 import { createPager, type ContinuablePage } from "./paging.js";
 import { tracingClient } from "./tracing.js";
 
+/**
+ * Runs `start` and gives back its promise; what it throws (a bad argument) becomes a rejection, as
+ * from an async method. For the hot methods (get and set), which are not async: an async method
+ * returning a promise costs one more promise and a wait on every call.
+ */
+function rejectingOnThrow<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 function checkVersion(value: unknown, parameter: string): string {
   if (value === undefined) return "";
   if (typeof value !== "string") {
@@ -171,18 +184,20 @@ export class SecretClient {
    * console.log(secret.properties.version);
    * ```
    */
-  async setSecret(
+  setSecret(
     secretName: string,
     value: string,
     options: SetSecretOptions = {},
   ): Promise<KeyVaultSecret> {
-    checkSecretName(secretName, "secretName");
-    if (typeof value !== "string") {
-      throw new TypeError(`value must be a string, got ${typeof value}.`);
-    }
-    return tracingClient.withSpan("SecretClient.setSecret", options, (updatedOptions) =>
-      this.operations.setSecret(secretName, value, updatedOptions),
-    );
+    return rejectingOnThrow(() => {
+      checkSecretName(secretName, "secretName");
+      if (typeof value !== "string") {
+        throw new TypeError(`value must be a string, got ${typeof value}.`);
+      }
+      return tracingClient.withSpan("SecretClient.setSecret", options, (updatedOptions) =>
+        this.operations.setSecret(secretName, value, updatedOptions),
+      );
+    });
   }
 
   /**
@@ -197,12 +212,14 @@ export class SecretClient {
    * const { value } = await client.getSecret("db-password");
    * ```
    */
-  async getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
-    checkSecretName(secretName, "secretName");
-    const version = checkVersion(options.version, "options.version");
-    return tracingClient.withSpan("SecretClient.getSecret", options, (updatedOptions) =>
-      this.operations.getSecret(secretName, version, updatedOptions),
-    );
+  getSecret(secretName: string, options: GetSecretOptions = {}): Promise<KeyVaultSecret> {
+    return rejectingOnThrow(() => {
+      checkSecretName(secretName, "secretName");
+      const version = checkVersion(options.version, "options.version");
+      return tracingClient.withSpan("SecretClient.getSecret", options, (updatedOptions) =>
+        this.operations.getSecret(secretName, version, updatedOptions),
+      );
+    });
   }
 
   /**

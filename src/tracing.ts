@@ -1,4 +1,9 @@
-import { createTracingClient, type TracingClient, type TracingContext } from "@azure/core-tracing";
+import {
+  createTracingClient,
+  type TracingClient,
+  type TracingContext,
+  type TracingSpan,
+} from "@azure/core-tracing";
 import { packageName, packageVersion } from "./constants.js";
 
 /**
@@ -26,20 +31,47 @@ const coreTracingClient = createTracingClient({
 
 /**
  * Creates the spans `SecretClient.<method>` in namespace `Microsoft.KeyVault`: core's tracing
- * client, whose `withSpan` also notes the contexts of spans that are not recorded.
+ * client, except `withSpan`, which also notes the contexts of spans that are not recorded, and for
+ * those calls the operation at once: a span that is not recorded has no status to set and nothing
+ * to wait for before it ends. A recorded span gets what core's `withSpan` gives it.
  */
 export const tracingClient: TracingClient = {
   ...coreTracingClient,
-  withSpan(name, operationOptions, callback, spanOptions) {
-    return coreTracingClient.withSpan(
+  withSpan: ((name, operationOptions, callback, spanOptions) => {
+    const { span, updatedOptions } = coreTracingClient.startSpan(
       name,
       operationOptions,
-      ((updatedOptions, span) => {
-        const context = updatedOptions.tracingOptions?.tracingContext;
-        if (context !== undefined && !span.isRecording()) unrecordedContexts.add(context);
-        return callback(updatedOptions, span);
-      }) as typeof callback,
       spanOptions,
     );
-  },
+    const context = updatedOptions.tracingOptions!.tracingContext!;
+    if (!span.isRecording()) {
+      unrecordedContexts.add(context);
+      span.end();
+      try {
+        return Promise.resolve(
+          coreTracingClient.withContext(context, callback, updatedOptions, span),
+        );
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return withRecordedSpan(span, context, () => callback(updatedOptions, span));
+  }) as TracingClient["withSpan"],
 };
+
+async function withRecordedSpan<T>(
+  span: TracingSpan,
+  context: TracingContext,
+  operation: () => T,
+): Promise<Awaited<T>> {
+  try {
+    const result = await coreTracingClient.withContext(context, operation);
+    span.setStatus({ status: "success" });
+    return result;
+  } catch (error) {
+    span.setStatus({ status: "error", error: error as Error });
+    throw error;
+  } finally {
+    span.end();
+  }
+}

@@ -112,17 +112,20 @@ export class SecretsOperations {
   }
 
   /** PUT /secrets/{name} */
-  async setSecret(name: string, value: string, options: SetSecretOptions): Promise<KeyVaultSecret> {
-    const response = await this.send(options, {
-      method: "PUT",
-      path: `/secrets/${encodeURIComponent(name)}`,
-      body: toSetBody(value, options),
-    });
-    return this.map(response, toKeyVaultSecret);
+  setSecret(name: string, value: string, options: SetSecretOptions): Promise<KeyVaultSecret> {
+    return this.send(
+      options,
+      {
+        method: "PUT",
+        path: `/secrets/${encodeURIComponent(name)}`,
+        body: toSetBody(value, options),
+      },
+      toKeyVaultSecret,
+    );
   }
 
   /** GET /secrets/{name}/{version} (latest when version is empty). */
-  async getSecret(
+  getSecret(
     name: string,
     version: string,
     options: OperationOptions & { outContentType?: string },
@@ -131,91 +134,110 @@ export class SecretsOperations {
       options.outContentType !== undefined
         ? `&outContentType=${encodeURIComponent(options.outContentType)}`
         : "";
-    const response = await this.send(options, {
-      method: "GET",
-      path: `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
-      query,
-    });
-    return this.map(response, toKeyVaultSecret);
+    return this.send(
+      options,
+      {
+        method: "GET",
+        path: `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+        query,
+      },
+      toKeyVaultSecret,
+    );
   }
 
   /** PATCH /secrets/{name}/{version} */
-  async updateSecretProperties(
+  updateSecretProperties(
     name: string,
     version: string,
     options: UpdateSecretPropertiesOptions,
   ): Promise<SecretProperties> {
-    const response = await this.send(options, {
-      method: "PATCH",
-      path: `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
-      body: toUpdateBody(options),
-    });
-    return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
+    return this.send(
+      options,
+      {
+        method: "PATCH",
+        path: `/secrets/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+        body: toUpdateBody(options),
+      },
+      (parsed) => toKeyVaultSecret(parsed).properties,
+    );
   }
 
   /** DELETE /secrets/{name} */
-  async deleteSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
-    const response = await this.send(options, {
-      method: "DELETE",
-      path: `/secrets/${encodeURIComponent(name)}`,
-    });
-    return this.map(response, toDeletedSecret);
+  deleteSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
+    return this.send(
+      options,
+      {
+        method: "DELETE",
+        path: `/secrets/${encodeURIComponent(name)}`,
+      },
+      toDeletedSecret,
+    );
   }
 
   /** GET /deletedsecrets/{name} */
-  async getDeletedSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
-    const response = await this.send(options, {
-      method: "GET",
-      path: `/deletedsecrets/${encodeURIComponent(name)}`,
-    });
-    return this.map(response, toDeletedSecret);
+  getDeletedSecret(name: string, options: OperationOptions): Promise<DeletedSecret> {
+    return this.send(
+      options,
+      {
+        method: "GET",
+        path: `/deletedsecrets/${encodeURIComponent(name)}`,
+      },
+      toDeletedSecret,
+    );
   }
 
   /** DELETE /deletedsecrets/{name} (204) */
-  async purgeDeletedSecret(name: string, options: OperationOptions): Promise<void> {
-    await this.send(options, {
-      method: "DELETE",
+  purgeDeletedSecret(name: string, options: OperationOptions): Promise<void> {
+    const request = {
+      method: "DELETE" as const,
       path: `/deletedsecrets/${encodeURIComponent(name)}`,
       expectedStatus: 204,
-    });
+    };
+    return this.send(options, request, () => undefined);
   }
 
   /** POST /deletedsecrets/{name}/recover */
-  async recoverDeletedSecret(name: string, options: OperationOptions): Promise<SecretProperties> {
-    const response = await this.send(options, {
-      method: "POST",
-      path: `/deletedsecrets/${encodeURIComponent(name)}/recover`,
-    });
-    return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
+  recoverDeletedSecret(name: string, options: OperationOptions): Promise<SecretProperties> {
+    return this.send(
+      options,
+      {
+        method: "POST",
+        path: `/deletedsecrets/${encodeURIComponent(name)}/recover`,
+      },
+      (parsed) => toKeyVaultSecret(parsed).properties,
+    );
   }
 
   /** POST /secrets/{name}/backup */
-  async backupSecret(name: string, options: OperationOptions): Promise<Uint8Array | undefined> {
-    const response = await this.send(options, {
-      method: "POST",
-      path: `/secrets/${encodeURIComponent(name)}/backup`,
-    });
-    return this.map(response, (parsed) => {
-      const value = asObject(parsed, "backup").value;
-      if (value === undefined || value === null) return undefined;
-      if (typeof value !== "string") throw new ResponseShapeError(`"value" is not a string.`);
-      // A Buffer, as 4.x gives (its users call backup.toString("base64")), and one of its own:
-      // a small decode may be a slice of Node's shared pool.
-      const decoded = Buffer.from(value, "base64url");
-      const backup = Buffer.allocUnsafeSlow(decoded.length);
-      decoded.copy(backup);
-      return backup;
-    });
+  backupSecret(name: string, options: OperationOptions): Promise<Uint8Array | undefined> {
+    return this.send(
+      options,
+      {
+        method: "POST",
+        path: `/secrets/${encodeURIComponent(name)}/backup`,
+      },
+      (parsed) => {
+        const value = asObject(parsed, "backup").value;
+        if (value === undefined || value === null) return undefined;
+        if (typeof value !== "string") throw new ResponseShapeError(`"value" is not a string.`);
+        // A Buffer, as 4.x gives (its users call backup.toString("base64")), and one of its own:
+        // a small decode may be a slice of Node's shared pool.
+        const decoded = Buffer.from(value, "base64url");
+        const backup = Buffer.allocUnsafeSlow(decoded.length);
+        decoded.copy(backup);
+        return backup;
+      },
+    );
   }
 
   /** POST /secrets/restore */
-  async restoreSecretBackup(
-    backup: Uint8Array,
-    options: OperationOptions,
-  ): Promise<SecretProperties> {
+  restoreSecretBackup(backup: Uint8Array, options: OperationOptions): Promise<SecretProperties> {
     const body: BackupBlobWire = { value: Buffer.from(backup).toString("base64url") };
-    const response = await this.send(options, { method: "POST", path: "/secrets/restore", body });
-    return this.map(response, (parsed) => toKeyVaultSecret(parsed).properties);
+    return this.send(
+      options,
+      { method: "POST", path: "/secrets/restore", body },
+      (parsed) => toKeyVaultSecret(parsed).properties,
+    );
   }
 
   /**
@@ -235,9 +257,8 @@ export class SecretsOperations {
     } else {
       url = this.continuationUrl(link, maxPageSize);
     }
-    const response = await this.sendUrl(options, { method: "GET", url });
     const mapItem = listItemMappers[list.kind];
-    return this.map(response, (parsed) => {
+    return this.exchange(options, { method: "GET", url }, (parsed) => {
       const body = asObject(parsed, "list page");
       const value = body.value ?? [];
       if (!Array.isArray(value)) throw new ResponseShapeError(`"value" is not an array.`);
@@ -285,21 +306,26 @@ export class SecretsOperations {
     return url.toString();
   }
 
-  private async send(
+  // Not async, and no object copies: this is the path of every operation.
+  private send<T>(
     options: OperationOptions,
     request: WireRequest & { path: string; query?: string },
-  ): Promise<PipelineResponse> {
-    const { path, query = "", ...rest } = request;
-    return this.sendUrl(options, {
-      ...rest,
-      url: this.context.vaultUrl + path + this.apiVersionQuery + query,
-    });
+    mapper: (parsed: unknown) => T,
+  ): Promise<T> {
+    const url = this.context.vaultUrl + request.path + this.apiVersionQuery + (request.query ?? "");
+    return this.exchange(
+      options,
+      { method: request.method, body: request.body, expectedStatus: request.expectedStatus, url },
+      mapper,
+    );
   }
 
-  private async sendUrl(
+  /** Sends one request, checks its status, tells `onResponse`, and maps the body. */
+  private async exchange<T>(
     options: OperationOptions,
     request: WireRequest & { url: string },
-  ): Promise<PipelineResponse> {
+    mapper: (parsed: unknown) => T,
+  ): Promise<T> {
     const { expectedStatus = 200 } = request;
     const response = await this.context.pipeline.sendRequest(
       this.context.httpClient,
@@ -313,7 +339,7 @@ export class SecretsOperations {
     if (options.onResponse) {
       options.onResponse({ ...response, parsedBody: parseQuietly(response.bodyAsText) });
     }
-    return response;
+    return this.map(response, mapper);
   }
 
   private createRequest(

@@ -1,6 +1,5 @@
 import { AbortError } from "@azure/abort-controller";
 import {
-  createHttpHeaders,
   RestError,
   type HttpClient,
   type PipelineRequest,
@@ -9,11 +8,14 @@ import {
 } from "@azure/core-rest-pipeline";
 import * as http from "node:http";
 import * as https from "node:https";
+import { createRawResponseHeaders } from "./responseHeaders.js";
 
 interface Origin {
   isHttps: boolean;
   hostname: string;
   port: string;
+  /** The Host header: hostname (IPv6 in brackets) and a port other than the scheme's default. */
+  host: string;
 }
 
 /**
@@ -70,6 +72,7 @@ export function createKeyVaultHttpClient(
         isHttps: parsed.protocol === "https:",
         hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
         port: parsed.port,
+        host: parsed.host,
       };
       lastOrigin = originText;
     }
@@ -77,7 +80,8 @@ export function createKeyVaultHttpClient(
   }
 
   return {
-    async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+    // Not async: the lean path's own promise is the only one.
+    sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
       if (needsFullClient(request)) return sendWithAgent(fallback, request, agentFor(request));
       return sendLean(request);
     },
@@ -110,10 +114,12 @@ export function createKeyVaultHttpClient(
     const body = request.body as string | undefined;
     // The length goes on this attempt's headers only: the request object is re-sent by retries
     // and by the challenge policy, sometimes without its body.
-    const headers = request.headers.toJSON({ preserveCase: true });
-    if (body !== undefined && !request.headers.has("content-length")) {
-      headers["Content-Length"] = String(Buffer.byteLength(body));
-    }
+    // Our own agents get the headers as a flat list (see headerList); an agent of the caller's or
+    // of core's proxy policy may edit the request's headers, which only the object form allows.
+    const headers =
+      request.agent === undefined
+        ? headerList(request, origin.host, body)
+        : headerObject(request, body);
 
     return new Promise<PipelineResponse>((resolve, reject) => {
       let settled = false;
@@ -159,14 +165,10 @@ export function createKeyVaultHttpClient(
             ),
           );
           res.on("end", () => {
-            const raw: RawHttpHeaders = {};
-            for (const [name, value] of Object.entries(res.headers)) {
-              if (value !== undefined) raw[name] = Array.isArray(value) ? value.join(", ") : value;
-            }
             const response: PipelineResponse = {
               request,
               status: res.statusCode ?? 0,
-              headers: createHttpHeaders(raw),
+              headers: createRawResponseHeaders(res.rawHeaders),
             };
             if (request.method !== "HEAD") {
               response.bodyAsText =
@@ -213,6 +215,40 @@ export function createKeyVaultHttpClient(
       req.end(body);
     });
   }
+}
+
+/** Methods for which Node sends an empty body as `Content-Length: 0` (it would else go chunked). */
+const methodsWithBody = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * The request's headers as a flat list of names and values (as `message.rawHeaders` has them):
+ * Node writes (and checks) them as they are, with none of the per-header bookkeeping `getHeader`
+ * needs. Node then adds neither Host nor a length, so they are added here as Node would: the URL's
+ * host (default port left out) and the body's length, `0` for a POST, PUT or PATCH without one.
+ */
+function headerList(request: PipelineRequest, host: string, body: string | undefined): string[] {
+  const named = request.headers.toJSON({ preserveCase: true });
+  const headers: string[] = [];
+  let hasHost = false;
+  for (const name in named) {
+    if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
+    headers.push(name, named[name]!);
+  }
+  if (!hasHost) headers.push("Host", host);
+  if (!request.headers.has("content-length")) {
+    if (body !== undefined) headers.push("Content-Length", String(Buffer.byteLength(body)));
+    else if (methodsWithBody.has(request.method)) headers.push("Content-Length", "0");
+  }
+  return headers;
+}
+
+/** The request's headers as an object, for Node's usual path (Host and lengths added by Node). */
+function headerObject(request: PipelineRequest, body: string | undefined): RawHttpHeaders {
+  const headers = request.headers.toJSON({ preserveCase: true });
+  if (body !== undefined && !request.headers.has("content-length")) {
+    headers["Content-Length"] = String(Buffer.byteLength(body));
+  }
+  return headers;
 }
 
 /**

@@ -45,11 +45,14 @@ interface TokenRequestOptions {
   forceRefresh?: boolean;
 }
 
-type GetAccessToken = (
+type GetAccessToken = ((
   state: ChallengeState,
   request: PipelineRequest,
   options?: TokenRequestOptions,
-) => Promise<AccessToken>;
+) => Promise<AccessToken>) & {
+  /** The cached token for `state` when it needs no refresh: no promise, no wait. */
+  cached(state: ChallengeState): AccessToken | undefined;
+};
 
 /**
  * Creates the policy that authenticates requests to a Key Vault the way the service asks to:
@@ -191,14 +194,21 @@ export function challengeAuthenticationPolicy(
     next: SendRequest,
     requestUrl: URL,
     initialState: ChallengeState,
+    answered?: PipelineResponse,
   ): Promise<PipelineResponse> => {
     let state = initialState;
-    let token = await getAccessToken(state, request);
+    // `answered`: the 401 to a request already sent with the cached token.
+    let token = answered === undefined ? await getAccessToken(state, request) : undefined;
     let claimsChallengeAnswered = false;
     let challengeAnswered = false;
     for (;;) {
-      request.headers.set("Authorization", `Bearer ${token.token}`);
-      const response = await next(request);
+      let response: PipelineResponse;
+      if (token === undefined) {
+        response = answered!;
+      } else {
+        request.headers.set("Authorization", `Bearer ${token.token}`);
+        response = await next(request);
+      }
       if (response.status !== 401) {
         return response;
       }
@@ -273,7 +283,13 @@ export function challengeAuthenticationPolicy(
         verifyChallengeHost(state.scope, requestUrl, "scope");
         verifiedState = state;
       }
-      return sendAuthorized(request, next, requestUrl, state);
+      // The common case: a cached token, one attempt, an answer other than 401.
+      const token = getAccessToken.cached(state);
+      if (token === undefined) return sendAuthorized(request, next, requestUrl, state);
+      request.headers.set("Authorization", `Bearer ${token.token}`);
+      const response = await next(request);
+      if (response.status !== 401) return response;
+      return sendAuthorized(request, next, requestUrl, state, response);
     },
   };
 }
@@ -311,8 +327,18 @@ function createTokenCache(credential: TokenCredential): GetAccessToken {
     return token;
   };
 
-  return async (state, request, options = {}) => {
-    const key = `${state.tenantId ?? ""}\n${state.scope}`;
+  const cachedToken = (state: ChallengeState): AccessToken | undefined => {
+    const current = cached;
+    if (current === undefined || current.key !== keyOf(state)) return undefined;
+    return needsRefresh(current.token, Date.now()) ? undefined : current.token;
+  };
+
+  const getAccessToken = async (
+    state: ChallengeState,
+    request: PipelineRequest,
+    options: TokenRequestOptions = {},
+  ): Promise<AccessToken> => {
+    const key = keyOf(state);
     if (options.claims !== undefined || options.forceRefresh === true) {
       // A rejected token must not be handed to concurrent requests while the new one is fetched.
       if (cached?.key === key) {
@@ -346,6 +372,11 @@ function createTokenCache(credential: TokenCredential): GetAccessToken {
       throw error;
     }
   };
+  return Object.assign(getAccessToken, { cached: cachedToken });
+}
+
+function keyOf(state: ChallengeState): string {
+  return `${state.tenantId ?? ""}\n${state.scope}`;
 }
 
 function needsRefresh(token: AccessToken, now: number): boolean {

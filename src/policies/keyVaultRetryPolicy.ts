@@ -10,6 +10,8 @@ import {
 import type { AzureLogger } from "@azure/logger";
 import { logger } from "../log.js";
 import { isLoopbackHost } from "../loopbackHost.js";
+import { isTransientStatus } from "../util/retry.js";
+import { replayFirst, type AttemptOutcome } from "./replayFirst.js";
 import {
   formatDuration,
   retryAfterStrategy,
@@ -133,16 +135,32 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
     name: keyVaultRetryPolicyName,
     async sendRequest(request, next) {
       const started = Date.now();
-      let attempts = 0;
+      let attempts = 1;
+      // The first attempt goes out here. An answer no strategy would retry (most of them) is
+      // returned as it is, without core's retry loop and the nine log calls it makes per request.
+      let first: AttemptOutcome;
+      try {
+        first = { response: await next(request) };
+        if (!isTransientStatus(first.response.status) && request.abortSignal?.aborted !== true) {
+          return first.response;
+        }
+      } catch (error) {
+        first = { error };
+      }
+      // Everything else goes through core's loop, which is handed the first attempt's outcome
+      // as if it had sent it itself: the same retries, waits and log lines as without this path.
       const policy =
         request.abortSignal !== undefined && throttlingHandedOff.has(request.abortSignal)
           ? throttlingPassedOn
           : throttlingRetried;
       try {
-        return await policy.sendRequest(request, (attempt) => {
-          attempts++;
-          return next(attempt);
-        });
+        return await policy.sendRequest(
+          request,
+          replayFirst(first, (attempt) => {
+            attempts++;
+            return next(attempt);
+          }),
+        );
       } catch (error) {
         keepAbortReason(error, request);
         explainRefusedConnection(error, request, attempts, Date.now() - started);

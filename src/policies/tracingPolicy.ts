@@ -1,10 +1,9 @@
 import {
-  createPipelineRequest,
-  createHttpHeaders,
   isRestError,
-  userAgentPolicy,
   type PipelinePolicy,
   type PipelineRequest,
+  type PipelineResponse,
+  type SendRequest,
 } from "@azure/core-rest-pipeline";
 import {
   createTracingClient,
@@ -14,6 +13,7 @@ import {
 } from "@azure/core-tracing";
 import { logger } from "../log.js";
 import { isUnrecordedContext } from "../tracing.js";
+import { computeUserAgent, type UserAgent } from "./userAgentPolicy.js";
 
 /**
  * The name of the policy that records an `HTTP <method>` span per request: core's name, so that
@@ -25,6 +25,8 @@ export const tracingPolicyName = "tracingPolicy";
 export interface TracingPolicyOptions {
   /** The prefix of the User-Agent (the span's `http.user_agent` is the full value). */
   userAgentPrefix?: string;
+  /** The User-Agent itself, when the pipeline has computed it already (then the prefix is unused). */
+  userAgent?: UserAgent;
   /** Query parameters shown in the span's `http.url`; the others read `REDACTED`. */
   additionalAllowedQueryParameters?: string[];
 }
@@ -53,23 +55,19 @@ export function tracingPolicy(options: TracingPolicyOptions = {}): PipelinePolic
       name.toLowerCase(),
     ),
   );
-  // Core's own user agent policy computes the value; run it once on a scratch request to read it.
-  let userAgent: string | undefined;
-  const userAgentReady = userAgentPolicy({ userAgentPrefix: options.userAgentPrefix })
-    .sendRequest(createPipelineRequest({ url: "https://localhost" }), (request) =>
-      Promise.resolve({ request, status: 0, headers: createHttpHeaders() }),
-    )
-    .then((response) => {
-      const value = response.request.headers.get("user-agent") ?? "";
-      const versions = [...value.matchAll(/(?:^| )core-rest-pipeline\/(\S+)/g)];
-      tracingClient = createTracingClient({
-        namespace: "",
-        packageName: "@azure/core-rest-pipeline",
-        packageVersion: versions.at(-1)?.[1] ?? "",
-      });
-      userAgent = value;
-      return value;
+  const userAgentReady = (
+    options.userAgent ?? computeUserAgent(options.userAgentPrefix)
+  ).ready.then((value) => {
+    const versions = [...value.matchAll(/(?:^| )core-rest-pipeline\/(\S+)/g)];
+    tracingClient = createTracingClient({
+      namespace: "",
+      packageName: "@azure/core-rest-pipeline",
+      packageVersion: versions.at(-1)?.[1] ?? "",
     });
+    userAgent = value;
+    return value;
+  });
+  let userAgent: string | undefined;
 
   function sanitizeUrl(url: string): string {
     if (alreadyNormalUrl.test(url) && !url.includes("/.")) {
@@ -129,42 +127,45 @@ export function tracingPolicy(options: TracingPolicyOptions = {}): PipelinePolic
 
   return {
     name: tracingPolicyName,
-    async sendRequest(request, next) {
-      // Under a client span that is not recorded, this one would not be either.
+    // Not async: under a client span that is not recorded, this one would not be either, and the
+    // request goes on with no promise of this policy's own.
+    sendRequest(request, next) {
       if (isUnrecordedContext(request.tracingOptions?.tracingContext)) return next(request);
-      const agent = userAgent ?? (await userAgentReady);
-      const started = startSpan(tracingClient!, request, agent);
-      if (started === undefined) return next(request);
-      const { span, tracingContext } = started;
-      try {
-        const response = await tracingClient!.withContext(tracingContext, next, request);
-        try {
-          span.setAttribute("http.status_code", response.status);
-          const serviceRequestId = response.headers.get("x-ms-request-id");
-          if (serviceRequestId) span.setAttribute("serviceRequestId", serviceRequestId);
-          // Semantic conventions: the status is an error only for 4xx and 5xx, otherwise unset.
-          if (response.status >= 400) span.setStatus({ status: "error" });
-          span.end();
-        } catch (error) {
-          logger.warning(`Skipping tracing span processing due to an error: ${describe(error)}`);
-        }
-        return response;
-      } catch (error) {
-        try {
-          span.setStatus({ status: "error", error: error instanceof Error ? error : undefined });
-          if (isRestError(error) && error.statusCode) {
-            span.setAttribute("http.status_code", error.statusCode);
-          }
-          span.end();
-        } catch (spanError) {
-          logger.warning(
-            `Skipping tracing span processing due to an error: ${describe(spanError)}`,
-          );
-        }
-        throw error;
-      }
+      return traced(request, next);
     },
   };
+
+  async function traced(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
+    const agent = userAgent ?? (await userAgentReady);
+    const started = startSpan(tracingClient!, request, agent);
+    if (started === undefined) return next(request);
+    const { span, tracingContext } = started;
+    try {
+      const response = await tracingClient!.withContext(tracingContext, next, request);
+      try {
+        span.setAttribute("http.status_code", response.status);
+        const serviceRequestId = response.headers.get("x-ms-request-id");
+        if (serviceRequestId) span.setAttribute("serviceRequestId", serviceRequestId);
+        // Semantic conventions: the status is an error only for 4xx and 5xx, otherwise unset.
+        if (response.status >= 400) span.setStatus({ status: "error" });
+        span.end();
+      } catch (error) {
+        logger.warning(`Skipping tracing span processing due to an error: ${describe(error)}`);
+      }
+      return response;
+    } catch (error) {
+      try {
+        span.setStatus({ status: "error", error: error instanceof Error ? error : undefined });
+        if (isRestError(error) && error.statusCode) {
+          span.setAttribute("http.status_code", error.statusCode);
+        }
+        span.end();
+      } catch (spanError) {
+        logger.warning(`Skipping tracing span processing due to an error: ${describe(spanError)}`);
+      }
+      throw error;
+    }
+  }
 }
 
 function describe(error: unknown): string {

@@ -186,6 +186,7 @@ describe("integration: the container image (no Docker daemon: checked without bu
           "tsconfig.build.json",
           "tsconfig.cjs.json",
           "scripts/build.mjs",
+          "scripts/bundle.mjs",
           "scripts/other.mjs",
           "src/index.ts",
           "src/emulator/cli.ts",
@@ -210,6 +211,7 @@ describe("integration: the container image (no Docker daemon: checked without bu
           "package-lock.json",
           "package.json",
           "scripts/build.mjs",
+          "scripts/bundle.mjs",
           "src/emulator/cli.ts",
           "src/index.ts",
           "tsconfig.build.json",
@@ -226,7 +228,9 @@ describe("integration: the container image (no Docker daemon: checked without bu
       assert.ok(context.includes("src/emulator/index.ts"));
       const outside = context.filter(
         (f) =>
-          !/^(src\/|scripts\/build\.mjs$|package(-lock)?\.json$|tsconfig(\.\w+)?\.json$)/.test(f),
+          !/^(src\/|scripts\/(build|bundle)\.mjs$|package(-lock)?\.json$|tsconfig(\.\w+)?\.json$)/.test(
+            f,
+          ),
       );
       assert.deepEqual(outside, []);
     });

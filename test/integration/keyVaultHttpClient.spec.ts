@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import {
   Agent,
   createServer,
+  request as httpRequest,
   type IncomingMessage,
   type Server,
   type ServerResponse,
@@ -88,6 +90,107 @@ describe("integration: createKeyVaultHttpClient over real sockets", () => {
     assert.equal(response.bodyAsText, '{"ok":"é"}');
     assert.equal(sent.headers.has("content-length"), false, "the request object is left as it was");
     assert.equal(fallbackCalls.length, 0);
+  });
+
+  it("gives the response headers Node's own view has: lowercase, repeats kept or joined as Node does", async () => {
+    // Every header Node keeps the first of, some it joins, set-cookie and cookie, in mixed case.
+    const repeated = [
+      ...["Age", "ETag", "Location", "Server", "Expires", "Content-Type", "Last-Modified"],
+      ...["Retry-After", "Referer", "From", "Host", "User-Agent", "Max-Forwards", "Authorization"],
+      ...["Proxy-Authorization", "If-Modified-Since", "If-Unmodified-Since"],
+      ...["X-Ms-Request-Id", "WWW-Authenticate", "Vary", "Set-Cookie", "Cookie", "Cache-Control"],
+    ];
+    let nodeView: IncomingMessage["headers"] = {};
+    handler = (_req, res) => {
+      res.setHeader("x-single", "one");
+      for (const name of repeated) res.appendHeader(name, ["first", "second"]);
+      res.end("{}");
+    };
+    const response = await client.sendRequest(request("/headers"));
+    // The oracle: Node's `message.headers` for the same answer.
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${origin}/headers`, { agent: keepAliveAgent }, (res) => {
+        nodeView = res.headers;
+        res.resume();
+        res.on("end", resolve);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const expected: Record<string, string> = {};
+    for (const [name, value] of Object.entries(nodeView)) {
+      if (value !== undefined) expected[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    assert.equal(expected["etag"], "first", "the oracle keeps the first ETag");
+    assert.equal(expected["vary"], "first, second", "the oracle joins Vary");
+    assert.deepEqual(response.headers.toJSON(), expected);
+    assert.equal(response.headers.get("X-SINGLE"), "one");
+    assert.equal(response.headers.has("cookie"), true);
+    assert.deepEqual([...response.headers].length, Object.keys(expected).length);
+    assert.match(inspect(response.headers), /x-single/);
+  });
+
+  it("sends the Host header Node would, or the caller's own, and no header smuggled in by a line break", async () => {
+    const seen: Array<string | undefined> = [];
+    handler = (req, res) => {
+      seen.push(req.headers.host);
+      res.end("{}");
+    };
+    await client.sendRequest(request("/host"));
+    const own = request("/host");
+    own.headers.set("Host", "vault.example:8443");
+    await client.sendRequest(own);
+    const port = new URL(origin).port;
+    assert.deepEqual(seen, [`127.0.0.1:${port}`, "vault.example:8443"]);
+    // IPv6 in brackets, as Node writes it; a default port is left out.
+    const v6 = createServer((req, res) => res.end(JSON.stringify(req.headers.host)));
+    await new Promise<void>((resolve) => v6.listen(0, "::1", resolve));
+    try {
+      const v6Port = (v6.address() as AddressInfo).port;
+      const answer = await client.sendRequest(
+        createPipelineRequest({ url: `http://[::1]:${v6Port}/x`, allowInsecureConnection: true }),
+      );
+      assert.equal(answer.bodyAsText, JSON.stringify(`[::1]:${v6Port}`));
+    } finally {
+      v6.closeAllConnections();
+      await new Promise((resolve) => v6.close(resolve));
+    }
+    // A line break cannot smuggle a header in: core's headers drop it, Node checks what is left.
+    let injectedSeen: IncomingMessage["headers"] = {};
+    handler = (req, res) => {
+      injectedSeen = req.headers;
+      res.end("{}");
+    };
+    const injected = request("/host");
+    injected.headers.set("x-note", "a\r\nX-Injected: 1");
+    await client.sendRequest(injected);
+    assert.equal(injectedSeen["x-injected"], undefined);
+    assert.equal(injectedSeen["x-note"], "aX-Injected: 1");
+  });
+
+  it("sends an empty POST, PUT or PATCH with Content-Length 0 and a GET or DELETE with no length, never chunked", async () => {
+    const seen: string[] = [];
+    handler = (req, res) => {
+      seen.push(
+        `${req.method} ${req.headers["content-length"] ?? "-"} ${req.headers["transfer-encoding"] ?? "-"}`,
+      );
+      res.end("{}");
+    };
+    for (const method of ["POST", "PUT", "PATCH", "GET", "DELETE"] as const) {
+      await client.sendRequest(request("/empty", { method }));
+    }
+    // With an agent of the caller's (Node's usual path), the same.
+    const own = request("/empty", { method: "POST" });
+    own.agent = keepAliveAgent;
+    await client.sendRequest(own);
+    assert.deepEqual(seen, [
+      "POST 0 -",
+      "PUT 0 -",
+      "PATCH 0 -",
+      "GET - -",
+      "DELETE - -",
+      "POST 0 -",
+    ]);
   });
 
   it("hands streams, progress callbacks and compressed responses to the fallback client", async () => {

@@ -63,13 +63,20 @@ describe("parseKeyVaultSecretIdentifier", () => {
       ["https://v.vault.azure.net:80/secrets/a", "https://v.vault.azure.net:80"],
       ["https://v.vault.azure.net:08443/secrets/a", "https://v.vault.azure.net:8443"],
       ["https://1.2.3/secrets/a", "https://1.2.0.3"],
+      // IPv4 in dotted decimal is taken as it is; every other spelling is the URL parser's.
+      ["http://127.0.0.1:8443/secrets/a/0123", "http://127.0.0.1:8443"],
+      ["http://10.0.0.255:443/secrets/a", "http://10.0.0.255:443"],
+      ["https://10.0.0.255:443/secrets/a", "https://10.0.0.255"],
+      ["http://127.000.0.1/secrets/a", "http://127.0.0.1"],
+      ["http://0x7f.0.0.1:8443/secrets/a", "http://127.0.0.1:8443"],
+      ["http://127.1/secrets/a", "http://127.0.0.1"],
+      ["http://1.2.3.4.5.vault/secrets/a", "http://1.2.3.4.5.vault"],
     ] as const) {
       assert.equal(parseKeyVaultSecretIdentifier(id).vaultUrl, vaultUrl, id);
     }
-    assert.throws(
-      () => parseKeyVaultSecretIdentifier("https://v.vault.azure.net:70000/secrets/a"),
-      TypeError,
-    );
+    for (const bad of ["https://v.vault.azure.net:70000/secrets/a", "http://256.0.0.1/secrets/a"]) {
+      assert.throws(() => parseKeyVaultSecretIdentifier(bad), TypeError, bad);
+    }
   });
 
   it("throws a TypeError (not URIError) for a malformed percent-encoding", () => {

@@ -159,6 +159,54 @@ describe("tracing", () => {
     }
   });
 
+  it("sets the status of a recorded client span: success, or error when the operation fails", async () => {
+    spans.length = 0;
+    vault()
+      .get("/secrets/ok/")
+      .query(true)
+      .reply(200, { value: "v", id: `${vaultUrl}/secrets/ok/${"0".repeat(32)}` });
+    vault()
+      .get("/secrets/gone/")
+      .query(true)
+      .reply(404, { error: { code: "SecretNotFound", message: "no" } });
+    const client = createClient();
+    await client.getSecret("ok");
+    await assert.rejects(client.getSecret("gone"), { statusCode: 404 });
+    const clientSpans = spans.filter((s) => s.name === "SecretClient.getSecret");
+    assert.deepEqual(
+      clientSpans.map((s) => s.status),
+      ["success", "error"],
+    );
+  });
+
+  it("runs the operation of a span that is not recorded inside the span's context", async () => {
+    const contexts: unknown[] = [];
+    const entered: unknown[] = [];
+    useInstrumenter({
+      ...recorder,
+      startSpan(name, spanOptions) {
+        const result = recorder.startSpan(name, spanOptions);
+        contexts.push(result.tracingContext);
+        return { ...result, span: { ...result.span, isRecording: () => false } };
+      },
+      withContext: (context, callback, ...args) => {
+        entered.push(context);
+        return callback(...args);
+      },
+    });
+    try {
+      vault()
+        .get("/secrets/d/")
+        .query(true)
+        .reply(200, { value: "v", id: `${vaultUrl}/secrets/d/${"0".repeat(32)}` });
+      assert.equal((await createClient().getSecret("d")).value, "v");
+      assert.equal(contexts.length, 1);
+      assert.deepEqual(entered, contexts);
+    } finally {
+      useInstrumenter(recorder);
+    }
+  });
+
   it("marks the HTTP span as an error for a 4xx/5xx answer", async () => {
     spans.length = 0;
     vault()

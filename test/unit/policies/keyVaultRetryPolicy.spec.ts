@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { format } from "node:util";
+import { AzureLogger, getLogLevel, setLogLevel } from "@azure/logger";
 import { createHttpHeaders, RestError, type PipelineResponse } from "@azure/core-rest-pipeline";
 import {
   handOffThrottling,
@@ -316,6 +318,72 @@ describe("keyVaultRetryPolicy", function () {
       assert.equal(error.cause, reason);
       return true;
     });
+  });
+});
+
+describe("keyVaultRetryPolicy: the first attempt", function () {
+  async function verboseLinesOf(work: () => Promise<unknown>): Promise<string[]> {
+    const lines: string[] = [];
+    const originalLog = AzureLogger.log;
+    const originalLevel = getLogLevel();
+    setLogLevel("verbose");
+    AzureLogger.log = (...args: unknown[]) => lines.push(format(...args));
+    try {
+      await work();
+    } finally {
+      AzureLogger.log = originalLog;
+      setLogLevel(originalLevel);
+    }
+    return lines.filter((line) => line.includes("Retry") || line.includes("retry strateg"));
+  }
+
+  for (const status of [200, 204, 301, 400, 401, 404, 409]) {
+    it(`returns a ${status} as it is, with no retry loop and no retry log lines`, async function () {
+      const next = fakeNext([{ status, bodyAsText: "{}" }]);
+      const request = makeRequest(url);
+      let response: PipelineResponse | undefined;
+      const lines = await verboseLinesOf(async () => {
+        response = await keyVaultRetryPolicy(fast).sendRequest(request, next);
+      });
+      assert.equal(response?.status, status);
+      assert.equal(next.sent.length, 1);
+      assert.deepEqual(lines, []);
+    });
+  }
+
+  it("hands a retried first attempt to core's loop, which logs and retries it as before", async function () {
+    const next = fakeNext([throttled(), ok200]);
+    let response: PipelineResponse | undefined;
+    const lines = await verboseLinesOf(async () => {
+      response = await keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next);
+    });
+    assert.equal(response?.status, 200);
+    assert.equal(next.sent.length, 2);
+    assert.ok(
+      lines.some((line) => line.includes("Retry 0: Received a response")),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((line) => line.includes("Retry 1: Attempting to send")),
+      lines.join("\n"),
+    );
+  });
+
+  it("throws an AbortError when the signal fired while the first answer was on its way", async function () {
+    const controller = new AbortController();
+    const request = makeRequest(url);
+    request.abortSignal = controller.signal;
+    const next = async (sent: typeof request): Promise<PipelineResponse> => {
+      controller.abort();
+      return { status: 200, headers: createHttpHeaders(), request: sent, bodyAsText: "{}" };
+    };
+    await assert.rejects(keyVaultRetryPolicy().sendRequest(request, next), { name: "AbortError" });
+  });
+
+  it("throws a first error no strategy retries as it is, once", async function () {
+    const next = fakeNext([{ error: new TypeError("not a network error") }]);
+    await assert.rejects(keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next), TypeError);
+    assert.equal(next.sent.length, 1);
   });
 });
 
