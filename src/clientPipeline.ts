@@ -14,7 +14,10 @@ import {
   userAgentPolicyName,
   type HttpClient,
   type Pipeline,
+  type PipelinePolicy,
   type PipelineRequest,
+  type PipelineResponse,
+  type SendRequest,
   type TlsSettings,
 } from "@azure/core-rest-pipeline";
 import { packageName, packageVersion } from "./constants.js";
@@ -58,6 +61,11 @@ export interface ClientPipelineSettings {
 export interface ClientPipeline {
   pipeline: Pipeline;
   httpClient: HttpClient;
+  /**
+   * Sends a request through the pipeline to the HTTP client, as `pipeline.sendRequest` does, with
+   * the chain of policies composed once per list of policies (core composes it on every request).
+   */
+  send(request: PipelineRequest): Promise<PipelineResponse>;
   /**
    * Destroys the agents this pipeline created, closing their connections; new requests open new
    * ones. A caller's agent or HTTP client, and core's proxy agents, are not touched.
@@ -168,14 +176,44 @@ export function createClientPipeline(settings: ClientPipelineSettings): ClientPi
 
   if (options.httpClient !== undefined) {
     // The caller's transport owns its connections.
-    return { pipeline, httpClient: options.httpClient, close: () => {} };
+    const httpClient = options.httpClient;
+    return { pipeline, httpClient, send: composed(pipeline, httpClient), close: () => {} };
   }
   const agents = new ClientAgents();
   // Our lean client for the JSON exchanges of Key Vault; core's for everything else.
   const httpClient = createKeyVaultHttpClient(createDefaultHttpClient(), (request) =>
     agents.agentFor(request),
   );
-  return { pipeline, httpClient, close: () => agents.destroy() };
+  return {
+    pipeline,
+    httpClient,
+    send: composed(pipeline, httpClient),
+    close: () => agents.destroy(),
+  };
+}
+
+/**
+ * `pipeline.sendRequest(httpClient, request)` with the chain of policies kept between requests:
+ * it is composed again only when the pipeline's ordered policies change (core hands out the same
+ * array until a policy is added or removed).
+ */
+function composed(
+  pipeline: Pipeline,
+  httpClient: HttpClient,
+): (request: PipelineRequest) => Promise<PipelineResponse> {
+  let policies: readonly PipelinePolicy[] | undefined;
+  let chain: SendRequest = (request) => httpClient.sendRequest(request);
+  return (request) => {
+    const current = pipeline.getOrderedPolicies();
+    if (current !== policies) {
+      policies = current;
+      chain = current.reduceRight<SendRequest>(
+        (next, policy) => (sent) => policy.sendRequest(sent, next),
+        (sent) => httpClient.sendRequest(sent),
+      );
+    }
+    return chain(request);
+  };
 }
 
 /**

@@ -161,8 +161,7 @@ export class SecretClient {
       options,
     });
     this.operations = new SecretsOperations({
-      pipeline: this.clientPipeline.pipeline,
-      httpClient: this.clientPipeline.httpClient,
+      send: this.clientPipeline.send,
       vaultUrl: this.normalizedVaultUrl,
       apiVersion,
       allowInsecureConnection,
@@ -550,8 +549,7 @@ export class SecretClient {
     // createPipelineRequest drops tracingOptions; keep the caller's.
     toSend.tracingOptions = request.tracingOptions;
     if (this.normalizedVaultUrl.startsWith("http:")) toSend.allowInsecureConnection = true;
-    const { pipeline, httpClient } = this.clientPipeline;
-    return pipeline.sendRequest(httpClient, toSend);
+    return this.clientPipeline.send(toSend);
   }
 
   /**

@@ -6,8 +6,6 @@
 import {
   createHttpHeaders,
   createPipelineRequest,
-  type HttpClient,
-  type Pipeline,
   type PipelineRequest,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
@@ -88,8 +86,8 @@ interface WireRequest {
 
 /** Everything the operations need from the client, fixed at construction. */
 export interface SecretsOperationsContext {
-  pipeline: Pipeline;
-  httpClient: HttpClient;
+  /** Sends a request through the client's pipeline and HTTP client. */
+  send(request: PipelineRequest): Promise<PipelineResponse>;
   /** The vault URL without a trailing slash. */
   vaultUrl: string;
   apiVersion: string;
@@ -327,10 +325,7 @@ export class SecretsOperations {
     mapper: (parsed: unknown) => T,
   ): Promise<T> {
     const { expectedStatus = 200 } = request;
-    const response = await this.context.pipeline.sendRequest(
-      this.context.httpClient,
-      this.createRequest(options, request),
-    );
+    const response = await this.context.send(this.createRequest(options, request));
     if (response.status !== expectedStatus) {
       const error = createServiceError(response);
       options.onResponse?.({ ...response, parsedBody: error.details }, error);

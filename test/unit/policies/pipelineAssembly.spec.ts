@@ -140,6 +140,37 @@ describe("Key Vault policies in a core pipeline", function () {
     assert.equal(client.seen[2]!.authorization, undefined);
   });
 
+  it("send composes the policies once, and again after a policy is added or removed", async function () {
+    const transport = scriptedClient((request): Answer =>
+      request.headers.has("Authorization")
+        ? { status: 200 }
+        : { status: 401, headers: { "WWW-Authenticate": challenge } },
+    );
+    const { pipeline, send } = createClientPipeline({
+      vaultUrl,
+      credential: fakeCredential(),
+      apiVersion: "7.6",
+      options: { httpClient: transport },
+    });
+    const marks: string[] = [];
+    await send(makeRequest(`${vaultUrl}/secrets/a`));
+    pipeline.addPolicy({
+      name: "mark",
+      sendRequest: (request, next) => {
+        marks.push(request.url);
+        return next(request);
+      },
+    });
+    await send(makeRequest(`${vaultUrl}/secrets/b`));
+    pipeline.removePolicy({ name: "mark" });
+    await send(makeRequest(`${vaultUrl}/secrets/c`));
+    assert.deepEqual(
+      marks.map((url) => new URL(url).pathname),
+      ["/secrets/b"],
+    );
+    assert.equal(transport.seen.at(-1)!.url.includes("/secrets/c"), true);
+  });
+
   describe("core's first policies, entered only when they have work", function () {
     const proxyVariables = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
     proxyVariables.push("ALL_PROXY", "all_proxy");
