@@ -39,10 +39,12 @@ export function bundleEsm(directory, entryPoints = esmEntryPoints, { prune = tru
     platform: "node",
     target: "node20",
     packages: "external",
+    // Composed with tsc's maps: stack traces and coverage of the built files point at src/.
+    sourcemap: true,
     logLevel: "warning",
   });
   if (!prune) return;
-  const keep = new Set(entryPoints);
+  const keep = new Set(entryPoints.flatMap((entry) => [entry, `${entry}.map`]));
   for (const file of filesUnder(dir)) {
     const path = relative(dir, file);
     if (keep.has(path) || path.startsWith("chunks/")) continue;
