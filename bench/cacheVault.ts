@@ -6,6 +6,7 @@
  * Exits when the parent goes away.
  */
 import { startLocalVault, type LocalVaultSeedSecret } from "../src/emulator/index.js";
+import { closeWithParent } from "./processes.js";
 import {
   cacheSecretName,
   cacheSecretValue,
@@ -24,15 +25,7 @@ async function main(): Promise<void> {
     value: cacheSecretValue(cacheSecretName(i)),
   }));
   const vault = await startLocalVault({ seed: { secrets } });
-  const stop = (): void => {
-    vault.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-    setTimeout(() => process.exit(0), 2000).unref();
-  };
-  process.on("disconnect", stop);
-  process.on("SIGTERM", stop);
+  closeWithParent(vault);
   process.on("message", (message: CacheVaultCommand) => {
     if (message.type !== "faults") return;
     try {

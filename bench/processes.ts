@@ -113,3 +113,39 @@ export function killAllChildren(): void {
   }
   children.clear();
 }
+
+/**
+ * For the benchmark's main program: when it exits or is interrupted, every child is killed and
+ * the compiled programs are removed.
+ * @param compiled - what compileBench built
+ */
+export function cleanUpOnExit(compiled: { remove(): void }): void {
+  const cleanUp = (): void => {
+    killAllChildren();
+    compiled.remove();
+  };
+  process.once("exit", cleanUp);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      cleanUp();
+      process.exit(130);
+    });
+  }
+}
+
+/**
+ * For a child that serves a local vault: it closes the vault and exits when its parent goes away
+ * or stops it (at most 2 s later, whatever the close does).
+ * @param vault - the vault to close
+ */
+export function closeWithParent(vault: { close(): Promise<void> }): void {
+  const stop = (): void => {
+    vault.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on("disconnect", stop);
+  process.on("SIGTERM", stop);
+}

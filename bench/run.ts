@@ -20,7 +20,7 @@ import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import * as path from "node:path";
 import { compileBench } from "./compile.js";
-import { killAllChildren } from "./processes.js";
+import { cleanUpOnExit, killAllChildren } from "./processes.js";
 import { parseOptions, concurrencies, scenarios } from "./options.js";
 import {
   runColdStart,
@@ -52,17 +52,7 @@ async function main(): Promise<void> {
   process.stdout.write("Compiling src/ and the benchmark programs ...\n");
   // Profiles name our files one by one: for them the client is left unbundled.
   const compiled = compileBench(undefined, { bundle: !options.profile });
-  const cleanUp = (): void => {
-    killAllChildren();
-    compiled.remove();
-  };
-  process.once("exit", cleanUp);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      cleanUp();
-      process.exit(130);
-    });
-  }
+  cleanUpOnExit(compiled);
   const info = machine();
   process.stdout.write(
     `Node ${info.node}, ${info.cpus} CPUs (${info.cpuModel}), ${info.totalMemoryGb} GB, ` +

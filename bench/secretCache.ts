@@ -32,7 +32,7 @@ import { parseArgs } from "node:util";
 import type { LocalVaultFaultOptions } from "../src/emulator/index.js";
 import { compileBench } from "./compile.js";
 import { loadFloorMs } from "./floors.js";
-import { exited, forkTracked, killAllChildren, nextMessage } from "./processes.js";
+import { cleanUpOnExit, exited, forkTracked, killAllChildren, nextMessage } from "./processes.js";
 import type {
   CacheLoaderCommand,
   CacheLoaderConfig,
@@ -371,17 +371,7 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg();
   console.log("Compiling src/ and the SecretCache benchmark's programs ...");
   const compiled = compileBench(["cacheVault", "cacheLoader"]);
-  const cleanUp = (): void => {
-    killAllChildren();
-    compiled.remove();
-  };
-  process.once("exit", cleanUp);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      cleanUp();
-      process.exit(130);
-    });
-  }
+  cleanUpOnExit(compiled);
   const children = await startChildren(compiled);
   try {
     console.log(

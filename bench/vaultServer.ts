@@ -6,6 +6,7 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { startLocalVault, type LocalVault } from "../src/emulator/index.js";
+import { closeWithParent } from "./processes.js";
 import {
   benchApiVersion,
   getSecretName,
@@ -69,15 +70,7 @@ async function seed(vault: LocalVault, items: number): Promise<void> {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "{}") as ServerConfig;
   const vault = await startLocalVault({ https: config.https });
-  const stop = (): void => {
-    vault.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-    setTimeout(() => process.exit(0), 2000).unref();
-  };
-  process.on("disconnect", stop);
-  process.on("SIGTERM", stop);
+  closeWithParent(vault);
   await seed(vault, config.items);
   const ready: ServerReady = { type: "listening", url: vault.vaultUrl };
   if (vault.caCertificate !== undefined) ready.caCertificate = vault.caCertificate;
