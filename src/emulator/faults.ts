@@ -3,6 +3,7 @@
  * connections. Randomness comes from a seeded generator so a test sees the same sequence each run.
  */
 import { validateFaults, type LocalVaultFaultOptions } from "./options.js";
+import { seededRandom } from "../util/random.js";
 
 /** Length of a throttling window, as the real service counts. */
 export const throttleWindowMs = 10_000;
@@ -22,7 +23,7 @@ export class FaultInjector {
   private faults: LocalVaultFaultOptions = {};
   private windowStart = 0;
   private windowCount = 0;
-  private random: () => number = mulberry32(faultSeed);
+  private random: () => number = seededRandom(faultSeed);
   private nextError: 500 | 503 = 500;
   /** Whether any fault is on; lets the hot path skip everything else. */
   active = false;
@@ -45,7 +46,7 @@ export class FaultInjector {
     this.faults = { ...faults };
     this.windowStart = 0;
     this.windowCount = 0;
-    this.random = mulberry32(faultSeed);
+    this.random = seededRandom(faultSeed);
     this.nextError = 500;
     this.active =
       faults.throttleLimit !== undefined ||
@@ -92,16 +93,4 @@ export class FaultInjector {
     }
     return { kind: "none" };
   }
-}
-
-/** A small seeded generator (mulberry32): uniform numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -112,10 +112,10 @@ export function createKeyVaultHttpClient(
       );
     }
     const body = request.body as string | undefined;
-    // The length goes on this attempt's headers only: the request object is re-sent by retries
-    // and by the challenge policy, sometimes without its body.
-    // Our own agents get the headers as a flat list (see headerList); an agent of the caller's or
-    // of core's proxy policy may edit the request's headers, which only the object form allows.
+    // Built for this attempt only (the length among them): the request object is re-sent by
+    // retries and by the challenge policy, sometimes without its body. Our own agents get a flat
+    // list (see headerList); an agent of the caller's or of core's proxy policy may edit the
+    // request's headers, which only the object form allows.
     const headers =
       request.agent === undefined
         ? headerList(request, origin.host, body)
@@ -229,12 +229,8 @@ const methodsWithBody = new Set(["POST", "PUT", "PATCH"]);
 function headerList(request: PipelineRequest, host: string, body: string | undefined): string[] {
   const named = request.headers.toJSON({ preserveCase: true });
   const headers: string[] = [];
-  let hasHost = false;
-  for (const name in named) {
-    if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
-    headers.push(name, named[name]!);
-  }
-  if (!hasHost) headers.push("Host", host);
+  for (const name in named) headers.push(name, named[name]!);
+  if (!request.headers.has("host")) headers.push("Host", host);
   if (!request.headers.has("content-length")) {
     if (body !== undefined) headers.push("Content-Length", String(Buffer.byteLength(body)));
     else if (methodsWithBody.has(request.method)) headers.push("Content-Length", "0");

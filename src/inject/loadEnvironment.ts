@@ -368,3 +368,34 @@ export async function loadEnvironmentUntilInterrupted(
     for (const signal of interruptingSignals) process.off(signal, onSignal);
   }
 }
+
+/** The prefix of every line the preload `keyvault-secrets/env` writes to stderr. */
+const preloadPrefix = "keyvault-secrets/env";
+
+/**
+ * The preload's load (`keyvault-secrets/env`, in ESM or in the CommonJS helper process): the
+ * environment's settings, SIGINT and SIGTERM ending it, warnings written to stderr.
+ * @param env - the environment the app will see (read, not changed)
+ * @returns the variables to set
+ * @throws what {@link loadEnvironmentUntilInterrupted} throws
+ */
+export async function loadForPreload(
+  env: Record<string, string | undefined>,
+): Promise<Record<string, string>> {
+  const result = await loadEnvironmentUntilInterrupted(settingsFromEnvironment(env), env);
+  for (const line of loadWarnings(result)) process.stderr.write(`${preloadPrefix}: ${line}\n`);
+  return result.variables;
+}
+
+/**
+ * Writes why the preload's load failed to stderr (names and reasons, never values).
+ * @param error - what {@link loadForPreload} threw
+ * @returns the exit status for it
+ */
+export function reportPreloadFailure(error: unknown): number {
+  const reported = asInjectError(error, 1);
+  process.stderr.write(
+    `${preloadPrefix}: ${reported instanceof Error ? reported.message : String(reported)}\nThe app was not started.\n`,
+  );
+  return reported instanceof InjectError ? reported.exitCode : 1;
+}

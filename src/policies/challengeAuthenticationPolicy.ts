@@ -346,10 +346,10 @@ function createTokenCache(credential: TokenCredential): GetAccessToken {
       }
       return fetchToken(key, state, request, options.claims);
     }
+    const fresh = cachedToken(state);
+    if (fresh !== undefined) return fresh;
+    // The token due for a refresh: used if the refresh fails and it has not expired yet.
     const current = cached?.key === key ? cached.token : undefined;
-    if (current !== undefined && !needsRefresh(current, Date.now())) {
-      return current;
-    }
     let inFlight = pending;
     if (inFlight === undefined || inFlight.key !== key) {
       const promise = fetchToken(key, state, request, undefined).finally(() => {

@@ -55,6 +55,7 @@ export function tracingPolicy(options: TracingPolicyOptions = {}): PipelinePolic
       name.toLowerCase(),
     ),
   );
+  let userAgent: string | undefined;
   const userAgentReady = (
     options.userAgent ?? computeUserAgent(options.userAgentPrefix)
   ).ready.then((value) => {
@@ -67,7 +68,6 @@ export function tracingPolicy(options: TracingPolicyOptions = {}): PipelinePolic
     userAgent = value;
     return value;
   });
-  let userAgent: string | undefined;
 
   function sanitizeUrl(url: string): string {
     if (alreadyNormalUrl.test(url) && !url.includes("/.")) {

@@ -36,21 +36,8 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-/**
- * A small seeded generator (mulberry32), so that a run's random choices are the same every time.
- * @param seed - any integer
- * @returns numbers in [0, 1)
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (mulberry32), so that a run's random choices are the same every time. */
+export { seededRandom } from "../../src/util/random.js";
 
 /** What {@link sendWithHost} answers. */
 export interface RawHttpAnswer {
