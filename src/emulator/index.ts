@@ -227,6 +227,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       view: createPageView(store, persist),
       log: requestLog,
       scheme: context.scheme,
+      nowMs: Date.now,
     });
     context.page = page;
     const handler = createRequestListener(context);
