@@ -160,7 +160,7 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
         send(res, 403, "text/html; charset=utf-8", refusedHtml("used"));
         return;
       }
-      const session = sessions.open();
+      const session = sessions.open(sessionCookie(req, host));
       const secure = ctx.scheme === "https" ? "; Secure" : "";
       // Back to the page without the token, so it stays out of history and bookmarks; the key
       // rides in the fragment, which the browser keeps and never sends, for the script to take.
@@ -364,7 +364,7 @@ class BoundedSet {
   }
 }
 
-/** One page session: the cookie that names it, the key that authorizes it, its last use. */
+/** One page session (one tab): the browser's cookie, the tab's key, its last use. */
 interface PageSession {
   cookie: Buffer;
   key: Buffer;
@@ -377,9 +377,17 @@ class PageSessions {
 
   constructor(private readonly nowMs: () => number) {}
 
-  /** Opens a session; returns its cookie and key. */
-  open(): { cookie: string; key: string } {
-    const opened = { cookie: newToken(), key: newToken() };
+  /**
+   * Opens a session. A browser that already holds an open session's cookie keeps it (the new tab
+   * gets its own key), so a second link does not end the first tab's session.
+   * @param cookie - the cookie the request carried, if any
+   * @returns the session's cookie and key
+   */
+  open(cookie: string | undefined): { cookie: string; key: string } {
+    const opened = {
+      cookie: this.isOpen(cookie) ? (cookie as string) : newToken(),
+      key: newToken(),
+    };
     this.sessions.push({
       cookie: Buffer.from(opened.cookie),
       key: Buffer.from(opened.key),
@@ -389,23 +397,24 @@ class PageSessions {
     return opened;
   }
 
-  /** Whether the cookie names an open session (without using it). */
+  /** Whether the cookie belongs to an open session (without using it). */
   isOpen(cookie: string | undefined): boolean {
-    return this.find(cookie) !== undefined;
+    return cookie !== undefined && this.live().some((s) => sameToken(s.cookie, cookie));
   }
 
-  /** Whether cookie and key name the same open session; if so, it is used now. */
+  /** Whether cookie and key belong to the same open session; if so, it is used now. */
   use(cookie: string | undefined, key: string | undefined): boolean {
-    const session = this.find(cookie);
-    if (session === undefined || key === undefined || !sameToken(session.key, key)) return false;
+    if (cookie === undefined || key === undefined) return false;
+    const session = this.live().find((s) => sameToken(s.cookie, cookie) && sameToken(s.key, key));
+    if (session === undefined) return false;
     session.lastUsedMs = this.nowMs();
     return true;
   }
 
-  private find(cookie: string | undefined): PageSession | undefined {
-    if (cookie === undefined) return undefined;
+  /** The sessions used within the idle time; the others are dropped. */
+  private live(): PageSession[] {
     const now = this.nowMs();
     this.sessions = this.sessions.filter((s) => now - s.lastUsedMs < pageSessionIdleMs);
-    return this.sessions.find((s) => sameToken(s.cookie, cookie));
+    return this.sessions;
   }
 }

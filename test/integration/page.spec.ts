@@ -21,10 +21,14 @@ interface PageSession {
 /**
  * Opens a page link as a browser does.
  * @param pageUrl - the link
+ * @param cookie - the cookie the browser already holds, if any
  * @returns the session's cookie and key
  */
-async function openSession(pageUrl: string): Promise<PageSession> {
-  const answer = await fetch(pageUrl, { redirect: "manual" });
+async function openSession(pageUrl: string, cookie?: string): Promise<PageSession> {
+  const answer = await fetch(pageUrl, {
+    redirect: "manual",
+    headers: cookie === undefined ? {} : { cookie },
+  });
   assert.equal(answer.status, 303);
   const setCookie = answer.headers.get("set-cookie") ?? "";
   const key = /#([\w-]{43})$/.exec(answer.headers.get("location") ?? "")?.[1];
@@ -153,6 +157,14 @@ describe("integration: the page to look inside", () => {
     const mixed = await fetchState({ cookie, "x-kv-page-session": other.key });
     assert.equal(mixed.status, 401, "another session's key");
     assert.equal((await fetchState()).status, 200, "cookie and key together");
+  });
+
+  it("gives a second link in the same browser its own key and keeps the first tab's session", async () => {
+    const second = await openSession(vault.pageUrl(), cookie);
+    assert.equal(second.cookie, cookie, "the browser's cookie stays");
+    assert.notEqual(second.key, session.key);
+    assert.equal((await fetchState(sessionHeaders(second))).status, 200);
+    assert.equal((await fetchState()).status, 200, "the first tab still works");
   });
 
   it("refuses a replayed cookie under strictAuth too", async () => {
