@@ -6,13 +6,16 @@
  *
  * Why a session is two things: cookies are not isolated by port, so any server on another port of
  * the same host that the developer's browser visits (a dev server, a test app) receives the page's
- * cookie, and a script could replay it. The cookie therefore only names the session; what authorizes
- * a call is the session's key, which reaches the browser once, in the fragment of the redirect that
- * redeems the link (never sent to any server), and is then kept by the page's script in the tab's
- * `sessionStorage`, which only the page's own origin (scheme, host and port) can read. Every API call
- * sends it in {@link pageSessionHeader}. The cookie stays as a second factor (a key copied out of
- * the tab alone opens nothing), named after the port so that two vaults' pages in one browser do not
- * overwrite each other's. A session ends after {@link pageSessionIdleMs} without an API call.
+ * cookie, and a script could replay it. The cookie alone therefore authorizes nothing but loading
+ * the (data-free) page; an API call needs the session's key too, which reaches the browser once, in
+ * the fragment of the redirect that redeems the link (a fragment is never sent to a server), and is
+ * then kept by the page's script in the tab's `sessionStorage`, which only the page's own origin
+ * (scheme, host and port) can read. Every API call sends it in {@link pageSessionHeader}. The
+ * cookie stays as a second factor (a key copied out of the tab alone opens nothing), named after
+ * the port so that two vaults' pages in one browser do not overwrite each other's; a second link in
+ * the same browser keeps the cookie and gets its own key. A session ends after
+ * {@link pageSessionIdleMs} without an API call from its tab (the page polls once a second while
+ * open), measured on the wall clock, not the vault clock that `advanceClock` moves.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
