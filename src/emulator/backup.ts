@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { backupNotDecryptable, malformedBackup } from "./errors.js";
+import { isServiceDate } from "./requests.js";
 import type { SerializedSecret, StoredVersion } from "./storeTypes.js";
 
 /** The marker real blobs start with (after their length byte). */
@@ -97,7 +98,10 @@ function isSerializedSecret(value: unknown): value is SerializedSecret {
         v !== null &&
         typeof v.version === "string" &&
         typeof v.value === "string" &&
-        typeof v.created === "number",
+        typeof v.created === "number" &&
+        // A blob an older vault sealed may carry a date the vault now refuses.
+        (v.nbf === undefined || isServiceDate(v.nbf)) &&
+        (v.exp === undefined || isServiceDate(v.exp)),
     )
   );
 }

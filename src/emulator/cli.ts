@@ -143,7 +143,7 @@ export async function runCli(argv: string[]): Promise<void> {
   }
   lines.push(
     "",
-    "Look inside (this link opens the page once, in one browser):",
+    "Look inside (this link opens the page once, in one browser tab):",
     `  ${vault.pageUrl()}`,
     "",
     `Health: ${vault.vaultUrl}/healthz`,

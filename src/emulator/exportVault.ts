@@ -50,6 +50,8 @@ export interface ExportResult {
   reenabled: number;
   /** Names skipped because Key Vault manages them (certificate-backed secrets). */
   skippedManaged: string[];
+  /** Dates a seed cannot hold, left out of their version (`name version field`). */
+  droppedDates: string[];
 }
 
 /**
@@ -60,6 +62,7 @@ export interface ExportResult {
 export async function exportVault(client: SecretClient): Promise<ExportResult> {
   const secrets: LocalVaultSeedSecret[] = [];
   const skippedManaged: string[] = [];
+  const droppedDates: string[] = [];
   let reenabled = 0;
   for await (const latest of client.listPropertiesOfSecrets()) {
     if (latest.managed === true) {
@@ -93,16 +96,18 @@ export async function exportVault(client: SecretClient): Promise<ExportResult> {
         entry.tags = { ...properties.tags };
       }
       entry.enabled = properties.enabled !== false;
-      if (properties.notBefore !== undefined) {
-        entry.notBefore = seedDate(Math.floor(properties.notBefore.getTime() / 1000));
-      }
-      if (properties.expiresOn !== undefined) {
-        entry.expiresOn = seedDate(Math.floor(properties.expiresOn.getTime() / 1000));
+      // A date the vault refuses (kept by an older vault) costs that date, named, not the export.
+      for (const field of ["notBefore", "expiresOn"] as const) {
+        const date = properties[field];
+        if (date === undefined) continue;
+        const text = seedDate(date);
+        if (text === undefined) droppedDates.push(`${latest.name} ${version} ${field}`);
+        else entry[field] = text;
       }
       secrets.push(entry);
     }
   }
-  return { seed: { secrets }, reenabled, skippedManaged };
+  return { seed: { secrets }, reenabled, skippedManaged, droppedDates };
 }
 
 /**
@@ -245,6 +250,11 @@ export async function runExport(
     if (result.reenabled > 0) {
       io.stderr(
         `keyvault-emulator export: ${result.reenabled} disabled versions were enabled for the moment their value was read, then disabled again.\n`,
+      );
+    }
+    if (result.droppedDates.length > 0) {
+      io.stderr(
+        `keyvault-emulator export: left out dates outside 1970 to 9999, which --seed would refuse: ${result.droppedDates.join(", ")}.\n`,
       );
     }
     if (result.skippedManaged.length > 0) {

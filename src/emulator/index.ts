@@ -48,8 +48,9 @@ export interface LocalVault {
   caCertificate?: string;
   /**
    * Mints a link to the vault's page (secrets, versions, deleted secrets and a live log of the
-   * requests answered). Each link opens the page once, in one browser: it is exchanged for an
-   * HttpOnly, SameSite=Strict cookie.
+   * requests answered). Each link opens the page once, in one browser tab: it is exchanged for a
+   * session that needs both an HttpOnly, SameSite=Strict cookie and a key the tab keeps, and ends
+   * after 30 minutes without a request from the page.
    * @returns `{vaultUrl}/__local/page?token=...`
    * @example
    * ```ts
@@ -227,6 +228,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       view: createPageView(store, persist),
       log: requestLog,
       scheme: context.scheme,
+      nowMs: Date.now,
     });
     context.page = page;
     const handler = createRequestListener(context);

@@ -97,9 +97,9 @@ function dispatch(x: Exchange): Promise<void> | void {
   if (site === "cross-site" || site === "same-site") throw originNotAllowed();
 
   // Tools of the local vault that are not Key Vault's API: the health route (no token, no state)
-  // and the page, which has its own access (a one-time link, then its cookie).
+  // and the page, which has its own access (a one-time link, then its session).
   if (x.path === healthPath) return answerHealth(x.req, x.res);
-  if (vault.page?.handle(x.req, x.res, x.path, x.query)) return;
+  if (vault.page?.handle(x.req, x.res, x.path, x.query, host)) return;
   if (x.segments[0] === localSegment) {
     const name = x.segments.slice(1).join("/");
     const route = Object.hasOwn(localRoutes, name) ? localRoutes[name] : undefined;

@@ -3,6 +3,10 @@
  * the vault's own origin under a Content-Security-Policy that allows nothing else. The script
  * writes data with `textContent` only, never as HTML: names, tags and User-Agents come from clients.
  */
+import { latestDateSeconds } from "./requests.js";
+
+/** Request header of the page's API calls that carries the session key (see pageRoutes.ts). */
+export const pageSessionHeader = "x-kv-page-session";
 
 const head = `<!doctype html>
 <html lang="en">
@@ -114,10 +118,17 @@ td.value-cell { min-width: 200px; }
 #log td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 `;
 
-/** The page's script: polls the state once a second and renders it. */
+/**
+ * The page's script: takes the session key from the fragment the link's redirect put in the
+ * address (then drops it from the address) into the tab's sessionStorage, sends it with every API
+ * call, polls the state once a second and renders it.
+ */
 export const pageJs = `"use strict";
 (function () {
   var api = "/__local/page/api/";
+  var sessionHeader = ${JSON.stringify(pageSessionHeader)};
+  var latestDate = ${latestDateSeconds};
+  var sessionKey = takeSessionKey();
   var afterSeq = 0;
   var lastSecrets = "";
   var lastDeleted = "";
@@ -127,6 +138,21 @@ export const pageJs = `"use strict";
   var busy = false;
   var maxLogRows = 300;
 
+  function takeSessionKey() {
+    var name = "kv-page-session";
+    var fromLink = /^#([A-Za-z0-9_-]{43})$/.exec(location.hash);
+    if (fromLink) {
+      sessionStorage.setItem(name, fromLink[1]);
+      history.replaceState(null, "", location.pathname);
+    }
+    return sessionStorage.getItem(name) || "";
+  }
+  function headers(extra) {
+    var all = { accept: "application/json" };
+    all[sessionHeader] = sessionKey;
+    Object.keys(extra).forEach(function (key) { all[key] = extra[key]; });
+    return all;
+  }
   function $(id) { return document.getElementById(id); }
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -137,6 +163,10 @@ export const pageJs = `"use strict";
   function cell(row, text, className) { var td = el("td", className, text); row.appendChild(td); return td; }
   function date(seconds) {
     if (seconds === undefined || seconds === null) return "";
+    // A date the service refuses (an older vault stored it) is shown, not thrown on.
+    if (typeof seconds !== "number" || !(seconds >= 0 && seconds <= latestDate)) {
+      return "invalid date (" + String(seconds) + ")";
+    }
     return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\\.\\d+Z$/, "");
   }
   function tags(td, values) {
@@ -155,7 +185,7 @@ export const pageJs = `"use strict";
     return fetch(api + op, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "content-type": "application/json", accept: "application/json" },
+      headers: headers({ "content-type": "application/json" }),
       body: JSON.stringify(body)
     }).then(function (res) {
       return res.json().then(function (json) {
@@ -289,10 +319,12 @@ export const pageJs = `"use strict";
   function poll() {
     if (busy) return;
     busy = true;
-    fetch(api + "state?after=" + afterSeq, { credentials: "same-origin", headers: { accept: "application/json" } })
+    fetch(api + "state?after=" + afterSeq, { credentials: "same-origin", headers: headers({}) })
       .then(function (res) {
         if (res.status === 401) {
-          setStatus("session ended: open a new link from keyvault-emulator", true);
+          setStatus(sessionKey === ""
+            ? "no session in this tab: open a new link from keyvault-emulator"
+            : "session ended: open a new link from keyvault-emulator", true);
           return null;
         }
         if (!res.ok) throw new Error("HTTP " + res.status);

@@ -1,19 +1,35 @@
 /**
- * The page that shows what is inside the local vault: its access (one-time link, then an HttpOnly
- * SameSite=Strict cookie), the JSON it polls, and its two actions (reveal a value, delete a secret).
- * Nothing here answers another origin: no CORS headers, actions need a same-origin `Origin` and a
- * JSON body, and every answer forbids framing and caching.
+ * The page that shows what is inside the local vault: its access (a one-time link, then a session),
+ * the JSON it polls, and its two actions (reveal a value, delete a secret). Nothing here answers
+ * another origin: no CORS headers, actions need a same-origin `Origin` and a JSON body, and every
+ * answer forbids framing and caching.
+ *
+ * Why a session is two things: cookies are not isolated by port, so any server on another port of
+ * the same host that the developer's browser visits (a dev server, a test app) receives the page's
+ * cookie, and a script could replay it. The cookie alone therefore authorizes nothing but loading
+ * the (data-free) page; an API call needs the session's key too, which reaches the browser once, in
+ * the fragment of the redirect that redeems the link (a fragment is never sent to a server), and is
+ * then kept by the page's script in the tab's `sessionStorage`, which only the page's own origin
+ * (scheme, host and port) can read. Every API call sends it in {@link pageSessionHeader}. The
+ * cookie stays as a second factor (a key copied out of the tab alone opens nothing), named after
+ * the port so that two vaults' pages in one browser do not overwrite each other's; a second link in
+ * the same browser keeps the cookie and gets its own key. A session ends after
+ * {@link pageSessionIdleMs} without an API call from its tab (the page polls once a second while
+ * open), measured on the wall clock, not the vault clock that `advanceClock` moves.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { VaultError } from "./errors.js";
-import { pageCss, pageHtml, pageJs, refusedHtml } from "./pageAssets.js";
+import { pageCss, pageHtml, pageJs, pageSessionHeader, refusedHtml } from "./pageAssets.js";
+import type { AcceptedHost } from "./hosts.js";
 import type { RequestLog } from "./requestLog.js";
 
 /** Path of the page; its assets and API live below it. */
 export const pagePath = "/__local/page";
-/** Name of the session cookie. */
-export const pageCookieName = "kv-page";
+/** The session cookie's name: this prefix and the port the browser reached the vault on. */
+const pageCookiePrefix = "kv-page-";
+/** A session ends after this long without an API call from its page: 30 minutes. */
+export const pageSessionIdleMs = 30 * 60_000;
 /** Largest body of a page action. */
 const maxActionBodyBytes = 16 * 1024;
 /** Outstanding one-time tokens and open sessions kept; the oldest go first. */
@@ -63,6 +79,8 @@ export interface PageRoutesContext {
   view: PageVaultView;
   log: RequestLog;
   scheme: "http" | "https";
+  /** Wall-clock milliseconds, for the sessions' idle time (tests pass their own). */
+  nowMs: () => number;
 }
 
 /** The page's routes and its access tokens. */
@@ -73,6 +91,7 @@ export interface PageRoutes {
    * @param res - the response
    * @param path - the request path without the query
    * @param query - the decoded query parameters
+   * @param host - the request's accepted `Host`
    * @returns whether the path was the page's
    */
   handle(
@@ -80,6 +99,7 @@ export interface PageRoutes {
     res: ServerResponse,
     path: string,
     query: Readonly<Record<string, string>>,
+    host: AcceptedHost,
   ): boolean;
   /**
    * Mints a one-time access token for the page's URL (`{vaultUrl}/__local/page?token=...`).
@@ -95,7 +115,7 @@ export interface PageRoutes {
  */
 export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
   const tokens = new BoundedSet();
-  const sessions = new BoundedSet();
+  const sessions = new PageSessions(ctx.nowMs);
 
   const securityHeaders = (): Record<string, string> => ({
     "content-security-policy":
@@ -128,17 +148,14 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
   const jsonError = (res: ServerResponse, status: number, code: string, message: string): void =>
     sendJson(res, status, { error: { code, message } });
 
-  const hasSession = (req: IncomingMessage): boolean => {
-    const session = readCookie(req.headers.cookie, pageCookieName);
-    return session !== undefined && sessions.has(session);
-  };
-
-  const ownOrigin = (req: IncomingMessage): string => `${ctx.scheme}://${req.headers.host ?? ""}`;
+  const sessionCookie = (req: IncomingMessage, host: AcceptedHost): string | undefined =>
+    readCookie(req.headers.cookie, `${pageCookiePrefix}${host.port}`);
 
   const openPage = (
     req: IncomingMessage,
     res: ServerResponse,
     query: Readonly<Record<string, string>>,
+    host: AcceptedHost,
   ): void => {
     const token = query.token;
     if (token !== undefined) {
@@ -146,17 +163,18 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
         send(res, 403, "text/html; charset=utf-8", refusedHtml("used"));
         return;
       }
-      const session = randomBytes(32).toString("base64url");
-      sessions.add(session);
+      const session = sessions.open(sessionCookie(req, host));
       const secure = ctx.scheme === "https" ? "; Secure" : "";
-      // Back to the page without the token, so it stays out of history and bookmarks.
+      // Back to the page without the token, so it stays out of history and bookmarks; the key
+      // rides in the fragment, which the browser keeps and never sends, for the script to take.
       send(res, 303, "text/plain; charset=utf-8", "", {
-        location: pagePath,
-        "set-cookie": `${pageCookieName}=${session}; Path=${pagePath}; HttpOnly; SameSite=Strict${secure}`,
+        location: `${pagePath}#${session.key}`,
+        "set-cookie": `${pageCookiePrefix}${host.port}=${session.cookie}; Path=${pagePath}; HttpOnly; SameSite=Strict${secure}`,
       });
       return;
     }
-    if (!hasSession(req)) {
+    // The page itself holds no data: its cookie is enough to load it.
+    if (!sessions.isOpen(sessionCookie(req, host))) {
       send(res, 401, "text/html; charset=utf-8", refusedHtml("missing"));
       return;
     }
@@ -164,13 +182,13 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
   };
 
   const state = (
-    req: IncomingMessage,
     res: ServerResponse,
     query: Readonly<Record<string, string>>,
+    host: AcceptedHost,
   ): void => {
     const after = Number(query.after ?? "0");
     sendJson(res, 200, {
-      vaultUrl: ownOrigin(req),
+      vaultUrl: `${ctx.scheme}://${host.authority}`,
       secrets: ctx.view.secrets(),
       deleted: ctx.view.deleted(),
       log: ctx.log.after(Number.isSafeInteger(after) && after > 0 ? after : 0),
@@ -258,11 +276,11 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
 
   return {
     mintAccessToken: () => {
-      const token = randomBytes(32).toString("base64url");
+      const token = newToken();
       tokens.add(token);
       return token;
     },
-    handle: (req, res, path, query) => {
+    handle: (req, res, path, query, host) => {
       if (path !== pagePath && !path.startsWith(`${pagePath}/`)) return false;
       const method = req.method ?? "GET";
       const route = path.slice(pagePath.length);
@@ -273,7 +291,7 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
       };
       switch (route) {
         case "":
-          if (allow("GET")) openPage(req, res, query);
+          if (allow("GET")) openPage(req, res, query, host);
           return true;
         case "/app.js":
           if (allow("GET")) send(res, 200, "text/javascript; charset=utf-8", pageJs);
@@ -284,18 +302,19 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
         default:
           break;
       }
-      if (!hasSession(req)) {
+      const key = req.headers[pageSessionHeader];
+      if (!sessions.use(sessionCookie(req, host), typeof key === "string" ? key : undefined)) {
         jsonError(
           res,
           401,
           "Unauthorized",
-          "Open the page with the link keyvault-emulator printed.",
+          `No page session: open the page with a new link from keyvault-emulator (or vault.pageUrl()); a session ends after ${pageSessionIdleMs / 60_000} minutes without use.`,
         );
         return true;
       }
       switch (route) {
         case "/api/state":
-          if (allow("GET")) state(req, res, query);
+          if (allow("GET")) state(res, query, host);
           return true;
         case "/api/reveal":
           if (allow("POST")) action(req, res, reveal);
@@ -320,7 +339,17 @@ function readCookie(header: string | undefined, name: string): string | undefine
   return undefined;
 }
 
-/** Random tokens, compared in constant time, at most {@link maxTokens} kept. */
+/** Whether a random token equals the one held, compared in constant time. */
+function sameToken(held: Buffer, given: string): boolean {
+  const candidate = Buffer.from(given);
+  return held.length === candidate.length && timingSafeEqual(held, candidate);
+}
+
+function newToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Random tokens, at most {@link maxTokens} kept. */
 class BoundedSet {
   private readonly items: Buffer[] = [];
 
@@ -329,22 +358,66 @@ class BoundedSet {
     if (this.items.length > maxTokens) this.items.shift();
   }
 
-  has(token: string): boolean {
-    return this.indexOf(token) !== -1;
-  }
-
   /** Removes the token; returns whether it was there. */
   take(token: string): boolean {
-    const index = this.indexOf(token);
+    const index = this.items.findIndex((item) => sameToken(item, token));
     if (index === -1) return false;
     this.items.splice(index, 1);
     return true;
   }
+}
 
-  private indexOf(token: string): number {
-    const candidate = Buffer.from(token);
-    return this.items.findIndex(
-      (item) => item.length === candidate.length && timingSafeEqual(item, candidate),
-    );
+/** One page session (one tab): the browser's cookie, the tab's key, its last use. */
+interface PageSession {
+  cookie: Buffer;
+  key: Buffer;
+  lastUsedMs: number;
+}
+
+/** Open page sessions, at most {@link maxTokens}; the oldest go first, idle ones expire. */
+class PageSessions {
+  private sessions: PageSession[] = [];
+
+  constructor(private readonly nowMs: () => number) {}
+
+  /**
+   * Opens a session. A browser that already holds an open session's cookie keeps it (the new tab
+   * gets its own key), so a second link does not end the first tab's session.
+   * @param cookie - the cookie the request carried, if any
+   * @returns the session's cookie and key
+   */
+  open(cookie: string | undefined): { cookie: string; key: string } {
+    const opened = {
+      cookie: this.isOpen(cookie) ? (cookie as string) : newToken(),
+      key: newToken(),
+    };
+    this.sessions.push({
+      cookie: Buffer.from(opened.cookie),
+      key: Buffer.from(opened.key),
+      lastUsedMs: this.nowMs(),
+    });
+    if (this.sessions.length > maxTokens) this.sessions.shift();
+    return opened;
+  }
+
+  /** Whether the cookie belongs to an open session (without using it). */
+  isOpen(cookie: string | undefined): boolean {
+    return cookie !== undefined && this.live().some((s) => sameToken(s.cookie, cookie));
+  }
+
+  /** Whether cookie and key belong to the same open session; if so, it is used now. */
+  use(cookie: string | undefined, key: string | undefined): boolean {
+    if (cookie === undefined || key === undefined) return false;
+    const session = this.live().find((s) => sameToken(s.cookie, cookie) && sameToken(s.key, key));
+    if (session === undefined) return false;
+    session.lastUsedMs = this.nowMs();
+    return true;
+  }
+
+  /** The sessions used within the idle time; the others are dropped. */
+  private live(): PageSession[] {
+    const now = this.nowMs();
+    this.sessions = this.sessions.filter((s) => now - s.lastUsedMs < pageSessionIdleMs);
+    return this.sessions;
   }
 }

@@ -22,7 +22,32 @@ export const maxTagLength = 512;
 /** Longest secret name. */
 export const maxNameLength = 127;
 
+/**
+ * Latest `nbf`/`exp` the vault accepts: 9999-12-31T23:59:59Z, in Unix seconds. Source: the wire
+ * facts are silent on the service's range; the REST spec types both as Unix seconds (`unixtime`),
+ * and the service takes and lists an expiry of 9999-12-31 23:59:59 (Azure/azure-powershell#13469),
+ * the last second of the four-digit ISO 8601 years that seed files (and .NET's DateTime) hold.
+ * The vault refuses later dates (an `exp` of 1e13 is no JavaScript date at all, and blanked the
+ * page) with the answer the facts record for other property values the service cannot take: 400
+ * `BadParameter` `Property has invalid value`.
+ */
+export const latestDateSeconds = 253_402_300_799;
+
 const namePattern = /^[0-9a-zA-Z-]+$/;
+
+/**
+ * Whether a date is one the vault accepts: whole Unix seconds from 1970 to the end of 9999.
+ * @param seconds - the date, in Unix seconds
+ * @returns true when valid
+ */
+export function isServiceDate(seconds: unknown): seconds is number {
+  return (
+    typeof seconds === "number" &&
+    Number.isInteger(seconds) &&
+    seconds >= 0 &&
+    seconds <= latestDateSeconds
+  );
+}
 
 /**
  * Whether a secret name is one the service accepts.
@@ -128,6 +153,6 @@ function readTags(tags: unknown): Record<string, string> {
 }
 
 function readDate(value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw invalidProperty();
+  if (!isServiceDate(value)) throw invalidProperty();
   return value;
 }

@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import {
+  isServiceDate,
   isValidName,
   maxContentTypeLength,
   maxTagLength,
@@ -214,21 +215,25 @@ function checkTags(tags: unknown, fail: (reason: string) => never): Record<strin
 
 function checkDate(field: string, text: unknown, fail: (reason: string) => never): number {
   const ms = typeof text === "string" && isoDateTime.test(text) ? Date.parse(text) : NaN;
-  if (!Number.isFinite(ms) || ms < 0) {
+  // The service keeps whole seconds.
+  const seconds = Math.floor(ms / 1000);
+  if (!isServiceDate(seconds)) {
     fail(
-      `"${field}" must be an ISO 8601 date and time with a time zone after 1970, such as "2026-01-01T00:00:00Z".`,
+      `"${field}" must be an ISO 8601 date and time with a time zone, from 1970 to 9999 in UTC, such as "2026-01-01T00:00:00Z".`,
     );
   }
-  // The service keeps whole seconds.
-  return Math.floor(ms / 1000);
+  return seconds;
 }
 
 /**
- * Converts stored Unix seconds to a seed date.
- * @param seconds - Unix seconds
- * @returns the ISO 8601 text, without fractions
+ * Converts a date to a seed date.
+ * @param date - the date
+ * @returns the ISO 8601 text, in whole seconds; undefined for a date that a seed cannot hold
+ * (outside 1970 to 9999, or invalid), which the vault refuses and an older vault may have kept
  */
-export function seedDate(seconds: number): string {
+export function seedDate(date: Date): string | undefined {
+  const seconds = Math.floor(date.getTime() / 1000);
+  if (!isServiceDate(seconds)) return undefined;
   return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
 }
 

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { startLocalVault, type LocalVault, type LocalVaultSeed } from "../../src/emulator/index.js";
 import { runExport } from "../../src/emulator/exportVault.js";
 import type { SecretClient } from "../../src/index.js";
-import { localClient } from "./integrationTestKit.js";
+import { localClient, refusedExp, startVaultWithRefusedDates } from "./integrationTestKit.js";
 
 /** Runs `keyvault-emulator export` in-process and collects its output. */
 async function exportCommand(
@@ -106,6 +106,38 @@ describe("integration: keyvault-emulator export", () => {
       versions.push(p.enabled);
     }
     assert.deepEqual(versions, [true, true, false]);
+  });
+
+  it("leaves out, and names, dates a seed cannot hold instead of failing the whole vault", async () => {
+    // An older vault accepted any exp; this vault's journal still holds two.
+    const old = await startVaultWithRefusedDates(path.join(directory, "old-vault"), {
+      "no-js-date": refusedExp,
+      "year-10000": 253_402_300_800,
+    });
+    try {
+      await localClient(old).setSecret("ordinary", "o", {
+        expiresOn: new Date("2031-01-01T00:00:00Z"),
+      });
+      const result = await exportCommand(["--vault", old.vaultUrl]);
+      assert.equal(result.code, 0, result.stderr);
+      const written = JSON.parse(result.stdout) as LocalVaultSeed;
+      assert.deepEqual(
+        written.secrets.map((s) => [s.name, s.expiresOn]),
+        [
+          ["no-js-date", undefined],
+          ["ordinary", "2031-01-01T00:00:00Z"],
+          ["year-10000", undefined],
+        ],
+      );
+      assert.match(
+        result.stderr,
+        /left out dates outside 1970 to 9999, which --seed would refuse: no-js-date [0-9a-f]{32} expiresOn, year-10000 [0-9a-f]{32} expiresOn\.\n/,
+      );
+      const copy = await startLocalVault({ seed: written });
+      await copy.close();
+    } finally {
+      await old.close();
+    }
   });
 
   it("replaces an existing --out file (even a link) with a new private file", async () => {

@@ -148,6 +148,11 @@ describe("integration: seed files", () => {
       /entry 1 \("d"\): "expiresOn" must be an ISO 8601 date and time with a time zone/,
     ],
     [
+      "date after 9999 in UTC",
+      `{"secrets": [{"name": "d", "value": "${secretValue}", "notBefore": "9999-12-31T23:30:00-01:00"}]}`,
+      /entry 1 \("d"\): "notBefore" must be an ISO 8601 date and time with a time zone, from 1970 to 9999 in UTC/,
+    ],
+    [
       "enabled not a boolean",
       `{"secrets": [{"name": "e", "value": "x", "enabled": "yes"}]}`,
       /entry 1 \("e"\): "enabled" must be true or false/,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { sealBackup } from "../../../src/emulator/backup.js";
 import { startLocalVault, type LocalVault } from "../../../src/emulator/index.js";
 import { assertVaultError, callVault } from "./localVaultTestKit.js";
 
@@ -128,6 +129,29 @@ describe("local vault: backup and restore", () => {
       "BadParameter",
       "The request body is missing the required property 'value'.",
     );
+  });
+
+  it("answers 400 'Malformed backup blob' to a blob whose dates the vault refuses", async () => {
+    // An older vault accepted any exp and sealed it into its backups.
+    const version = { version: "a".repeat(32), value: "v", enabled: true, created: 1, updated: 1 };
+    for (const dates of [{ exp: 1e13 }, { nbf: 253_402_300_800 }]) {
+      const blob = sealBackup(
+        { name: "far-future", versions: [{ ...version, ...dates }] },
+        Buffer.from(backupKey, "base64"),
+      );
+      assertVaultError(
+        await callVault(target, "POST", "/secrets/restore", { body: { value: blob } }),
+        400,
+        "Malformed backup blob",
+        "Backup blob contains invalid or corrupt version.",
+      );
+    }
+    const fine = sealBackup(
+      { name: "far-future", versions: [{ ...version, exp: 253_402_300_799 }] },
+      Buffer.from(backupKey, "base64"),
+    );
+    const restored = await callVault(target, "POST", "/secrets/restore", { body: { value: fine } });
+    assert.equal(restored.status, 200);
   });
 
   it("answers 404 to backup of an unknown secret", async () => {

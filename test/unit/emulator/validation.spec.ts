@@ -121,6 +121,37 @@ describe("local vault: limits and request rules", () => {
       }
     });
 
+    it("accepts nbf and exp from 1970 to the end of 9999 and refuses dates beyond, on set and update", async () => {
+      const lastSecond = 253_402_300_799; // 9999-12-31T23:59:59Z
+      const set = await callVault(vault, "PUT", "/secrets/dates", {
+        body: { value: "v", attributes: { nbf: 0, exp: lastSecond } },
+      });
+      assert.equal(set.status, 200);
+      assert.equal(set.body.attributes.exp, lastSecond);
+      const refused: [string, unknown][] = [
+        ["an exp of 1e13 (no JavaScript date)", { exp: 1e13 }],
+        ["the first second of 10000", { exp: lastSecond + 1 }],
+        ["an nbf of 1e13", { nbf: 1e13 }],
+        ["a negative nbf", { nbf: -1 }],
+        ["a fraction", { exp: 1.5 }],
+        ["a date as text", { exp: "2030-01-01T00:00:00Z" }],
+      ];
+      for (const [what, attributes] of refused) {
+        for (const [method, body] of [
+          ["PUT", { value: "v", attributes }],
+          ["PATCH", { attributes }],
+        ] as const) {
+          const answer = await callVault(vault, method, "/secrets/dates", { body });
+          assert.equal(answer.status, 400, `${method} with ${what}`);
+          assertVaultError(answer, 400, "BadParameter", invalidValue);
+        }
+      }
+      const kept = await callVault(vault, "GET", "/secrets/dates");
+      assert.equal(kept.body.attributes.exp, lastSecond, "nothing refused was stored");
+      const versions = await callVault(vault, "GET", "/secrets/dates/versions");
+      assert.equal(versions.body.value.length, 1);
+    });
+
     it("rejects malformed JSON, a missing value and a non-object body", async () => {
       assertVaultError(
         await callVault(vault, "PUT", "/secrets/json", { rawBody: "{not json" }),
