@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
+import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import { startLocalVault, type LocalVault } from "../../../src/emulator/index.js";
 import { assertVaultError, callVault, pause } from "./localVaultTestKit.js";
@@ -423,6 +424,15 @@ describe("local vault: connections", () => {
     return socket;
   }
 
+  /** A TLS connection to an HTTPS vault; resolves once the handshake is done. */
+  async function tlsSocket(vault: LocalVault): Promise<Socket> {
+    const port = Number(new URL(vault.vaultUrl).port);
+    const socket = tlsConnect({ port, host: "127.0.0.1", ca: vault.caCertificate });
+    socket.on("error", () => undefined);
+    await new Promise<void>((resolve) => socket.once("secureConnect", () => resolve()));
+    return socket;
+  }
+
   /** A whole request on its own connection (Connection: close). */
   function listSecrets(vault: LocalVault): Promise<RawAnswer> {
     return raw(vault, [
@@ -437,7 +447,9 @@ describe("local vault: connections", () => {
    * vault took the request (its 100 Continue arrived).
    */
   async function busySocket(vault: LocalVault, sockets: Socket[]): Promise<Socket> {
-    const socket = await idleSocket(vault, sockets);
+    const socket =
+      vault.caCertificate === undefined ? await idleSocket(vault, sockets) : await tlsSocket(vault);
+    sockets.push(socket);
     let received = "";
     const accepted = new Promise<void>((resolve) =>
       socket.on("data", (chunk: Buffer) => {
@@ -472,6 +484,34 @@ describe("local vault: connections", () => {
       assert.equal(answer.status, 200);
       await closed;
       assert.equal(younger.destroyed, false, "only the connection idle longest is closed");
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await vault.close();
+    }
+  });
+
+  it("at maxConnections, over HTTPS: an idle TCP connection gives way, one with a request in flight does not", async () => {
+    const vault = await startLocalVault({ https: true, maxConnections: 2 });
+    const sockets: Socket[] = [];
+    try {
+      const busy = await busySocket(vault, sockets);
+      const idle = await idleSocket(vault, sockets);
+      const closed = new Promise<void>((resolve) => idle.once("close", () => resolve()));
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          `${vault.vaultUrl}/secrets?api-version=7.6`,
+          { agent: false, ca: vault.caCertificate, headers: { authorization: "Bearer t" } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      assert.equal(status, 200);
+      await closed;
+      assert.equal(busy.destroyed, false, "the connection with a request in flight stays");
     } finally {
       for (const socket of sockets) socket.destroy();
       await vault.close();
