@@ -46,6 +46,7 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stdout.write(helpText);
     return;
   }
+  for (const warning of parsed.warnings) console.warn(warning);
   if (healthcheck) {
     const { probeHealth } = await import("./health.js");
     const options = parsed.options;
