@@ -319,6 +319,57 @@ describe("local vault: secure by default", () => {
       assert.throws(() => vault.advanceClock(101 * 365.25 * day), RangeError);
     });
 
+    it("GET /__local/value reads a disabled version as it is, changing nothing", async () => {
+      const set = await callVault(vault, "PUT", "/secrets/revoked", {
+        body: { value: "old-credential", attributes: { enabled: false } },
+      });
+      const version = String(set.body.id).split("/").pop() ?? "";
+      const before = await callVault(vault, "GET", "/secrets/revoked/versions");
+      const read = await callVault(vault, "GET", "/__local/value", {
+        apiVersion: null,
+        query: `name=Revoked&version=${version.toUpperCase()}`,
+      });
+      assert.equal(read.status, 200);
+      assert.deepEqual(read.body, { value: "old-credential" });
+      assert.equal(read.headers.get("cache-control"), "no-store");
+      assert.deepEqual(await callVault(vault, "GET", "/secrets/revoked/versions"), before);
+      assertVaultError(
+        await callVault(vault, "GET", `/secrets/revoked/${version}`),
+        403,
+        "Forbidden",
+        "Operation get is not allowed on a disabled secret.",
+        "SecretDisabled",
+      );
+    });
+
+    it("GET /__local/value needs a token, a name and a version, and a version that exists", async () => {
+      const set = await callVault(vault, "PUT", "/secrets/held", { body: { value: "v" } });
+      const version = String(set.body.id).split("/").pop() ?? "";
+      const query = `name=held&version=${version}`;
+      const anonymous = await callVault(vault, "GET", "/__local/value", {
+        token: null,
+        apiVersion: null,
+        query,
+      });
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.body?.value, undefined);
+      for (const partial of ["name=held", `version=${version}`, "name=&version="]) {
+        const answer = await callVault(vault, "GET", "/__local/value", {
+          apiVersion: null,
+          query: partial,
+        });
+        assertVaultError(answer, 400, "BadParameter", /\?name=NAME&version=VERSION/);
+      }
+      const unknown = await callVault(vault, "GET", "/__local/value", {
+        apiVersion: null,
+        query: "name=held&version=0123456789abcdef0123456789abcdef",
+      });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.code, "SecretNotFound");
+      const post = await callVault(vault, "POST", "/__local/value", { apiVersion: null, query });
+      assert.equal(post.status, 405);
+    });
+
     it("keep dates integral Unix seconds after a shift", async () => {
       const shift = await callVault(vault, "POST", "/__local/clock", {
         body: { advanceMs: 1234 },
