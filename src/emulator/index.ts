@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import { VaultAuth } from "./http/auth.js";
+import { capConnections } from "./http/connectionCap.js";
 import { FaultInjector } from "./http/faults.js";
 import { DurableStore } from "./state/durableStore.js";
 import { HostPolicy } from "./http/hosts.js";
@@ -263,7 +264,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     recordRequests(server, requestLog, (path) => path === healthPath || path.startsWith(pagePath));
     server.keepAliveTimeout = checked.keepAliveTimeoutInMs;
     server.timeout = checked.requestTimeoutInMs;
-    server.maxConnections = checked.maxConnections;
+    capConnections(server, checked.maxConnections);
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

@@ -144,7 +144,9 @@ export interface LocalVaultOptions {
    */
   keepAliveTimeoutInMs?: number;
   /**
-   * Most connections open at once; further ones are closed at once.
+   * Most connections open at once. At the cap a new connection takes the place of the
+   * connection idle longest (no request in flight); it is closed at once only when every
+   * connection has a request in flight.
    * @default 256
    */
   maxConnections?: number;

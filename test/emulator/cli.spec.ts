@@ -65,6 +65,7 @@ describe("parseCliArguments", () => {
     assert.deepEqual(parseCliArguments([]), {
       help: false,
       options: { host: "127.0.0.1", port: 8443 },
+      warnings: [],
     });
   });
 
@@ -90,11 +91,40 @@ describe("parseCliArguments", () => {
     assert.equal(optionsOf(["--identity-header", header]).options.identityHeader, header);
   });
 
+  it("warns about a secret given as a flag (visible in ps), naming its variable, never its value", () => {
+    const header = "saved-identity-header-0123456789";
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const parsed = parseCliArguments(["--identity-header", header, `--backup-key=${key}`]);
+    assert.equal(parsed.help, false);
+    if (parsed.help) throw new Error("unreachable");
+    assert.equal(parsed.warnings.length, 2);
+    const [backupKey, identityHeader] = parsed.warnings;
+    assert.match(backupKey, /WARNING: --backup-key on the command line is visible/);
+    assert.match(backupKey, /set KEYVAULT_EMULATOR_BACKUP_KEY in the environment instead/);
+    assert.match(identityHeader, /WARNING: --identity-header on the command line is visible/);
+    assert.match(identityHeader, /set KEYVAULT_EMULATOR_IDENTITY_HEADER in the environment/);
+    for (const warning of parsed.warnings) {
+      assert.ok(!warning.includes(header) && !warning.includes(key), "no value in a warning");
+    }
+  });
+
+  it("does not warn when the secrets come from the environment", () => {
+    const parsed = parseCliArguments([], {
+      KEYVAULT_EMULATOR_IDENTITY_HEADER: "saved-identity-header-0123456789",
+      KEYVAULT_EMULATOR_BACKUP_KEY: Buffer.alloc(32, 7).toString("base64"),
+    });
+    assert.equal(parsed.help, false);
+    if (parsed.help) throw new Error("unreachable");
+    assert.equal(parsed.options.identityHeader, "saved-identity-header-0123456789");
+    assert.deepEqual(parsed.warnings, []);
+  });
+
   it("generates a certificate with --https and puts the CA next to the state or in the working directory", () => {
     assert.deepEqual(optionsOf(["--https"]), {
       options: { host: "127.0.0.1", port: 8443, https: true },
       caOut: path.resolve(process.cwd(), "keyvault-emulator-ca.pem"),
       help: false,
+      warnings: [],
     });
     const withLocation = optionsOf(["--https", "--location", directory]);
     assert.equal(withLocation.caOut, path.join(directory, "keyvault-emulator-ca.pem"));
@@ -374,6 +404,22 @@ describe("helpText", () => {
     }
   });
 
+  it("shows the environment form of each secret before its flag", () => {
+    for (const [variable, flag] of [
+      ["KEYVAULT_EMULATOR_BACKUP_KEY=", "--backup-key"],
+      ["KEYVAULT_EMULATOR_IDENTITY_HEADER=", "--identity-header"],
+    ]) {
+      const line = helpText.split("\n").find((text) => text.includes(flag)) ?? "";
+      assert.ok(line.includes(variable), `${flag} is shown on the line of ${variable}`);
+      assert.ok(line.indexOf(variable) < line.indexOf(flag), `${variable} comes first`);
+      assert.ok(helpText.indexOf(variable) < helpText.indexOf(flag));
+    }
+    assert.match(
+      helpText,
+      /Give secrets \(the backup key, the identity\s+header\) in the environment/,
+    );
+  });
+
   it("documents the command's defaults", () => {
     assert.match(helpText, /^Usage: keyvault-emulator \[options\]/);
     assert.match(helpText, /default 127\.0\.0\.1/);
@@ -480,6 +526,23 @@ describe("keyvault-emulator command", function () {
     }
     assert.deepEqual(await running.exit, { code: 0, signal: null });
     assert.equal(running.stderr(), "");
+  });
+
+  it("warns on standard error when --identity-header is given as a flag", async () => {
+    const header = "flag-identity-header-0123456789";
+    const running = run(["--port", "0", "--identity-header", header]);
+    try {
+      const env = await started(running);
+      assert.equal(env.IDENTITY_HEADER, header);
+    } finally {
+      running.child.kill("SIGTERM");
+    }
+    assert.deepEqual(await running.exit, { code: 0, signal: null });
+    assert.match(
+      running.stderr(),
+      /WARNING: --identity-header on the command line is visible to every user of this machine \(ps, \/proc\); set KEYVAULT_EMULATOR_IDENTITY_HEADER in the environment instead\./,
+    );
+    assert.ok(!running.stderr().includes(header));
   });
 
   it("writes the generated CA under --location and serves HTTPS trusted by it", async () => {

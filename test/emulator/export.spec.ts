@@ -6,6 +6,14 @@ import { startLocalVault, type LocalVault, type LocalVaultSeed } from "../../src
 import { runExport } from "../../src/emulator/cli/exportVault.js";
 import type { SecretClient } from "../../src/index.js";
 import {
+  startScriptedServer,
+  type RecordedRequest,
+  type ScriptedAction,
+  type ScriptedServer,
+} from "../reliability/reliabilityKit.js";
+import { builtCli, startProcess, type EmulatorProcess } from "../integration/emulatorProcess.js";
+import {
+  collect,
   localClient,
   refusedExp,
   startVaultWithRefusedDates,
@@ -46,6 +54,28 @@ async function contentOf(client: SecretClient): Promise<unknown[]> {
   return secrets;
 }
 
+/**
+ * A vault in front of `vault` that does not offer the local vault's `/__local/value` (404, as
+ * Key Vault or another emulator would answer); every other request goes to `script`.
+ */
+function otherVault(
+  vault: LocalVault,
+  script: (request: RecordedRequest) => ScriptedAction,
+): Promise<ScriptedServer> {
+  return startScriptedServer(
+    (request) =>
+      request.path.startsWith("/__local/") ? { status: 404, body: "" } : script(request),
+    { challenge: null, upstream: vault.vaultUrl },
+  );
+}
+
+/** Whether a request reads the value of one version (through the API or the local route). */
+function readsValueOf(request: RecordedRequest, name: string, version: string): boolean {
+  if (request.method !== "GET") return false;
+  if (request.path === "/__local/value") return true;
+  return request.path.toLowerCase() === `/secrets/${name}/${version}`.toLowerCase();
+}
+
 describe("integration: keyvault-emulator export", () => {
   let directory: string;
   let source: LocalVault;
@@ -71,12 +101,14 @@ describe("integration: keyvault-emulator export", () => {
   });
 
   it("writes every version in the seed format, and seeding it gives the same vault", async () => {
+    const before = await collect(localClient(source).listPropertiesOfSecretVersions("db-password"));
     const out = path.join(directory, "vault.json");
     const result = await exportCommand(["--vault", source.vaultUrl, "--out", out]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /2 secrets, 4 versions written to /);
-    assert.match(result.stderr, /1 disabled versions were enabled for the moment/);
+    // The local vault gives disabled versions as they are: nothing was enabled.
+    assert.doesNotMatch(result.stderr, /enabled for the moment/);
     assert.equal((await fs.stat(out)).mode & 0o777, 0o600);
 
     const written = JSON.parse(await fs.readFile(out, "utf8")) as {
@@ -104,12 +136,41 @@ describe("integration: keyvault-emulator export", () => {
     } finally {
       await copy.close();
     }
-    // The disabled version is disabled again in the source.
-    const versions = [];
-    for await (const p of localClient(source).listPropertiesOfSecretVersions("db-password")) {
-      versions.push(p.enabled);
+    // The disabled version was read as it is: disabled, and not even updated.
+    const after = await collect(localClient(source).listPropertiesOfSecretVersions("db-password"));
+    assert.deepEqual(
+      after.map((p) => [p.enabled, p.updatedOn?.getTime()]),
+      before.map((p) => [p.enabled, p.updatedOn?.getTime()]),
+    );
+    assert.deepEqual(
+      after.map((p) => p.enabled),
+      [true, true, false],
+    );
+  });
+
+  it("from a vault that cannot read disabled versions as they are, enables each for its read only", async () => {
+    const other = await otherVault(source, () => ({ forward: true }));
+    try {
+      const result = await exportCommand(["--vault", other.url]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /1 disabled versions were enabled for the moment/);
+      const written = JSON.parse(result.stdout) as { secrets: { value: string }[] };
+      assert.ok(written.secrets.some((secret) => secret.value === "third"));
+      const methods = other.requests.map((r) => `${r.method} ${r.path.replace(/\/\w+$/, "")}`);
+      assert.deepEqual(
+        methods.filter((line) => !line.startsWith("GET")),
+        ["PATCH /secrets/db-password", "PATCH /secrets/db-password"],
+      );
+      const versions = await collect(
+        localClient(source).listPropertiesOfSecretVersions("db-password"),
+      );
+      assert.deepEqual(
+        versions.map((p) => p.enabled),
+        [true, true, false],
+      );
+    } finally {
+      await other.close();
     }
-    assert.deepEqual(versions, [true, true, false]);
   });
 
   it("leaves out, and names, dates a seed cannot hold instead of failing the whole vault", async () => {
@@ -222,6 +283,78 @@ describe("integration: keyvault-emulator export", () => {
       assert.match(result.stderr, /IDENTITY_ENDPOINT and IDENTITY_HEADER/);
       assert.ok(!result.stderr.includes("strict-value"));
       assert.equal(result.stdout, "");
+    });
+  });
+
+  describe("interrupted (SIGINT) while it reads a disabled version", function () {
+    // The built command, in a child process that receives the signal.
+    this.timeout(20_000);
+    let vault: LocalVault;
+    let version: string;
+
+    beforeEach(async () => {
+      vault = await startLocalVault();
+      const created = await localClient(vault).setSecret("revoked", "old-credential", {
+        enabled: false,
+      });
+      version = created.properties.version as string;
+    });
+    afterEach(() => vault.close());
+
+    /**
+     * Runs the export through `proxy`, which holds the read of the disabled version and sends
+     * the export SIGINT when it arrives.
+     */
+    async function interruptedExport(
+      proxy: (script: (request: RecordedRequest) => ScriptedAction) => Promise<ScriptedServer>,
+    ): Promise<{ server: ScriptedServer; exit: { code: number | null }; stderr: string }> {
+      let running: EmulatorProcess | undefined;
+      let interrupted = false;
+      const server = await proxy((request) => {
+        if (!readsValueOf(request, "revoked", version)) return { forward: true };
+        interrupted = running?.child.kill("SIGINT") ?? false;
+        return { hang: true };
+      });
+      try {
+        running = startProcess([process.execPath, builtCli, "export", "--vault", server.url], {});
+        const exit = await running.exited;
+        assert.ok(interrupted, `the export was interrupted: ${running.output().stderr}`);
+        return { server, exit, stderr: running.output().stderr };
+      } finally {
+        running?.child.kill("SIGKILL");
+        await server.close();
+      }
+    }
+
+    async function enabledStates(): Promise<(boolean | undefined)[]> {
+      const versions = await collect(localClient(vault).listPropertiesOfSecretVersions("revoked"));
+      return versions.map((p) => p.enabled);
+    }
+
+    it("from the local vault: the version is still disabled, nothing was changed", async () => {
+      const { server, exit, stderr } = await interruptedExport((script) =>
+        startScriptedServer(script, { challenge: null, upstream: vault.vaultUrl }),
+      );
+      assert.deepEqual(await enabledStates(), [false]);
+      assert.deepEqual(
+        server.requests.filter((r) => r.method !== "GET").map((r) => r.method),
+        [],
+        "no request that changes state",
+      );
+      assert.equal(exit.code, 130, stderr);
+      assert.match(stderr, /interrupted; nothing was written/);
+      assert.ok(!stderr.includes("old-credential"));
+    });
+
+    it("from a vault without the local read: the version is disabled again before it exits", async () => {
+      const { exit, stderr } = await interruptedExport((script) => otherVault(vault, script));
+      assert.deepEqual(await enabledStates(), [false]);
+      assert.equal(exit.code, 130, stderr);
+      assert.match(
+        stderr,
+        new RegExp(`interrupted; disabling revoked version ${version} again first`),
+      );
+      assert.match(stderr, /interrupted; nothing was written/);
     });
   });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
+import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { assertVaultError, callVault, pause } from "./localVaultTestKit.js";
@@ -318,6 +319,57 @@ describe("local vault: secure by default", () => {
       assert.throws(() => vault.advanceClock(101 * 365.25 * day), RangeError);
     });
 
+    it("GET /__local/value reads a disabled version as it is, changing nothing", async () => {
+      const set = await callVault(vault, "PUT", "/secrets/revoked", {
+        body: { value: "old-credential", attributes: { enabled: false } },
+      });
+      const version = String(set.body.id).split("/").pop() ?? "";
+      const before = await callVault(vault, "GET", "/secrets/revoked/versions");
+      const read = await callVault(vault, "GET", "/__local/value", {
+        apiVersion: null,
+        query: `name=Revoked&version=${version.toUpperCase()}`,
+      });
+      assert.equal(read.status, 200);
+      assert.deepEqual(read.body, { value: "old-credential" });
+      assert.equal(read.headers.get("cache-control"), "no-store");
+      assert.deepEqual(await callVault(vault, "GET", "/secrets/revoked/versions"), before);
+      assertVaultError(
+        await callVault(vault, "GET", `/secrets/revoked/${version}`),
+        403,
+        "Forbidden",
+        "Operation get is not allowed on a disabled secret.",
+        "SecretDisabled",
+      );
+    });
+
+    it("GET /__local/value needs a token, a name and a version, and a version that exists", async () => {
+      const set = await callVault(vault, "PUT", "/secrets/held", { body: { value: "v" } });
+      const version = String(set.body.id).split("/").pop() ?? "";
+      const query = `name=held&version=${version}`;
+      const anonymous = await callVault(vault, "GET", "/__local/value", {
+        token: null,
+        apiVersion: null,
+        query,
+      });
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.body?.value, undefined);
+      for (const partial of ["name=held", `version=${version}`, "name=&version="]) {
+        const answer = await callVault(vault, "GET", "/__local/value", {
+          apiVersion: null,
+          query: partial,
+        });
+        assertVaultError(answer, 400, "BadParameter", /\?name=NAME&version=VERSION/);
+      }
+      const unknown = await callVault(vault, "GET", "/__local/value", {
+        apiVersion: null,
+        query: "name=held&version=0123456789abcdef0123456789abcdef",
+      });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.code, "SecretNotFound");
+      const post = await callVault(vault, "POST", "/__local/value", { apiVersion: null, query });
+      assert.equal(post.status, 405);
+    });
+
     it("keep dates integral Unix seconds after a shift", async () => {
       const shift = await callVault(vault, "POST", "/__local/clock", {
         body: { advanceMs: 1234 },
@@ -414,29 +466,120 @@ describe("local vault: connections", () => {
     }
   });
 
-  it("closes connections beyond maxConnections at once", async () => {
+  /** Opens a connection to the vault that sends nothing; resolves once connected. */
+  async function idleSocket(vault: LocalVault, sockets: Socket[]): Promise<Socket> {
+    const socket = connect(Number(new URL(vault.vaultUrl).port), "127.0.0.1");
+    socket.on("error", () => undefined);
+    sockets.push(socket);
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    return socket;
+  }
+
+  /** A TLS connection to an HTTPS vault; resolves once the handshake is done. */
+  async function tlsSocket(vault: LocalVault): Promise<Socket> {
+    const port = Number(new URL(vault.vaultUrl).port);
+    const socket = tlsConnect({ port, host: "127.0.0.1", ca: vault.caCertificate });
+    socket.on("error", () => undefined);
+    await new Promise<void>((resolve) => socket.once("secureConnect", () => resolve()));
+    return socket;
+  }
+
+  /** A whole request on its own connection (Connection: close). */
+  function listSecrets(vault: LocalVault): Promise<RawAnswer> {
+    return raw(vault, [
+      "GET /secrets?api-version=7.6 HTTP/1.1",
+      `Host: ${hostOf(vault)}`,
+      "Authorization: Bearer t",
+    ]);
+  }
+
+  /**
+   * Opens a connection whose request stays in flight (its body never comes); resolves once the
+   * vault took the request (its 100 Continue arrived).
+   */
+  async function busySocket(vault: LocalVault, sockets: Socket[]): Promise<Socket> {
+    const socket =
+      vault.caCertificate === undefined ? await idleSocket(vault, sockets) : await tlsSocket(vault);
+    sockets.push(socket);
+    let received = "";
+    const accepted = new Promise<void>((resolve) =>
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString();
+        if (received.startsWith("HTTP/1.1 100 ")) resolve();
+      }),
+    );
+    socket.write(
+      [
+        "PUT /secrets/slow?api-version=7.6 HTTP/1.1",
+        `Host: ${hostOf(vault)}`,
+        "Authorization: Bearer t",
+        "Content-Type: application/json",
+        "Content-Length: 1000",
+        "Expect: 100-continue",
+        "",
+        "",
+      ].join("\r\n"),
+    );
+    await accepted;
+    return socket;
+  }
+
+  it("at maxConnections, gives the slot of the connection idle longest to a newcomer", async () => {
     const vault = await startLocalVault({ maxConnections: 2 });
     const sockets: Socket[] = [];
     try {
-      const port = Number(new URL(vault.vaultUrl).port);
-      const open = async (): Promise<Socket> => {
-        const socket = connect(port, "127.0.0.1");
-        socket.on("error", () => undefined);
-        sockets.push(socket);
-        await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-        return socket;
-      };
-      await open();
-      await open();
-      // The server counts a connection once it accepted it: one request on each settles that.
-      const third = await open();
-      let received = "";
-      third.on("data", (chunk: Buffer) => (received += chunk.toString()));
-      third.write(
-        `GET /secrets?api-version=7.6 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer t\r\n\r\n`,
+      const oldest = await idleSocket(vault, sockets);
+      const closed = new Promise<void>((resolve) => oldest.once("close", () => resolve()));
+      const younger = await idleSocket(vault, sockets);
+      const answer = await listSecrets(vault);
+      assert.equal(answer.status, 200);
+      await closed;
+      assert.equal(younger.destroyed, false, "only the connection idle longest is closed");
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await vault.close();
+    }
+  });
+
+  it("at maxConnections, over HTTPS: an idle TCP connection gives way, one with a request in flight does not", async () => {
+    const vault = await startLocalVault({ https: true, maxConnections: 2 });
+    const sockets: Socket[] = [];
+    try {
+      const busy = await busySocket(vault, sockets);
+      const idle = await idleSocket(vault, sockets);
+      const closed = new Promise<void>((resolve) => idle.once("close", () => resolve()));
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          `${vault.vaultUrl}/secrets?api-version=7.6`,
+          { agent: false, ca: vault.caCertificate, headers: { authorization: "Bearer t" } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      assert.equal(status, 200);
+      await closed;
+      assert.equal(busy.destroyed, false, "the connection with a request in flight stays");
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await vault.close();
+    }
+  });
+
+  it("at maxConnections, closes a newcomer at once only when every connection has a request in flight", async () => {
+    const vault = await startLocalVault({ maxConnections: 2 });
+    const sockets: Socket[] = [];
+    try {
+      await busySocket(vault, sockets);
+      await busySocket(vault, sockets);
+      const refused = await listSecrets(vault).then(
+        (answer) => answer.status || 0,
+        () => 0,
       );
-      await new Promise<void>((resolve) => third.on("close", () => resolve()));
-      assert.equal(received, "");
+      assert.equal(refused, 0, "a newcomer is closed while both requests are in flight");
       for (const socket of sockets) socket.destroy();
       // Once the others are gone, requests are served again.
       let status = 0;
@@ -449,6 +592,43 @@ describe("local vault: connections", () => {
       }
       assert.equal(status, 200);
     } finally {
+      for (const socket of sockets) socket.destroy();
+      await vault.close();
+    }
+  });
+
+  it("is no lockout: idle sockets that fill the cap and reconnect when cut do not keep clients out", async () => {
+    const vault = await startLocalVault({ maxConnections: 4 });
+    const sockets: Socket[] = [];
+    // The attacker: keeps every slot taken with a connection that sends nothing, and opens a new
+    // one whenever one is cut, up to a bounded number of reconnections.
+    const reconnectionBudget = 20_000;
+    let reconnections = 0;
+    let stopped = false;
+    const hold = async (): Promise<void> => {
+      const socket = await idleSocket(vault, sockets);
+      socket.once("close", () => {
+        if (stopped || reconnections >= reconnectionBudget) return;
+        reconnections += 1;
+        void hold();
+      });
+    };
+    try {
+      for (let slot = 0; slot < 4; slot++) await hold();
+      const statuses: number[] = [];
+      for (let request = 0; request < 10; request++) {
+        statuses.push(
+          await listSecrets(vault).then(
+            (answer) => answer.status,
+            () => 0,
+          ),
+        );
+      }
+      assert.deepEqual(statuses, Array<number>(10).fill(200));
+      assert.ok(reconnections > 0, "the attacker's sockets were cut");
+      assert.ok(reconnections < reconnectionBudget, "the attacker was still at work");
+    } finally {
+      stopped = true;
       for (const socket of sockets) socket.destroy();
       await vault.close();
     }

@@ -20,11 +20,32 @@ import { packageVersion } from "../../constants.js";
 export async function runCli(argv: string[]): Promise<void> {
   if (argv[0] === "export") {
     // Loaded here: the client is needed by this command only.
-    const { runExport } = await import("./exportVault.js");
-    process.exitCode = await runExport(argv.slice(1), process.env, {
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    });
+    const { interruptedExitCode, runExport } = await import("./exportVault.js");
+    const interrupt = new AbortController();
+    // The first signal stops the export once the vault is as it was; a second exits at once.
+    const stop = (signal: NodeJS.Signals): void => {
+      if (interrupt.signal.aborted) {
+        console.error(`keyvault-emulator export: ${signal} again, exiting at once.`);
+        process.exit(interruptedExitCode);
+      }
+      interrupt.abort();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    try {
+      process.exitCode = await runExport(
+        argv.slice(1),
+        process.env,
+        {
+          stdout: (text) => process.stdout.write(text),
+          stderr: (text) => process.stderr.write(text),
+        },
+        interrupt.signal,
+      );
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
     return;
   }
   const healthcheck = argv[0] === "healthcheck";
@@ -46,6 +67,7 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stdout.write(helpText);
     return;
   }
+  for (const warning of parsed.warnings) console.warn(warning);
   if (healthcheck) {
     const { probeHealth } = await import("../routes/health.js");
     const options = parsed.options;

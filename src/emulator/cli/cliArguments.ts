@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "../options.js";
 import { recoveryLevels } from "../../api/wireTypes.js";
-import { nameEnvironmentSource, withEnvironment } from "./environment.js";
+import { environmentName, nameEnvironmentSource, withEnvironment } from "./environment.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
 const caFileName = "keyvault-emulator-ca.pem";
@@ -84,9 +84,11 @@ Vault behaviour:
                            (default 00000000-0000-0000-0000-000000000000)
   --empty-pages            Insert an empty page before each real page of every list
   --claims-challenge       Answer the first request with each new token with a CAE claims challenge
-  --backup-key BASE64      32-byte key (base64) that encrypts backups; vaults with the same key
+  KEYVAULT_EMULATOR_BACKUP_KEY=BASE64, or --backup-key BASE64 (visible in ps: a warning)
+                           32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)
-  --identity-header VALUE  Secret the managed-identity endpoint expects (IDENTITY_HEADER), 16 to
+  KEYVAULT_EMULATOR_IDENTITY_HEADER=VALUE, or --identity-header VALUE (visible in ps: a warning)
+                           Secret the managed-identity endpoint expects (IDENTITY_HEADER), 16 to
                            256 visible characters (default: random, kept under --location)
   --seed FILE              Load the secrets of FILE (JSON, as \`export\` writes it) before
                            answering; names the vault already holds are kept as they are
@@ -99,7 +101,8 @@ Connections:
   --request-timeout-ms N   Milliseconds a client has to send a whole request (default 30000)
   --keep-alive-timeout-ms N
                            Milliseconds an idle keep-alive connection stays open (default 5000)
-  --max-connections N      Most connections open at once (default 256)
+  --max-connections N      Most connections open at once (default 256); at the cap, the one idle
+                           longest (no request in flight) gives way to a new one
 
 Faults (all off by default):
   --throttle-limit N       Requests per 10-second window before answering 429
@@ -113,7 +116,8 @@ Faults (all off by default):
 
 Every option is also read from an environment variable: --some-flag from
 KEYVAULT_EMULATOR_SOME_FLAG (e.g. KEYVAULT_EMULATOR_PORT=8443, KEYVAULT_EMULATOR_HTTPS=true).
-A flag on the command line wins over its variable.
+A flag on the command line wins over its variable. Give secrets (the backup key, the identity
+header) in the environment: every user of the machine can read a command line (ps).
 
 Example:
   keyvault-emulator --port 0 --https --location ./.vault
@@ -128,7 +132,34 @@ export type ParsedCliArguments =
       options: LocalVaultOptions;
       /** Where to write the generated CA certificate (only with a generated certificate). */
       caOut?: string;
+      /** Warnings to print before starting (secrets given as flags). */
+      warnings: string[];
     };
+
+/** Flags that carry a secret, with the option they set: a command line is visible to others. */
+const secretFlags = [
+  ["backup-key", "backupKey"],
+  ["identity-header", "identityHeader"],
+] as const;
+
+/**
+ * Warns about each secret given as a flag, naming the variable to use instead.
+ * @param options - the parsed options
+ * @param fromEnvironment - the flags taken from the environment
+ * @returns one warning per secret flag given on the command line
+ */
+function secretFlagWarnings(
+  options: LocalVaultOptions,
+  fromEnvironment: ReadonlyMap<string, string>,
+): string[] {
+  return secretFlags
+    .filter(([flag, option]) => options[option] !== undefined && !fromEnvironment.has(flag))
+    .map(
+      ([flag]) =>
+        `keyvault-emulator: WARNING: --${flag} on the command line is visible to every user of ` +
+        `this machine (ps, /proc); set ${environmentName(flag)} in the environment instead.`,
+    );
+}
 
 /** The flag that sets an option (`recoverableDays` → `--recoverable-days`), for messages. */
 function flagOf(option: string): string {
@@ -224,7 +255,9 @@ export function parseCliArguments(
 ): ParsedCliArguments {
   const { argv: all, fromEnvironment } = withEnvironment(argv, env, cliOptions, new Set(["help"]));
   try {
-    return parseWithEnvironment(all);
+    const parsed = parseWithEnvironment(all);
+    if (!parsed.help) parsed.warnings = secretFlagWarnings(parsed.options, fromEnvironment);
+    return parsed;
   } catch (error) {
     if (!(error instanceof Error)) throw error;
     const message = nameEnvironmentSource(error.message, fromEnvironment);
@@ -355,5 +388,7 @@ function parseWithEnvironment(argv: string[]): ParsedCliArguments {
   if (options.hostnames !== undefined) options.hostnames = checked.hostnames;
   if (checked.backupKey !== undefined) options.backupKey = checked.backupKey.toString("base64");
 
-  return caOut === undefined ? { help: false, options } : { help: false, options, caOut };
+  return caOut === undefined
+    ? { help: false, options, warnings: [] }
+    : { help: false, options, caOut, warnings: [] };
 }

@@ -12,6 +12,7 @@ import { request as httpsRequest } from "node:https";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { createPipelineRequest, isRestError } from "@azure/core-rest-pipeline";
 import { SecretClient } from "../../secretClient.js";
 import { writePrivateFile } from "../persistence/privateFiles.js";
 import { seedDate, type LocalVaultSeed, type LocalVaultSeedSecret } from "../state/seed.js";
@@ -31,8 +32,10 @@ keyvault-emulator prints them), tokens come from that managed identity endpoint,
 started with --strict-auth requires; without them a placeholder token is sent, which a local
 vault without --strict-auth accepts.
 
-Disabled versions cannot be read; export enables each one for the moment it reads its value and
-disables it again.
+Disabled versions: a local vault gives their values as they are, changing nothing. Key Vault
+refuses to read them, so there export enables each one for the moment it reads its value and
+disables it again; Ctrl+C names the version and waits for that (a second Ctrl+C exits at once
+and leaves it enabled). Interrupted, export writes nothing and exits 130.
 `;
 
 /** Key Vault's public DNS suffixes: hosts under them keep the challenge resource check. */
@@ -43,10 +46,18 @@ const keyVaultSuffixes = [
   ".vault.microsoftazure.de",
 ];
 
+/** Whether a host is one of Key Vault's own (its challenge resource is checked). */
+function isKeyVaultHost(host: string): boolean {
+  return keyVaultSuffixes.some((suffix) => host.endsWith(suffix));
+}
+
+/** The exit code of an interrupted export (as a shell reports Ctrl+C). */
+export const interruptedExitCode = 130;
+
 /** What an export read. */
 export interface ExportResult {
   seed: LocalVaultSeed;
-  /** Versions that were disabled and enabled briefly to read their values. */
+  /** Versions that were disabled and enabled briefly to read their values (not a local vault). */
   reenabled: number;
   /** Names skipped because Key Vault manages them (certificate-backed secrets). */
   skippedManaged: string[];
@@ -54,42 +65,79 @@ export interface ExportResult {
   droppedDates: string[];
 }
 
+/** How {@link exportVault} reads. */
+export interface ExportOptions {
+  /**
+   * Stops the export (Ctrl+C): it ends with an AbortError, once a version enabled for its read
+   * is disabled again.
+   */
+  abortSignal?: AbortSignal;
+  /**
+   * Whether to ask for disabled versions' values at the local vault's `/__local/value` first
+   * (false for Key Vault's own hosts, which are never sent a request of the local vault's).
+   * @default true
+   */
+  localReads?: boolean;
+  /**
+   * Holds each version enabled for its read until it is disabled again: what a forced exit would
+   * leave enabled.
+   */
+  enabledForRead?: Set<EnabledForRead>;
+}
+
+/** A version that export enabled to read it and has not disabled again yet. */
+export interface EnabledForRead {
+  name: string;
+  version: string;
+}
+
 /**
  * Reads every secret and version of a vault into the seed format.
  * @param client - a client of the vault
+ * @param options - an abort signal; whether the vault may be the local vault
  * @returns the seed and what had to be done to read it
  */
-export async function exportVault(client: SecretClient): Promise<ExportResult> {
+export async function exportVault(
+  client: SecretClient,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
+  const { abortSignal, enabledForRead = new Set() } = options;
   const secrets: LocalVaultSeedSecret[] = [];
   const skippedManaged: string[] = [];
   const droppedDates: string[] = [];
   let reenabled = 0;
-  for await (const latest of client.listPropertiesOfSecrets()) {
+  let localReads = options.localReads ?? true;
+  const readDisabled = async (name: string, version: string): Promise<string> => {
+    if (localReads) {
+      const value = await readAsIs(client, name, version, abortSignal);
+      if (value !== undefined) return value;
+      // Not the local vault: read it as any client of the service must.
+      localReads = false;
+    }
+    reenabled += 1;
+    return readEnabledBriefly(client, { name, version }, abortSignal, enabledForRead);
+  };
+  for await (const latest of client.listPropertiesOfSecrets({ abortSignal })) {
     if (latest.managed === true) {
       skippedManaged.push(latest.name);
       continue;
     }
     const versions = [];
-    for await (const version of client.listPropertiesOfSecretVersions(latest.name)) {
+    for await (const version of client.listPropertiesOfSecretVersions(latest.name, {
+      abortSignal,
+    })) {
       versions.push(version);
     }
     // Oldest first, as seed files list them; the sort is stable, so versions created in the same
     // second keep the vault's order.
     versions.sort((a, b) => (a.createdOn?.getTime() ?? 0) - (b.createdOn?.getTime() ?? 0));
     for (const properties of versions) {
+      abortSignal?.throwIfAborted();
       const version = properties.version as string;
-      let value: string | undefined;
-      if (properties.enabled === false) {
-        await client.updateSecretProperties(latest.name, version, { enabled: true });
-        reenabled += 1;
-        try {
-          value = (await client.getSecret(latest.name, { version })).value;
-        } finally {
-          await client.updateSecretProperties(latest.name, version, { enabled: false });
-        }
-      } else {
-        value = (await client.getSecret(latest.name, { version })).value;
-      }
+      const value =
+        properties.enabled === false
+          ? await readDisabled(latest.name, version)
+          : (await client.getSecret(latest.name, { version, abortSignal })).value;
       const entry: LocalVaultSeedSecret = { name: latest.name, value: value ?? "" };
       if (properties.contentType !== undefined) entry.contentType = properties.contentType;
       if (properties.tags !== undefined && Object.keys(properties.tags).length > 0) {
@@ -108,6 +156,87 @@ export async function exportVault(client: SecretClient): Promise<ExportResult> {
     }
   }
   return { seed: { secrets }, reenabled, skippedManaged, droppedDates };
+}
+
+/**
+ * Reads a disabled version's value at the local vault's `/__local/value`, which changes nothing.
+ * @param client - a client of the vault
+ * @param name - the secret
+ * @param version - the version
+ * @param abortSignal - stops the read
+ * @returns the value, or undefined when the vault does not answer it (not the local vault)
+ */
+async function readAsIs(
+  client: SecretClient,
+  name: string,
+  version: string,
+  abortSignal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  const query = new URLSearchParams({ name, version });
+  const response = await client.sendRequest(
+    createPipelineRequest({ url: `/__local/value?${query.toString()}`, method: "GET" }),
+    { abortSignal },
+  );
+  if (response.status !== 200) return undefined;
+  try {
+    const value = (JSON.parse(response.bodyAsText ?? "") as { value?: unknown }).value;
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads a disabled version as a client of the service must: enables it, reads it, disables it
+ * again. The version is disabled again on every way out, an abort included; only a second signal
+ * (a forced exit) can leave it enabled, and `enabledForRead` then names it.
+ * @param client - a client of the vault
+ * @param target - the version
+ * @param abortSignal - stops the read (not the enabling or the disabling)
+ * @param enabledForRead - holds the version while it may be enabled
+ * @returns the value
+ */
+async function readEnabledBriefly(
+  client: SecretClient,
+  target: EnabledForRead,
+  abortSignal: AbortSignal | undefined,
+  enabledForRead: Set<EnabledForRead>,
+): Promise<string> {
+  const { name, version } = target;
+  enabledForRead.add(target);
+  try {
+    // Not abortable: once it is sent, only its answer says whether the version is enabled.
+    await client.updateSecretProperties(name, version, { enabled: true });
+  } catch (error) {
+    // An error answer changed nothing; without an answer the version may be enabled.
+    if (isRestError(error) && error.statusCode !== undefined) enabledForRead.delete(target);
+    else await disableAgain(client, target, enabledForRead);
+    throw error;
+  }
+  try {
+    abortSignal?.throwIfAborted();
+    return (await client.getSecret(name, { version, abortSignal })).value ?? "";
+  } finally {
+    await disableAgain(client, target, enabledForRead);
+  }
+}
+
+async function disableAgain(
+  client: SecretClient,
+  target: EnabledForRead,
+  enabledForRead: Set<EnabledForRead>,
+): Promise<void> {
+  const { name, version } = target;
+  try {
+    await client.updateSecretProperties(name, version, { enabled: false });
+  } catch (error) {
+    throw new Error(
+      `${name} version ${version} was enabled to read it and could not be disabled again ` +
+        `(disable it yourself): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  enabledForRead.delete(target);
 }
 
 /**
@@ -183,12 +312,15 @@ function getJson(url: URL, headers: Record<string, string>, ca: string | undefin
  * @param argv - the arguments after `export`
  * @param env - the environment
  * @param io - where the seed (without `--out`) and messages go
- * @returns the exit code: 0 done, 1 failed, 2 bad arguments
+ * @param interrupt - aborted on Ctrl+C: the export stops (a version enabled for its read is
+ *   disabled again first) and writes nothing
+ * @returns the exit code: 0 done, 1 failed, 2 bad arguments, 130 interrupted
  */
 export async function runExport(
   argv: string[],
   env: Record<string, string | undefined>,
   io: { stdout: (text: string) => void; stderr: (text: string) => void },
+  interrupt?: AbortSignal,
 ): Promise<number> {
   let values: { vault?: string; out?: string; ca?: string; help?: boolean };
   try {
@@ -226,14 +358,28 @@ export async function runExport(
     }
     const client = new SecretClient(vaultUrl, commandLineCredential(env, ca), {
       allowInsecureConnection: true,
-      disableChallengeResourceVerification: !keyVaultSuffixes.some((s) => host.endsWith(s)),
+      disableChallengeResourceVerification: !isKeyVaultHost(host),
       ...(ca === undefined ? {} : { tlsOptions: { ca } }),
       userAgentOptions: { userAgentPrefix: "keyvault-emulator-export" },
     });
+    const enabledForRead = new Set<EnabledForRead>();
+    const onInterrupt = (): void => {
+      for (const { name, version } of enabledForRead) {
+        io.stderr(
+          `keyvault-emulator export: interrupted; disabling ${name} version ${version} again first (interrupt again to exit at once and leave it enabled).\n`,
+        );
+      }
+    };
+    interrupt?.addEventListener("abort", onInterrupt, { once: true });
     let result: ExportResult;
     try {
-      result = await exportVault(client);
+      result = await exportVault(client, {
+        abortSignal: interrupt,
+        localReads: !isKeyVaultHost(host),
+        enabledForRead,
+      });
     } finally {
+      interrupt?.removeEventListener("abort", onInterrupt);
       // The client's connections would keep the process (or a test run) alive.
       client.close();
     }
@@ -264,6 +410,10 @@ export async function runExport(
     }
     return 0;
   } catch (error) {
+    if (interrupt?.aborted && (error as Error).name === "AbortError") {
+      io.stderr("keyvault-emulator export: interrupted; nothing was written.\n");
+      return interruptedExitCode;
+    }
     // RestError messages carry the service's message, never a value.
     const hint =
       (error as { statusCode?: number }).statusCode === 401

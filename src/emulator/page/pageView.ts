@@ -5,7 +5,6 @@
 import type { PageDeletedSecret, PageSecret, PageVaultView, PageVersion } from "./pageRoutes.js";
 import type { SecretStore } from "../state/store.js";
 import type { SecretView, StoreRecord, StoredVersion } from "../state/storeTypes.js";
-import { secretNotFound } from "../wire/errors.js";
 
 /**
  * Creates the page's view of a store.
@@ -14,7 +13,7 @@ import { secretNotFound } from "../wire/errors.js";
  * @returns the view
  */
 export function createPageView(
-  store: Pick<SecretStore, "list" | "listDeleted" | "exportSecret" | "delete">,
+  store: Pick<SecretStore, "list" | "listDeleted" | "reveal" | "delete">,
   persist: ((record: StoreRecord) => Promise<void>) | undefined,
 ): PageVaultView {
   return {
@@ -36,11 +35,7 @@ export function createPageView(
         }
         return shown;
       }),
-    reveal: (name, version) => {
-      const stored = store.exportSecret(name).versions.find((v) => v.version === version);
-      if (stored === undefined) throw secretNotFound(`${name}/${version}`);
-      return stored.value;
-    },
+    reveal: (name, version) => store.reveal(name, version),
     delete: async (name) => {
       const mutation = store.delete(name);
       await persist?.(mutation.record);

@@ -1,5 +1,5 @@
 /**
- * Test controls under `/__local/`: reset, clock and faults.
+ * Test controls and tools under `/__local/`: reset, clock, faults, and a version's value as it is.
  */
 import { badParameter } from "../wire/errors.js";
 import type { Exchange } from "../http/exchange.js";
@@ -26,6 +26,23 @@ export const controlRoutes: Record<string, LocalRoute> = {
       if (problem !== undefined) throw badParameter(problem);
       await x.vault.advanceClock(advanceMs as number);
       x.send(200, { now: Math.floor(x.vault.store.clock.nowMs() / 1000) });
+    },
+  },
+  // A disabled version's value without enabling it: the API refuses to read it, and enabling it
+  // for a moment (all a client of the service can do) leaves it enabled if the reader is stopped.
+  // `keyvault-emulator export` reads disabled versions here; any client with a token could enable
+  // them, so this shows nothing a token does not already reach.
+  value: {
+    method: "GET",
+    auth: "vault",
+    handle: (x: Exchange) => {
+      const { name, version } = x.query;
+      if (name === undefined || name === "" || version === undefined || version === "") {
+        throw badParameter(
+          "Name the version to read: GET /__local/value?name=NAME&version=VERSION.",
+        );
+      }
+      x.send(200, { value: x.vault.store.reveal(name, version) }, { "cache-control": "no-store" });
     },
   },
   faults: {

@@ -52,6 +52,9 @@ export class DurableStore {
   /** {@inheritDoc SecretStore.exportSecret} */
   readonly exportSecret: Call<"exportSecret"> = (...args) => this.durable.exportSecret(...args);
 
+  /** {@inheritDoc SecretStore.reveal} */
+  readonly reveal: Call<"reveal"> = (...args) => this.durable.reveal(...args);
+
   /** {@inheritDoc SecretStore.snapshot} */
   readonly snapshot: Call<"snapshot"> = (...args) => this.durable.snapshot(...args);
 

@@ -131,6 +131,19 @@ export class SecretStore extends StoreState {
     return { name: entry.name, versions: entry.versions.map((v) => ({ ...v })) };
   }
 
+  /**
+   * Reads one version's value as it is, enabled or not, changing nothing: for the vault's own
+   * tools (the page, `keyvault-emulator export`), never for the API, which refuses a disabled one.
+   * @param name - secret name
+   * @param version - the version (not "" for the latest)
+   * @returns the value
+   */
+  reveal(name: string, version: string): string {
+    const stored = this.activeEntry(name).byVersion.get(version.toLowerCase());
+    if (stored === undefined) throw secretNotFound(`${name}/${version}`);
+    return stored.value;
+  }
+
   // ---- mutations ---------------------------------------------------------------------------
 
   /**
