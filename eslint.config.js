@@ -61,7 +61,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/emulator/cli.ts", "src/emulator/bin.ts"],
+    files: ["src/emulator/cli/cli.ts", "src/emulator/bin.ts"],
     rules: { "no-console": "off" },
   },
 );

@@ -12,7 +12,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ServerResponse } from "node:http";
-import { generateSelfSignedCertificate } from "../src/emulator/tls.js";
+import { generateSelfSignedCertificate } from "../src/emulator/tls/tls.js";
 import {
   benchApiVersion,
   getSecretName,

@@ -15,10 +15,10 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startLocalVault } from "../src/emulator/index.js";
-import { openJournal, type JournalRecord } from "../src/emulator/persistence.js";
-import { SecretStore } from "../src/emulator/store.js";
-import type { StoreRecord } from "../src/emulator/storeTypes.js";
-import { VaultClock } from "../src/emulator/vaultClock.js";
+import { openJournal, type JournalRecord } from "../src/emulator/persistence/persistence.js";
+import { SecretStore } from "../src/emulator/state/store.js";
+import type { StoreRecord } from "../src/emulator/state/storeTypes.js";
+import { VaultClock } from "../src/emulator/state/vaultClock.js";
 
 const { values: args } = parseArgs({
   options: {

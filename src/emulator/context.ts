@@ -2,13 +2,13 @@
  * What the listener and the route modules need from a running vault.
  */
 import type { LocalVaultFaultOptions } from "./options.js";
-import type { VaultAuth } from "./auth.js";
-import type { FaultInjector } from "./faults.js";
-import type { PageRoutes } from "./pageRoutes.js";
-import type { HostPolicy } from "./hosts.js";
-import type { WireRenderer } from "./render.js";
-import type { DurableStore } from "./durableStore.js";
-import type { StoreRecord } from "./storeTypes.js";
+import type { VaultAuth } from "./http/auth.js";
+import type { FaultInjector } from "./http/faults.js";
+import type { PageRoutes } from "./page/pageRoutes.js";
+import type { HostPolicy } from "./http/hosts.js";
+import type { WireRenderer } from "./wire/render.js";
+import type { DurableStore } from "./state/durableStore.js";
+import type { StoreRecord } from "./state/storeTypes.js";
 
 /** Everything the request listener needs from the vault. */
 export interface VaultServerContext {

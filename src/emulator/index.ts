@@ -7,33 +7,33 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
-import { VaultAuth } from "./auth.js";
-import { capConnections } from "./connectionCap.js";
-import { FaultInjector } from "./faults.js";
-import { DurableStore } from "./durableStore.js";
-import { HostPolicy } from "./hosts.js";
+import { VaultAuth } from "./http/auth.js";
+import { capConnections } from "./http/connectionCap.js";
+import { FaultInjector } from "./http/faults.js";
+import { DurableStore } from "./state/durableStore.js";
+import { HostPolicy } from "./http/hosts.js";
 import type { VaultServerContext } from "./context.js";
-import { createRequestListener } from "./listener.js";
+import { createRequestListener } from "./http/listener.js";
 import {
   checkLocalVaultOptions,
   type LocalVaultFaultOptions,
   type LocalVaultOptions,
 } from "./options.js";
-import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
-import { WireRenderer } from "./render.js";
-import { readStateFile, writeStateFile } from "./stateFile.js";
-import { SecretStore } from "./store.js";
-import type { StoreRecord } from "./storeTypes.js";
-import { VaultClock, clockShiftProblem } from "./vaultClock.js";
-import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
-import { healthPath } from "./health.js";
-import { createPageRoutes, pagePath } from "./pageRoutes.js";
-import { createPageView } from "./pageView.js";
-import { RequestLog, recordRequests } from "./requestLog.js";
-import type { SeedVersion } from "./seed.js";
+import { openJournal, type Journal, type JournalRecord } from "./persistence/persistence.js";
+import { WireRenderer } from "./wire/render.js";
+import { readStateFile, writeStateFile } from "./persistence/stateFile.js";
+import { SecretStore } from "./state/store.js";
+import type { StoreRecord } from "./state/storeTypes.js";
+import { VaultClock, clockShiftProblem } from "./state/vaultClock.js";
+import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls/tls.js";
+import { healthPath } from "./routes/health.js";
+import { createPageRoutes, pagePath } from "./page/pageRoutes.js";
+import { createPageView } from "./page/pageView.js";
+import { RequestLog, recordRequests } from "./http/requestLog.js";
+import type { SeedVersion } from "./state/seed.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
-export type { LocalVaultSeed, LocalVaultSeedSecret } from "./seed.js";
+export type { LocalVaultSeed, LocalVaultSeedSecret } from "./state/seed.js";
 
 /** A running local vault. */
 export interface LocalVault {
@@ -135,7 +135,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
   };
   // Checked before anything is opened: a bad seed fails the start without side effects.
   // Loaded only when asked for: a vault without a seed does not load the seed code.
-  const seeding = options.seed === undefined ? undefined : await import("./seed.js");
+  const seeding = options.seed === undefined ? undefined : await import("./state/seed.js");
   let seed: SeedVersion[] | undefined;
   if (typeof options.seed === "string") seed = seeding?.readSeedFile(options.seed);
   else if (options.seed !== undefined) seed = seeding?.checkSeed(options.seed, "The seed option");

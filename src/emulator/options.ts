@@ -3,9 +3,9 @@
  * and their validation (one place for both).
  */
 import { recoveryLevels } from "../api/wireTypes.js";
-import { normalizeHostname } from "./hosts.js";
+import { normalizeHostname } from "./http/hosts.js";
 
-import type { LocalVaultSeed } from "./seed.js";
+import type { LocalVaultSeed } from "./state/seed.js";
 
 /** Faults the local vault can inject, all off by default. */
 export interface LocalVaultFaultOptions {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { helpText, parseCliArguments } from "../../src/emulator/cliArguments.js";
-import { environmentName, withEnvironment } from "../../src/emulator/environment.js";
+import { helpText, parseCliArguments } from "../../src/emulator/cli/cliArguments.js";
+import { environmentName, withEnvironment } from "../../src/emulator/cli/environment.js";
 import { packageVersion } from "../../src/constants.js";
 import { builtCli, runProcess, startProcess, waitForVault } from "./emulatorProcess.js";
 

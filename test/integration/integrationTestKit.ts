@@ -13,7 +13,7 @@ import {
 } from "../../src/index.js";
 import { randomBytes } from "node:crypto";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
-import { openJournal } from "../../src/emulator/persistence.js";
+import { openJournal } from "../../src/emulator/persistence/persistence.js";
 
 export { collect, pause, uniqueName } from "../helpers/testKit.js";
 

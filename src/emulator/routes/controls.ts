@@ -1,10 +1,10 @@
 /**
  * Test controls and tools under `/__local/`: reset, clock, faults, and a version's value as it is.
  */
-import { badParameter } from "../errors.js";
-import type { Exchange } from "../exchange.js";
+import { badParameter } from "../wire/errors.js";
+import type { Exchange } from "../http/exchange.js";
 import type { LocalVaultFaultOptions } from "../options.js";
-import { clockShiftProblem } from "../vaultClock.js";
+import { clockShiftProblem } from "../state/vaultClock.js";
 import type { LocalRoute } from "./route.js";
 
 /** The test-control routes, by path under `/__local/`. */

@@ -1,10 +1,10 @@
 /**
  * `/deletedsecrets`: get, list, purge and recover deleted secrets.
  */
-import { invalidName, methodNotAllowed, resourceNotFound } from "../errors.js";
-import type { Exchange } from "../exchange.js";
-import { sendPage } from "../paging.js";
-import { isValidName } from "../requests.js";
+import { invalidName, methodNotAllowed, resourceNotFound } from "../wire/errors.js";
+import type { Exchange } from "../http/exchange.js";
+import { sendPage } from "../wire/paging.js";
+import { isValidName } from "../wire/requests.js";
 import { decodeName } from "./names.js";
 
 /**

@@ -3,8 +3,8 @@
  * tokens to callers that present the vault's identity header.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { localClientId, resourceOfScope } from "../auth.js";
-import type { Exchange } from "../exchange.js";
+import { localClientId, resourceOfScope } from "../http/auth.js";
+import type { Exchange } from "../http/exchange.js";
 import type { LocalRoute } from "./route.js";
 
 /** The identity route, by path under `/__local/`. */

@@ -2,7 +2,7 @@
  * The shape of a route module: what the listener needs to know to authenticate a request before it
  * hands it over.
  */
-import type { Exchange } from "../exchange.js";
+import type { Exchange } from "../http/exchange.js";
 
 /** Handles one accepted request; a rejection (or a throw) is answered as an error. */
 export type RouteHandler = (x: Exchange) => Promise<void> | void;

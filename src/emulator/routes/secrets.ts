@@ -1,17 +1,17 @@
 /**
  * `/secrets`: set, get, update, delete, list, list versions, backup and restore.
  */
-import { openBackup, sealBackup } from "../backup.js";
+import { openBackup, sealBackup } from "../state/backup.js";
 import {
   collectionMethodNotAllowed,
   invalidName,
   methodNotAllowed,
   resourceNotFound,
   transformationNotSupported,
-} from "../errors.js";
-import type { Exchange } from "../exchange.js";
-import { sendPage } from "../paging.js";
-import { isValidName, readRestoreBody, readSetBody, readUpdateBody } from "../requests.js";
+} from "../wire/errors.js";
+import type { Exchange } from "../http/exchange.js";
+import { sendPage } from "../wire/paging.js";
+import { isValidName, readRestoreBody, readSetBody, readUpdateBody } from "../wire/requests.js";
 import { decodeName } from "./names.js";
 
 /**

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { assertVaultError, callVault } from "./localVaultTestKit.js";
+
+const tenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const challenge = `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`;
+const vaultScope = "https://vault.azure.net/.default";
+
+async function tokenOf(vault: LocalVault, scope = vaultScope, claims?: string): Promise<string> {
+  const token = await vault.credential.getToken(scope, claims === undefined ? {} : { claims });
+  assert.ok(token);
+  return token.token;
+}
+
+describe("local vault: authentication", () => {
+  describe("default mode", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId });
+    });
+    after(() => vault.close());
+
+    it("answers 401 with the challenge to a request without Authorization", async () => {
+      const answer = await callVault(vault, "PUT", "/secrets/x", { token: null });
+      assertVaultError(
+        answer,
+        401,
+        "Unauthorized",
+        "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.",
+      );
+      assert.equal(answer.headers.get("www-authenticate"), challenge);
+      assert.ok(answer.headers.get("x-ms-request-id"));
+    });
+
+    it("answers 401 to a non-bearer Authorization header", async () => {
+      const answer = await callVault(vault, "GET", "/secrets", {
+        token: null,
+        headers: { authorization: "Basic dXNlcjpwYXNz" },
+      });
+      assertVaultError(
+        answer,
+        401,
+        "Unauthorized",
+        "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.",
+      );
+    });
+
+    it("accepts any bearer token", async () => {
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: "whatever" })).status, 200);
+    });
+  });
+
+  describe("strictAuth", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId, strictAuth: true });
+    });
+    after(() => vault.close());
+
+    it("accepts tokens from the vault's credential and checks the cached verdict again", async () => {
+      const token = await tokenOf(vault);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+      const [, payload] = token.split(".");
+      const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
+      assert.equal(claims.aud, "https://vault.azure.net");
+      assert.equal(claims.iss, `https://sts.windows.net/${tenantId}/`);
+      assert.ok(claims.exp > Date.now() / 1000);
+    });
+
+    it("rejects a token it did not issue", async () => {
+      const answer = await callVault(vault, "GET", "/secrets", { token: "not-a-jwt" });
+      assertVaultError(answer, 401, "Unauthorized", /malformed/);
+      assert.equal(answer.headers.get("www-authenticate"), challenge);
+      const token = await tokenOf(vault);
+      const [header, payload] = token.split(".");
+      const forged = `${header}.${payload}.${Buffer.from("forged").toString("base64url")}`;
+      assertVaultError(
+        await callVault(vault, "GET", "/secrets", { token: forged }),
+        401,
+        "Unauthorized",
+        /signature/,
+      );
+    });
+
+    it("rejects a token of another vault", async () => {
+      const other = await startLocalVault({ tenantId });
+      try {
+        assertVaultError(
+          await callVault(vault, "GET", "/secrets", { token: await tokenOf(other) }),
+          401,
+          "Unauthorized",
+          /signature/,
+        );
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("rejects a token for another audience with AKV10022", async () => {
+      const token = await tokenOf(vault, "https://storage.azure.com/.default");
+      assertVaultError(
+        await callVault(vault, "GET", "/secrets", { token }),
+        401,
+        "Unauthorized",
+        "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://storage.azure.com.",
+      );
+    });
+  });
+
+  describe("claimsChallenge", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId, claimsChallenge: true, strictAuth: true });
+    });
+    after(() => vault.close());
+
+    it("challenges the first request of each new token once", async () => {
+      const token = await tokenOf(vault);
+      const first = await callVault(vault, "GET", "/secrets", { token });
+      assert.equal(first.status, 401);
+      assert.equal(first.body.error.code, "Unauthorized");
+      const header = first.headers.get("www-authenticate") ?? "";
+      const match =
+        /^Bearer realm="", authorization_uri="https:\/\/login\.microsoftonline\.com\/common\/oauth2\/authorize", error="insufficient_claims", claims="([A-Za-z0-9+/=]+)"$/.exec(
+          header,
+        );
+      assert.ok(match, header);
+      const claims = JSON.parse(Buffer.from(match[1], "base64").toString());
+      assert.equal(claims.access_token.nbf.essential, true);
+      assert.match(claims.access_token.nbf.value, /^\d+$/);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+    });
+
+    it("accepts at once a token requested with the claims", async () => {
+      const token = await tokenOf(vault, vaultScope, '{"access_token":{"nbf":{"essential":true}}}');
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+    });
+  });
+
+  describe("managed identity endpoint", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId, strictAuth: true });
+    });
+    after(() => vault.close());
+
+    const resource = "https%3A%2F%2Fvault.azure.net";
+
+    interface IdentityAnswer {
+      status: number;
+      body: Record<string, string>;
+    }
+
+    async function identity(
+      query: string,
+      headers: Record<string, string>,
+    ): Promise<IdentityAnswer> {
+      const response = await fetch(`${vault.identityEndpoint}?${query}`, { headers });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    }
+
+    it("issues a token (App Service protocol) that passes strictAuth", async () => {
+      const answer = await identity(`api-version=2019-08-01&resource=${resource}`, {
+        "x-identity-header": vault.identityHeader,
+      });
+      assert.equal(answer.status, 200);
+      assert.deepEqual(Object.keys(answer.body).sort(), [
+        "access_token",
+        "client_id",
+        "expires_on",
+        "resource",
+        "token_type",
+      ]);
+      assert.equal(answer.body.token_type, "Bearer");
+      assert.equal(answer.body.resource, "https://vault.azure.net");
+      assert.match(answer.body.expires_on, /^\d+$/);
+      assert.ok(Number(answer.body.expires_on) > Date.now() / 1000);
+      const ok = await callVault(vault, "GET", "/secrets", { token: answer.body.access_token });
+      assert.equal(ok.status, 200);
+    });
+
+    it("refuses a wrong or missing identity header", async () => {
+      const wrong = await identity(`api-version=2019-08-01&resource=${resource}`, {
+        "x-identity-header": "nope",
+      });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.body.error, "unauthorized_client");
+      const missing = await identity(`api-version=2019-08-01&resource=${resource}`, {});
+      assert.equal(missing.status, 400);
+      assert.equal(missing.body.error, "invalid_request");
+      const noResource = await identity("api-version=2019-08-01", {
+        "x-identity-header": vault.identityHeader,
+      });
+      assert.equal(noResource.status, 400);
+    });
+  });
+});
