@@ -50,12 +50,16 @@ describe("integration: keyvault-emulator export", () => {
     directory = await fs.mkdtemp(path.join(os.tmpdir(), "kv-export-"));
     source = await startLocalVault({ delayMs: 0 });
     const client = localClient(source);
+    // A second apart: the service lists versions by id, so creation times are all that orders
+    // them (versions made within one second come in the vault's order).
     await client.setSecret("db-password", "first", { contentType: "text/plain" });
+    source.advanceClock(1000);
     await client.setSecret("db-password", "second", {
       tags: { owner: "data", __proto__: "x" } as Record<string, string>,
       notBefore: new Date("2026-01-01T00:00:00Z"),
       expiresOn: new Date("2031-01-01T00:00:00Z"),
     });
+    source.advanceClock(1000);
     await client.setSecret("db-password", "third", { enabled: false });
     await client.setSecret("api-key", "k-1", { contentType: "application/x-key" });
     await client.setSecret("gone", "deleted");
@@ -103,9 +107,13 @@ describe("integration: keyvault-emulator export", () => {
     // The disabled version is disabled again in the source.
     const versions = [];
     for await (const p of localClient(source).listPropertiesOfSecretVersions("db-password")) {
-      versions.push(p.enabled);
+      versions.push(p);
     }
-    assert.deepEqual(versions, [true, true, false]);
+    versions.sort((a, b) => (a.createdOn?.getTime() ?? 0) - (b.createdOn?.getTime() ?? 0));
+    assert.deepEqual(
+      versions.map((p) => p.enabled),
+      [true, true, false],
+    );
   });
 
   it("replaces an existing --out file (even a link) with a new private file", async () => {
