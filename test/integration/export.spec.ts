@@ -25,8 +25,12 @@ async function exportCommand(
 async function contentOf(client: SecretClient): Promise<unknown[]> {
   const secrets = [];
   for await (const latest of client.listPropertiesOfSecrets()) {
+    const listed = [];
+    for await (const p of client.listPropertiesOfSecretVersions(latest.name)) listed.push(p);
+    // Listed by version id: creation times give the order of the versions.
+    listed.sort((a, b) => (a.createdOn?.getTime() ?? 0) - (b.createdOn?.getTime() ?? 0));
     const versions = [];
-    for await (const p of client.listPropertiesOfSecretVersions(latest.name)) {
+    for (const p of listed) {
       versions.push({
         name: p.name,
         enabled: p.enabled,
