@@ -134,6 +134,12 @@ def main():
         except ResourceNotFoundError as error:
             check("was not found in this key vault" in error.message, "ResourceNotFoundError for a missing secret")
 
+        try:
+            client.get_secret(name, out_content_type="application/x-pem-file")
+            check(False, "out_content_type on a plain secret answers 400")
+        except HttpResponseError as error:
+            check(error.status_code == 400, "get_secret(out_content_type=...) on a plain secret: 400, as the service")
+
         # send_request
         response = client.send_request(HttpRequest("GET", f"/secrets/{name}"))
         check(response.status_code == 200 and response.json()["value"] == "second", "send_request")
