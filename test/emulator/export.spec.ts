@@ -34,11 +34,19 @@ async function exportCommand(
 }
 
 /** Everything a client can read of a vault, ids and timestamps aside. */
+/** Versions in the order they were created (the service lists them by version id). */
+function byCreation<T extends { createdOn?: Date }>(versions: T[]): T[] {
+  return [...versions].sort(
+    (a, b) => (a.createdOn?.getTime() ?? 0) - (b.createdOn?.getTime() ?? 0),
+  );
+}
+
 async function contentOf(client: SecretClient): Promise<unknown[]> {
   const secrets = [];
   for await (const latest of client.listPropertiesOfSecrets()) {
+    const listed = byCreation(await collect(client.listPropertiesOfSecretVersions(latest.name)));
     const versions = [];
-    for await (const p of client.listPropertiesOfSecretVersions(latest.name)) {
+    for (const p of listed) {
       versions.push({
         name: p.name,
         enabled: p.enabled,
@@ -84,12 +92,16 @@ describe("integration: keyvault-emulator export", () => {
     directory = await fs.mkdtemp(path.join(os.tmpdir(), "kv-export-"));
     source = await startLocalVault({ delayMs: 0 });
     const client = localClient(source);
+    // A second apart: the service lists versions by id, so creation times are all that orders
+    // them (versions made within one second come in the vault's order).
     await client.setSecret("db-password", "first", { contentType: "text/plain" });
+    source.advanceClock(1000);
     await client.setSecret("db-password", "second", {
       tags: { owner: "data", __proto__: "x" } as Record<string, string>,
       notBefore: new Date("2026-01-01T00:00:00Z"),
       expiresOn: new Date("2031-01-01T00:00:00Z"),
     });
+    source.advanceClock(1000);
     await client.setSecret("db-password", "third", { enabled: false });
     await client.setSecret("api-key", "k-1", { contentType: "application/x-key" });
     await client.setSecret("gone", "deleted");
@@ -143,7 +155,7 @@ describe("integration: keyvault-emulator export", () => {
       before.map((p) => [p.enabled, p.updatedOn?.getTime()]),
     );
     assert.deepEqual(
-      after.map((p) => p.enabled),
+      byCreation(after).map((p) => p.enabled),
       [true, true, false],
     );
   });
@@ -165,7 +177,7 @@ describe("integration: keyvault-emulator export", () => {
         localClient(source).listPropertiesOfSecretVersions("db-password"),
       );
       assert.deepEqual(
-        versions.map((p) => p.enabled),
+        byCreation(versions).map((p) => p.enabled),
         [true, true, false],
       );
     } finally {

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { serviceVersions } from "../../api/wireTypes.js";
+import { challengeResource } from "./auth.js";
 import type { VaultServerContext } from "../context.js";
 import {
   apiVersionMissing,
@@ -139,7 +140,8 @@ function dispatch(x: Exchange): Promise<void> | void {
 }
 
 function authenticate(x: Exchange): void {
-  x.vault.auth.check(x.req.headers.authorization);
+  const { auth, scheme } = x.vault;
+  auth.check(x.req.headers.authorization, challengeResource(x.host as AcceptedHost, scheme));
   x.authorized = true;
 }
 

@@ -434,6 +434,14 @@ export function malformedBackup(): VaultError {
 }
 
 /**
+ * 400 `Malformed backup blob` for restore bytes too short to be a backup (the service's answer to
+ * a 12-byte blob).
+ */
+export function backupCorrupt(): VaultError {
+  return new VaultError(400, "Malformed backup blob", "Backup blob is corrupt.");
+}
+
+/**
  * 400 `BadParameter` for a backup this vault cannot open (another vault's key).
  */
 export function backupNotDecryptable(): VaultError {
