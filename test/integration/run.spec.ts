@@ -30,6 +30,11 @@ import { localClient, uniqueName } from "./integrationTestKit.js";
 
 const marker = "<concealed by keyvault-secrets>";
 
+/** The variable name of a secret name as run maps it. */
+function toKey(name: string): string {
+  return name.toUpperCase().replace(/-/g, "_");
+}
+
 describe("integration: keyvault-secrets run against the local vault", function () {
   this.timeout(30_000);
   let vault: LocalVault;
@@ -454,6 +459,8 @@ describe("integration: keyvault-secrets run against the local vault", function (
         }),
       ]) {
         const run = await runCli(["run", "--", ...started], env);
+        assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+        assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
         assert.equal(run.code, 1, run.stderr);
         assert.equal(run.stdout, "");
         assert.ok(
@@ -463,11 +470,25 @@ describe("integration: keyvault-secrets run against the local vault", function (
           run.stderr,
         );
       }
-      assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
-      assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
     } finally {
       await machine.close();
     }
+  });
+
+  it("takes a local vault's token from its identity endpoint only, never from a service principal of the environment", async () => {
+    const prefix = await seed({ "db-password": "local-value" });
+    // A service principal that DefaultAzureCredential would try first; its authority cannot be
+    // reached, so asking it fails the load.
+    const run = await runCli(
+      ["run", "--names", `${prefix}db-password`, "--", ...printEnv(`${toKey(prefix)}DB_PASSWORD`)],
+      vaultEnv(vault, {
+        AZURE_TENANT_ID: "00000000-0000-0000-0000-000000000001",
+        AZURE_CLIENT_ID: "00000000-0000-0000-0000-000000000002",
+        AZURE_CLIENT_SECRET: "service-principal-secret",
+        AZURE_AUTHORITY_HOST: "https://127.0.0.1:1",
+      }),
+    );
+    assert.deepEqual(printedEnv(run), { [`${toKey(prefix)}DB_PASSWORD`]: "local-value" });
   });
 
   describe("a secret's name never chooses a variable that runs code", () => {
