@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { runExport } from "../../src/emulator/exportVault.js";
 import type { SecretClient } from "../../src/index.js";
+import { startSquattedMachine } from "./injectKit.js";
 import { localClient } from "./integrationTestKit.js";
 
 /** Runs `keyvault-emulator export` in-process and collects its output. */
@@ -156,6 +157,26 @@ describe("integration: keyvault-emulator export", () => {
       assert.match(untrusted.stderr, /certificate/i);
     } finally {
       await secure.close();
+    }
+  });
+
+  it("sends no token to a process squatting a local vault's port when the identity endpoint is the platform's", async () => {
+    const machine = await startSquattedMachine();
+    try {
+      const env = machine.env();
+      const result = await exportCommand(["--vault", machine.squatter.url], env);
+      assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+      assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.ok(
+        result.stderr.includes(
+          `Set IDENTITY_ENDPOINT=${machine.squatter.url}/__local/identity/token and IDENTITY_HEADER`,
+        ),
+        result.stderr,
+      );
+    } finally {
+      await machine.close();
     }
   });
 
