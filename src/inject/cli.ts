@@ -43,8 +43,11 @@ Options:
                           vault (it is named in a warning); by default nothing is started
                           (also $KEYVAULT_SECRETS_ALLOW_MISSING=true)
   --mask                  replace every loaded value in the command's stdout and stderr with
-                          ${maskMarker} (values under ${minimumMaskedLength} characters are
-                          listed in a warning, not masked; the output becomes a pipe, not a TTY)
+                          ${maskMarker}, also each line of a multi-line value and
+                          the value escaped in JSON or util.inspect output or percent-encoded
+                          (not base64, hex or other transformations); values under
+                          ${minimumMaskedLength} characters are listed in a warning, not masked; the
+                          output becomes a pipe, not a TTY
   --reference-vault NAME=URL
                           read references to vault NAME (or vault URL) from URL, e.g. the local
                           vault (repeatable; also $${referenceVaultsVariable}="name=url,...")
