@@ -83,7 +83,7 @@ export function loadWarnings(result: InjectResult): string[] {
     lines.push(`skipped, missing or disabled in the vault: ${result.missing.join(", ")}`);
   }
   if (result.refused.length > 0) {
-    const refused = result.refused.map((r) => `${r.key} <- ${r.secretName} (${r.reason})`);
+    const refused = result.refused.map((r) => `${r.key} <- ${r.secretName}: ${r.reason}`);
     lines.push(
       `not set, a secret may choose these variables only when listed by name (--names, ${preloadVariables.names}): ${refused.join("; ")}`,
     );
@@ -263,11 +263,9 @@ export async function loadEnvironment(
           refused: [],
         })
       : loadVault(settings, settings.vaultUrl, connect(settings.vaultUrl), abortSignal),
-    resolveParsedReferences(references, vaultUrls, connect, abortSignal).catch(
-      (error: unknown) => {
-        throw asInjectError(error, 1);
-      },
-    ),
+    resolveParsedReferences(references, vaultUrls, connect, abortSignal).catch((error: unknown) => {
+      throw asInjectError(error, 1);
+    }),
   ]);
   for (const [key, value] of Object.entries(resolved)) {
     result.variables[key] = value;

@@ -231,7 +231,8 @@ class FormAutomaton {
     for (const child of this.rootChild) if (child > 0) queue[tail++] = child;
     for (let head = 0; head < tail; head++) {
       const node = queue[head]!;
-      if (this.matchLength[node] === 0) this.matchLength[node] = this.matchLength[this.fail[node]!]!;
+      if (this.matchLength[node] === 0)
+        this.matchLength[node] = this.matchLength[this.fail[node]!]!;
       for (let child = this.firstChild[node]!; child !== -1; child = this.nextSibling[child]!) {
         const byte = this.byteOf[child]!;
         let fallback = this.fail[node]!;

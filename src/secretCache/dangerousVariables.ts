@@ -71,7 +71,8 @@ const groups: DangerousGroup[] = [
     ],
   },
   {
-    reason: "npm, yarn and corepack read their settings from it (script-shell, node-options, registry)",
+    reason:
+      "npm, yarn and corepack read their settings from it (script-shell, node-options, registry)",
     names: [],
     prefixes: ["NPM_CONFIG_", "YARN_", "COREPACK_"],
   },
@@ -251,7 +252,8 @@ const groups: DangerousGroup[] = [
   {
     // KEYVAULT_URI, KEYVAULT_SECRETS_* and KEYVAULT_REFERENCE_VAULTS steer a preload in the app or
     // in its children: which vault it trusts, what it overrides, whether it runs at all.
-    reason: "it configures keyvault-secrets itself (which vault a preload loads, what it overrides)",
+    reason:
+      "it configures keyvault-secrets itself (which vault a preload loads, what it overrides)",
     names: [],
     prefixes: ["KEYVAULT_"],
   },

@@ -274,7 +274,7 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
         });
         assert.match(
           all.stderr,
-          /^keyvault-secrets\/env: not set, .*LD_PRELOAD <- ld-preload \(the dynamic loader.*NODE_OPTIONS <- node-options \(Node\.js loads the code it names/m,
+          /^keyvault-secrets\/env: not set, .*LD_PRELOAD <- ld-preload: the dynamic loader.*NODE_OPTIONS <- node-options: Node\.js loads the code it names/m,
         );
         assert.ok(!all.stderr.includes("payload"), all.stderr);
 

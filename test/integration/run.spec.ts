@@ -538,12 +538,12 @@ describe("integration: keyvault-secrets run against the local vault", function (
         /^keyvault-secrets: not set, a secret may choose these variables only when listed by name \(--names, KEYVAULT_SECRETS_NAMES\): /,
       );
       for (const refused of [
-        "BASH_ENV <- bash-env (a shell runs",
-        "HTTPS_PROXY <- https-proxy (it sends requests, with their tokens, through another host)",
-        "KEYVAULT_URI <- keyvault-uri (it configures keyvault-secrets itself",
-        "LD_PRELOAD <- ld-preload (the dynamic loader",
-        "NODE_OPTIONS <- node-options (Node.js loads the code it names",
-        "PATH <- path (it chooses which program runs)",
+        "BASH_ENV <- bash-env: a shell runs",
+        "HTTPS_PROXY <- https-proxy: it sends requests, with their tokens, through another host",
+        "KEYVAULT_URI <- keyvault-uri: it configures keyvault-secrets itself",
+        "LD_PRELOAD <- ld-preload: the dynamic loader",
+        "NODE_OPTIONS <- node-options: Node.js loads the code it names",
+        "PATH <- path: it chooses which program runs",
       ]) {
         assert.ok(line.includes(refused), `${refused} missing from: ${line}`);
       }
