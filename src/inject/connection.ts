@@ -65,6 +65,8 @@ export async function defaultCredentials(): Promise<Credentials> {
   }
   return {
     azure: new identity.DefaultAzureCredential(),
+    // It reads IDENTITY_ENDPOINT and IDENTITY_HEADER from process.env: the environment that
+    // clientOptionsFor checks in run and in both preloads.
     localVault: new identity.ManagedIdentityCredential(),
   };
 }
