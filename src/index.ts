@@ -41,6 +41,7 @@ export {
   type ApplyToProcessEnvOptions,
   type ApplyToProcessEnvResult,
   type EnvironmentKeyCollision,
+  type EnvironmentKeyRefusal,
   type SecretCacheChange,
   type SecretCacheClient,
   type SecretCacheFailure,

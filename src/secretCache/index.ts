@@ -17,5 +17,6 @@ export {
   type ApplyToProcessEnvOptions,
   type ApplyToProcessEnvResult,
   type EnvironmentKeyCollision,
+  type EnvironmentKeyRefusal,
   type ToEnvOptions,
 } from "./environment.js";

@@ -6,6 +6,7 @@ import {
   mapToEnvironment,
   type ApplyToProcessEnvOptions,
   type ApplyToProcessEnvResult,
+  type MappedEnvironment,
   type ToEnvOptions,
 } from "./environment.js";
 import { describeFailures, SecretCacheError, type SecretCacheFailure } from "./errors.js";
@@ -333,7 +334,10 @@ export class SecretCache extends EventEmitter {
 
   /**
    * The cached secrets as environment variables: keys from {@link toEnvironmentKey} (or
-   * `transform`) after `prefix`.
+   * `transform`) after `prefix`. A key that a secret may not choose by its name (one that runs
+   * code or redirects connections, e.g. `NODE_OPTIONS`, `LD_PRELOAD`, `PATH`, `HTTPS_PROXY`: see
+   * {@link EnvironmentKeyRefusal}) is left out, with a warning in the log, unless the secret is
+   * listed in the `names` option.
    *
    * @param options - `prefix` and `transform`.
    * @returns Keys and values, e.g. `{ DB_PASSWORD: "..." }`.
@@ -345,36 +349,36 @@ export class SecretCache extends EventEmitter {
    * ```
    */
   toEnv(options: ToEnvOptions = {}): Record<string, string> {
-    if (!this.isLoaded) {
-      throw new Error(
-        "SecretCache.toEnv() was called before load() completed; await load() first.",
+    const { variables, refused } = this.mapEnvironment("toEnv", options);
+    for (const { key, secretName, reason } of refused) {
+      logger.warning(
+        `SecretCache.toEnv: left out ${key} (secret "${secretName}"): ${reason}; list the secret in the names option to allow it.`,
       );
     }
-    const entries = [...this.entries.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([, entry]) => entry);
-    return mapToEnvironment(entries, options, process.platform === "win32");
+    return variables;
   }
 
   /**
    * Writes the cached secrets to `process.env` (keys as in {@link SecretCache.toEnv}). A
    * variable that is already set, even to an empty string, is left alone unless `override` is
-   * true: the environment wins over the vault. Nothing is written when two secrets collide.
+   * true: the environment wins over the vault. Nothing is written when two secrets collide. A
+   * key that a secret may not choose (see {@link EnvironmentKeyRefusal}) is not written unless the
+   * secret is listed in the `names` option; the result's `refused` names it.
    * Later refreshes do not update `process.env`; call it again from a `change` listener for that.
    *
    * @param options - `override`, `prefix` and `transform`.
-   * @returns The keys written and the keys skipped (never values).
+   * @returns The keys written, the keys skipped and the keys refused (never values).
    * @throws EnvironmentKeyCollisionError when two secrets map to one key. Error before `load()`.
    * @example
    * ```ts
    * await cache.load();
-   * const { applied, skipped } = cache.applyToProcessEnv();
+   * const { applied, skipped, refused } = cache.applyToProcessEnv();
    * ```
    */
   applyToProcessEnv(options: ApplyToProcessEnvOptions = {}): ApplyToProcessEnvResult {
-    const env = this.toEnv(options);
-    const result: ApplyToProcessEnvResult = { applied: [], skipped: [] };
-    for (const [key, value] of Object.entries(env)) {
+    const { variables, refused } = this.mapEnvironment("applyToProcessEnv", options);
+    const result: ApplyToProcessEnvResult = { applied: [], skipped: [], refused };
+    for (const [key, value] of Object.entries(variables)) {
       if (process.env[key] !== undefined && options.override !== true) {
         result.skipped.push(key);
       } else {
@@ -383,6 +387,19 @@ export class SecretCache extends EventEmitter {
       }
     }
     return result;
+  }
+
+  private mapEnvironment(operation: string, options: ToEnvOptions): MappedEnvironment {
+    if (!this.isLoaded) {
+      throw new Error(
+        `SecretCache.${operation}() was called before load() completed; await load() first.`,
+      );
+    }
+    const entries = [...this.entries.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, entry]) => entry);
+    const named = this.requiredNames;
+    return mapToEnvironment(entries, options, (name) => named?.has(keyOf(name)) === true);
   }
 
   /**

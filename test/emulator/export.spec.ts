@@ -11,6 +11,7 @@ import {
   type ScriptedAction,
   type ScriptedServer,
 } from "../reliability/reliabilityKit.js";
+import { startSquattedMachine } from "../integration/injectKit.js";
 import { builtCli, startProcess, type EmulatorProcess } from "../integration/emulatorProcess.js";
 import {
   collect,
@@ -33,7 +34,6 @@ async function exportCommand(
   return { code, stdout, stderr };
 }
 
-/** Everything a client can read of a vault, ids and timestamps aside. */
 /** Versions in the order they were created (the service lists them by version id). */
 function byCreation<T extends { createdOn?: Date }>(versions: T[]): T[] {
   return [...versions].sort(
@@ -41,6 +41,7 @@ function byCreation<T extends { createdOn?: Date }>(versions: T[]): T[] {
   );
 }
 
+/** Everything a client can read of a vault, ids and timestamps aside. */
 async function contentOf(client: SecretClient): Promise<unknown[]> {
   const secrets = [];
   for await (const latest of client.listPropertiesOfSecrets()) {
@@ -265,6 +266,26 @@ describe("integration: keyvault-emulator export", () => {
       assert.match(untrusted.stderr, /certificate/i);
     } finally {
       await secure.close();
+    }
+  });
+
+  it("sends no token to a process squatting a local vault's port when the identity endpoint is the platform's", async () => {
+    const machine = await startSquattedMachine();
+    try {
+      const env = machine.env();
+      const result = await exportCommand(["--vault", machine.squatter.url], env);
+      assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+      assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.ok(
+        result.stderr.includes(
+          `Set IDENTITY_ENDPOINT=${machine.squatter.url}/__local/identity/token and IDENTITY_HEADER`,
+        ),
+        result.stderr,
+      );
+    } finally {
+      await machine.close();
     }
   });
 

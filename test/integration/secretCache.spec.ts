@@ -205,7 +205,11 @@ describe("integration: SecretCache against the local vault", function () {
     try {
       process.env["SC_IT_DB_PASSWORD"] = "from the environment";
       const result = cache.applyToProcessEnv({ prefix: "SC_IT_", transform: strip });
-      assert.deepEqual(result, { applied: ["SC_IT_API__KEY"], skipped: ["SC_IT_DB_PASSWORD"] });
+      assert.deepEqual(result, {
+        applied: ["SC_IT_API__KEY"],
+        skipped: ["SC_IT_DB_PASSWORD"],
+        refused: [],
+      });
       assert.equal(process.env["SC_IT_API__KEY"], "key from the vault");
       assert.equal(process.env["SC_IT_DB_PASSWORD"], "from the environment");
     } finally {

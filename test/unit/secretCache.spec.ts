@@ -1080,6 +1080,53 @@ describe("SecretCache", () => {
       assert.ok(!inspect(caught).includes("value-of"));
     });
 
+    describe("variables a secret's name may not choose", () => {
+      const hostileNames = ["node-options", "bash-env", "path", "db-password"];
+
+      it("toEnv leaves them out (case-insensitively, after the prefix) and logs which and why", async () => {
+        const cache = await loadedCache(hostileNames);
+        const originalLog = AzureLogger.log;
+        const originalLevel = getLogLevel();
+        const captured: string[] = [];
+        setLogLevel("warning");
+        AzureLogger.log = (...args: unknown[]) => captured.push(format(...args));
+        try {
+          assert.deepEqual(cache.toEnv(), { DB_PASSWORD: "value-of-db-password" });
+        } finally {
+          AzureLogger.log = originalLog;
+          setLogLevel(originalLevel);
+        }
+        const logged = captured.join("\n");
+        assert.match(logged, /left out NODE_OPTIONS \(secret "node-options"\): Node\.js loads/);
+        assert.match(logged, /left out BASH_ENV \(secret "bash-env"\): a shell runs/);
+        assert.match(logged, /left out PATH \(secret "path"\): it chooses which program runs/);
+        assert.ok(!logged.includes("value-of"), logged);
+        assert.deepEqual(Object.keys(cache.toEnv({ prefix: "APP_" })), [
+          "APP_BASH_ENV",
+          "APP_DB_PASSWORD",
+          "APP_NODE_OPTIONS",
+          "APP_PATH",
+        ]);
+        // Only the final name counts: under an "ld_" prefix every key is the loader's.
+        assert.deepEqual(cache.toEnv({ prefix: "ld_", transform: (name) => name }), {});
+        assert.deepEqual(
+          cache.toEnv({ transform: (name) => (name === "path" ? "ld_preload" : undefined) }),
+          {},
+        );
+      });
+
+      it("are set from a secret listed in the names option", async () => {
+        const vault = new FakeVault();
+        for (const name of hostileNames) vault.set(name, `value-of-${name}`);
+        const cache = track(cacheOf(vault, { names: ["Node-Options", "db-password"] }));
+        await cache.load();
+        assert.deepEqual(cache.toEnv(), {
+          DB_PASSWORD: "value-of-db-password",
+          NODE_OPTIONS: "value-of-node-options",
+        });
+      });
+    });
+
     it("rejects keys that cannot be environment variables and bad options", async () => {
       const cache = await loadedCache(["a"]);
       assert.throws(() => cache.toEnv({ transform: () => "A=B" }), {
@@ -1097,7 +1144,12 @@ describe("SecretCache", () => {
     });
 
     describe("applyToProcessEnv", () => {
-      const keys = ["SC_TEST_DB_PASSWORD", "SC_TEST_API_KEY", "SC_TEST_EMPTY"];
+      const keys = [
+        "SC_TEST_DB_PASSWORD",
+        "SC_TEST_API_KEY",
+        "SC_TEST_EMPTY",
+        "KEYVAULT_SC_TEST_URI",
+      ];
       const saved = new Map<string, string | undefined>();
       beforeEach(() => keys.forEach((key) => saved.set(key, process.env[key])));
       afterEach(() => {
@@ -1120,6 +1172,7 @@ describe("SecretCache", () => {
         assert.deepEqual(result, {
           applied: ["SC_TEST_API_KEY"],
           skipped: ["SC_TEST_DB_PASSWORD", "SC_TEST_EMPTY"],
+          refused: [],
         });
         assert.equal(process.env["SC_TEST_DB_PASSWORD"], "from the environment");
         assert.equal(process.env["SC_TEST_EMPTY"], "");
@@ -1132,8 +1185,28 @@ describe("SecretCache", () => {
         assert.deepEqual(cache.applyToProcessEnv({ override: true }), {
           applied: ["SC_TEST_DB_PASSWORD"],
           skipped: [],
+          refused: [],
         });
         assert.equal(process.env["SC_TEST_DB_PASSWORD"], "value-of-sc-test-db-password");
+      });
+
+      it("refuses a variable a secret's name may not choose, naming it in the result", async () => {
+        const cache = await loadedCache(["keyvault-sc-test-uri", "sc-test-api-key"]);
+        delete process.env["KEYVAULT_SC_TEST_URI"];
+        delete process.env["SC_TEST_API_KEY"];
+        assert.deepEqual(cache.applyToProcessEnv({ override: true }), {
+          applied: ["SC_TEST_API_KEY"],
+          skipped: [],
+          refused: [
+            {
+              key: "KEYVAULT_SC_TEST_URI",
+              secretName: "keyvault-sc-test-uri",
+              reason:
+                "it configures keyvault-secrets itself (which vault a preload loads, what it overrides)",
+            },
+          ],
+        });
+        assert.equal(process.env["KEYVAULT_SC_TEST_URI"], undefined);
       });
 
       it("writes nothing when two secrets collide", async () => {
