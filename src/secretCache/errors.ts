@@ -75,16 +75,19 @@ export class StillThrottledError extends Error {
   }
 }
 
-/** A secret deleted (404) or disabled (403 SecretDisabled / Forbidden on get) after listing. */
-export function isGone(error: unknown): boolean {
-  if (!isRestError(error)) return false;
-  if (error.statusCode === 404) return true;
+/**
+ * Why a read found a secret gone: `"deleted"` for a 404, `"disabled"` for 403 `SecretDisabled`
+ * (Forbidden on get of a disabled secret); undefined for any other error.
+ */
+export function goneReason(error: unknown): "deleted" | "disabled" | undefined {
+  if (!isRestError(error)) return undefined;
+  if (error.statusCode === 404) return "deleted";
   // innerError is 4.x's (and our) deserialized name; innererror the wire's, for other clients.
   type Inner = { code?: string } | undefined;
   const details = error.details as
     { error?: { innerError?: Inner; innererror?: Inner } } | undefined;
   const inner = (details?.error?.innerError ?? details?.error?.innererror)?.code;
-  return error.statusCode === 403 && inner === "SecretDisabled";
+  return error.statusCode === 403 && inner === "SecretDisabled" ? "disabled" : undefined;
 }
 
 /** One failure in words (status, service code, message); never a value. */

@@ -171,10 +171,24 @@ export class FakeVault implements SecretCacheClient {
     }
   }
 
+  /** The latest version id of every secret, by name as stored. */
+  versions(): Record<string, string> {
+    return Object.fromEntries([...this.secrets.values()].map((s) => [s.name, s.version]));
+  }
+
   getsOf(name: string): number {
     return this.gets.filter((g) => g.name === name).length;
   }
 }
+
+/** What a refresh that changed nothing returns. */
+export const nothingChanged = Object.freeze({
+  added: [],
+  updated: [],
+  removed: [],
+  skipped: [],
+  details: [],
+});
 
 export function cacheOf(vault: FakeVault, options: SecretCacheOptions = {}): SecretCache {
   return new SecretCache(vault, { throttleDelayInMs: 5, maxThrottleDelayInMs: 40, ...options });
