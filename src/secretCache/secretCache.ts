@@ -227,7 +227,10 @@ export class SecretCache extends EventEmitter {
     this.schedule = new RefreshSchedule(settings.refreshIntervalInMs, settings.secretIntervals, {
       refreshAll: () => this.refresh(),
       refreshSecret: (secretName, key) =>
-        this.readNames(new Map([[key, secretName]]), "refresh of a secret"),
+        this.readNames(
+          new Map([[key, secretName]]),
+          `SecretCache's refresh of "${secretName}" (refreshIntervalsInMs)`,
+        ),
       reportError: (error) => this.reportBackgroundError(error),
     });
   }
@@ -493,7 +496,7 @@ export class SecretCache extends EventEmitter {
         })),
       );
     }
-    return this.readNames(keys, "refreshNow()", abortSignal);
+    return this.readNames(keys, "SecretCache.refreshNow()", abortSignal);
   }
 
   /**
@@ -753,7 +756,7 @@ export class SecretCache extends EventEmitter {
         result.skipped,
         result.failures,
         result.attempted,
-        "refresh()",
+        "SecretCache.refresh()",
       );
       this.markFresh();
       return change;
@@ -793,7 +796,7 @@ export class SecretCache extends EventEmitter {
    * Reads secrets by name (shared, at most once per minimum interval each) and applies what they
    * found, all or nothing.
    * @param names - key -> name as given
-   * @param operation - for messages
+   * @param operation - what read them, for messages
    */
   private async readNames(
     names: Map<string, string>,
@@ -849,7 +852,7 @@ export class SecretCache extends EventEmitter {
     const failed = failures.length > 0;
     if (failed && !this.applyPartialRefresh) {
       throw new SecretCacheError(
-        `SecretCache.${operation} could not read ${describeFailures(failures, attempted)}. Nothing was changed: the cache keeps every last good value.`,
+        `${operation} could not read ${describeFailures(failures, attempted)}. Nothing was changed: the cache keeps every last good value.`,
         failures,
       );
     }
@@ -862,7 +865,7 @@ export class SecretCache extends EventEmitter {
     }
     if (failed) {
       throw new SecretCacheError(
-        `SecretCache.${operation} could not read ${describeFailures(failures, attempted)}; their last good values are kept.`,
+        `${operation} could not read ${describeFailures(failures, attempted)}; their last good values are kept.`,
         failures,
       );
     }

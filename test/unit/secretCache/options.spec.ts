@@ -64,6 +64,61 @@ describe("SecretCache options", () => {
         assert.throws(() => new SecretCache(vault, options), { name: "RangeError", message });
       }
     });
+
+    it("checks the rotation options: minRefreshIntervalInMs, refreshIntervalsInMs, applyPartialRefresh", () => {
+      const rangeErrors: Array<[SecretCacheOptions, string]> = [
+        [
+          { minRefreshIntervalInMs: -1 },
+          "options.minRefreshIntervalInMs must be a finite number of milliseconds, 0 or more, got -1.",
+        ],
+        [
+          { minRefreshIntervalInMs: 2 ** 31 },
+          "options.minRefreshIntervalInMs must be at most 2147483647, got 2147483648.",
+        ],
+        [
+          { refreshIntervalsInMs: { db: 0 } },
+          'options.refreshIntervalsInMs["db"] must be a number of milliseconds above 0 and at most 2147483647, got 0.',
+        ],
+        [
+          { refreshIntervalsInMs: { db: 500 } },
+          'options.refreshIntervalsInMs["db"] (500) must not be less than minRefreshIntervalInMs (1000); raise it or lower minRefreshIntervalInMs.',
+        ],
+        [
+          { refreshIntervalsInMs: { db: 5000, DB: 6000 } },
+          'options.refreshIntervalsInMs names one secret twice ("db" and "DB"; names compare case-insensitively): keep one.',
+        ],
+        [
+          { prefix: "app-", refreshIntervalsInMs: { "other-db": 5000 } },
+          'options.refreshIntervalsInMs["other-db"]: the cache\'s names or prefix filter excludes "other-db"; add it to names (or fix the prefix), or remove its interval.',
+        ],
+        [
+          { names: ["a"], refreshIntervalsInMs: { b: 5000 } },
+          'options.refreshIntervalsInMs["b"]: the cache\'s names or prefix filter excludes "b"; add it to names (or fix the prefix), or remove its interval.',
+        ],
+      ];
+      for (const [options, message] of rangeErrors) {
+        assert.throws(() => new SecretCache(vault, options), { name: "RangeError", message });
+      }
+      const typeErrors: Array<[unknown, RegExp]> = [
+        [{ refreshIntervalsInMs: [5000] }, /options.refreshIntervalsInMs must be an object/],
+        [{ refreshIntervalsInMs: "db" }, /options.refreshIntervalsInMs must be an object/],
+        [{ refreshIntervalsInMs: { "a/b": 5000 } }, /options.refreshIntervalsInMs "a\/b" cannot/],
+        [{ applyPartialRefresh: "yes" }, /options.applyPartialRefresh must be a boolean/],
+      ];
+      for (const [options, message] of typeErrors) {
+        assert.throws(() => new SecretCache(vault, options as SecretCacheOptions), {
+          name: "TypeError",
+          message,
+        });
+      }
+      // In range: accepted.
+      new SecretCache(vault, {
+        minRefreshIntervalInMs: 0,
+        refreshIntervalsInMs: { "app-db": 1 },
+        prefix: "app-",
+        applyPartialRefresh: true,
+      }).close();
+    });
   });
 
   describe("filters", () => {
