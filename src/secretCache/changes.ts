@@ -201,6 +201,18 @@ export function applyOutcomes(
   return change;
 }
 
+/** The secrets outcomes left out for their dates, sorted by name. */
+export function skippedOf(outcomes: ReadOutcome[]): SecretCacheSkippedSecret[] {
+  const skipped: SecretCacheSkippedSecret[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.kind !== "removed" || outcome.date === undefined) continue;
+    if (outcome.reason === "expired" || outcome.reason === "notYetValid") {
+      skipped.push({ secretName: outcome.secretName, reason: outcome.reason, date: outcome.date });
+    }
+  }
+  return skipped.sort((a, b) => (a.secretName < b.secretName ? -1 : 1));
+}
+
 function applyRead(
   entries: Map<string, CachedSecret>,
   key: string,

@@ -1,4 +1,5 @@
 import { isRestError } from "@azure/core-rest-pipeline";
+import type { ReadOutcome } from "./changes.js";
 import { getRetryAfterInMs } from "../util/retry.js";
 
 /** One secret a {@link SecretCache} could not read, and why. */
@@ -111,4 +112,37 @@ export function describeFailures(failures: SecretCacheFailure[], attempted: numb
   const more =
     failures.length > failuresInMessage ? ` and ${failures.length - failuresInMessage} more` : "";
   return `${failures.length} of ${attempted} secrets: ${named}${more}`;
+}
+
+/** Why `getOrFetch` cannot give a secret that a read found absent or excluded. */
+export function fetchRefusal(
+  secretName: string,
+  outcome: Extract<ReadOutcome, { kind: "removed" }>,
+): SecretCacheError {
+  const prefix = `SecretCache.getOrFetch("${secretName}")`;
+  switch (outcome.reason) {
+    case "deleted":
+    case "disabled": {
+      const reason = describeError(outcome.error);
+      return new SecretCacheError(`${prefix} failed: ${reason}.`, [
+        { secretName, reason, error: outcome.error },
+      ]);
+    }
+    case "filteredOut":
+      return new SecretCacheError(
+        `${prefix}: the secret is excluded by the cache's tag filter or filter function.`,
+        [],
+      );
+    case "expired":
+    case "notYetValid": {
+      const when =
+        outcome.reason === "expired"
+          ? `expired on ${outcome.date!.toISOString()}`
+          : `not valid before ${outcome.date!.toISOString()}`;
+      return new SecretCacheError(
+        `${prefix}: the secret is ${when}; set includeOutsideValidityPeriod to read it anyway.`,
+        [],
+      );
+    }
+  }
 }

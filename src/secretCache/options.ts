@@ -447,3 +447,22 @@ function durationOption(value: unknown, name: string, fallback: number): number 
   }
   return value;
 }
+
+/**
+ * Checks the `names` of `refreshNow`.
+ * @returns key -> the name as given, once per key
+ * @throws TypeError when it is not an array of secret names
+ */
+export function checkNames(names: unknown, method: string): Map<string, string> {
+  if (!Array.isArray(names)) {
+    throw new TypeError(
+      `SecretCache.${method}(names): names must be an array of secret names (or omitted for every secret), got ${typeof names}.`,
+    );
+  }
+  const keys = new Map<string, string>();
+  for (const name of names) {
+    const key = checkSecretKey(name, `SecretCache.${method}(names): each name`);
+    if (!keys.has(key)) keys.set(key, name as string);
+  }
+  return keys;
+}

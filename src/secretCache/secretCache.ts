@@ -13,6 +13,7 @@ import {
   type ReadOutcome,
   type SecretCacheChange,
   type SecretCacheSkippedSecret,
+  skippedOf,
   toEntry,
 } from "./changes.js";
 import {
@@ -22,13 +23,14 @@ import {
   type ToEnvOptions,
 } from "./environment.js";
 import {
-  describeError,
   describeFailures,
+  fetchRefusal,
   SecretCacheError,
   type SecretCacheFailure,
 } from "./errors.js";
 import { NamedReads } from "./namedReads.js";
 import {
+  checkNames,
   checkSecretKey,
   keyOf,
   resolveSecretCacheOptions,
@@ -795,7 +797,7 @@ export class SecretCache extends EventEmitter {
   /**
    * Reads secrets by name (shared, at most once per minimum interval each) and applies what they
    * found, all or nothing.
-   * @param names - key -> name as given
+   * @param names - the names as given, by key
    * @param operation - what read them, for messages
    */
   private async readNames(
@@ -913,70 +915,6 @@ export class SecretCache extends EventEmitter {
   private throwIfClosed(operation: string): void {
     if (this.closeController.signal.aborted) {
       throw new Error(`SecretCache.${operation} was called after close().`);
-    }
-  }
-}
-
-/**
- * Checks the `names` of `refreshNow`.
- * @returns key -> the name as given, once per key
- * @throws TypeError when it is not an array of secret names
- */
-function checkNames(names: unknown, method: string): Map<string, string> {
-  if (!Array.isArray(names)) {
-    throw new TypeError(
-      `SecretCache.${method}(names): names must be an array of secret names (or omitted for every secret), got ${typeof names}.`,
-    );
-  }
-  const keys = new Map<string, string>();
-  for (const name of names) {
-    const key = checkSecretKey(name, `SecretCache.${method}(names): each name`);
-    if (!keys.has(key)) keys.set(key, name as string);
-  }
-  return keys;
-}
-
-/** The secrets outcomes left out for their dates, sorted by name. */
-function skippedOf(outcomes: ReadOutcome[]): SecretCacheSkippedSecret[] {
-  const skipped: SecretCacheSkippedSecret[] = [];
-  for (const outcome of outcomes) {
-    if (outcome.kind !== "removed" || outcome.date === undefined) continue;
-    if (outcome.reason === "expired" || outcome.reason === "notYetValid") {
-      skipped.push({ secretName: outcome.secretName, reason: outcome.reason, date: outcome.date });
-    }
-  }
-  return skipped.sort((a, b) => (a.secretName < b.secretName ? -1 : 1));
-}
-
-/** Why `getOrFetch` cannot give a secret that a read found absent or excluded. */
-function fetchRefusal(
-  secretName: string,
-  outcome: Extract<ReadOutcome, { kind: "removed" }>,
-): SecretCacheError {
-  const prefix = `SecretCache.getOrFetch("${secretName}")`;
-  switch (outcome.reason) {
-    case "deleted":
-    case "disabled": {
-      const reason = describeError(outcome.error);
-      return new SecretCacheError(`${prefix} failed: ${reason}.`, [
-        { secretName, reason, error: outcome.error },
-      ]);
-    }
-    case "filteredOut":
-      return new SecretCacheError(
-        `${prefix}: the secret is excluded by the cache's tag filter or filter function.`,
-        [],
-      );
-    case "expired":
-    case "notYetValid": {
-      const when =
-        outcome.reason === "expired"
-          ? `expired on ${outcome.date!.toISOString()}`
-          : `not valid before ${outcome.date!.toISOString()}`;
-      return new SecretCacheError(
-        `${prefix}: the secret is ${when}; set includeOutsideValidityPeriod to read it anyway.`,
-        [],
-      );
     }
   }
 }
