@@ -306,7 +306,7 @@ describe("SecretCache", () => {
       setLogLevel(originalLevel);
     });
 
-    it("never puts a value into a log line or an error, through load, throttling, refresh and failures", async () => {
+    it("never puts a value into a log line or an error, through load, throttling, refresh, refreshNow, invalidate and failures", async () => {
       captured = [];
       const vault = new FakeVault();
       vault.seed(6);
@@ -321,17 +321,24 @@ describe("SecretCache", () => {
       vault.getHook = (name) =>
         name === "s002" ? throttled({ "retry-after-ms": "1" }) : undefined;
       const throttledError = await rejection(track(cacheOf(vault, { maxAttempts: 2 })).load());
+      const refreshNowError = await rejection(cache.refreshNow(["s000", "s002"]));
+      cache.invalidate("s003");
+      const invalidatedError = await rejection(Promise.resolve().then(() => cache.get("s003")));
+      const envError = await rejection(Promise.resolve().then(() => cache.toEnv()));
       assert.ok(
         captured.some((line) => line.includes('"s001" was throttled')),
         captured.join("\n"),
       );
       const everything = [
         ...captured,
-        ...[refreshError, fetchError, throttledError].flatMap((e) => [
-          e.message,
-          inspect(e, { depth: 6 }),
-          JSON.stringify(e),
-        ]),
+        ...[
+          refreshError,
+          fetchError,
+          throttledError,
+          refreshNowError,
+          invalidatedError,
+          envError,
+        ].flatMap((e) => [e.message, inspect(e, { depth: 6 }), JSON.stringify(e)]),
       ].join("\n");
       assert.ok(!everything.includes("value-of-"), "a secret value leaked");
     });
