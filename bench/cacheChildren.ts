@@ -6,7 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { LocalVaultFaultOptions } from "../src/emulator/index.js";
 import type { CompiledBench } from "./compile.js";
-import { forkTracked, nextMessage } from "./processes.js";
+import { exited, forkTracked, nextMessage } from "./processes.js";
 import type {
   CacheLoaderCommand,
   CacheLoaderConfig,
@@ -120,4 +120,14 @@ export async function startCacheChildren(
     "the loaders to start",
   );
   return { vault, loader };
+}
+
+/**
+ * Stops both children: the loaders by closing their channel, the vault with SIGTERM.
+ * @param children - the children
+ */
+export async function stopCacheChildren(children: CacheChildren): Promise<void> {
+  children.loader.disconnect();
+  children.vault.kill("SIGTERM");
+  await Promise.all([exited(children.loader, 5_000), exited(children.vault, 5_000)]);
 }

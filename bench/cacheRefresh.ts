@@ -20,8 +20,15 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { compileBench } from "./compile.js";
 import { chainFloorMs } from "./floors.js";
-import { cleanUpOnExit, exited, killAllChildren } from "./processes.js";
-import { askLoader, type CacheChildren, setFaults, startCacheChildren } from "./cacheChildren.js";
+import { median } from "./measure.js";
+import { cleanUpOnExit, killAllChildren } from "./processes.js";
+import {
+  askLoader,
+  type CacheChildren,
+  setFaults,
+  startCacheChildren,
+  stopCacheChildren,
+} from "./cacheChildren.js";
 import type { RefreshKind, RefreshOutcome } from "./cacheProtocol.js";
 
 const { values: args } = parseArgs({
@@ -47,12 +54,6 @@ interface Row {
   gets: number;
   attempts: number;
   changed: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function rowOf(latencyMs: number, kind: RefreshKind, outcomes: RefreshOutcome[]): Row {
@@ -202,9 +203,7 @@ async function main(): Promise<void> {
     );
     console.log(`\nWrote ${output}`);
   } finally {
-    children.loader.disconnect();
-    children.vault.kill("SIGTERM");
-    await Promise.all([exited(children.loader, 5_000), exited(children.vault, 5_000)]);
+    await stopCacheChildren(children);
   }
 }
 

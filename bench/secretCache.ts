@@ -31,12 +31,13 @@ import { parseArgs } from "node:util";
 import type { LocalVaultFaultOptions } from "../src/emulator/index.js";
 import { compileBench } from "./compile.js";
 import { loadFloorMs } from "./floors.js";
-import { cleanUpOnExit, exited, killAllChildren } from "./processes.js";
+import { cleanUpOnExit, killAllChildren } from "./processes.js";
 import {
   askLoader,
   type CacheChildren as Children,
   setFaults,
   startCacheChildren,
+  stopCacheChildren,
 } from "./cacheChildren.js";
 import type { InstanceTimeline, Loader, LoadOutcome } from "./cacheProtocol.js";
 
@@ -404,9 +405,7 @@ async function main(): Promise<void> {
     );
     console.log(`\nWrote ${output}`);
   } finally {
-    children.loader.disconnect();
-    children.vault.kill("SIGTERM");
-    await Promise.all([exited(children.loader, 5_000), exited(children.vault, 5_000)]);
+    await stopCacheChildren(children);
   }
 }
 
