@@ -1,12 +1,19 @@
 import { setMaxListeners } from "node:events";
+import { performance } from "node:perf_hooks";
 import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
 import { logger } from "../log.js";
 import type { KeyVaultSecret, SecretProperties } from "../models.js";
 import type { ContinuablePage } from "../paging.js";
 import { handOffThrottling } from "../policies/keyVaultRetryPolicy.js";
+import type {
+  CachedSecret,
+  ReadOutcome,
+  RemovalReason,
+  SecretCacheSkippedSecret,
+} from "./changes.js";
 import {
   describeError,
-  isGone,
+  goneReason,
   listingFailureName,
   SecretCacheError,
   type SecretCacheFailure,
@@ -15,59 +22,20 @@ import { keyOf, validityOf, type SecretCacheClient, type SecretFilter } from "./
 import { type SharedBackoff, withSharedBackoff } from "./sharedBackoff.js";
 import { WorkQueue } from "./workQueue.js";
 
-/**
- * A secret fetched less than this long after its last update may get another version within the
- * same whole second of `updatedOn`, which the list could not tell apart; it is fetched again on
- * the next refresh. The margin covers clock skew between the vault and this machine.
- */
-const unsettledWindowInMs = 3000;
-
-/** A secret a load or refresh left out because of its dates. Never a value. */
-export interface SecretCacheSkippedSecret {
-  /** The secret's name, as the vault spells it. */
-  secretName: string;
-  /** `"expired"`: its `expiresOn` has passed. `"notYetValid"`: its `notBefore` is to come. */
-  reason: "expired" | "notYetValid";
-  /** The date that decided it: `expiresOn` when expired, `notBefore` when not yet valid. */
-  date: Date;
-}
-
-/** The names of the secrets one refresh changed. Sorted; never values. */
-export interface SecretCacheChange {
-  /** Secrets new in the cache. */
-  added: string[];
-  /** Secrets whose latest version changed (rotated). */
-  updated: string[];
-  /** Secrets gone from the cache: deleted, disabled, expired, or no longer passing the filters. */
-  removed: string[];
-  /**
-   * Secrets left out because `expiresOn` has passed or `notBefore` is to come (unless
-   * `includeOutsideValidityPeriod`), sorted by name. A cached secret that expired is also in
-   * `removed`.
-   */
-  skipped: SecretCacheSkippedSecret[];
-}
-
-/** A secret as the cache holds it. */
-export interface CachedSecret {
-  name: string;
-  value: string;
-  version: string | undefined;
-  updatedOnMs: number | undefined;
-  /** Whether a version created later could show in the list with the same `updatedOn`. */
-  unsettled: boolean;
-}
-
 /** What one pass over the vault found. */
 export interface SyncResult {
+  /** When the pass began (`performance.now()`). */
+  startedAtMs: number;
   /** Keys of the listed secrets that pass the filters. */
   listed: Set<string>;
-  /** Secrets read, by key. */
-  fetched: Map<string, KeyVaultSecret>;
-  /** Keys of secrets listed but deleted or disabled before their fetch. */
-  vanished: Set<string>;
+  /** Secrets read, by key, with when each request was sent. */
+  fetched: Map<string, { secret: KeyVaultSecret; readStartedAtMs: number }>;
+  /** Secrets listed but deleted or disabled before their fetch: key -> which. */
+  vanished: Map<string, "deleted" | "disabled">;
   /** Secrets listed disabled that the name filters keep: key -> name as the vault spells it. */
   disabled: Map<string, string>;
+  /** Keys of enabled secrets that the name filters keep and the tag or `filter` reject. */
+  filteredOut: Set<string>;
   /** Secrets left out because of their dates. */
   skipped: SecretCacheSkippedSecret[];
   /** Secrets that could not be read. */
@@ -124,10 +92,12 @@ export class Synchronizer {
     // Each worker's request and wait listen to the signal: not a leak, so no warning below that.
     setMaxListeners(4 * concurrency + 10, signal);
     const result: SyncResult = {
+      startedAtMs: performance.now(),
       listed: new Set(),
       fetched: new Map(),
-      vanished: new Set(),
+      vanished: new Map(),
       disabled: new Map(),
+      filteredOut: new Set(),
       skipped: [],
       failures: [],
       attempted: 0,
@@ -136,13 +106,15 @@ export class Synchronizer {
     const worker = async (): Promise<void> => {
       for (let name = await queue.take(); name !== undefined; name = await queue.take()) {
         const key = keyOf(name);
+        const readStartedAtMs = performance.now();
         try {
-          result.fetched.set(key, await this.fetch(name, signal));
+          result.fetched.set(key, { secret: await this.fetch(name, signal), readStartedAtMs });
         } catch (error) {
           if (signal.aborted) return;
-          if (isGone(error)) {
-            logger.info(`SecretCache: "${name}" was deleted or disabled after it was listed.`);
-            result.vanished.add(key);
+          const gone = goneReason(error);
+          if (gone !== undefined) {
+            logger.info(`SecretCache: "${name}" was ${gone} after it was listed.`);
+            result.vanished.set(key, gone);
           } else {
             result.failures.push({ secretName: name, reason: describeError(error), error });
           }
@@ -200,53 +172,43 @@ export class Synchronizer {
   }
 
   /**
-   * Gets one secret for `getOrFetch`, checked against the filters.
+   * Reads one secret by name (for `getOrFetch`, `refreshNow` and the per-secret timers), under the
+   * shared backoff, and judges it by the filters and its dates. Never rejects for the vault's
+   * answer: a failure is an outcome.
    * @param secretName - the secret's name
-   * @throws SecretCacheError when it cannot be read or the filters exclude it; Error when the
-   *   cache was closed
+   * @throws Error when the cache was closed
    */
-  async fetchOne(secretName: string, key: string): Promise<KeyVaultSecret> {
-    const { closeSignal, filter } = this.context;
-    if (!filter.matchesName(key)) {
-      throw new SecretCacheError(
-        `SecretCache.getOrFetch("${secretName}"): the secret is excluded by the cache's names or prefix filter.`,
-        [],
-      );
-    }
+  async readOne(secretName: string): Promise<ReadOutcome> {
+    const { closeSignal, filter, includeOutsideValidityPeriod } = this.context;
+    const readStartedAtMs = performance.now();
     let secret: KeyVaultSecret;
     try {
       secret = await this.fetch(secretName, closeSignal);
     } catch (error) {
       if (closeSignal.aborted) {
-        throw new Error(`The SecretCache was closed while it was fetching "${secretName}".`, {
+        throw new Error(`The SecretCache was closed while it was reading "${secretName}".`, {
           cause: error,
         });
       }
-      const reason = describeError(error);
-      throw new SecretCacheError(`SecretCache.getOrFetch("${secretName}") failed: ${reason}.`, [
-        { secretName, reason, error },
-      ]);
+      const gone = goneReason(error);
+      if (gone !== undefined) {
+        return { kind: "removed", secretName, reason: gone, readStartedAtMs, error };
+      }
+      const failure = { secretName, reason: describeError(error), error };
+      return { kind: "failed", failure, readStartedAtMs };
     }
-    if (!filter.matches(secret.properties)) {
-      throw new SecretCacheError(
-        `SecretCache.getOrFetch("${secretName}"): the secret is excluded by the cache's tag filter or filter function.`,
-        [],
-      );
-    }
-    const validity = this.context.includeOutsideValidityPeriod
+    const removed = { kind: "removed" as const, secretName: secret.name, readStartedAtMs };
+    if (!filter.matches(secret.properties)) return { ...removed, reason: "filteredOut" };
+    const validity = includeOutsideValidityPeriod
       ? undefined
       : validityOf(secret.properties, Date.now());
-    if (validity !== undefined) {
-      const reason =
-        validity === "expired"
-          ? `expired on ${secret.properties.expiresOn!.toISOString()}`
-          : `not valid before ${secret.properties.notBefore!.toISOString()}`;
-      throw new SecretCacheError(
-        `SecretCache.getOrFetch("${secretName}"): the secret is ${reason}; set includeOutsideValidityPeriod to read it anyway.`,
-        [],
-      );
+    if (validity === "expired") {
+      return { ...removed, reason: validity, date: secret.properties.expiresOn! };
     }
-    return secret;
+    if (validity === "notYetValid") {
+      return { ...removed, reason: validity, date: secret.properties.notBefore! };
+    }
+    return { kind: "read", secret, readStartedAtMs };
   }
 
   /**
@@ -304,8 +266,9 @@ export class Synchronizer {
         if (seen.has(key)) continue;
         seen.add(key);
         if (!filter.matches(properties)) {
-          if (properties.enabled === false && filter.matchesName(key)) {
-            result.disabled.set(key, properties.name);
+          if (filter.matchesName(key)) {
+            if (properties.enabled === false) result.disabled.set(key, properties.name);
+            else result.filteredOut.add(key);
           }
           continue;
         }
@@ -324,60 +287,46 @@ export class Synchronizer {
   }
 }
 
-/** The cache entry of a secret just read. */
-export function toEntry(secret: KeyVaultSecret): CachedSecret {
-  const updatedOnMs = secret.properties.updatedOn?.getTime();
-  return {
-    name: secret.name,
-    value: secret.value ?? "",
-    version: secret.properties.version,
-    updatedOnMs,
-    unsettled: updatedOnMs === undefined || Date.now() < updatedOnMs + unsettledWindowInMs,
-  };
-}
-
 /**
- * Applies what a refresh read to the cache's entries and says what changed: a secret counts as
- * updated only when its version or value changed, and a cached secret no longer listed (or gone
- * since the listing) is removed.
- * @param entries - the cache's entries, updated in place
+ * What a refresh found for each secret it read or that left the cache: the secrets fetched, and
+ * each cached one (of `snapshot`) that is gone, with the reason.
  * @param snapshot - the entries as they were when the refresh began
  * @param result - what the refresh read
- * @returns the names added, updated and removed, sorted
+ * @returns outcomes by key (none for a failed fetch: its failure is in `result.failures`)
  */
-export function applyChanges(
-  entries: Map<string, CachedSecret>,
+export function syncOutcomes(
   snapshot: Map<string, CachedSecret>,
   result: SyncResult,
-): SecretCacheChange {
-  const change: SecretCacheChange = {
-    added: [],
-    updated: [],
-    removed: [],
-    skipped: result.skipped,
-  };
-  for (const [key, secret] of result.fetched) {
-    const previous = entries.get(key);
-    const entry = toEntry(secret);
-    entries.set(key, entry);
-    if (previous === undefined) change.added.push(entry.name);
-    else if (previous.version !== entry.version || previous.value !== entry.value) {
-      change.updated.push(entry.name);
-    }
+): Map<string, ReadOutcome> {
+  const outcomes = new Map<string, ReadOutcome>();
+  for (const [key, { secret, readStartedAtMs }] of result.fetched) {
+    outcomes.set(key, { kind: "read", secret, readStartedAtMs });
   }
+  const skipped = new Map(result.skipped.map((s) => [keyOf(s.secretName), s.reason]));
   for (const [key, entry] of snapshot) {
-    if ((!result.listed.has(key) || result.vanished.has(key)) && entries.delete(key)) {
-      change.removed.push(entry.name);
-    }
+    const vanished = result.vanished.get(key);
+    if (result.listed.has(key) && vanished === undefined) continue;
+    const reason: RemovalReason =
+      vanished ??
+      skipped.get(key) ??
+      (result.disabled.has(key)
+        ? "disabled"
+        : result.filteredOut.has(key)
+          ? "filteredOut"
+          : "deleted");
+    outcomes.set(key, {
+      kind: "removed",
+      secretName: entry.name,
+      reason,
+      readStartedAtMs: result.startedAtMs,
+    });
   }
-  change.added.sort();
-  change.updated.sort();
-  change.removed.sort();
-  return change;
+  return outcomes;
 }
 
 /** Whether a listed secret may differ from the cached one, so that it must be fetched again. */
 function hasChanged(cached: CachedSecret, listed: SecretProperties): boolean {
+  if (cached.invalidated) return true;
   if (listed.version !== undefined) return listed.version !== cached.version;
   return cached.unsettled || listed.updatedOn?.getTime() !== cached.updatedOnMs;
 }
