@@ -363,7 +363,9 @@ class VaultSecrets {
     const nul = this.nulValueNames();
     if (nul.length > 0) {
       throw new ReloadError(
-        nul.map((name) => `${name}: the value holds a NUL character, which a variable cannot carry`),
+        nul.map(
+          (name) => `${name}: the value holds a NUL character, which a variable cannot carry`,
+        ),
       );
     }
     const held = new Set(this.cache.secretNames().map((name) => name.toLowerCase()));

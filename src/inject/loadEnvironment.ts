@@ -249,7 +249,18 @@ export async function loadEnvironmentUntilInterrupted(
 }
 
 /** The prefix of every line the preload `keyvault-secrets/env` writes to stderr. */
-const preloadPrefix = "keyvault-secrets/env";
+export const preloadPrefix = "keyvault-secrets/env";
+
+/**
+ * Writes one line to stderr. Names and reasons come from the vault: control characters are
+ * replaced, so that none reaches the terminal and a line stays one line.
+ * @param prefix - the program, e.g. `keyvault-secrets`
+ * @param line - the text
+ */
+export function writeLine(prefix: string, line: string): void {
+  // eslint-disable-next-line no-control-regex
+  process.stderr.write(`${prefix}: ${line.replace(/[\u0000-\u001f\u007f]/g, " ")}\n`);
+}
 
 /**
  * The preload's load (`keyvault-secrets/env`, in ESM or in the CommonJS helper process): the
@@ -262,7 +273,7 @@ export async function loadForPreload(
   env: Record<string, string | undefined>,
 ): Promise<Record<string, string>> {
   const result = await loadEnvironmentUntilInterrupted(settingsFromEnvironment(env), env);
-  for (const line of loadWarnings(result)) process.stderr.write(`${preloadPrefix}: ${line}\n`);
+  for (const line of loadWarnings(result)) writeLine(preloadPrefix, line);
   return result.variables;
 }
 

@@ -445,7 +445,9 @@ function throwFailures(failures: KeyVaultReferenceFailure[]): void {
  * Gives each versioned reference of a group the alias it is fetched under (its `key`), and returns
  * the aliases (lower case) with what they stand for.
  */
-function aliasVersions(group: ReferenceEntry[]): Map<string, { secretName: string; version: string }> {
+function aliasVersions(
+  group: ReferenceEntry[],
+): Map<string, { secretName: string; version: string }> {
   const plain = new Set(
     group.filter((g) => g.reference.version === undefined).map((g) => g.key.toLowerCase()),
   );
