@@ -90,6 +90,7 @@ export class EnvironmentWatcher {
       this.schedule();
       return;
     }
+    if (this.controller.signal.aborted) return;
     try {
       this.succeeded(reloaded);
     } catch (error) {

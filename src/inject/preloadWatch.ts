@@ -131,7 +131,6 @@ export function watchInBackground(workerFile: string | URL, data: WatchWorkerDat
     return;
   }
   watcher.watching = true;
-  worker.unref();
   worker.on("message", (message: WatchWorkerMessage) => {
     if (message.kind === "warning") {
       warn(message.line);
@@ -147,6 +146,8 @@ export function watchInBackground(workerFile: string | URL, data: WatchWorkerDat
     watcher.watching = false;
     warn(`watching stopped (${describe(error)}); process.env keeps its values.`);
   });
+  // Last: a "message" listener refs the worker again.
+  worker.unref();
 }
 
 /** Updates `process.env` in one synchronous step: the app never sees half a change. */
