@@ -84,6 +84,15 @@ export class ChildSupervisor {
   }
 
   /**
+   * Whether a restart would happen: false once a signal asked `run` to end, or the last child
+   * ended.
+   * @returns whether {@link restart} would restart
+   */
+  get canRestart(): boolean {
+    return !this.ending && this.child !== undefined;
+  }
+
+  /**
    * Stops the current child (the stop signal, then SIGKILL after the grace period) and, once it
    * has exited, starts a new one with this environment. A restart asked for while one is under
    * way replaces its environment.
@@ -92,12 +101,12 @@ export class ChildSupervisor {
    * @returns false when `run` is ending (a signal asked it to), so nothing is restarted
    */
   restart(env: NodeJS.ProcessEnv, values: string[]): boolean {
-    if (this.ending || this.child === undefined) return false;
+    const child = this.child;
+    if (!this.canRestart || child === undefined) return false;
     for (const value of values) this.maskedValues.add(value);
     const stopping = this.nextEnv !== undefined;
     this.nextEnv = env;
     if (stopping) return true;
-    const child = this.child;
     child.kill(this.options.stopSignal);
     this.graceTimer = setTimeout(() => {
       if (this.child === child && this.isRunning()) child.kill("SIGKILL");

@@ -324,12 +324,13 @@ async function runWatching(
       Object.fromEntries([...change.added, ...change.updated].map((key) => [key, latest[key]!])),
       mask,
     );
-    if (!supervisor.restart(childEnv(latest), Object.values(latest))) return;
-    schedule.started();
-    commandVariables = latest;
+    if (!supervisor.canRestart) return;
     say(
       `restarting the command (${watch.stopSignal}, SIGKILL after ${seconds(watch.graceInMs)}): ${describeChange({ ...changed, details: [] })}.`,
     );
+    supervisor.restart(childEnv(latest), Object.values(latest));
+    schedule.started();
+    commandVariables = latest;
   };
   const watcher = new EnvironmentWatcher({
     intervalInMs: watch.intervalInMs,

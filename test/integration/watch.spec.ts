@@ -274,6 +274,12 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
       await client.setSecret(`${prefix}db-password`, "reference-2");
       await run.waitForOutput("started reference-2 reference-1");
       assert.match(run.stderr(), /LATEST updated/);
+      // Gone from the vault: the variable is left as written, as App Service leaves it.
+      await (
+        await client.beginDeleteSecret(`${prefix}db-password`, { intervalInMs: 10 })
+      ).pollUntilDone();
+      await run.waitForOutput(`started ${env["LATEST"]} reference-1`);
+      assert.match(run.stderr(), new RegExp(`LATEST removed \\(${prefix}db-password: deleted\\)`));
       assert.ok(!run.stderr().includes("PINNED"), run.stderr());
     });
 
