@@ -254,6 +254,22 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
       assert.ok(!/off-value|gone-value/.test(run.stderr()), run.stderr());
     });
 
+    it("keeps refusing, on every read, a variable that runs code and a value with a NUL character", async () => {
+      const prefix = await seed({ plain: "plain-1" });
+      const run = watchRun(prefix, fast, command(["PLAIN", "NODE_OPTIONS"]));
+      await run.waitForOutput("started plain-1 -");
+      await client.setSecret(`${prefix}node-options`, "--require ./payload.cjs");
+      await run.waitForError(
+        `NODE_OPTIONS <- ${prefix}node-options: Node.js loads the code it names`,
+      );
+      await client.setSecret(`${prefix}plain`, "before\u0000after-hidden");
+      await run.waitForError(`${prefix}plain: the value holds a NUL character`);
+      await client.setSecret(`${prefix}plain`, "plain-2");
+      await run.waitForOutput("started plain-2 -");
+      assert.deepEqual(lines(run.stdout()), ["started plain-1 -", "stopping", "started plain-2 -"]);
+      assert.ok(!/payload|hidden/.test(run.stderr()), run.stderr());
+    });
+
     it("follows the latest version of an unversioned reference; a versioned one never changes", async () => {
       const prefix = await seed({});
       const first = await client.setSecret(`${prefix}db-password`, "reference-1");
@@ -413,6 +429,31 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
         assert.ok(!stderr.includes("preload-"), stderr);
       });
     }
+
+    it("loads once and keeps one secretsWatcher when an ES module preload meets a require of it", async () => {
+      const prefix = await seed({ "db-password": "shared-1" });
+      const from = proxy.requests.length;
+      const run = start(
+        process.execPath,
+        ["--import", "keyvault-secrets/env", "app.cjs"],
+        proxy.env({
+          ...testTiming,
+          // The watcher's first read comes one interval after the start, well after the app's line.
+          KEYVAULT_SECRETS_WATCH: "1s",
+          KEYVAULT_SECRETS_PREFIX: prefix,
+          KEYVAULT_SECRETS_STRIP_PREFIX: "true",
+        }),
+        app.dir,
+      );
+      running.push(run);
+      await run.waitForOutput("start shared-1 watching=true");
+      const loads = proxy.requests
+        .slice(from)
+        .filter((request) => request.startsWith(`GET /secrets/${prefix}db-password`));
+      assert.equal(loads.length, 1, "the CommonJS form loaded again");
+      await client.setSecret(`${prefix}db-password`, "shared-2");
+      await run.waitForOutput(" shared-2\n");
+    });
 
     it("never keeps the app alive: it ends while a read of the vault hangs", async () => {
       const prefix = await seed({ "db-password": "short-lived" });
