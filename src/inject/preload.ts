@@ -6,13 +6,11 @@
  * With `KEYVAULT_SECRETS_WATCH` it then keeps `process.env` current (preloadWatch.ts), and
  * `secretsWatcher` tells the app when.
  */
-import { loadForPreload, preloadChildVariable, reportPreloadFailure } from "./loadEnvironment.js";
-import { preloadState, watchInBackground, type SecretsWatcher } from "./preloadWatch.js";
-import { testTimingFrom, watchIntervalFrom } from "./watchSettings.js";
+import { loadForPreload, reportPreloadFailure } from "./loadEnvironment.js";
+import { applyAndWatch, claimLoad, preloadState, type SecretsWatcher } from "./preloadWatch.js";
+import { watchIntervalFrom } from "./watchSettings.js";
 
 export type { SecretsWatcher, SecretsWatcherChange } from "./preloadWatch.js";
-
-const state = preloadState();
 
 /**
  * Emits `change` when the preload updated `process.env` (with `KEYVAULT_SECRETS_WATCH` set): one
@@ -25,10 +23,9 @@ const state = preloadState();
  * secretsWatcher.on("change", ({ names }) => console.log(`rotated: ${names.join(", ")}`));
  * ```
  */
-export const secretsWatcher: SecretsWatcher = state.watcher;
+export const secretsWatcher: SecretsWatcher = preloadState().watcher;
 
-if (process.env[preloadChildVariable] === undefined && !state.loaded) {
-  state.loaded = true;
+if (claimLoad()) {
   const env = { ...process.env };
   let intervalInMs: number | undefined;
   let variables: Record<string, string>;
@@ -38,13 +35,5 @@ if (process.env[preloadChildVariable] === undefined && !state.loaded) {
   } catch (error) {
     process.exit(reportPreloadFailure(error));
   }
-  for (const [key, value] of Object.entries(variables)) process.env[key] = value;
-  if (intervalInMs !== undefined) {
-    watchInBackground(new URL("./preloadWatchWorker.js", import.meta.url), {
-      env,
-      variables,
-      intervalInMs,
-      fastRetries: testTimingFrom(env) !== undefined,
-    });
-  }
+  applyAndWatch(new URL("./preloadWatchWorker.js", import.meta.url), env, variables, intervalInMs);
 }

@@ -10,15 +10,13 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { preloadChildVariable, reportPreloadFailure } from "./loadEnvironment.js";
-import { preloadState, watchInBackground, type SecretsWatcher } from "./preloadWatch.js";
-import { testTimingFrom, watchIntervalFrom } from "./watchSettings.js";
+import { applyAndWatch, claimLoad, preloadState, type SecretsWatcher } from "./preloadWatch.js";
+import { watchIntervalFrom } from "./watchSettings.js";
 
 export type { SecretsWatcher, SecretsWatcherChange } from "./preloadWatch.js";
 
 /** The most output the helper may print: far more than any environment holds. */
 const maxOutputBytes = 64 * 1024 * 1024;
-
-const state = preloadState();
 
 /**
  * Emits `change` when the preload updated `process.env` (with `KEYVAULT_SECRETS_WATCH` set): one
@@ -31,10 +29,9 @@ const state = preloadState();
  * secretsWatcher.on("change", ({ names }) => console.log(`rotated: ${names.join(", ")}`));
  * ```
  */
-export const secretsWatcher: SecretsWatcher = state.watcher;
+export const secretsWatcher: SecretsWatcher = preloadState().watcher;
 
-if (process.env[preloadChildVariable] === undefined && !state.loaded) {
-  state.loaded = true;
+if (claimLoad()) {
   const env = { ...process.env };
   let intervalInMs: number | undefined;
   try {
@@ -42,16 +39,12 @@ if (process.env[preloadChildVariable] === undefined && !state.loaded) {
   } catch (error) {
     process.exit(reportPreloadFailure(error));
   }
-  const variables = loadThroughHelper(env);
-  for (const [key, value] of Object.entries(variables)) process.env[key] = value;
-  if (intervalInMs !== undefined) {
-    watchInBackground(join(__dirname, "preloadWatchWorker.js"), {
-      env,
-      variables,
-      intervalInMs,
-      fastRetries: testTimingFrom(env) !== undefined,
-    });
-  }
+  applyAndWatch(
+    join(__dirname, "preloadWatchWorker.js"),
+    env,
+    loadThroughHelper(env),
+    intervalInMs,
+  );
 }
 
 /** Loads in the helper process; ends this process when the load failed. */

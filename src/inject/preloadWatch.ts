@@ -9,6 +9,7 @@
 import { EventEmitter } from "node:events";
 import { Worker } from "node:worker_threads";
 import { preloadChildVariable, preloadPrefix, writeLine } from "./loadEnvironment.js";
+import { testTimingFrom } from "./watchSettings.js";
 
 /** A `change` of {@link SecretsWatcher}: the variables of `process.env` that changed. Names only. */
 export interface SecretsWatcherChange {
@@ -88,6 +89,42 @@ export function preloadState(): PreloadState {
   return (holder[stateKey] ??= { watcher: new PreloadSecretsWatcher(), loaded: false });
 }
 
+/**
+ * Whether this preload is to load: not in its own helper process or worker, and not when the other
+ * form of the preload has loaded in this process already. Claims the load when it is.
+ * @returns true when the caller loads
+ */
+export function claimLoad(): boolean {
+  const state = preloadState();
+  if (process.env[preloadChildVariable] !== undefined || state.loaded) return false;
+  state.loaded = true;
+  return true;
+}
+
+/**
+ * Sets the loaded variables in `process.env` and, when `KEYVAULT_SECRETS_WATCH` asked for it,
+ * starts watching.
+ * @param workerFile - preloadWatchWorker.js of the same build
+ * @param env - the environment before the preload set anything
+ * @param variables - the variables loaded
+ * @param intervalInMs - the watch interval, or undefined when not watching
+ */
+export function applyAndWatch(
+  workerFile: string | URL,
+  env: Record<string, string | undefined>,
+  variables: Record<string, string>,
+  intervalInMs: number | undefined,
+): void {
+  for (const [key, value] of Object.entries(variables)) process.env[key] = value;
+  if (intervalInMs === undefined) return;
+  watchInBackground(workerFile, {
+    env,
+    variables,
+    intervalInMs,
+    fastRetries: testTimingFrom(env) !== undefined,
+  });
+}
+
 /** What the worker needs. Values travel in memory only (never a command line or a file). */
 export interface WatchWorkerData {
   /** The environment as it was before the preload set anything. */
@@ -116,7 +153,7 @@ export type WatchWorkerMessage =
  * @param workerFile - preloadWatchWorker.js of the same build
  * @param data - the environment before the preload, the variables it set, the interval
  */
-export function watchInBackground(workerFile: string | URL, data: WatchWorkerData): void {
+function watchInBackground(workerFile: string | URL, data: WatchWorkerData): void {
   const { watcher } = preloadState();
   let worker: Worker;
   try {
