@@ -71,9 +71,8 @@ Watching (rotation):
   --jitter DURATION       waits a random part of this before each restart, so that a fleet
                           does not restart at one moment (default a tenth of the interval)
   --min-restart-interval DURATION
-                          the least time between two starts of the command; a change found
-                          sooner waits (default ${watchDefaults.minRestartInterval}), so a flapping secret cannot
-                          crash-loop it
+                          the least time between two starts of the command (default ${watchDefaults.minRestartInterval}):
+                          a change found sooner waits, so a flapping secret cannot crash-loop it
 
   Under --watch a change is applied only when every changed value was read: a read that fails
   (429, 5xx, 403, no connection) restarts nothing; the command keeps its values, and one line on
