@@ -3,7 +3,7 @@ import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
 import { logger } from "../log.js";
 import type { KeyVaultSecret, SecretProperties } from "../models.js";
 import type { ContinuablePage } from "../paging.js";
-import { handOffThrottling } from "../policies/keyVaultRetryPolicy.js";
+import { handOffThrottling } from "../pipeline/keyVaultRetryPolicy.js";
 import {
   describeError,
   isGone,

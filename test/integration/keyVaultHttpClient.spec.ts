@@ -15,7 +15,7 @@ import {
   type HttpClient,
   type PipelineRequest,
 } from "@azure/core-rest-pipeline";
-import { createKeyVaultHttpClient } from "../../src/http/keyVaultHttpClient.js";
+import { createKeyVaultHttpClient } from "../../src/pipeline/keyVaultHttpClient.js";
 
 describe("integration: createKeyVaultHttpClient over real sockets", () => {
   let server: Server;

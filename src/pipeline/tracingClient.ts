@@ -4,7 +4,7 @@ import {
   type TracingContext,
   type TracingSpan,
 } from "@azure/core-tracing";
-import { packageName, packageVersion } from "./constants.js";
+import { packageName, packageVersion } from "../constants.js";
 
 /**
  * Contexts of client spans that the instrumenter does not record (no instrumenter set, or the span

@@ -12,7 +12,7 @@ import {
   type TracingSpan,
 } from "@azure/core-tracing";
 import { logger } from "../log.js";
-import { isUnrecordedContext } from "../tracing.js";
+import { isUnrecordedContext } from "./tracingClient.js";
 import { computeUserAgent, type UserAgent } from "./userAgentPolicy.js";
 
 /**

@@ -6,10 +6,10 @@ import {
   handOffThrottling,
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
-} from "../../../src/policies/keyVaultRetryPolicy.js";
+} from "../../../src/pipeline/keyVaultRetryPolicy.js";
 import { formatDuration } from "../../../src/policies/retryStrategies.js";
 import { backoffDelayInMs, getRetryAfterInMs } from "../../../src/util/retry.js";
-import { type CannedAnswer, fakeNext, makeRequest } from "./fakes.js";
+import { type CannedAnswer, fakeNext, makeRequest } from "../../helpers/policyFakes.js";
 
 const url = "https://myvault.vault.azure.net/secrets/a?api-version=7.6";
 const ok200: CannedAnswer = { status: 200, bodyAsText: "{}" };

@@ -17,7 +17,7 @@ import {
   retryAfterStrategy,
   throttledBackoffStrategy,
   transientFailureStrategy,
-} from "./retryStrategies.js";
+} from "../policies/retryStrategies.js";
 
 /**
  * The name of the Key Vault retry policy in a pipeline.

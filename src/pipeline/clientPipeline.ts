@@ -20,19 +20,19 @@ import {
   type SendRequest,
   type TlsSettings,
 } from "@azure/core-rest-pipeline";
-import { packageName, packageVersion } from "./constants.js";
-import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
-import { logger } from "./log.js";
-import type { SecretClientOptions } from "./models.js";
-import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
-import { hasDefaultProxy, onlyWhen, requestIdPolicy } from "./policies/corePolicies.js";
-import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
-import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
-import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
-import { redirectPolicy } from "./policies/redirectPolicy.js";
-import { tracingPolicy, tracingPolicyName } from "./policies/tracingPolicy.js";
-import { requestLogPolicy } from "./policies/requestLogPolicy.js";
-import { computeUserAgent, userAgentPolicy } from "./policies/userAgentPolicy.js";
+import { packageName, packageVersion } from "../constants.js";
+import { createKeyVaultHttpClient } from "./keyVaultHttpClient.js";
+import { logger } from "../log.js";
+import type { SecretClientOptions } from "../models.js";
+import { apiVersionPolicy } from "../policies/apiVersionPolicy.js";
+import { hasDefaultProxy, onlyWhen, requestIdPolicy } from "./corePolicies.js";
+import { challengeAuthenticationPolicy } from "../policies/challengeAuthenticationPolicy.js";
+import { keyVaultRetryPolicy } from "./keyVaultRetryPolicy.js";
+import { redirectLocationPolicy } from "../policies/redirectLocationPolicy.js";
+import { redirectPolicy } from "./redirectPolicy.js";
+import { tracingPolicy, tracingPolicyName } from "./tracingPolicy.js";
+import { requestLogPolicy } from "./requestLogPolicy.js";
+import { computeUserAgent, userAgentPolicy } from "./userAgentPolicy.js";
 
 // Core exports the names of the policies it adds, except these.
 const defaultRetryPolicyName = "defaultRetryPolicy";
