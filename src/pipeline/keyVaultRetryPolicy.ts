@@ -1,4 +1,3 @@
-import type { AbortSignalLike } from "@azure/abort-controller";
 import {
   isRestError,
   type PipelinePolicy,
@@ -11,6 +10,7 @@ import type { AzureLogger } from "@azure/logger";
 import { logger } from "../log.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 import { isTransientStatus } from "../util/retry.js";
+import { asksForThrottlingHandOff } from "../util/throttlingHandOff.js";
 import { replayFirst, type AttemptOutcome } from "./replayFirst.js";
 import {
   formatDuration,
@@ -56,22 +56,6 @@ const retryLogger: AzureLogger = {
 // 503 that says when to come back): 5 retries, Key Vault's advice of 1, 2, 4, 8, 16 s.
 const defaultMaxRetries = 3;
 const defaultMaxThrottledRetries = 5;
-
-/** Signals of callers that handle 429s themselves. */
-const throttlingHandedOff = new WeakSet<AbortSignalLike>();
-
-/**
- * Hands 429s of the requests sent with `signal` back to the caller at once, without the client's
- * own retries: for a caller that shares one backoff between many workers (SecretCache), where
- * each worker retrying on its own would multiply the throttled requests. Other failures are
- * retried as usual.
- *
- * @param signal - the abort signal the caller's requests carry
- * @internal
- */
-export function handOffThrottling(signal: AbortSignalLike): void {
-  throttlingHandedOff.add(signal);
-}
 
 /** `strategy`, except that it leaves 429s alone. */
 function notOnThrottled(strategy: RetryStrategy): RetryStrategy {
@@ -129,7 +113,8 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
     logger: retryLogger,
   };
   const throttlingRetried = retryPolicy(strategies, retryOptions);
-  // For callers that handle 429s themselves (handOffThrottling): every other failure as usual.
+  // For requests that ask for the throttling hand-off (util/throttlingHandOff.ts): 429s go back to
+  // the caller at once, every other failure is retried as usual.
   const throttlingPassedOn = retryPolicy(strategies.map(notOnThrottled), retryOptions);
   return {
     name: keyVaultRetryPolicyName,
@@ -149,10 +134,7 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
       }
       // Everything else goes through core's loop, which is handed the first attempt's outcome
       // as if it had sent it itself: the same retries, waits and log lines as without this path.
-      const policy =
-        request.abortSignal !== undefined && throttlingHandedOff.has(request.abortSignal)
-          ? throttlingPassedOn
-          : throttlingRetried;
+      const policy = asksForThrottlingHandOff(request) ? throttlingPassedOn : throttlingRetried;
       try {
         return await policy.sendRequest(
           request,
