@@ -1,3 +1,11 @@
+/**
+ * The client's pipeline, assembled from core's (`createPipelineFromOptions`). Core assumptions
+ * (test/unit/pipeline/coreAssumptions.spec.ts): core's policy names, the two it does not export
+ * among them (corePolicies.ts); its order (proxy, abort signal, user agent, request id first;
+ * retry, tracing, redirect after the Retry phase); `getOrderedPolicies()` handing out the same
+ * array until a policy is added or removed (`composed`); `tlsPolicy` putting one settings object
+ * on every request (the agents are keyed by it).
+ */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { TokenCredential } from "@azure/core-auth";
@@ -25,7 +33,13 @@ import { createKeyVaultHttpClient } from "./keyVaultHttpClient.js";
 import { logger } from "../log.js";
 import type { SecretClientOptions } from "../models.js";
 import { apiVersionPolicy } from "../policies/apiVersionPolicy.js";
-import { hasDefaultProxy, onlyWhen, requestIdPolicy } from "./corePolicies.js";
+import {
+  defaultRetryPolicyName,
+  hasDefaultProxy,
+  onlyWhen,
+  requestIdPolicy,
+  wrapAbortSignalLikePolicyName,
+} from "./corePolicies.js";
 import { challengeAuthenticationPolicy } from "../policies/challengeAuthenticationPolicy.js";
 import { keyVaultRetryPolicy } from "./keyVaultRetryPolicy.js";
 import { redirectLocationPolicy } from "../policies/redirectLocationPolicy.js";
@@ -33,10 +47,6 @@ import { redirectPolicy } from "./redirectPolicy.js";
 import { tracingPolicy, tracingPolicyName } from "./tracingPolicy.js";
 import { requestLogPolicy } from "./requestLogPolicy.js";
 import { computeUserAgent, userAgentPolicy } from "./userAgentPolicy.js";
-
-// Core exports the names of the policies it adds, except these.
-const defaultRetryPolicyName = "defaultRetryPolicy";
-const wrapAbortSignalLikePolicyName = "wrapAbortSignalLikePolicy";
 
 /** Headers of Key Vault responses that are safe to log. */
 const loggedHeaderNames = [

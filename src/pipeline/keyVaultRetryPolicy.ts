@@ -1,3 +1,10 @@
+/**
+ * The retry policy: Key Vault's strategies (policies/retryStrategies.ts) in core's retry loop
+ * (`retryPolicy`), in place of core's `defaultRetryPolicy`. Core assumptions: the loop sends every
+ * attempt through `next`, the first one included (replayFirst.ts hands it an answer already
+ * received), and the words of its `info` lines (`retryEvent`) tell its retries and its giving up
+ * from the lines it writes for every request.
+ */
 import {
   isRestError,
   type PipelinePolicy,
@@ -28,6 +35,17 @@ export const keyVaultRetryPolicyName = "keyVaultRetryPolicy";
 const retryEvent = /retries after|redirects to|Maximum retries/;
 
 /**
+ * Whether a line of core's retry loop tells of a retry (its wait or redirect) or of giving up,
+ * rather than of an attempt like every other.
+ *
+ * @param message - The first argument of the loop's `logger.info` call.
+ * @returns true for a retry or giving up.
+ */
+export function isRetryEvent(message: unknown): boolean {
+  return typeof message === "string" && retryEvent.test(message);
+}
+
+/**
  * Core's retry loop writes five `info` lines for every request, retried or not ("Attempting to
  * send", "Processing 3 retry strategies", "Skipped", ...). Those go to `verbose`; a retry (its
  * wait or redirect) and giving up stay at `info`, errors and warnings where they were.
@@ -36,8 +54,7 @@ const retryLogger: AzureLogger = {
   ...logger,
   info: Object.assign(
     (message: unknown, ...args: unknown[]): void => {
-      const target =
-        typeof message === "string" && retryEvent.test(message) ? logger.info : logger.verbose;
+      const target = isRetryEvent(message) ? logger.info : logger.verbose;
       target(message, ...args);
     },
     {

@@ -9,7 +9,6 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Duplex } from "node:stream";
 import {
   createPipelineRequest,
   isRestError,
@@ -17,6 +16,7 @@ import {
   type PipelineRequest,
 } from "@azure/core-rest-pipeline";
 import { createKeyVaultHttpClient } from "../../src/pipeline/keyVaultHttpClient.js";
+import { httpAnswer, inMemoryAgent } from "../helpers/inMemoryConnection.js";
 import { promisesPerCall } from "../helpers/promiseCount.js";
 
 describe("integration: createKeyVaultHttpClient over real sockets", () => {
@@ -296,41 +296,10 @@ describe("integration: createKeyVaultHttpClient over real sockets", () => {
   });
 });
 
-/**
- * A keep-alive connection in memory that answers every request with `200 {}` at once: the
- * answer arrives within the same turn of the event loop, so nothing else (no timer, no other I/O)
- * makes promises while a request is counted.
- */
-class AnsweringConnection extends Duplex {
-  override _read(): void {}
-
-  override _write(_chunk: Buffer, _encoding: string, done: () => void): void {
-    this.push("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
-    done();
-  }
-
-  // What an agent asks of a connection it keeps alive.
-  setKeepAlive(): this {
-    return this;
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  setTimeout(): this {
-    return this;
-  }
-  ref(): this {
-    return this;
-  }
-  unref(): this {
-    return this;
-  }
-}
-
 describe("createKeyVaultHttpClient: promises", () => {
-  const agent = new Agent({ keepAlive: true });
-  (agent as unknown as { createConnection: () => Duplex }).createConnection = () =>
-    new AnsweringConnection();
+  // In memory: the answer comes within the same turn of the event loop, so that nothing else
+  // makes promises while a request is counted.
+  const { agent } = inMemoryAgent(() => httpAnswer("200 OK", [], "{}"));
   after(() => agent.destroy());
 
   it("makes one promise per request of its own, as a bare node:http request would (2 with the caller's await)", async () => {
