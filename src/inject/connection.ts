@@ -4,7 +4,7 @@
  * vault) needs, granted only when the token also comes from a loopback endpoint.
  */
 import type { TokenCredential } from "@azure/core-auth";
-import type { SecretClientOptions } from "../index.js";
+import type { SecretClientOptions } from "../models.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 
 /** An error of the command or the preload that is reported as its message alone. */

@@ -5,14 +5,11 @@
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
 import { constants } from "node:os";
-import {
-  EnvironmentKeyCollisionError,
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
-  toEnvironmentKey,
-  type SecretCacheTagFilter,
-} from "../index.js";
+import { EnvironmentKeyCollisionError, toEnvironmentKey } from "../secretCache/environment.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheTagFilter } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
 import { clientOptionsFor, defaultCredential, InjectError } from "./connection.js";
 import { parseReferenceVaults, referenceVaultsVariable } from "./referenceSyntax.js";
 import { findReferences, KeyVaultReferenceError, resolveParsedReferences } from "./references.js";
