@@ -221,7 +221,8 @@ export class Synchronizer {
   fetch(name: string, requestOptions: SyncRequestOptions): Promise<KeyVaultSecret> {
     const { backoff, client } = this.context;
     return withSharedBackoff(backoff, this.attempts(requestOptions, `"${name}"`), () =>
-      client.getSecret(name, requestOptions),
+      // A copy per request, as a client may write to the options it is given.
+      client.getSecret(name, { ...requestOptions }),
     );
   }
 
@@ -314,7 +315,7 @@ export class Synchronizer {
     let pages: AsyncIterator<ContinuablePage<SecretProperties>> | undefined;
     const nextPage = async (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
       pages ??= client
-        .listPropertiesOfSecrets(requestOptions)
+        .listPropertiesOfSecrets({ ...requestOptions })
         .byPage(continuationToken === undefined ? {} : { continuationToken });
       try {
         return await pages.next();
