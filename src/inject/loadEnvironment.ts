@@ -6,14 +6,14 @@ import type { AbortSignalLike } from "@azure/abort-controller";
 import { constants } from "node:os";
 import {
   EnvironmentKeyCollisionError,
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
+  mapToEnvironment,
   toEnvironmentKey,
   type EnvironmentKeyRefusal,
-  type SecretCacheTagFilter,
-} from "../index.js";
-import { mapToEnvironment } from "../secretCache/environment.js";
+} from "../secretCache/environment.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheTagFilter } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
 import {
   clientOptionsFor,
   connectionFor,

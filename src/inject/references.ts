@@ -7,13 +7,11 @@ import { AbortError } from "@azure/abort-controller";
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
 import type { VaultConnection } from "./connection.js";
-import {
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
-  type SecretCacheClient,
-  type SecretClientOptions,
-} from "../index.js";
+import type { SecretClientOptions } from "../models.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheClient } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
 import {
   checkVaultUrls,
   describeReference,

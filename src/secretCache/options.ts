@@ -8,8 +8,9 @@ import { checkSecretName } from "../util/names.js";
 /**
  * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient`. A
  * `SecretClient` of this package is one, and so is one of Microsoft's 4.x secrets client (whose
- * pages carry no continuation token: the cache reads every page either way); a test can pass a
- * fake.
+ * pages carry no continuation token: the cache reads every page either way, and which retries a
+ * 429 on its own before the cache's shared backoff sees it: see {@link SecretCache}); a test can
+ * pass a fake.
  */
 export interface SecretCacheClient {
   /**

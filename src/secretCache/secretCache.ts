@@ -114,11 +114,15 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignalLike | undefine
  * disabled (`allowMissingNames` lets it succeed without them, listing them in `missing`): no
  * silent partial result.
  *
- * **One shared backoff.** The client's retry policy first retries each throttled request on its
- * own (honouring `Retry-After`). If a request still ends in 429, the cache pauses *every* worker:
- * none sends another request until the `Retry-After` of that answer (or, without one, an
- * exponential delay from `throttleDelayInMs`) has passed; then the throttled request is tried
- * again. 429s of requests that were already in flight when the pause began are the same episode
+ * **One shared backoff.** The requests of a load or refresh ask the client to give a 429 back at
+ * once rather than retry it on its own, and this package's `SecretClient` does. The first 429
+ * then pauses *every* worker: none sends another request until the `Retry-After` of that answer
+ * (or, without one, an exponential delay from `throttleDelayInMs`) has passed; then the throttled
+ * request is tried again. A client that does not know this ask (Microsoft's 4.x `SecretClient`)
+ * retries a 429 on its own first (4.x honours `Retry-After`, up to 3 times), each worker alone,
+ * and the pause begins when it gives up; the cache logs a warning the first time it sees such a
+ * 429. `getOrFetch` reads a single secret: the client retries its 429s first, whatever the
+ * client. 429s of requests that were already in flight when the pause began are the same episode
  * and do not deepen the delay. A request throttled `maxAttempts` times fails, and `load()` rejects
  * with a {@link SecretCacheError} naming every such secret. A secret deleted or disabled between
  * the listing and its fetch (404, 403) is treated as absent, not as a failure.
