@@ -260,7 +260,7 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
   const reveal = (body: Record<string, unknown>): { value: string } => {
     const { name, version } = body;
     if (typeof name !== "string" || typeof version !== "string") {
-      throw new VaultError(400, "BadParameter", "Give the name and version to reveal.");
+      throw new VaultError({ status: 400, code: "BadParameter", message: "Give the name and version to reveal." });
     }
     return { value: ctx.view.reveal(name, version) };
   };
@@ -268,7 +268,7 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
   const remove = async (body: Record<string, unknown>): Promise<{ name: string }> => {
     const { name } = body;
     if (typeof name !== "string") {
-      throw new VaultError(400, "BadParameter", "Give the name of the secret to delete.");
+      throw new VaultError({ status: 400, code: "BadParameter", message: "Give the name of the secret to delete." });
     }
     await ctx.view.delete(name);
     return { name };
