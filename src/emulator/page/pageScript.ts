@@ -178,17 +178,36 @@ export function runPage(settings: PageScriptSettings): void {
     return button;
   }
 
-  function renderSecrets(secrets: PageSecret[]): void {
-    shown.secrets = JSON.stringify(secrets);
-    const table = byId<HTMLTableElement>("secrets");
+  /**
+   * Empties a table and shows how many rows it gets: the count in its heading, and the table or
+   * its "none" line in its place.
+   * @returns the table's body, for the rows
+   */
+  function emptyTable(
+    ids: { table: string; count: string; none: string },
+    rows: number,
+  ): HTMLTableSectionElement {
+    const table = byId<HTMLTableElement>(ids.table);
     const body = table.tBodies[0];
     body.textContent = "";
-    byId("secret-count").textContent = `(${secrets.length})`;
-    byId("no-secrets").hidden = secrets.length > 0;
-    table.hidden = secrets.length === 0;
+    byId(ids.count).textContent = `(${rows})`;
+    byId(ids.none).hidden = rows > 0;
+    table.hidden = rows === 0;
+    return body;
+  }
+
+  /** The row of a secret, named in `data-name`. */
+  function secretRow(className: string, name: string): HTMLElement {
+    const row = element("tr", className);
+    row.setAttribute("data-name", name);
+    return row;
+  }
+
+  function renderSecrets(secrets: PageSecret[]): void {
+    const tableIds = { table: "secrets", count: "secret-count", none: "no-secrets" };
+    const body = emptyTable(tableIds, secrets.length);
     for (const secret of secrets) {
-      const row = element("tr", "secret");
-      row.setAttribute("data-name", secret.name);
+      const row = secretRow("secret", secret.name);
       const name = cell(row, secret.name, "name");
       const latest = secret.versions[secret.versions.length - 1];
       if (secret.versions.length > 1) {
@@ -212,16 +231,10 @@ export function runPage(settings: PageScriptSettings): void {
   }
 
   function renderDeleted(deleted: PageDeletedSecret[]): void {
-    shown.deleted = JSON.stringify(deleted);
-    const table = byId<HTMLTableElement>("deleted");
-    const body = table.tBodies[0];
-    body.textContent = "";
-    byId("deleted-count").textContent = `(${deleted.length})`;
-    byId("no-deleted").hidden = deleted.length > 0;
-    table.hidden = deleted.length === 0;
+    const tableIds = { table: "deleted", count: "deleted-count", none: "no-deleted" };
+    const body = emptyTable(tableIds, deleted.length);
     for (const secret of deleted) {
-      const row = element("tr", "deleted");
-      row.setAttribute("data-name", secret.name);
+      const row = secretRow("deleted", secret.name);
       cell(row, secret.name, "name");
       cell(row, formatDate(secret.deletedDate), "date");
       cell(row, formatDate(secret.scheduledPurgeDate), "date");
@@ -250,8 +263,12 @@ export function runPage(settings: PageScriptSettings): void {
 
   function render(state: PageState): void {
     byId("vault-url").textContent = state.vaultUrl;
-    if (JSON.stringify(state.secrets) !== shown.secrets) renderSecrets(state.secrets);
-    if (JSON.stringify(state.deleted) !== shown.deleted) renderDeleted(state.deleted);
+    const secrets = JSON.stringify(state.secrets);
+    if (secrets !== shown.secrets) renderSecrets(state.secrets);
+    shown.secrets = secrets;
+    const deleted = JSON.stringify(state.deleted);
+    if (deleted !== shown.deleted) renderDeleted(state.deleted);
+    shown.deleted = deleted;
     appendLog(state.log);
   }
 

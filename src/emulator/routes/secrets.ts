@@ -12,6 +12,7 @@ import {
 import type { Exchange } from "../http/exchange.js";
 import { sendPage } from "../wire/paging.js";
 import { isValidName, readRestoreBody, readSetBody, readUpdateBody } from "../wire/requests.js";
+import type { Mutation } from "../state/storeTypes.js";
 import { decodeName } from "./names.js";
 
 /**
@@ -77,22 +78,13 @@ export async function handleSecrets(exchange: Exchange): Promise<void> {
     case "PATCH": {
       const body = await exchange.readJson();
       const mutation = store.update(name, version, readUpdateBody(body));
-      await exchange.commit(
-        mutation.record,
-        200,
-        render.bundle(mutation.secret, mutation.version, exchange.render, { withValue: false }),
-      );
+      await commitBundle(exchange, mutation, { withValue: false });
       return;
     }
     case "PUT": {
       if (version !== "") throw methodNotAllowed(method, path, "GET, PATCH");
       const body = await exchange.readJson();
-      const mutation = store.set(name, readSetBody(body));
-      await exchange.commit(
-        mutation.record,
-        200,
-        render.bundle(mutation.secret, mutation.version, exchange.render, { withValue: true }),
-      );
+      await commitBundle(exchange, store.set(name, readSetBody(body)), { withValue: true });
       return;
     }
     case "DELETE": {
@@ -112,6 +104,17 @@ export async function handleSecrets(exchange: Exchange): Promise<void> {
         version === "" ? "GET, PUT, PATCH, DELETE" : "GET, PATCH",
       );
   }
+}
+
+/** Answers with the changed version's SecretBundle once the change is durable. */
+function commitBundle(
+  exchange: Exchange,
+  mutation: Mutation,
+  options: { withValue: boolean },
+): Promise<void> {
+  const { render } = exchange.vault;
+  const bundle = render.bundle(mutation.secret, mutation.version, exchange.render, options);
+  return exchange.commit(mutation.record, 200, bundle);
 }
 
 /** `outContentType` values and the format each asks for. */
