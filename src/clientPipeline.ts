@@ -27,6 +27,7 @@ import type { SecretClientOptions } from "./models.js";
 import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
 import { hasDefaultProxy, onlyWhen, requestIdPolicy } from "./policies/corePolicies.js";
 import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
+import { connectionErrorPolicy } from "./policies/connectionErrorPolicy.js";
 import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
 import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
 import { redirectPolicy } from "./policies/redirectPolicy.js";
@@ -139,6 +140,8 @@ export function createClientPipeline(settings: ClientPipelineSettings): ClientPi
   // Key Vault answers uncompressed JSON; asking for gzip only costs a decoding stream.
   pipeline.removePolicy({ name: decompressResponsePolicyName });
   pipeline.addPolicy(keyVaultRetryPolicy(options.retryOptions), { phase: "Retry" });
+  // Outside the retry policy (no phase): it explains the last failure only, once retries are over.
+  pipeline.addPolicy(connectionErrorPolicy());
   // Core's tracing policy parses the URL and awaits on every request, recorded or not; ours
   // records the same spans and costs nothing more when no span is recorded. Core's redirect policy
   // is replaced by ours (core's, entered only on a 3xx), after it, so that the order stays core's:

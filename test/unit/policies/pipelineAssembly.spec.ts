@@ -90,6 +90,9 @@ describe("Key Vault policies in a core pipeline", function () {
     const tracing = names.indexOf("tracingPolicy");
     assert.ok(tracing > retry && redirect === tracing + 1, names.join(", "));
     assert.equal(names.filter((name) => name === "tracingPolicy").length, 1);
+    // The connection error policy explains the last failure only: it sits outside the retries.
+    const explain = names.indexOf("keyVaultConnectionErrorPolicy");
+    assert.ok(explain >= 0 && explain < retry, names.join(", "));
   });
 
   it("authenticates, survives a 429 without Retry-After, and sends the body on every attempt", async function () {

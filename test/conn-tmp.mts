@@ -1,0 +1,15 @@
+import { createServer } from "node:http";
+import { startLocalVault } from "../src/emulator/index.ts";
+import { SecretClient } from "../src/index.ts";
+import { SecretClient as Official } from "@azure/keyvault-secrets";
+const plain = await startLocalVault();
+const tls = await startLocalVault({ https: true });
+const opts = { disableChallengeResourceVerification: true, allowInsecureConnection: true, retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } };
+const show = async (label: string, p: Promise<unknown>) => { try { await p; console.log(label, "ok"); } catch (e: any) { console.log(label, e.name, e.code, e.statusCode, JSON.stringify(e.message), e.cause); } };
+await show("https->http", new SecretClient(plain.vaultUrl.replace("http:", "https:"), plain.credential, opts).getSecret("a"));
+await show("http->https", new SecretClient(tls.vaultUrl.replace("https:", "http:"), tls.credential, opts).getSecret("a"));
+await show("untrusted", new SecretClient(tls.vaultUrl, tls.credential, opts).getSecret("a"));
+await show("untrusted localhost", new SecretClient(tls.vaultUrl.replace("127.0.0.1", "localhost"), tls.credential, opts).getSecret("a"));
+await show("enotfound", new SecretClient("https://nope.vault.invalid", tls.credential, opts).getSecret("a"));
+await show("official https->http", new Official(plain.vaultUrl.replace("http:", "https:"), plain.credential, { disableChallengeResourceVerification: true, retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } }).getSecret("a"));
+await plain.close(); await tls.close();
