@@ -83,7 +83,8 @@ Vault behaviour:
   --tenant-id ID           Tenant named in the authentication challenge and issued tokens
                            (default 00000000-0000-0000-0000-000000000000)
   --empty-pages            Insert an empty page before each real page of every list
-  --claims-challenge       Answer the first request with each new token with a CAE claims challenge
+  --claims-challenge       Answer the first request with each new token with a CAE claims challenge;
+                           the identity endpoint's next token carries the claims asked for
   KEYVAULT_EMULATOR_BACKUP_KEY=BASE64, or --backup-key BASE64 (visible in ps: a warning)
                            32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)

@@ -2,7 +2,7 @@
  * The managed identity endpoint (App Service protocol) under `/__local/identity/token`: issues
  * tokens to callers that present the vault's identity header.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { localClientId, resourceOfScope } from "../http/auth.js";
 import type { Exchange } from "../http/exchange.js";
 import type { LocalRoute } from "./route.js";
@@ -17,34 +17,66 @@ export const identityRoutes: Record<string, LocalRoute> = {
 };
 
 function issueToken(x: Exchange): void {
-  // OAuth-shaped errors, as the managed identity endpoint answers.
-  const oauthError = (status: number, error: string, description: string): void =>
-    x.send(status, { error, error_description: description });
   const header = x.req.headers["x-identity-header"];
   if (header === undefined) {
-    oauthError(400, "invalid_request", "The x-identity-header request header is missing.");
+    identityError(
+      x,
+      400,
+      "invalid_request",
+      "The x-identity-header request header is missing: send the IDENTITY_HEADER that keyvault-emulator printed (vault.identityHeader). ManagedIdentityCredential and DefaultAzureCredential send it when IDENTITY_ENDPOINT and IDENTITY_HEADER are set.",
+    );
     return;
   }
   if (!sameSecret(header, x.vault.identityHeader)) {
-    oauthError(401, "unauthorized_client", "The x-identity-header value is not valid.");
+    identityError(
+      x,
+      401,
+      "unauthorized_client",
+      "The x-identity-header value is not this vault's: set IDENTITY_HEADER to the value keyvault-emulator printed (vault.identityHeader). A vault started without --location or KEYVAULT_EMULATOR_IDENTITY_HEADER gets a new one at every start.",
+    );
     return;
   }
   if (x.query["api-version"] !== "2019-08-01") {
-    oauthError(400, "invalid_request", "The api-version must be 2019-08-01.");
+    identityError(
+      x,
+      400,
+      "invalid_request",
+      "The api-version must be 2019-08-01 (the App Service managed identity protocol).",
+    );
     return;
   }
   const resource = x.query.resource;
   if (resource === undefined || resource === "") {
-    oauthError(400, "invalid_request", "The resource query parameter is missing.");
+    identityError(
+      x,
+      400,
+      "invalid_request",
+      "The resource query parameter is missing: ask for resource=https://vault.azure.net.",
+    );
     return;
   }
-  const token = x.vault.auth.issue(resourceOfScope(resource));
+  const token = x.vault.auth.issueForIdentityEndpoint(resourceOfScope(resource));
   x.send(200, {
     access_token: token.token,
     expires_on: String(Math.floor(token.expiresOnTimestamp / 1000)),
     resource,
     token_type: "Bearer",
     client_id: localClientId,
+  });
+}
+
+/**
+ * An error of the identity endpoint, in both shapes clients read: OAuth's (`error`,
+ * `error_description`) and App Service's (`statusCode`, `message`, `correlationId`), which other
+ * languages' identity libraries report. Never the presented header.
+ */
+function identityError(x: Exchange, status: number, error: string, message: string): void {
+  x.send(status, {
+    error,
+    error_description: message,
+    statusCode: status,
+    message,
+    correlationId: randomUUID(),
   });
 }
 
