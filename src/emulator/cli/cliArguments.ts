@@ -54,9 +54,11 @@ const repeatable = new Set(["hostname"]);
 export const helpText = `Usage: keyvault-emulator [options]
        keyvault-emulator export --vault URL [--out FILE]    (see export --help)
        keyvault-emulator healthcheck [options]
+       keyvault-emulator page-link [--vault URL]           (see page-link --help)
 
 Starts a local Azure Key Vault (secrets) for development and tests. \`healthcheck\` asks the
 vault that the same options describe for GET /healthz and exits 0 when it answers 200.
+\`page-link\` prints a new link to the page of a running vault (SIGUSR2 to the vault does too).
 
 Server:
   --host HOST              Interface to listen on (default 127.0.0.1). Anything but loopback

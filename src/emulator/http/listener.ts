@@ -24,6 +24,7 @@ import type { RenderContext } from "../wire/render.js";
 import { controlRoutes } from "../routes/controls.js";
 import { handleDeletedSecrets } from "../routes/deletedSecrets.js";
 import { identityRoutes } from "../routes/identity.js";
+import { pageLinkRoutes } from "../routes/pageLink.js";
 import { safeDecode } from "../routes/names.js";
 import type { LocalRoute, RouteHandler } from "../routes/route.js";
 import { handleSecrets } from "../routes/secrets.js";
@@ -34,7 +35,7 @@ const acceptedApiVersions = new Set<string>([...serviceVersions, "2016-10-01"]);
 /** Preview versions the service also accepts (`7.6-preview.2`, `2026-03-01-preview`). */
 const previewApiVersion = /^(7\.\d+-preview(\.\d+)?|20\d\d-\d\d-\d\d-preview)$/;
 
-/** First path segment of the local-only routes (test controls, managed identity). */
+/** First path segment of the local-only routes (test controls, managed identity, page links). */
 const localSegment = "__local";
 
 /** The Key Vault API, by first path segment (lower case). */
@@ -44,7 +45,11 @@ const serviceRoutes: Record<string, RouteHandler> = {
 };
 
 /** The local-only routes, by path under `/__local/`. */
-const localRoutes: Record<string, LocalRoute> = { ...controlRoutes, ...identityRoutes };
+const localRoutes: Record<string, LocalRoute> = {
+  ...controlRoutes,
+  ...identityRoutes,
+  ...pageLinkRoutes,
+};
 
 /**
  * Creates the `request` listener of the vault's HTTP(S) server.

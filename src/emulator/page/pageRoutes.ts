@@ -308,7 +308,7 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
           res,
           401,
           "Unauthorized",
-          `No page session: open the page with a new link from keyvault-emulator (or vault.pageUrl()); a session ends after ${pageSessionIdleMs / 60_000} minutes without use.`,
+          `No page session: open the page with a new link (keyvault-emulator page-link, or vault.pageUrl()); a session ends after ${pageSessionIdleMs / 60_000} minutes without use.`,
         );
         return true;
       }

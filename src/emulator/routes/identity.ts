@@ -27,7 +27,7 @@ function issueToken(x: Exchange): void {
     );
     return;
   }
-  if (!sameSecret(header, x.vault.identityHeader)) {
+  if (!isIdentityHeader(header, x)) {
     identityError(
       x,
       401,
@@ -80,9 +80,15 @@ function identityError(x: Exchange, status: number, error: string, message: stri
   });
 }
 
-/** Compares a presented secret with the expected one in constant time (hashes of equal length). */
-function sameSecret(presented: string | string[], expected: string): boolean {
+/**
+ * Whether a presented `x-identity-header` is the vault's, compared in constant time (hashes of
+ * equal length).
+ * @param presented - the header as received
+ * @param x - the request
+ * @returns true for the vault's header
+ */
+export function isIdentityHeader(presented: string | string[] | undefined, x: Exchange): boolean {
   if (typeof presented !== "string") return false;
   const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
-  return timingSafeEqual(digest(presented), digest(expected));
+  return timingSafeEqual(digest(presented), digest(x.vault.identityHeader));
 }
