@@ -32,7 +32,7 @@ function issueToken(x: Exchange): void {
       x,
       401,
       "unauthorized_client",
-      "The x-identity-header value is not this vault's: set IDENTITY_HEADER to the value keyvault-emulator printed (vault.identityHeader). A vault started without --location or KEYVAULT_EMULATOR_IDENTITY_HEADER gets a new one at every start.",
+      "The x-identity-header value is not valid for this vault: set IDENTITY_HEADER to the value keyvault-emulator printed (vault.identityHeader). A vault started without --location or KEYVAULT_EMULATOR_IDENTITY_HEADER gets a new one at every start.",
     );
     return;
   }
