@@ -553,6 +553,24 @@ describe("keyvault-emulator command", function () {
     assert.deepEqual(await running.exit, { code: 0, signal: null });
   });
 
+  it("names the URL for clients that verify the challenge when --hostname has a parent domain", async () => {
+    const running = run(["--port", "0", "--hostname", "myvault.localhost"]);
+    try {
+      const env = await started(running);
+      const port = new URL(env.KEYVAULT_URI!).port;
+      assert.ok(running.stdout().includes(`vault as http://myvault.localhost:${port}: there`));
+      assert.doesNotMatch(running.stdout(), /disableChallengeResourceVerification/);
+      const response = await request(`${env.KEYVAULT_URI}/secrets/hello?api-version=7.6`);
+      assert.match(
+        String(response.headers["www-authenticate"]),
+        /resource="https:\/\/vault\.azure\.net"/,
+      );
+    } finally {
+      running.child.kill("SIGTERM");
+    }
+    assert.deepEqual(await running.exit, { code: 0, signal: null });
+  });
+
   it("warns on standard error when --identity-header is given as a flag", async () => {
     const header = "flag-identity-header-0123456789";
     const running = run(["--port", "0", "--identity-header", header]);
@@ -635,6 +653,14 @@ describe("keyvault-emulator start banner", () => {
     );
     assert.doesNotMatch(https, /HTTPS agent/);
     assert.match(https, /keyvault-emulator page-link/);
+  });
+
+  it("with a parent-domain host name: that URL, and no disableChallengeResourceVerification", () => {
+    const banner = startBanner({ ...facts, parentDomainUrl: "http://myvault.localhost:8443" });
+    assert.match(banner, /^ {2}\{ allowInsecureConnection: true \}$/m);
+    assert.ok(banner.includes("vault as http://myvault.localhost:8443: there it challenges"));
+    assert.doesNotMatch(banner, /disableChallengeResourceVerification/);
+    assert.match(banner, /^ {2}export KEYVAULT_URI=http:\/\/127\.0\.0\.1:8443$/m);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SecretClient, type RestError } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
-import { assertRestError, fastRetryOptions, localClientOptions } from "./integrationTestKit.js";
+import { assertRestError, fastRetryOptions, loopbackClientOptions } from "./integrationTestKit.js";
 
 /** A secret value and a token that must never reach a message. */
 const secretValue = "connection-errors-secret-value";
@@ -20,7 +20,7 @@ async function failedSet(
   options: { tlsOptions?: { ca?: string } } = {},
 ): Promise<RestError> {
   const client = new SecretClient(url, vault.credential, {
-    ...localClientOptions,
+    ...loopbackClientOptions,
     retryOptions: { ...fastRetryOptions, maxRetries: 1 },
     ...options,
   });
@@ -78,7 +78,7 @@ describe("integration: connection failures say what happened and what to do", ()
 
   it("the same vault with its CA trusted answers", async () => {
     const client = new SecretClient(tls.vaultUrl, tls.credential, {
-      ...localClientOptions,
+      ...loopbackClientOptions,
       tlsOptions: { ca: tls.caCertificate },
     });
     assert.equal((await client.setSecret("conn-trusted", "v")).value, "v");

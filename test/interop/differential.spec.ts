@@ -500,7 +500,7 @@ const documentedImprovements: Improvement[] = [
     what: "a 400 for a name the service refuses adds the name rule to the message",
     reason:
       "4.x gives the service's message, which names the name but not the rule; ours adds it, " +
-      "keeping status, code and details (docs/decisions/0003-secret-name-errors.md)",
+      "keeping status, code and details (docs/decisions/0004-secret-name-errors.md)",
     applies: (_scenario, d) =>
       endsWith(d, ".rejected.message") &&
       typeof d.official === "string" &&

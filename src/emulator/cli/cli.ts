@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { parseCliArguments, helpText, type ParsedCliArguments } from "./cliArguments.js";
+import { challengesWithParent } from "../http/auth.js";
 import { isLoopbackHost } from "../http/hosts.js";
 import { writePrivateFile } from "../persistence/privateFiles.js";
 import { packageVersion } from "../../constants.js";
@@ -161,8 +162,21 @@ export async function runCli(argv: string[]): Promise<void> {
       caPath,
       pageUrl: vault.pageUrl(),
       location: parsed.options.location,
+      parentDomainUrl: parentDomainUrl(vault.vaultUrl, parsed.options.hostnames),
     }),
   );
+}
+
+/** The vault's URL by its first host name with a parent domain, if it has one. */
+function parentDomainUrl(
+  vaultUrl: string,
+  hostnames: readonly string[] | undefined,
+): string | undefined {
+  const named = (hostnames ?? []).filter(challengesWithParent);
+  if (named.length === 0) return undefined;
+  const url = new URL(vaultUrl);
+  url.hostname = named[0]!;
+  return url.origin;
 }
 
 /** What the start banner tells. */
@@ -174,6 +188,11 @@ export interface StartBannerFacts {
   caPath: string | undefined;
   pageUrl: string;
   location: string | undefined;
+  /**
+   * The vault's URL by its first `--hostname` with a parent domain (`myvault.localhost`), where it
+   * challenges with that parent, which clients that verify the challenge resource accept.
+   */
+  parentDomainUrl?: string;
 }
 
 /**
@@ -199,11 +218,25 @@ export function startBanner(facts: StartBannerFacts): string {
     "",
     "IDENTITY_ENDPOINT and IDENTITY_HEADER let ManagedIdentityCredential and DefaultAzureCredential",
     "take tokens from the local vault.",
-    "SecretClient options for this vault:",
-    https
-      ? "  { disableChallengeResourceVerification: true, tlsOptions: { ca } }"
-      : "  { allowInsecureConnection: true, disableChallengeResourceVerification: true }",
-    "  disableChallengeResourceVerification: its challenge names https://vault.azure.net, not this host.",
+  );
+  const options = https ? "tlsOptions: { ca }" : "allowInsecureConnection: true";
+  lines.push("SecretClient options for this vault:");
+  if (facts.parentDomainUrl !== undefined) {
+    lines.push(
+      `  { ${options} }`,
+      "  Clients that verify the challenge resource (every official SDK does by default) reach the",
+      `  vault as ${facts.parentDomainUrl}: there it challenges with the parent domain, which they accept.`,
+    );
+  } else {
+    lines.push(
+      https
+        ? "  { disableChallengeResourceVerification: true, tlsOptions: { ca } }"
+        : "  { allowInsecureConnection: true, disableChallengeResourceVerification: true }",
+      "  disableChallengeResourceVerification: its challenge names https://vault.azure.net, not this host",
+      `  (or start with --hostname myvault.localhost and reach the vault as ${https ? "https" : "http"}://myvault.localhost:<port>).`,
+    );
+  }
+  lines.push(
     https
       ? "  tlsOptions: { ca }: the vault's CA certificate (PEM), unless NODE_EXTRA_CA_CERTS names it."
       : "  allowInsecureConnection: the vault speaks plain http (loopback only; --https for TLS).",

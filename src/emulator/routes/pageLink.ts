@@ -11,29 +11,30 @@ import { VaultError } from "../wire/errors.js";
 import { isIdentityHeader } from "./identity.js";
 import type { LocalRoute } from "./route.js";
 
-/** The page-link route, by path under `/__local/`. */
+/** The page-link route, by path. */
 export const pageLinkRoutes: Record<string, LocalRoute> = {
-  "page-link": {
-    method: "POST",
+  "/__local/page-link": {
+    methods: ["POST"],
     auth: "none",
-    handle: (x: Exchange) => mintPageLink(x),
+    handle: (exchange: Exchange) => mintPageLink(exchange),
   },
 };
 
-function mintPageLink(x: Exchange): void {
-  if (!isIdentityHeader(x.req.headers["x-identity-header"], x)) {
-    throw new VaultError(
-      401,
-      "Unauthorized",
-      "A new page link needs the vault's identity header in x-identity-header: run keyvault-emulator page-link with IDENTITY_HEADER set as keyvault-emulator printed it.",
-    );
+function mintPageLink(exchange: Exchange): void {
+  if (!isIdentityHeader(exchange.req.headers["x-identity-header"], exchange)) {
+    throw new VaultError({
+      status: 401,
+      code: "Unauthorized",
+      message:
+        "A new page link needs the vault's identity header in x-identity-header: run keyvault-emulator page-link with IDENTITY_HEADER set as keyvault-emulator printed it.",
+    });
   }
-  const page = x.vault.page;
+  const page = exchange.vault.page;
   if (page === undefined) {
-    throw new VaultError(404, "NotFound", "This vault serves no page.");
+    throw new VaultError({ status: 404, code: "NotFound", message: "This vault serves no page." });
   }
-  const origin = `${x.vault.scheme}://${(x.host as AcceptedHost).authority}`;
-  x.send(
+  const origin = `${exchange.vault.scheme}://${(exchange.host as AcceptedHost).authority}`;
+  exchange.send(
     200,
     { url: `${origin}${pagePath}?token=${page.mintAccessToken()}` },
     { "cache-control": "no-store" },
