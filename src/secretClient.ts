@@ -15,7 +15,7 @@ import {
 } from "./api/secretsOperations.js";
 import { latestServiceVersion, serviceVersions } from "./api/wireTypes.js";
 import { createClientPipeline, type ClientPipeline } from "./pipeline/clientPipeline.js";
-import { checkSecretName } from "./util/names.js";
+import { checkSecretName, checkSecretVersion } from "./util/names.js";
 import { isLoopbackHost } from "./loopbackHost.js";
 import type {
   BackupSecretOptions,
@@ -58,7 +58,7 @@ function checkVersion(value: unknown, parameter: string): string {
   if (typeof value !== "string") {
     throw new TypeError(`${parameter} must be a string, got ${typeof value}.`);
   }
-  return value === "" ? "" : checkSecretName(value, parameter);
+  return value === "" ? "" : checkSecretVersion(value, parameter);
 }
 
 function checkVaultUrl(vaultUrl: unknown, allowInsecureConnection: boolean): URL {

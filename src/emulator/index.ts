@@ -1,6 +1,12 @@
 /**
  * The local vault: a faithful, in-process emulator of the Key Vault secrets REST API for
- * development and tests (subpath export `keyvault-secrets/emulator`).
+ * development and tests, started with {@link startLocalVault} (the same vault the
+ * `keyvault-emulator` command runs). It answers as the service does (statuses, error codes,
+ * messages, bodies), issues tokens through its managed identity endpoint, and keeps its state in
+ * memory or in a directory.
+ *
+ * @packageDocumentation
+ * @module keyvault-secrets/emulator
  */
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
@@ -114,14 +120,22 @@ function isVaultKeys(value: unknown): value is VaultKeys {
  * @returns the running vault
  * @throws RangeError for options outside their range
  * @example
+ * The quick start (an ES module: top-level `await`):
  * ```ts
+ * import { SecretClient } from "keyvault-secrets";
+ * import { startLocalVault } from "keyvault-secrets/emulator";
+ *
+ * // A local vault on a free port; against Azure, see "Using a real vault" in the README.
  * const vault = await startLocalVault();
- * const token = await vault.credential.getToken("https://vault.azure.net/.default");
- * await fetch(`${vault.vaultUrl}/secrets/hello?api-version=7.6`, {
- *   method: "PUT",
- *   headers: { authorization: `Bearer ${token?.token}`, "content-type": "application/json" },
- *   body: JSON.stringify({ value: "world" }),
+ * const client = new SecretClient(vault.vaultUrl, vault.credential, {
+ *   allowInsecureConnection: true, // the local vault speaks http on localhost
+ *   disableChallengeResourceVerification: true, // its challenge names https://vault.azure.net
  * });
+ *
+ * await client.setSecret("db-password", "s3cr3t", { contentType: "text/plain" });
+ * const secret = await client.getSecret("db-password");
+ * console.log(secret.name, secret.properties.version, secret.value?.length);
+ *
  * await vault.close();
  * ```
  */

@@ -102,7 +102,9 @@ export interface LocalVaultOptions {
   emptyPages?: boolean;
   /**
    * Answer the first request after a token was accepted with one CAE claims challenge (401
-   * `insufficient_claims`), once per token.
+   * `insufficient_claims`), once per token. A token asked for with the claims (`vault.credential`)
+   * passes; the managed identity endpoint's next token carries the claims of the challenge it
+   * answers; the challenged token itself passes when sent again (a cached managed identity token).
    * @default false
    */
   claimsChallenge?: boolean;

@@ -6,7 +6,6 @@
  * from the lines it writes for every request.
  */
 import {
-  isRestError,
   type PipelinePolicy,
   type PipelineRequest,
   type PipelineRetryOptions,
@@ -15,12 +14,11 @@ import {
 } from "@azure/core-rest-pipeline";
 import type { AzureLogger } from "@azure/logger";
 import { logger } from "../log.js";
-import { isLoopbackHost } from "../loopbackHost.js";
 import { isTransientStatus } from "../util/retry.js";
 import { asksForThrottlingHandOff } from "../util/throttlingHandOff.js";
 import { replayFirst, type AttemptOutcome } from "./replayFirst.js";
+import { explainConnectionFailure } from "../policies/connectionErrors.js";
 import {
-  formatDuration,
   retryAfterStrategy,
   throttledBackoffStrategy,
   transientFailureStrategy,
@@ -96,8 +94,9 @@ function notOnThrottled(strategy: RetryStrategy): RetryStrategy {
  *
  * Without `maxRetries`, throttled requests (1 and 2) are retried up to 5 times and failures (3) up to
  * 3 times; `maxRetries` sets both. After the last retry the last response is returned or the last
- * error thrown. A connection refused by a loopback host (the local vault on the wrong port) ends in
- * an error that says nothing listens at that URL and how long it was retried. Each retry is logged
+ * error thrown; a connection failure's message then says what went wrong and what to do
+ * (policies/connectionErrors.ts), e.g. that nothing listens at a loopback URL (the local vault on
+ * the wrong port), and how long it was retried. Each retry is logged
  * at `info` level (`AZURE_LOG_LEVEL=info`). Waits end early when the request's abort signal fires,
  * and the `AbortError` then carries the signal's `reason` as `cause`.
  *
@@ -162,7 +161,11 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
         );
       } catch (error) {
         keepAbortReason(error, request);
-        explainRefusedConnection(error, request, attempts, Date.now() - started);
+        // Only here, once the retries are over: the request that succeeds pays nothing for it.
+        await explainConnectionFailure(error, request, {
+          attempts,
+          elapsedInMs: Date.now() - started,
+        });
         throw error;
       }
     },
@@ -182,29 +185,4 @@ function keepAbortReason(error: unknown, request: PipelineRequest): void {
   ) {
     error.cause = signal.reason;
   }
-}
-
-// `connect ECONNREFUSED 127.0.0.1:8443` after seconds of silent retries reads like a network fault;
-// on a loopback host it nearly always means the local vault is not running, or runs on another port.
-function explainRefusedConnection(
-  error: unknown,
-  request: PipelineRequest,
-  attempts: number,
-  elapsedInMs: number,
-): void {
-  if (!isRestError(error) || error.code !== "ECONNREFUSED") return;
-  let url: URL;
-  try {
-    url = new URL(request.url);
-  } catch {
-    return;
-  }
-  const tried =
-    attempts <= 1
-      ? "tried once, not retried"
-      : `tried ${attempts} times over ${formatDuration(elapsedInMs)}`;
-  error.message = isLoopbackHost(url.hostname)
-    ? `Nothing is listening at ${url.origin} (${error.message}; ${tried}). ` +
-      "Is the local vault running, and on that port? Check the vault URL."
-    : `The connection to ${url.origin} was refused (${error.message}; ${tried}).`;
 }

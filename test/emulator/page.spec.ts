@@ -107,6 +107,50 @@ describe("integration: the page to look inside", () => {
     assert.ok(!html.includes("page-secret"));
   });
 
+  it("tells, on a used link, how to get a new one from the running vault", async () => {
+    const url = vault.pageUrl();
+    await fetch(url, { redirect: "manual" });
+    const again = await fetch(url, { redirect: "manual" });
+    assert.equal(again.status, 403);
+    const html = await again.text();
+    assert.match(html, /<code>keyvault-emulator page-link<\/code>/);
+    assert.match(html, /SIGUSR2/);
+    assert.match(html, /a restart would empty a vault kept in memory/);
+  });
+
+  describe("POST /__local/page-link", () => {
+    const pageLink = (headers: Record<string, string>, method = "POST") =>
+      fetch(`${vault.vaultUrl}/__local/page-link`, { method, headers });
+
+    it("gives the holder of the identity header a new link that opens the page once", async () => {
+      const answer = await pageLink({ "x-identity-header": vault.identityHeader });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get("cache-control"), "no-store");
+      const { url } = (await answer.json()) as { url: string };
+      assert.ok(url.startsWith(`${vault.vaultUrl}/__local/page?token=`), url);
+      await openSession(url);
+      assert.equal((await fetch(url, { redirect: "manual" })).status, 403);
+    });
+
+    it("refuses a missing or wrong identity header, another method and another origin", async () => {
+      const missing = await pageLink({});
+      assert.equal(missing.status, 401);
+      const body = await missing.text();
+      assert.match(body, /IDENTITY_HEADER/);
+      assert.doesNotMatch(body, /token=/);
+      assert.equal((await pageLink({ "x-identity-header": "not-the-header" })).status, 401);
+      assert.equal(
+        (await pageLink({ "x-identity-header": vault.identityHeader }, "GET")).status,
+        405,
+      );
+      const foreign = await pageLink({
+        "x-identity-header": vault.identityHeader,
+        origin: "http://evil.example",
+      });
+      assert.equal(foreign.status, 403);
+    });
+  });
+
   it("shows nothing without a session", async () => {
     const page = await fetch(`${vault.vaultUrl}/__local/page`);
     assert.equal(page.status, 401);

@@ -11,6 +11,7 @@ import {
   requestLog,
   uniqueName,
 } from "./integrationTestKit.js";
+import { runTsx } from "../reliability/reliabilityKit.js";
 import { credentialSpy } from "../helpers/fakeCredential.js";
 
 describe("integration: authentication under strictAuth", () => {
@@ -131,6 +132,44 @@ describe("integration: continuous access evaluation (claimsChallenge)", () => {
     assert.equal(authorized401.length, 1, "exactly one claims challenge was answered");
     assert.equal(log.requests[log.requests.length - 1].status, 200);
     client.close();
+  });
+
+  it("answers a claims challenge with a new token from the identity endpoint (a credential without a cache)", async () => {
+    // As MSAL does for claims where it can: a new token from the endpoint, not the cached one.
+    let fetched = 0;
+    const appServiceCredential: TokenCredential = {
+      async getToken(): Promise<AccessToken> {
+        fetched++;
+        const response = await fetch(
+          `${vault.identityEndpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net`,
+          { headers: { "x-identity-header": vault.identityHeader } },
+        );
+        const body = (await response.json()) as { access_token: string; expires_on: string };
+        return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
+      },
+    };
+    const log = requestLog("perRetry");
+    const client = new SecretClient(vault.vaultUrl, appServiceCredential, {
+      ...loopbackClientOptions,
+      additionalPolicies: [log.config],
+    });
+    const name = uniqueName("cae-msi");
+    assert.equal((await client.setSecret(name, "v")).value, "v");
+    assert.equal((await client.getSecret(name)).value, "v");
+    assert.equal(fetched, 2, "one token, then one in answer to the claims challenge");
+    const authorized401 = log.requests.filter((r) => r.authorized && r.status === 401);
+    assert.equal(authorized401.length, 1, "one claims challenge, answered");
+    client.close();
+  });
+
+  it("works end to end with ManagedIdentityCredential in a child process", async () => {
+    const run = await runTsx("test/integration/fixtures/managedIdentityClient.ts", [], {
+      KEYVAULT_URI: vault.vaultUrl,
+      IDENTITY_ENDPOINT: vault.identityEndpoint,
+      IDENTITY_HEADER: vault.identityHeader,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout.trim()), { value: "signed in", authorized401: 1 });
   });
 
   it("works with a plain localClient too", async () => {

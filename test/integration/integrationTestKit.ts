@@ -97,7 +97,8 @@ export function requestLog(position: "perCall" | "perRetry"): RequestLog {
 
 /** What a RestError is expected to carry. */
 export interface ExpectedRestError {
-  statusCode: number;
+  /** undefined for a failure without an answer (a network error). */
+  statusCode: number | undefined;
   code?: string;
   /** Exact message (string) or pattern. */
   message?: string | RegExp;

@@ -148,7 +148,7 @@ describe("integration: App Service Key Vault references against the local vault"
       assert.match(
         disabled!.reason,
         new RegExp(
-          `^the secret "${name}-off" of ${vault.vaultUrl} could not be read: 403 Forbidden: Operation get is not allowed on a disabled secret\\.`,
+          `^the secret "${name}-off" of ${vault.vaultUrl} could not be read: 403 Forbidden: Operation get is not allowed on a disabled secret$`,
         ),
       );
       assert.match(

@@ -54,9 +54,11 @@ const repeatable = new Set(["hostname"]);
 export const helpText = `Usage: keyvault-emulator [options]
        keyvault-emulator export --vault URL [--out FILE]    (see export --help)
        keyvault-emulator healthcheck [options]
+       keyvault-emulator page-link [--vault URL]           (see page-link --help)
 
 Starts a local Azure Key Vault (secrets) for development and tests. \`healthcheck\` asks the
 vault that the same options describe for GET /healthz and exits 0 when it answers 200.
+\`page-link\` prints a new link to the page of a running vault (SIGUSR2 to the vault does too).
 
 Server:
   --host HOST              Interface to listen on (default 127.0.0.1). Anything but loopback
@@ -83,7 +85,8 @@ Vault behaviour:
   --tenant-id ID           Tenant named in the authentication challenge and issued tokens
                            (default 00000000-0000-0000-0000-000000000000)
   --empty-pages            Insert an empty page before each real page of every list
-  --claims-challenge       Answer the first request with each new token with a CAE claims challenge
+  --claims-challenge       Answer the first request with each new token with a CAE claims challenge;
+                           the identity endpoint's next token carries the claims asked for
   KEYVAULT_EMULATOR_BACKUP_KEY=BASE64, or --backup-key BASE64 (visible in ps: a warning)
                            32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)

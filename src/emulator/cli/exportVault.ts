@@ -405,13 +405,13 @@ export async function runExport(
     const versions = result.seed.secrets.length;
     const names = new Set(result.seed.secrets.map((s) => s.name.toLowerCase())).size;
     io.stderr(
-      `keyvault-emulator export: ${names} secrets, ${versions} versions` +
+      `keyvault-emulator export: ${names} secret${names === 1 ? "" : "s"}, ${versions} version${versions === 1 ? "" : "s"}` +
         (values.out === undefined ? "" : ` written to ${path.resolve(values.out)}`) +
         ".\n",
     );
     if (result.reenabled > 0) {
       io.stderr(
-        `keyvault-emulator export: ${result.reenabled} disabled versions were enabled for the moment their value was read, then disabled again.\n`,
+        `keyvault-emulator export: ${result.reenabled === 1 ? "1 disabled version was" : `${result.reenabled} disabled versions were`} enabled for the moment its value was read, then disabled again.\n`,
       );
     }
     if (result.droppedDates.length > 0) {

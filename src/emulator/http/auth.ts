@@ -81,9 +81,22 @@ interface TokenVerdict {
   hasClaims: boolean;
   /** Whether this token was already answered with a claims challenge. */
   challenged: boolean;
+  /** Whether this token already answered a claims challenge (its own or another's). */
+  answered: boolean;
   /** The `aud` claim without a trailing slash (undefined when the token is not checked). */
   audience?: string;
 }
+
+/** A claims challenge the vault sent and no token has answered yet. */
+interface OpenChallenge {
+  /** The claims it asked for (JSON). */
+  claims: string;
+  /** When it was sent, epoch milliseconds. */
+  sentAtMs: number;
+}
+
+/** A challenge no token answered within this long is forgotten (its client gave up). */
+const openChallengeLifetimeMs = 30_000;
 
 /** Settings of {@link VaultAuth}. */
 export interface VaultAuthSettings {
@@ -97,6 +110,8 @@ export interface VaultAuthSettings {
 export class VaultAuth {
   private readonly issuer: string;
   private readonly verdicts = new Map<string, TokenVerdict>();
+  /** Claims challenges not answered yet, oldest first, by the token they were sent for. */
+  private readonly openChallenges = new Map<TokenVerdict, OpenChallenge>();
   private readonly encodedHeader = base64urlJson({ alg: "HS256", typ: "JWT" });
 
   /**
@@ -146,6 +161,18 @@ export class VaultAuth {
   }
 
   /**
+   * Mints a token for the managed identity endpoint. A client that was sent a claims challenge
+   * asks that endpoint for a new token (the App Service protocol has no way to pass the claims):
+   * while a challenge is open, the endpoint's tokens carry its claims, so the vault accepts what
+   * it asked for.
+   * @param audience - `aud` claim (a resource, without `/.default`)
+   * @returns the token and its expiry
+   */
+  issueForIdentityEndpoint(audience: string): AccessToken {
+    return this.issue(audience, this.oldestOpenChallenge()?.claims);
+  }
+
+  /**
    * A credential that mints tokens in-process; its tokens pass `strictAuth`.
    * @returns the credential
    */
@@ -177,7 +204,10 @@ export class VaultAuth {
     let verdict = this.verdicts.get(token);
     if (verdict === undefined) {
       verdict = this.verify(token);
-      if (this.verdicts.size >= maxCachedTokens) this.verdicts.clear();
+      if (this.verdicts.size >= maxCachedTokens) {
+        this.verdicts.clear();
+        this.openChallenges.clear();
+      }
       this.verdicts.set(token, verdict);
     }
     if (verdict.refusal !== undefined) throw verdict.refusal(this.challenge(resource));
@@ -188,10 +218,22 @@ export class VaultAuth {
     const now = Date.now();
     if (verdict.expiresAtMs <= now) throw tokenExpired(this.challenge(resource));
     if (verdict.notBeforeMs > now) throw tokenNotYetValid(this.challenge(resource));
-    if (this.settings.claimsChallenge && !verdict.hasClaims && !verdict.challenged) {
-      verdict.challenged = true;
-      throw claimsRequired(claimsChallengeHeader(Math.floor(Date.now() / 1000)));
+    if (!this.settings.claimsChallenge) return;
+    if (verdict.hasClaims || verdict.challenged) {
+      // A token with claims answers the oldest open challenge; the challenged token sent again
+      // (a credential with no new token to give: a cached managed identity token) is let through,
+      // as before, and answers its own.
+      if (!verdict.answered) {
+        verdict.answered = true;
+        const answered = verdict.hasClaims ? this.oldestOpenChallenge()?.verdict : verdict;
+        if (answered !== undefined) this.openChallenges.delete(answered);
+      }
+      return;
     }
+    verdict.challenged = true;
+    const nbf = Math.floor(now / 1000);
+    this.openChallenges.set(verdict, { claims: claimsOfChallenge(nbf), sentAtMs: now });
+    throw claimsRequired(claimsChallengeHeader(nbf));
   }
 
   private verify(token: string): TokenVerdict {
@@ -200,6 +242,7 @@ export class VaultAuth {
       notBeforeMs: 0,
       hasClaims: false,
       challenged: false,
+      answered: false,
     };
     const parts = token.split(".");
     const payload = parts.length === 3 ? decodeJson(parts[1]) : undefined;
@@ -230,6 +273,16 @@ export class VaultAuth {
     return verdict;
   }
 
+  /** The oldest claims challenge no token has answered yet; older ones than the lifetime go. */
+  private oldestOpenChallenge(): (OpenChallenge & { verdict: TokenVerdict }) | undefined {
+    const now = Date.now();
+    for (const [verdict, challenge] of this.openChallenges) {
+      if (now - challenge.sentAtMs <= openChallengeLifetimeMs) return { ...challenge, verdict };
+      this.openChallenges.delete(verdict);
+    }
+    return undefined;
+  }
+
   private sign(unsigned: string): string {
     return createHmac("sha256", this.settings.signingKey).update(unsigned).digest("base64url");
   }
@@ -241,10 +294,13 @@ export class VaultAuth {
  * @returns the header value
  */
 export function claimsChallengeHeader(nbf: number): string {
-  const claims = Buffer.from(
-    JSON.stringify({ access_token: { nbf: { essential: true, value: String(nbf) } } }),
-  ).toString("base64");
+  const claims = Buffer.from(claimsOfChallenge(nbf)).toString("base64");
   return `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="${claims}"`;
+}
+
+/** The claims (JSON) a challenge asks for: a token issued at `nbf` or later. */
+function claimsOfChallenge(nbf: number): string {
+  return JSON.stringify({ access_token: { nbf: { essential: true, value: String(nbf) } } });
 }
 
 /**

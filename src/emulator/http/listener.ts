@@ -1,9 +1,10 @@
 /**
  * The vault's request listener and its one router: parses a request, refuses it unless its `Host`
  * names the vault and no other origin sent it, then routes it. The vault's own routes (health, the
- * page, test controls, identity; one table by path, routes/route.ts their shape) get their method
- * checked, their authentication and their body type; Key Vault's API gets faults, authentication,
- * its api-version and body type checked, then the route module for its collection (routes/).
+ * page and its new links, test controls, identity; one table by path, routes/route.ts their shape)
+ * get their method checked, their authentication and their body type; Key Vault's API gets faults,
+ * authentication, its api-version and body type checked, then the route module for its collection
+ * (routes/).
  * Every error, whatever the route, is a VaultError answered in the one error shape.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -28,6 +29,7 @@ import type { RenderContext } from "../wire/render.js";
 import { controlRoutes } from "../routes/controls.js";
 import { handleDeletedSecrets } from "../routes/deletedSecrets.js";
 import { identityRoutes } from "../routes/identity.js";
+import { pageLinkRoutes } from "../routes/pageLink.js";
 import { safeDecode } from "../routes/names.js";
 import { localSegment, type LocalRoute, type RouteHandler } from "../routes/route.js";
 import { handleSecrets } from "../routes/secrets.js";
@@ -56,6 +58,7 @@ export function createRequestListener(
     ...healthRoutes,
     ...controlRoutes,
     ...identityRoutes,
+    ...pageLinkRoutes,
     ...vault.page?.routes,
   };
   return (req, res) => {

@@ -161,7 +161,7 @@ export function createPageRoutes(context: PageRoutesContext): PageRoutes {
         throw new VaultError({
           status: 401,
           code: "Unauthorized",
-          message: `No page session: open the page with a new link from keyvault-emulator (or vault.pageUrl()); a session ends after ${pageSessionIdleMs / 60_000} minutes without use.`,
+          message: `No page session: open the page with a new link (keyvault-emulator page-link, or vault.pageUrl()); a session ends after ${pageSessionIdleMs / 60_000} minutes without use.`,
         });
       }
       return handler(exchange);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   createHttpHeaders,
+  RestError,
   userAgentPolicy,
   type HttpClient,
   type PipelineRequest,
@@ -138,6 +139,33 @@ describe("Key Vault policies in a core pipeline", function () {
     assert.equal(client.seen[1]!.authorization, "Bearer token-1");
     assert.equal(client.seen[2]!.url, "https://elsewhere.example/secrets/a");
     assert.equal(client.seen[2]!.authorization, undefined);
+  });
+
+  it("explains a connection failure once, after the last retry", async function () {
+    const failure = new RestError("getaddrinfo ENOTFOUND myvault.vault.azure.net", {
+      code: "ENOTFOUND",
+    });
+    const attemptMessages: string[] = [];
+    const unresolved: HttpClient = {
+      sendRequest: () => {
+        attemptMessages.push(failure.message);
+        return Promise.reject(failure);
+      },
+    };
+    const { send } = createClientPipeline({
+      vaultUrl,
+      credential: fakeCredential(),
+      apiVersion: "7.6",
+      options: { httpClient: unresolved, retryOptions: { maxRetries: 2, retryDelayInMs: 1 } },
+    });
+    await assert.rejects(send(makeRequest(`${vaultUrl}/secrets/a`)), failure);
+    // Every attempt saw the transport's own message; the caller gets the explanation.
+    assert.deepEqual(
+      attemptMessages,
+      Array(3).fill("getaddrinfo ENOTFOUND myvault.vault.azure.net"),
+    );
+    assert.match(failure.message, /^The host myvault\.vault\.azure\.net was not found \(/);
+    assert.equal(failure.code, "ENOTFOUND");
   });
 
   it("send composes the policies once, and again after a policy is added or removed", async function () {
