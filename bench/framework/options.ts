@@ -1,0 +1,209 @@
+/** The command line of `npm run bench`: the scenarios chosen, the common flags, each scenario's own. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ServerKind } from "./servers.js";
+
+/** What the command line needs to know of a scenario. */
+export interface ScenarioInfo {
+  name: string;
+  /** One line for --help. */
+  summary: string;
+  /** Part of a run without --scenario. */
+  byDefault: boolean;
+  /** Flags of its own (each takes a value): name -> what it does. Several scenarios may share one. */
+  flags?: Record<string, string>;
+}
+
+/** A run's options. */
+export interface BenchOptions {
+  /** Short rounds and fewer runs, for a smoke check. */
+  quick: boolean;
+  /** The scenarios to run, in the order the registry lists them. */
+  chosen: string[];
+  /** Whether --scenario (or --micro, --profile) named them. */
+  scenarioGiven: boolean;
+  /** The servers of the client scenarios. */
+  servers: ServerKind[];
+  /** Every server and contender of the client scenarios over TLS. */
+  https: boolean;
+  /** SVG charts into bench/charts/: of the newest results, or after the run. */
+  charts: boolean;
+  /** Values of the scenarios' own flags, as given. */
+  flags: Record<string, string | undefined>;
+}
+
+const commonFlags = `  --quick            short rounds and fewer runs, for a smoke check
+  --scenario NAME    repeatable, or comma-separated (default: every scenario marked *)
+  --server KIND      fixed (canned answers), vault (the local vault) or both (default), for the
+                     client scenarios
+  --https            every server and contender of the client scenarios over TLS with a generated
+                     CA (NODE_EXTRA_CA_CERTS)
+  --profile          the same as --scenario profile: CPU profiles of the chosen client operations
+  --micro            the same as --scenario micro
+  --charts           SVG charts (bench/charts/) of the newest results; with --scenario, after the run
+`;
+
+/**
+ * The usage text.
+ * @param scenarios - every scenario
+ * @returns it
+ */
+export function usage(scenarios: readonly ScenarioInfo[]): string {
+  const lines = ["Usage: npm run bench -- [flags]", "", commonFlags, "Scenarios (* by default):"];
+  for (const scenario of scenarios) {
+    lines.push(
+      `  ${scenario.byDefault ? "*" : " "} ${scenario.name.padEnd(9)} ${scenario.summary}`,
+    );
+  }
+  lines.push("", "Flags of some scenarios:");
+  for (const [flag, descriptions] of Object.entries(flagsOf(scenarios))) {
+    descriptions.forEach((description, i) =>
+      lines.push(`  ${(i === 0 ? `--${flag} VALUE` : "").padEnd(22)} ${description}`),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Every scenario flag, with what it does in each scenario that takes it. */
+function flagsOf(scenarios: readonly ScenarioInfo[]): Record<string, string[]> {
+  const flags: Record<string, string[]> = {};
+  for (const scenario of scenarios) {
+    for (const [flag, description] of Object.entries(scenario.flags ?? {})) {
+      (flags[flag] ??= []).push(`${scenario.name}: ${description}`);
+    }
+  }
+  return flags;
+}
+
+/**
+ * Reads the command line.
+ * @param scenarios - every scenario, in run order
+ * @param args - the arguments (default: this process's)
+ * @returns the options
+ * @throws TypeError for an unknown scenario, server or flag
+ */
+export function parseOptions(
+  scenarios: readonly ScenarioInfo[],
+  args: string[] = process.argv.slice(2),
+): BenchOptions {
+  const scenarioFlags: ParseArgsConfig["options"] = {};
+  for (const flag of Object.keys(flagsOf(scenarios))) scenarioFlags[flag] = { type: "string" };
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      scenario: { type: "string", multiple: true },
+      server: { type: "string", default: "both" },
+      https: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
+      charts: { type: "boolean", default: false },
+      micro: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+      ...scenarioFlags,
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(usage(scenarios));
+    process.exit(0);
+  }
+  const names = scenarios.map((scenario) => scenario.name);
+  const given = ((values.scenario ?? []) as string[])
+    .flatMap((value) => value.split(","))
+    .map((value) => value.trim())
+    .filter((value) => value !== "");
+  if (values.profile === true) given.push("profile");
+  for (const name of given) {
+    if (!names.includes(name)) {
+      throw new TypeError(`Unknown scenario "${name}"; use one of ${names.join(", ")}.`);
+    }
+  }
+  const chosen =
+    values.micro === true
+      ? ["micro"]
+      : given.length > 0
+        ? names.filter((name) => given.includes(name))
+        : scenarios.filter((scenario) => scenario.byDefault).map((scenario) => scenario.name);
+  const server = values.server as string;
+  if (server !== "fixed" && server !== "vault" && server !== "both") {
+    throw new TypeError(`--server must be fixed, vault or both, got "${server}".`);
+  }
+  const flags: Record<string, string | undefined> = {};
+  for (const flag of Object.keys(scenarioFlags)) {
+    flags[flag] = (values as Record<string, unknown>)[flag] as string | undefined;
+  }
+  return {
+    quick: values.quick === true,
+    chosen,
+    scenarioGiven: given.length > 0 || values.micro === true,
+    servers: server === "both" ? ["fixed", "vault"] : [server],
+    https: values.https === true,
+    charts: values.charts === true,
+    flags,
+  };
+}
+
+/**
+ * A scenario's count flag (runs, secrets, ...), or its default for the kind of run.
+ * @param options - the run's options
+ * @param flag - the flag's name, without `--`
+ * @param defaults - the value of a full run and of a --quick run
+ * @returns a whole number of 1 or more
+ * @throws RangeError when the flag's value is not one
+ */
+export function countFlag(
+  options: BenchOptions,
+  flag: string,
+  defaults: { full: number; quick: number },
+): number {
+  const given = options.flags[flag];
+  if (given === undefined) return options.quick ? defaults.quick : defaults.full;
+  const value = Number(given);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`--${flag} must be a whole number of 1 or more, got "${given}".`);
+  }
+  return value;
+}
+
+/**
+ * A scenario's list flag (comma-separated), checked against what it may hold.
+ * @param options - the run's options
+ * @param flag - the flag's name, without `--`
+ * @param allowed - every value it may hold, also its default
+ * @returns the values given, or every allowed one
+ * @throws RangeError for a value it may not hold
+ */
+export function listFlag<T extends string>(
+  options: BenchOptions,
+  flag: string,
+  allowed: readonly T[],
+): T[] {
+  const given = options.flags[flag];
+  if (given === undefined) return [...allowed];
+  const values = given.split(",").map((value) => value.trim());
+  for (const value of values) {
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new RangeError(`--${flag}: unknown "${value}"; use ${allowed.join(", ")}.`);
+    }
+  }
+  return values as T[];
+}
+
+/**
+ * A scenario's flag that takes one of a few values.
+ * @param options - the run's options
+ * @param flag - the flag's name, without `--`
+ * @param choices - the values it may take; the first is its default
+ * @returns the value given, or the default
+ * @throws RangeError for any other value
+ */
+export function choiceFlag<T extends string>(
+  options: BenchOptions,
+  flag: string,
+  choices: readonly [T, ...T[]],
+): T {
+  const given = options.flags[flag] ?? choices[0];
+  if (!(choices as readonly string[]).includes(given)) {
+    throw new RangeError(`--${flag}: unknown "${given}"; use ${choices.join(" or ")}.`);
+  }
+  return given as T;
+}
