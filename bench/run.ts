@@ -11,7 +11,7 @@
 import * as path from "node:path";
 import { writeCharts } from "./framework/charts.js";
 import { compileBench, type CompiledBench } from "./framework/compile.js";
-import { parseOptions } from "./framework/options.js";
+import { countsOf, parseOptions } from "./framework/options.js";
 import { cleanUpOnExit, killAllChildren } from "./framework/processes.js";
 import { formatLoad, machine } from "./framework/report.js";
 import { reportClientFigures } from "./scenarios/client/clientReport.js";
@@ -63,7 +63,9 @@ async function main(): Promise<void> {
   const chosen = options.chosen.includes("profile")
     ? scenarios.filter((scenario) => scenario.name === "profile")
     : scenarios.filter((scenario) => options.chosen.includes(scenario.name));
-  for (const scenario of chosen) await scenario.run(context);
+  // Every count checked before the first scenario runs.
+  const counts = chosen.map((scenario) => countsOf(options, scenario.counts ?? {}));
+  for (const [i, scenario] of chosen.entries()) await scenario.run(context, counts[i]!);
   const { operations, coldStarts } = context.clientFigures;
   if (operations.length > 0 || coldStarts.length > 0) reportClientFigures(context);
   process.stdout.write(

@@ -9,8 +9,23 @@ export interface ScenarioInfo {
   summary: string;
   /** Part of a run without --scenario. */
   byDefault: boolean;
-  /** Flags of its own (each takes a value): name -> what it does. Several scenarios may share one. */
-  flags?: Record<string, string>;
+  /** Its count flags (runs, secrets, ...), by name. Several scenarios may share one. */
+  counts?: Record<string, CountSpec>;
+  /** Its other flags (each takes a value), by name. */
+  flags?: Record<string, FlagSpec>;
+}
+
+/** A scenario's flag: what it does. */
+export interface FlagSpec {
+  about: string;
+}
+
+/** A scenario's count flag: what it counts, and its defaults. */
+export interface CountSpec extends FlagSpec {
+  /** The default in a full run (a whole number of 1 or more). */
+  full: number;
+  /** The default under --quick (default: `full`). */
+  quick?: number;
 }
 
 /** A run's options. */
@@ -67,11 +82,19 @@ export function usage(scenarios: readonly ScenarioInfo[]): string {
 function flagsOf(scenarios: readonly ScenarioInfo[]): Record<string, string[]> {
   const flags: Record<string, string[]> = {};
   for (const scenario of scenarios) {
-    for (const [flag, description] of Object.entries(scenario.flags ?? {})) {
-      (flags[flag] ??= []).push(`${scenario.name}: ${description}`);
+    const specs: Record<string, FlagSpec | CountSpec> = { ...scenario.counts, ...scenario.flags };
+    for (const [flag, spec] of Object.entries(specs)) {
+      (flags[flag] ??= []).push(`${scenario.name}: ${spec.about}${defaultsOf(spec)}`);
     }
   }
   return flags;
+}
+
+function defaultsOf(spec: FlagSpec | CountSpec): string {
+  if (!("full" in spec)) return "";
+  const quick =
+    spec.quick === undefined || spec.quick === spec.full ? "" : `; --quick ${spec.quick}`;
+  return ` (default ${spec.full}${quick})`;
 }
 
 /**
@@ -143,25 +166,28 @@ export function parseOptions(
 }
 
 /**
- * A scenario's count flag (runs, secrets, ...), or its default for the kind of run.
+ * A scenario's count flags (runs, secrets, ...): as given, or their defaults for the kind of run.
  * @param options - the run's options
- * @param flag - the flag's name, without `--`
- * @param defaults - the value of a full run and of a --quick run
- * @returns a whole number of 1 or more
- * @throws RangeError when the flag's value is not one
+ * @param specs - the count flags, by name
+ * @returns each a whole number of 1 or more
+ * @throws RangeError when a flag's value is not one
  */
-export function countFlag(
+export function countsOf<K extends string>(
   options: BenchOptions,
-  flag: string,
-  defaults: { full: number; quick: number },
-): number {
-  const given = options.flags[flag];
-  if (given === undefined) return options.quick ? defaults.quick : defaults.full;
-  const value = Number(given);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`--${flag} must be a whole number of 1 or more, got "${given}".`);
+  specs: Record<K, CountSpec>,
+): Record<K, number> {
+  const counts = {} as Record<K, number>;
+  for (const flag of Object.keys(specs) as K[]) {
+    const spec = specs[flag];
+    const given = options.flags[flag];
+    const value =
+      given === undefined ? (options.quick ? (spec.quick ?? spec.full) : spec.full) : Number(given);
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`--${flag} must be a whole number of 1 or more, got "${given}".`);
+    }
+    counts[flag] = value;
   }
-  return value;
+  return counts;
 }
 
 /**

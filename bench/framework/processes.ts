@@ -133,6 +133,28 @@ export async function stopChild(child: BenchChild): Promise<void> {
 }
 
 /**
+ * Starts children one after the other, runs `body` with them, then stops them; whatever fails,
+ * none is left running.
+ * @param starts - what starts each child
+ * @param body - what to do with them, in the order started
+ * @returns what `body` returned
+ */
+export async function withChildren<T>(
+  starts: Array<() => Promise<BenchChild>>,
+  body: (children: BenchChild[]) => Promise<T>,
+): Promise<T> {
+  const children: BenchChild[] = [];
+  try {
+    for (const start of starts) children.push(await start());
+    const result = await body(children);
+    for (const child of children) await stopChild(child);
+    return result;
+  } finally {
+    for (const child of children) killChild(child);
+  }
+}
+
+/**
  * Runs a one-shot child to its end, under plain `node` without an IPC channel.
  * @param compiled - the compiled programs
  * @param program - which child program
@@ -234,10 +256,10 @@ function exited(child: ChildProcess, graceMs: number): Promise<void> {
 }
 
 /**
- * Kills a child at once, if it still runs (what a scenario's clean-up does after a failure).
+ * Kills a child at once, if it still runs (the clean-up after a failure).
  * @param child - the child
  */
-export function killChild(child: BenchChild): void {
+function killChild(child: BenchChild): void {
   if (running(child.process)) child.process.kill("SIGKILL");
 }
 

@@ -1,6 +1,6 @@
 /** What a scenario is, and what a run gives it. */
 import type { CompiledBench } from "../framework/compile.js";
-import type { BenchOptions, ScenarioInfo } from "../framework/options.js";
+import type { BenchOptions, CountSpec, ScenarioInfo } from "../framework/options.js";
 import type { ClientFigures } from "./client/clientReport.js";
 
 /** What a scenario gets from the run. */
@@ -14,12 +14,14 @@ export interface RunContext {
   clientFigures: ClientFigures;
 }
 
-/** One scenario: a name on the command line, and what it runs. */
-export interface Scenario extends ScenarioInfo {
+/** One scenario: a name on the command line, its count flags `K`, and what it runs. */
+export interface Scenario<K extends string = string> extends ScenarioInfo {
+  counts?: Record<K, CountSpec>;
   /**
    * Runs the scenario: prints its progress, and its table and results file, or adds its figures
    * to `context.clientFigures`.
    * @param context - the run
+   * @param counts - its count flags, as given or by default
    */
-  run(context: RunContext): Promise<void>;
+  run(context: RunContext, counts: Record<K, number>): Promise<void>;
 }

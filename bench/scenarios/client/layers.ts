@@ -125,7 +125,7 @@ export const layersScenario: Scenario = {
   name: "layers",
   summary: "getSecret over real sockets, layer by layer (client CPU per operation, c=16)",
   byDefault: false,
-  flags: { src: "the src/ directory to measure (default: this tree's)" },
+  flags: { src: { about: "the src/ directory to measure (default: this tree's)" } },
   run: async (context) => {
     const srcRoot = path.resolve(context.options.flags.src ?? repoSrc);
     const rounds = context.options.quick ? 3 : 5;

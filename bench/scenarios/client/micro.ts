@@ -24,7 +24,6 @@ import { parseKeyVaultSecretIdentifier } from "../../../src/identifier.js";
 import { SecretClient } from "../../../src/index.js";
 import { benchApiVersion, getSecretName, getSecretValue } from "../../framework/fixtures.js";
 import { median } from "../../framework/measure.js";
-import { countFlag } from "../../framework/options.js";
 import type { Scenario } from "../scenario.js";
 
 const vaultUrl = "http://127.0.0.1:8443";
@@ -195,13 +194,12 @@ function microTable(rows: Array<[string, number]>): string {
   return lines.join("\n");
 }
 
-export const microScenario: Scenario = {
+export const microScenario: Scenario<"iterations"> = {
   name: "micro",
   summary: "one getSecret, piece by piece, no sockets (CPU µs per operation)",
   byDefault: false,
-  flags: { iterations: "operations per measured run (default 20000; --quick 5000)" },
-  run: async (context) => {
-    const iterations = countFlag(context.options, "iterations", { full: 20_000, quick: 5_000 });
+  counts: { iterations: { about: "operations per measured run", full: 20_000, quick: 5_000 } },
+  run: async (_context, { iterations }) => {
     process.stdout.write(microTable(await runMicro(iterations)) + "\n");
   },
 };

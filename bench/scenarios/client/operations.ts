@@ -7,13 +7,7 @@
 import type { CompiledBench } from "../../framework/compile.js";
 import { contenderNames, type ContenderName } from "../../framework/fixtures.js";
 import { takeTurns } from "../../framework/measure.js";
-import {
-  ask,
-  killChild,
-  startChild,
-  stopChild,
-  type BenchChild,
-} from "../../framework/processes.js";
+import { ask, startChild, withChildren, type BenchChild } from "../../framework/processes.js";
 import type { OperationKind, RoundResult } from "../../framework/protocol.js";
 import { startServer, type RunningServer, type ServerKind } from "../../framework/servers.js";
 import type { RunContext, Scenario } from "../scenario.js";
@@ -188,41 +182,33 @@ async function measureOperation(
   concurrency: number,
 ): Promise<OperationResult> {
   const settings = settingsOf(context);
-  const children = new Map<ContenderName, BenchChild>();
-  try {
-    for (const contender of contenderNames) {
-      const child = await startContender(context.compiled(), server, contender, {
-        operation,
-        concurrency,
-      });
-      children.set(contender, child);
-    }
-    const rounds = await takeTurns(
-      contenderNames,
-      { measured: settings.rounds },
-      (contender, turn) =>
-        runRound(
-          children.get(contender)!,
-          turn === 0 ? settings.firstWarmupMs : settings.roundWarmupMs,
-          settings.durationMs,
-        ),
-    );
-    for (const child of children.values()) await stopChild(child);
-    const contenders = {} as Record<ContenderName, ContenderFigures>;
-    for (const contender of contenderNames) {
-      contenders[contender] = figuresOf(children.get(contender)!, rounds.get(contender)!);
-    }
-    return {
-      server: server.kind,
-      scenario: operation.name,
-      label: operation.label,
-      concurrency,
-      items: operation.items,
-      contenders,
-    };
-  } finally {
-    for (const child of children.values()) killChild(child);
-  }
+  const starts = contenderNames.map(
+    (contender) => () =>
+      startContender(context.compiled(), server, contender, { operation, concurrency }),
+  );
+  // Figures after the children stopped: their last word on peak RSS comes with the stop.
+  const { children, rounds } = await withChildren(starts, async (children) => ({
+    children,
+    rounds: await takeTurns(children, { measured: settings.rounds }, (child, turn) =>
+      runRound(
+        child,
+        turn === 0 ? settings.firstWarmupMs : settings.roundWarmupMs,
+        settings.durationMs,
+      ),
+    ),
+  }));
+  const contenders = {} as Record<ContenderName, ContenderFigures>;
+  children.forEach((child, i) => {
+    contenders[contenderNames[i]!] = figuresOf(child, rounds.get(child)!);
+  });
+  return {
+    server: server.kind,
+    scenario: operation.name,
+    label: operation.label,
+    concurrency,
+    items: operation.items,
+    contenders,
+  };
 }
 
 function operationScenario(operation: Operation): Scenario {

@@ -19,7 +19,7 @@ import {
   settingsOf,
   startContender,
 } from "./operations.js";
-import { stopChild } from "../../framework/processes.js";
+import { withChildren, type BenchChild } from "../../framework/processes.js";
 
 export const profileScenario: Scenario = {
   name: "profile",
@@ -40,15 +40,16 @@ export const profileScenario: Scenario = {
         for (const concurrency of concurrencies) {
           for (const contender of contenderNames) {
             const dir = path.join(profileDir, `${operation.name}-c${concurrency}-${contender}`);
-            const child = await startContender(
-              compiled,
-              server,
-              contender,
-              { operation, concurrency },
-              ["--cpu-prof", "--cpu-prof-dir", dir],
+            const start = (): Promise<BenchChild> =>
+              startContender(compiled, server, contender, { operation, concurrency }, [
+                "--cpu-prof",
+                "--cpu-prof-dir",
+                dir,
+              ]);
+            // The child writes its profile as it exits, before withChildren returns.
+            const result = await withChildren([start], ([child]) =>
+              runRound(child!, settings.firstWarmupMs, settings.profileMs),
             );
-            const result = await runRound(child, settings.firstWarmupMs, settings.profileMs);
-            await stopChild(child);
             const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
             if (file === undefined) throw new Error(`No profile was written in ${dir}.`);
             // The profile spans start-up and warm-up too: per-op figures divide by every op run.
@@ -78,40 +79,22 @@ export const profileScenario: Scenario = {
 };
 
 function printProfile(title: string, summary: ProfileSummary, file: string, ops: number): void {
-  const share = (us: number): string => `${((100 * us) / summary.busyUs).toFixed(1)}%`;
   const perOp = (us: number): string => formatNumber(us / ops, 1);
+  const selfTime = (label: [string, string, string], selfUs: number): string[] => [
+    ...label,
+    formatNumber(selfUs / 1000, 1),
+    perOp(selfUs),
+    `${((100 * selfUs) / summary.busyUs).toFixed(1)}%`,
+  ];
+  const figures = ["self ms", "µs/op", "share"];
   process.stdout.write(
     `\n== ${title} (${path.basename(file)}): busy ${formatNumber(summary.busyUs / 1000)} ms, ` +
       `${formatNumber(ops)} ops with warm-up, ${perOp(summary.busyUs)} µs/op\n`,
   );
-  process.stdout.write(
-    table(
-      ["area", "", "", "self ms", "µs/op", "share"],
-      summary.areas
-        .slice(0, 14)
-        .map((a) => [
-          a.area,
-          "",
-          "",
-          formatNumber(a.selfUs / 1000, 1),
-          perOp(a.selfUs),
-          share(a.selfUs),
-        ]),
-    ) + "\n\n",
-  );
-  process.stdout.write(
-    table(
-      ["function", "location", "area", "self ms", "µs/op", "share"],
-      summary.hotSpots
-        .slice(0, 20)
-        .map((h) => [
-          h.functionName,
-          h.location,
-          h.area,
-          formatNumber(h.selfUs / 1000, 1),
-          perOp(h.selfUs),
-          share(h.selfUs),
-        ]),
-    ) + "\n",
-  );
+  const areas = summary.areas.slice(0, 14).map((a) => selfTime([a.area, "", ""], a.selfUs));
+  process.stdout.write(table(["area", "", "", ...figures], areas) + "\n\n");
+  const hotSpots = summary.hotSpots
+    .slice(0, 20)
+    .map((h) => selfTime([h.functionName, h.location, h.area], h.selfUs));
+  process.stdout.write(table(["function", "location", "area", ...figures], hotSpots) + "\n");
 }

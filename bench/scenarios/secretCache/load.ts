@@ -17,12 +17,12 @@ import { loadavg } from "node:os";
 import type { LocalVaultFaultOptions } from "../../../src/emulator/index.js";
 import { listPageSize } from "../../framework/fixtures.js";
 import { median, takeTurns } from "../../framework/measure.js";
-import { choiceFlag, countFlag, listFlag } from "../../framework/options.js";
+import { choiceFlag, listFlag } from "../../framework/options.js";
 import type { InstanceTimeline, Loader, LoadOutcome } from "../../framework/protocol.js";
 import { formatLoad, targetTable, writeResults, type Target } from "../../framework/report.js";
 import type { Scenario } from "../scenario.js";
 import { loadFloorMs } from "./floors.js";
-import { askLoaders, withVaultAndLoaders, type CacheRig } from "./loaders.js";
+import { askLoaders, secretsCount, withVaultAndLoaders, type CacheRig } from "./loaders.js";
 
 const caseKeys = ["one", "latency", "retryAfter", "noRetryAfter"] as const;
 type CaseKey = (typeof caseKeys)[number];
@@ -341,25 +341,25 @@ async function runCache(rig: CacheRig, settings: CacheSettings): Promise<void> {
   console.log(`\nWrote ${output}`);
 }
 
-export const secretCacheLoadScenario: Scenario = {
+export const secretCacheLoadScenario: Scenario<"secrets" | "runs" | "fleet" | "throttle-runs"> = {
   name: "cache",
   summary: "SecretCache loads 1,000 secrets against naive loops, under latency and the throttle",
   byDefault: true,
-  flags: {
-    secrets: "secrets in the vault (default 1000)",
-    runs: "runs of each one-instance case (default 3; --quick 1)",
-    fleet: "instances of the throttled cases (default 5; --quick 2)",
-    "throttle-runs": "runs of each throttled case (default 1)",
-    cases: `some of ${caseKeys.join(", ")} (default: all)`,
-    loaders: "all (default), or cache: SecretCache alone",
+  counts: {
+    secrets: secretsCount,
+    runs: { about: "runs of each one-instance case", full: 3, quick: 1 },
+    fleet: { about: "instances of the throttled cases", full: 5, quick: 2 },
+    "throttle-runs": { about: "runs of each throttled case", full: 1 },
   },
-  run: async (context) => {
+  flags: {
+    cases: { about: `some of ${caseKeys.join(", ")} (default: all)` },
+    loaders: { about: "all (default), or cache: SecretCache alone" },
+  },
+  run: async (context, { "throttle-runs": throttleRuns, ...perCase }) => {
     const { options } = context;
     const settings: CacheSettings = {
-      secrets: countFlag(options, "secrets", { full: 1000, quick: 1000 }),
-      runs: countFlag(options, "runs", { full: 3, quick: 1 }),
-      fleet: countFlag(options, "fleet", { full: 5, quick: 2 }),
-      throttleRuns: countFlag(options, "throttle-runs", { full: 1, quick: 1 }),
+      ...perCase,
+      throttleRuns,
       cases: listFlag(options, "cases", caseKeys),
       loaders:
         choiceFlag(options, "loaders", ["all", "cache"] as const) === "cache"

@@ -4,16 +4,13 @@
  * another, so that the vault's CPU never runs on the loaders' event loop.
  */
 import { listPageSize } from "../../framework/fixtures.js";
-import {
-  ask,
-  killChild,
-  startChild,
-  stopChild,
-  type BenchChild,
-} from "../../framework/processes.js";
+import { ask, startChild, withChildren, type BenchChild } from "../../framework/processes.js";
 import type { Answer, Command, CommandName } from "../../framework/protocol.js";
 import { startServer, type RunningServer } from "../../framework/servers.js";
 import type { RunContext } from "../scenario.js";
+
+/** The count flag of both scenarios: how many secrets the vault holds. */
+export const secretsCount = { about: "secrets in the vault", full: 1000 };
 
 /** The vault and the loaders. */
 export interface CacheRig {
@@ -36,19 +33,16 @@ export async function withVaultAndLoaders<T>(
 ): Promise<T> {
   const compiled = context.compiled();
   const vault = await startServer(compiled, "vault", { secrets, getSecret: false, https: false });
-  let loaders: BenchChild | undefined;
-  try {
-    loaders = await startChild(
+  const startLoaders = (): Promise<BenchChild> =>
+    startChild(
       compiled,
       "loaderChild",
       { url: vault.url, secrets, pageSize: listPageSize },
       { label: "the loaders", readyTimeoutMs: 60_000 },
     );
-    const result = await body({ vault, loaders });
-    await stopChild(loaders);
-    return result;
+  try {
+    return await withChildren([startLoaders], ([loaders]) => body({ vault, loaders: loaders! }));
   } finally {
-    if (loaders !== undefined) killChild(loaders);
     await vault.stop();
   }
 }

@@ -15,12 +15,11 @@
 import { loadavg } from "node:os";
 import { listPageSize } from "../../framework/fixtures.js";
 import { median, takeTurns } from "../../framework/measure.js";
-import { countFlag } from "../../framework/options.js";
 import type { RefreshKind, RefreshOutcome } from "../../framework/protocol.js";
 import { formatLoad, targetTable, writeResults, type Target } from "../../framework/report.js";
 import type { Scenario } from "../scenario.js";
 import { chainFloorMs } from "./floors.js";
-import { askLoaders, withVaultAndLoaders, type CacheRig } from "./loaders.js";
+import { askLoaders, secretsCount, withVaultAndLoaders, type CacheRig } from "./loaders.js";
 
 const latencies = [0, 20];
 const kinds: readonly RefreshKind[] = ["refresh", "reload"];
@@ -145,17 +144,15 @@ async function runRefresh(rig: CacheRig, secrets: number, runs: number): Promise
   console.log(`\nWrote ${output}`);
 }
 
-export const cacheRefreshScenario: Scenario = {
+export const cacheRefreshScenario: Scenario<"secrets" | "runs"> = {
   name: "refresh",
   summary: "SecretCache: a refresh of 1,000 unchanged secrets against a full reload",
   byDefault: true,
-  flags: {
-    secrets: "secrets in the vault (default 1000)",
-    runs: "refreshes and reloads per latency (default 5; --quick 2)",
+  counts: {
+    secrets: secretsCount,
+    runs: { about: "refreshes and reloads per latency", full: 5, quick: 2 },
   },
-  run: async (context) => {
-    const secrets = countFlag(context.options, "secrets", { full: 1000, quick: 1000 });
-    const runs = countFlag(context.options, "runs", { full: 5, quick: 2 });
+  run: async (context, { secrets, runs }) => {
     console.log("\nSecretCache: refresh 1,000 unchanged secrets, and reload them ...");
     await withVaultAndLoaders(context, secrets, (rig) => runRefresh(rig, secrets, runs));
   },

@@ -15,7 +15,6 @@ import type { StoreRecord } from "../../../src/emulator/state/storeTypes.js";
 import { VaultClock } from "../../../src/emulator/state/vaultClock.js";
 import type { CompiledBench } from "../../framework/compile.js";
 import { median } from "../../framework/measure.js";
-import { countFlag } from "../../framework/options.js";
 import { runOneShot } from "../../framework/processes.js";
 import type { StartupResult } from "../../framework/protocol.js";
 import { writeResults } from "../../framework/report.js";
@@ -100,17 +99,15 @@ async function measureJournal(
   }
 }
 
-export const vaultStartupScenario: Scenario = {
+export const vaultStartupScenario: Scenario<"versions" | "runs"> = {
   name: "startup",
   summary: "start-up of a local vault with 100,000 versions under --location",
   byDefault: true,
-  flags: {
-    versions: "versions in the journal (default 100000)",
-    runs: "starts per journal (default 5; --quick 2)",
+  counts: {
+    versions: { about: "versions in the journal", full: 100_000 },
+    runs: { about: "starts per journal", full: 5, quick: 2 },
   },
-  run: async (context) => {
-    const versions = countFlag(context.options, "versions", { full: 100_000, quick: 100_000 });
-    const runs = countFlag(context.options, "runs", { full: 5, quick: 2 });
+  run: async (context, { versions, runs }) => {
     const compiled = context.compiled();
     const rows: Array<Record<string, string | number>> = [];
     for (const garbage of [false, true]) {
