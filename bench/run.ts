@@ -74,7 +74,15 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  // Bad flags (TypeError, RangeError) are said in a line; anything else with its stack.
+  const badInput = error instanceof TypeError || error instanceof RangeError;
+  const text =
+    error instanceof Error
+      ? badInput
+        ? `${error.message}\nnpm run bench -- --help lists every scenario and flag.`
+        : error.stack
+      : String(error);
+  process.stderr.write(`bench failed: ${text}\n`);
   killAllChildren();
   process.exitCode = 1;
 });

@@ -15,9 +15,12 @@ export interface ScenarioInfo {
   flags?: Record<string, FlagSpec>;
 }
 
-/** A scenario's flag: what it does. */
+/** A scenario's flag: what it does, and the values it may take (any, without `values`). */
 export interface FlagSpec {
   about: string;
+  values?: readonly string[];
+  /** Several of `values`, comma-separated. */
+  many?: boolean;
 }
 
 /** A scenario's count flag: what it counts, and its defaults. */
@@ -91,6 +94,11 @@ function flagsOf(scenarios: readonly ScenarioInfo[]): Record<string, string[]> {
 }
 
 function defaultsOf(spec: FlagSpec | CountSpec): string {
+  if (spec.values !== undefined) {
+    return spec.many === true
+      ? ` (some of ${spec.values.join(", ")}; default: all)`
+      : ` (${spec.values.join(" or ")}; default: ${spec.values[0]})`;
+  }
   if (!("full" in spec)) return "";
   const quick =
     spec.quick === undefined || spec.quick === spec.full ? "" : `; --quick ${spec.quick}`;
@@ -154,6 +162,7 @@ export function parseOptions(
   for (const flag of Object.keys(scenarioFlags)) {
     flags[flag] = (values as Record<string, unknown>)[flag] as string | undefined;
   }
+  for (const scenario of scenarios) checkValues(scenario, flags);
   return {
     quick: values.quick === true,
     chosen,
@@ -190,46 +199,35 @@ export function countsOf<K extends string>(
   return counts;
 }
 
+/** Checks that every flag of the scenario that was given takes one of its values. */
+function checkValues(scenario: ScenarioInfo, flags: Record<string, string | undefined>): void {
+  for (const [flag, spec] of Object.entries(scenario.flags ?? {})) {
+    const given = flags[flag];
+    if (given === undefined || spec.values === undefined) continue;
+    for (const value of spec.many === true ? splitList(given) : [given]) {
+      if (!spec.values.includes(value)) {
+        throw new RangeError(`--${flag}: unknown "${value}"; use ${spec.values.join(", ")}.`);
+      }
+    }
+  }
+}
+
+function splitList(value: string): string[] {
+  return value.split(",").map((item) => item.trim());
+}
+
 /**
- * A scenario's list flag (comma-separated), checked against what it may hold.
+ * A scenario's list flag (comma-separated; checked by parseOptions against its values).
  * @param options - the run's options
  * @param flag - the flag's name, without `--`
- * @param allowed - every value it may hold, also its default
- * @returns the values given, or every allowed one
- * @throws RangeError for a value it may not hold
+ * @param all - every value it may hold: its default
+ * @returns the values given, or all
  */
 export function listFlag<T extends string>(
   options: BenchOptions,
   flag: string,
-  allowed: readonly T[],
+  all: readonly T[],
 ): T[] {
   const given = options.flags[flag];
-  if (given === undefined) return [...allowed];
-  const values = given.split(",").map((value) => value.trim());
-  for (const value of values) {
-    if (!(allowed as readonly string[]).includes(value)) {
-      throw new RangeError(`--${flag}: unknown "${value}"; use ${allowed.join(", ")}.`);
-    }
-  }
-  return values as T[];
-}
-
-/**
- * A scenario's flag that takes one of a few values.
- * @param options - the run's options
- * @param flag - the flag's name, without `--`
- * @param choices - the values it may take; the first is its default
- * @returns the value given, or the default
- * @throws RangeError for any other value
- */
-export function choiceFlag<T extends string>(
-  options: BenchOptions,
-  flag: string,
-  choices: readonly [T, ...T[]],
-): T {
-  const given = options.flags[flag] ?? choices[0];
-  if (!(choices as readonly string[]).includes(given)) {
-    throw new RangeError(`--${flag}: unknown "${given}"; use ${choices.join(" or ")}.`);
-  }
-  return given as T;
+  return given === undefined ? [...all] : (splitList(given) as T[]);
 }

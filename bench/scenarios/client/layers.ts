@@ -9,6 +9,7 @@
  * an older tree (e.g. a `git archive` of a previous commit) for a before/after. Measured in the
  * benchmark's own process: run it alone.
  */
+import { existsSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
@@ -39,8 +40,12 @@ async function layersOf(srcRoot: string, url: string): Promise<{ layers: Layer[]
   const { SecretClient } = (await import(
     pathToFileURL(path.join(srcRoot, "index.ts")).href
   )) as typeof import("../../../src/index.js");
+  // src/pipeline/ since issue #25; src/http/ in older trees.
+  const leanFolder = existsSync(path.join(srcRoot, "pipeline", "keyVaultHttpClient.ts"))
+    ? "pipeline"
+    : "http";
   const { createKeyVaultHttpClient } = (await import(
-    pathToFileURL(path.join(srcRoot, "http", "keyVaultHttpClient.ts")).href
+    pathToFileURL(path.join(srcRoot, leanFolder, "keyVaultHttpClient.ts")).href
   )) as {
     createKeyVaultHttpClient: (fallback: HttpClient, agentFor?: () => HttpAgent) => HttpClient;
   };

@@ -17,7 +17,7 @@ import { loadavg } from "node:os";
 import type { LocalVaultFaultOptions } from "../../../src/emulator/index.js";
 import { listPageSize } from "../../framework/fixtures.js";
 import { median, takeTurns } from "../../framework/measure.js";
-import { choiceFlag, listFlag } from "../../framework/options.js";
+import { listFlag } from "../../framework/options.js";
 import type { InstanceTimeline, Loader, LoadOutcome } from "../../framework/protocol.js";
 import { formatLoad, targetTable, writeResults, type Target } from "../../framework/report.js";
 import type { Scenario } from "../scenario.js";
@@ -352,8 +352,8 @@ export const secretCacheLoadScenario: Scenario<"secrets" | "runs" | "fleet" | "t
     "throttle-runs": { about: "runs of each throttled case", full: 1 },
   },
   flags: {
-    cases: { about: `some of ${caseKeys.join(", ")} (default: all)` },
-    loaders: { about: "all (default), or cache: SecretCache alone" },
+    cases: { about: "the cases to run, comma-separated", values: caseKeys, many: true },
+    loaders: { about: "cache runs SecretCache alone", values: ["all", "cache"] },
   },
   run: async (context, { "throttle-runs": throttleRuns, ...perCase }) => {
     const { options } = context;
@@ -361,10 +361,7 @@ export const secretCacheLoadScenario: Scenario<"secrets" | "runs" | "fleet" | "t
       ...perCase,
       throttleRuns,
       cases: listFlag(options, "cases", caseKeys),
-      loaders:
-        choiceFlag(options, "loaders", ["all", "cache"] as const) === "cache"
-          ? ["SecretCache"]
-          : allLoaders,
+      loaders: options.flags.loaders === "cache" ? ["SecretCache"] : allLoaders,
     };
     console.log("\nSecretCache: load 1,000 secrets under the real throttle ...");
     await withVaultAndLoaders(context, settings.secrets, (rig) => runCache(rig, settings));
