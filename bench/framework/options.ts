@@ -1,4 +1,4 @@
-/** The command line of `npm run bench`: the scenarios chosen, the common flags, each scenario's own. */
+/** The command line of `npm run bench`: the scenarios, the common flags, each scenario's own. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { ServerKind } from "./servers.js";
 

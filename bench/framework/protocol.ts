@@ -15,7 +15,7 @@ import type { ContenderName } from "./fixtures.js";
 export interface ServerConfig {
   /** Secrets to list: the fixed server's list pages, or the local vault's seed. */
   secrets: number;
-  /** Whether the local vault also holds the get scenarios' secret (the fixed server always answers it). */
+  /** The local vault also holds the get scenarios' secret (the fixed server always answers it). */
   getSecret: boolean;
   /** Serve HTTPS with a generated certificate. */
   https: boolean;
