@@ -1,13 +1,12 @@
 /**
- * The loaders of the SecretCache benchmark in their own process, as compiled JavaScript under plain
- * `node` (no TypeScript loader, no vault on the same event loop). Started by `bench/secretCache.ts`
- * with `fork` (argv[2] = CacheLoaderConfig JSON); measures a list page's round trip, prepares a
- * fleet of loaders and runs it when told to, over IPC. Exits when the parent goes away.
+ * The loaders of the SecretCache benchmarks in their own process (no vault on the same event
+ * loop): measures a list page's round trip, prepares a fleet of loaders and runs it when told to.
+ * Protocol: framework/protocol.ts.
  *
  * The loaders: `SecretCache.load()`, and the naive "list, then Promise.all over getSecret" with this
  * package's client and with the official `@azure/keyvault-secrets` client. Every instance of a
- * fleet runs in this one process, as the loader did before; the vault is the other process. For
- * `bench/cacheRefresh.ts`: one loaded SecretCache, whose refreshes and full reloads it times.
+ * fleet runs in this one process; the vault is another (vaultChild.ts). For the refresh scenario:
+ * one loaded SecretCache, whose refreshes and full reloads it times.
  */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,22 +14,21 @@ import { SecretClient as OfficialSecretClient } from "@azure/keyvault-secrets";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 // Both from the package's entry point (bundled by compile.ts, as users load it): one copy of the
 // modules they share, such as the retry policy that hands a cache's 429s back to it.
-import { SecretCache, SecretClient } from "../src/index.js";
+import { SecretCache, SecretClient } from "../../src/index.js";
+import { childConfig, serveChild } from "../framework/childSide.js";
+import { secretName, secretValue } from "../framework/fixtures.js";
+import { median } from "../framework/measure.js";
+import type {
+  InstanceTimeline,
+  Loader,
+  LoaderConfig,
+  LoadOutcome,
+  RefreshKind,
+  RefreshOutcome,
+} from "../framework/protocol.js";
 import { benchCredential, clientOptions } from "./contenders.js";
-import {
-  cacheSecretName,
-  cacheSecretValue,
-  type CacheLoaderCommand,
-  type CacheLoaderConfig,
-  type CacheLoaderMessage,
-  type InstanceTimeline,
-  type Loader,
-  type LoadOutcome,
-  type RefreshKind,
-  type RefreshOutcome,
-} from "./cacheProtocol.js";
 
-const config = JSON.parse(process.argv[2] ?? "{}") as CacheLoaderConfig;
+const config = childConfig<LoaderConfig>();
 const credential = benchCredential();
 
 /**
@@ -130,8 +128,8 @@ interface Instance {
 function missingOrWrong(values: Map<string, string | undefined>): number {
   let bad = 0;
   for (let i = 0; i < config.secrets; i++) {
-    const name = cacheSecretName(i);
-    if (values.get(name) !== cacheSecretValue(name)) bad++;
+    const name = secretName(i);
+    if (values.get(name) !== secretValue(name)) bad++;
   }
   return bad + Math.max(0, values.size - config.secrets);
 }
@@ -157,7 +155,7 @@ function createInstance(loader: Loader): Instance {
           await cache.load();
           const values = new Map<string, string | undefined>();
           for (let i = 0; i < config.secrets; i++) {
-            const name = cacheSecretName(i);
+            const name = secretName(i);
             values.set(name, cache.get(name));
           }
           return missingOrWrong(values) + Math.max(0, cache.size - config.secrets);
@@ -184,12 +182,6 @@ async function naiveLoad(client: ReadingClient): Promise<number> {
   return missingOrWrong(values);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** Median round trip of the first list page (the link of the listing's chain), warm client. */
 async function roundTripMs(samples: number): Promise<number> {
   const client = new SecretClient(config.url, credential, clientOptions);
@@ -214,7 +206,7 @@ let fleet: Instance[] = [];
 
 async function prepare(loader: Loader, instances: number): Promise<void> {
   fleet = Array.from({ length: instances }, () => createInstance(loader));
-  await Promise.all(fleet.map((instance) => instance.client.getSecret(cacheSecretName(0))));
+  await Promise.all(fleet.map((instance) => instance.client.getSecret(secretName(0))));
 }
 
 async function load(): Promise<LoadOutcome> {
@@ -310,29 +302,17 @@ async function timeRefresh(kind: RefreshKind): Promise<RefreshOutcome> {
   };
 }
 
-function reply(message: CacheLoaderMessage): void {
-  process.send?.(message);
-}
-
-process.on("disconnect", () => process.exit(0));
-process.on("message", (command: CacheLoaderCommand) => {
-  const run = async (): Promise<CacheLoaderMessage> => {
-    switch (command.type) {
-      case "roundTrip":
-        return { type: "roundTrip", ms: await roundTripMs(command.samples) };
-      case "prepare":
-        await prepare(command.loader, command.instances);
-        return { type: "prepared" };
-      case "load":
-        return { type: "loaded", outcome: await load() };
-      case "prepareRefresh":
-        return { type: "refreshPrepared", settleRefreshes: await prepareRefresh() };
-      case "timeRefresh":
-        return { type: "refreshTimed", outcome: await timeRefresh(command.kind) };
-    }
-  };
-  run().then(reply, (error: unknown) =>
-    reply({ type: "failed", message: error instanceof Error ? error.message : String(error) }),
-  );
-});
-reply({ type: "ready" });
+serveChild(() =>
+  Promise.resolve({
+    handlers: {
+      roundTrip: ({ samples }) => roundTripMs(samples),
+      prepare: async ({ loader, instances }) => {
+        await prepare(loader, instances);
+        return null;
+      },
+      load: () => load(),
+      prepareRefresh: () => prepareRefresh(),
+      timeRefresh: ({ kind }) => timeRefresh(kind),
+    },
+  }),
+);

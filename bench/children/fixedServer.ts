@@ -3,26 +3,24 @@
  * measure clients, not a server: a request without `Authorization` gets the 401 challenge; with
  * one, GET /secrets/{name} and PUT /secrets/{name} get a fixed bundle, GET /secrets gets list pages
  * of 25 items chained by nextLink up to the configured number of items. Bodies are built once per
- * Host header and then only written.
- *
- * Started by `bench/run.ts` with `fork` (argv[2] = ServerConfig JSON); reports its URL over IPC and
- * exits when the parent goes away.
+ * Host header and then only written. Protocol: framework/protocol.ts.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ServerResponse } from "node:http";
-import { generateSelfSignedCertificate } from "../src/emulator/tls/tls.js";
+import { generateSelfSignedCertificate } from "../../src/emulator/tls/tls.js";
+import { childConfig, serveChild } from "../framework/childSide.js";
 import {
   benchApiVersion,
   getSecretName,
   getSecretValue,
   listPageSize,
-  listSecretName,
+  secretName,
+  setSecretName,
   setSecretValue,
-  type ServerConfig,
-  type ServerReady,
-} from "./protocol.js";
+} from "../framework/fixtures.js";
+import type { ServerConfig } from "../framework/protocol.js";
 
 const challenge =
   'Bearer authorization="https://login.windows.net/00000000-0000-0000-0000-000000000000", ' +
@@ -69,7 +67,7 @@ function buildBodies(origin: string, items: number): Bodies {
     const value = [];
     for (let i = page * listPageSize; i < Math.min(items, (page + 1) * listPageSize); i++) {
       value.push({
-        id: `${origin}/secrets/${listSecretName(i)}`,
+        id: `${origin}/secrets/${secretName(i)}`,
         attributes,
         tags: { env: "bench" },
       });
@@ -82,7 +80,7 @@ function buildBodies(origin: string, items: number): Bodies {
   }
   return {
     get: bundle(getSecretName, getSecretValue),
-    set: bundle("bench-set", setSecretValue),
+    set: bundle(setSecretName, setSecretValue),
     pages,
   };
 }
@@ -104,7 +102,9 @@ function send(
   res.end(body);
 }
 
-function startFixedServer(config: ServerConfig): Promise<{ server: Server; ready: ServerReady }> {
+function startFixedServer(
+  config: ServerConfig,
+): Promise<{ server: Server; url: string; caCertificate?: string }> {
   const scheme = config.https ? "https" : "http";
   const bodiesByHost = new Map<string, Bodies>();
   const bodiesFor = (host: string): Bodies => {
@@ -112,7 +112,7 @@ function startFixedServer(config: ServerConfig): Promise<{ server: Server; ready
     if (bodies === undefined) {
       // A handful of Host spellings at most (127.0.0.1:port, localhost:port); never unbounded.
       if (bodiesByHost.size > 8) bodiesByHost.clear();
-      bodies = buildBodies(`${scheme}://${host}`, config.items);
+      bodies = buildBodies(`${scheme}://${host}`, config.secrets);
       bodiesByHost.set(host, bodies);
     }
     return bodies;
@@ -166,27 +166,20 @@ function startFixedServer(config: ServerConfig): Promise<{ server: Server; ready
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;
-      const ready: ServerReady = { type: "listening", url: `${scheme}://127.0.0.1:${port}` };
-      if (caCertificate !== undefined) ready.caCertificate = caCertificate;
-      resolve({ server, ready });
+      resolve({ server, url: `${scheme}://127.0.0.1:${port}`, caCertificate });
     });
   });
 }
 
-async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? "{}") as ServerConfig;
-  const { server, ready } = await startFixedServer(config);
-  const stop = (): void => {
-    server.closeAllConnections();
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 2000).unref();
+serveChild(async () => {
+  const { server, url, caCertificate } = await startFixedServer(childConfig<ServerConfig>());
+  return {
+    ready: { url, caCertificate },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    handlers: {},
   };
-  process.on("disconnect", stop);
-  process.on("SIGTERM", stop);
-  process.send?.(ready);
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
 });

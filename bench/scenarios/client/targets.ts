@@ -1,7 +1,7 @@
-/** The benchmark's targets, in one place, and how a run is judged against them. */
-import { concurrencies, type ScenarioName } from "./options.js";
-import type { ColdResult, ScenarioResult } from "./measure.js";
-import { coldFloorMs, table, formatRatio, ratio } from "./report.js";
+/** The client scenarios' targets, in one place, and how a run is judged against them. */
+import { formatRatio, ratio, type Target } from "../../framework/report.js";
+import { coldFloorMs, type ColdResult } from "./coldStart.js";
+import { concurrencies, type Operation, type OperationResult } from "./operations.js";
 
 /**
  * Every target of the benchmark, judged on the fixed server. Ratios are ours ÷ the other contender
@@ -24,19 +24,9 @@ export const targets = {
   listGrowthMb: 8,
 } as const;
 
-/** One target's outcome in a run. */
-export interface Target {
-  name: string;
-  value: string;
-  limit: string;
-  met: boolean | undefined;
-  /** A figure shown beside a target, not judged. */
-  reportedOnly?: boolean;
-}
-
 /** The targets, judged on the fixed server (which measures clients, not a server). */
-export function judgeTargets(results: ScenarioResult[], cold: ColdResult[]): Target[] {
-  const find = (scenario: ScenarioName, concurrency: number): ScenarioResult | undefined =>
+export function judgeTargets(results: OperationResult[], cold: ColdResult[]): Target[] {
+  const find = (scenario: Operation["name"], concurrency: number): OperationResult | undefined =>
     results.find(
       (r) => r.server === "fixed" && r.scenario === scenario && r.concurrency === concurrency,
     );
@@ -113,16 +103,4 @@ export function judgeTargets(results: ScenarioResult[], cold: ColdResult[]): Tar
     });
   }
   return outcomes;
-}
-
-export function targetTable(outcomes: Target[]): string {
-  return table(
-    ["target", "value", "limit", "met"],
-    outcomes.map((t) => [
-      t.name,
-      t.value,
-      t.limit,
-      t.reportedOnly ? "-" : t.met === undefined ? "?" : t.met ? "yes" : "NO",
-    ]),
-  );
 }

@@ -1,15 +1,27 @@
 /**
- * Compiles the client (src/) and the benchmark's child programs with the project's TypeScript into
- * a temporary directory, so that every measured process runs plain compiled JavaScript under plain
- * `node`: no TypeScript loader in any contender's import time or CPU profile, and no dependence on
- * a `dist/` that another build may be rewriting.
+ * The one compile step: the client (src/) and every child program (bench/children/) with the
+ * project's TypeScript into a temporary directory, so that every measured process runs plain
+ * compiled JavaScript under plain `node`: no TypeScript loader in any contender's import time or
+ * CPU profile, and no dependence on a `dist/` that another build may be rewriting.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { bundleEsm } from "../scripts/bundle.mjs";
+import { bundleEsm } from "../../scripts/bundle.mjs";
+
+/** The programs that run in child processes, each in bench/children/. */
+export const childPrograms = [
+  "vaultChild",
+  "fixedServer",
+  "clientChild",
+  "coldStartChild",
+  "loaderChild",
+  "startupChild",
+] as const;
+/** One of them. */
+export type ChildProgram = (typeof childPrograms)[number];
 
 /** Where the compiled programs are. */
 export interface CompiledBench {
@@ -17,30 +29,23 @@ export interface CompiledBench {
   repoRoot: string;
   /** The temporary directory (removed by `remove`). */
   dir: string;
-  /** Compiled bench/<name>.js. */
-  benchModule(name: string): string;
+  /** The compiled bench/children/<program>.js. */
+  childModule(program: ChildProgram): string;
   /** file: URL of our client's compiled entry point. */
   ourModuleUrl: string;
   /** Deletes the directory. */
   remove(): void;
 }
 
-/** The benchmark programs that run in child processes (others' files in bench/ are not built). */
-const childPrograms = ["fixedServer", "vaultServer", "clientChild", "coldStart"];
-
 /**
- * Compiles src/ and the child programs, and bundles our client's entry point as the package's
+ * Compiles src/ and every child program, and bundles our client's entry point as the package's
  * build does (scripts/bundle.mjs), so that every import and profile is of what users load.
- * @param programs - the bench/ programs to compile (their imports come along)
  * @param options - `bundle: false` leaves the entry point unbundled (CPU profiles then name our
  *   files one by one)
  * @returns where they are
  */
-export function compileBench(
-  programs: string[] = childPrograms,
-  { bundle = true }: { bundle?: boolean } = {},
-): CompiledBench {
-  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export function compileBench({ bundle }: { bundle: boolean }): CompiledBench {
+  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
   const dir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-"));
   const outDir = path.join(dir, "out");
   const tsconfig = {
@@ -58,7 +63,7 @@ export function compileBench(
     include: [],
     files: [
       path.join(repoRoot, "src", "index.ts"),
-      ...programs.map((name) => path.join(repoRoot, "bench", `${name}.ts`)),
+      ...childPrograms.map((name) => path.join(repoRoot, "bench", "children", `${name}.ts`)),
     ],
   };
   // Packages (and @types) resolve from the repository's node_modules, for tsc and for the children.
@@ -83,7 +88,7 @@ export function compileBench(
   return {
     repoRoot,
     dir,
-    benchModule: (name) => path.join(outDir, "bench", `${name}.js`),
+    childModule: (program) => path.join(outDir, "bench", "children", `${program}.js`),
     ourModuleUrl: pathToFileURL(path.join(outDir, "src", "index.js")).href,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

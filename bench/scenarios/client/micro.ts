@@ -1,12 +1,12 @@
 /**
- * Micro-measurements of one getSecret, piece by piece, in one process and without sockets: where
- * the client's CPU goes above Node's HTTP. The HTTP client is a stand-in that answers like
- * `fixedServer.ts` (401 challenge without a token, then the canned bundle), so every figure is
- * our code plus core's, never the network.
+ * The client scenario micro: one getSecret, piece by piece, in this process and without sockets:
+ * where the client's CPU goes above Node's HTTP. The HTTP client is a stand-in that answers like
+ * `children/fixedServer.ts` (401 challenge without a token, then the canned bundle), so every
+ * figure is our code plus core's, never the network.
  *
- * `npm run bench -- --micro` (or `node --import tsx bench/micro.ts [iterations]`). CPU time per
- * operation (process.cpuUsage), median of 5 runs, each after a warm-up; read the relative sizes,
- * not the absolute figures, on a shared machine.
+ * `npm run bench -- --micro [--iterations N]`. CPU time per operation (process.cpuUsage), median
+ * of 5 runs, each after a warm-up; read the relative sizes, not the absolute figures, on a shared
+ * machine.
  */
 import {
   createEmptyPipeline,
@@ -19,11 +19,12 @@ import {
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
 import { createTracingClient } from "@azure/core-tracing";
-import { pathToFileURL } from "node:url";
-import { toKeyVaultSecret } from "../src/api/mapping.js";
-import { parseKeyVaultSecretIdentifier } from "../src/identifier.js";
-import { SecretClient } from "../src/index.js";
-import { benchApiVersion, getSecretName, getSecretValue } from "./protocol.js";
+import { toKeyVaultSecret } from "../../../src/api/mapping.js";
+import { parseKeyVaultSecretIdentifier } from "../../../src/identifier.js";
+import { SecretClient } from "../../../src/index.js";
+import { benchApiVersion, getSecretName, getSecretValue } from "../../framework/fixtures.js";
+import { median } from "../../framework/measure.js";
+import type { Scenario } from "../scenario.js";
 
 const vaultUrl = "http://127.0.0.1:8443";
 const secretVersion = "0123456789abcdef0123456789abcdef";
@@ -95,8 +96,7 @@ async function measure(piece: Piece, iterations: number, runs = 5): Promise<numb
   await once(Math.max(100, iterations / 5));
   const samples: number[] = [];
   for (let r = 0; r < runs; r++) samples.push(await once(iterations));
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  return median(samples);
 }
 
 /** A pipeline holding only `policy` (or none), in front of the stand-in client. */
@@ -119,7 +119,7 @@ function newRequest(): PipelineRequest {
 }
 
 /** Measures every piece and returns rows of [piece, µs/op]. */
-export async function runMicro(iterations = 20_000): Promise<Array<[string, number]>> {
+async function runMicro(iterations: number): Promise<Array<[string, number]>> {
   const client = new SecretClient(vaultUrl, credential, {
     allowInsecureConnection: true,
     disableChallengeResourceVerification: true,
@@ -188,16 +188,18 @@ export async function runMicro(iterations = 20_000): Promise<Array<[string, numb
 }
 
 /** The rows as a Markdown table. */
-export function microTable(rows: Array<[string, number]>): string {
+function microTable(rows: Array<[string, number]>): string {
   const lines = ["| piece | CPU µs/op |", "|---|---|"];
   for (const [name, us] of rows) lines.push(`| ${name.trim()} | ${us.toFixed(2)} |`);
   return lines.join("\n");
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const iterations = Number(process.argv[2] ?? 20_000);
-  const rows = await runMicro(iterations);
-  const width = Math.max(...rows.map(([name]) => name.length));
-  for (const [name, us] of rows)
-    process.stdout.write(`${name.padEnd(width)}  ${us.toFixed(2).padStart(7)} µs\n`);
-}
+export const microScenario: Scenario<"iterations"> = {
+  name: "micro",
+  summary: "one getSecret, piece by piece, no sockets (CPU µs per operation)",
+  byDefault: false,
+  counts: { iterations: { about: "operations per measured run", full: 20_000, quick: 5_000 } },
+  run: async (_context, { iterations }) => {
+    process.stdout.write(microTable(await runMicro(iterations)) + "\n");
+  },
+};

@@ -13,7 +13,7 @@ import {
   setSecretName,
   setSecretValue,
   type ContenderName,
-} from "./protocol.js";
+} from "../framework/fixtures.js";
 
 /** One contender, ready to run operations against one vault URL. */
 export interface Contender {
@@ -80,7 +80,7 @@ export async function createContender(
   ourModule: string,
 ): Promise<Contender> {
   if (name === "ours") {
-    const { SecretClient } = (await import(ourModule)) as typeof import("../src/index.js");
+    const { SecretClient } = (await import(ourModule)) as typeof import("../../src/index.js");
     const client = new SecretClient(vaultUrl, benchCredential(), { ...clientOptions });
     return fromClient(client, () => client.close());
   }

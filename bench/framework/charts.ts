@@ -3,16 +3,16 @@
  * side. Hand-written SVG (grouped bars), no dependency.
  *
  *   npm run bench -- --charts                 # from the newest bench/results/*.json
- *   node --import tsx bench/charts.ts [bench.json] [secretCache.json] [outDir]
  *
  * Writes getsecret-cpu.svg, getsecret-throughput.svg, cold-start.svg and secretcache.svg to
  * bench/charts/ (committed, shown in the README's performance section).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { resultsDir } from "./report.js";
 
-const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const chartsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "charts");
 const colors = ["#2f6fbf", "#d9822b", "#7a7a7a", "#3a9d5d"];
 
 /** One group of bars: a label and one value per series. */
@@ -260,36 +260,26 @@ function newest(dir: string, prefix: string): string | undefined {
 }
 
 /**
- * Writes the charts of the newest (or the given) results.
+ * Writes the charts of the newest (or the given) results to bench/charts/: the client's from a
+ * bench-*.json, SecretCache's from the newest secretCache.json.
  *
  * @param benchFile - a bench-*.json (default: the newest in bench/results)
- * @param cacheFile - a secretCache.json (default: bench/results/secretCache.json when present)
- * @param outDir - where the SVGs go (default: bench/charts)
  * @returns the files written
  */
-export function writeCharts(benchFile?: string, cacheFile?: string, outDir?: string): string[] {
-  const results = path.join(benchDir, "results");
-  const benchPath = benchFile ?? newest(results, "bench-");
-  const cachePath = cacheFile ?? newest(results, "secretCache");
+export function writeCharts(benchFile?: string): string[] {
+  const benchPath = benchFile ?? newest(resultsDir, "bench-");
+  const cachePath = newest(resultsDir, "secretCache");
   const bench = benchPath ? (JSON.parse(readFileSync(benchPath, "utf8")) as BenchJson) : undefined;
   const cache = cachePath ? (JSON.parse(readFileSync(cachePath, "utf8")) as CacheJson) : undefined;
   if (bench === undefined && cache === undefined) {
     throw new Error("No benchmark results in bench/results: run npm run bench first.");
   }
-  const out = outDir ?? path.join(benchDir, "charts");
-  mkdirSync(out, { recursive: true });
+  mkdirSync(chartsDir, { recursive: true });
   const written: string[] = [];
   for (const [name, svg] of chartsOf(bench, cache)) {
-    const file = path.join(out, name);
+    const file = path.join(chartsDir, name);
     writeFileSync(file, svg);
     written.push(file);
   }
   return written;
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [benchFile, cacheFile, outDir] = process.argv.slice(2);
-  for (const file of writeCharts(benchFile, cacheFile, outDir)) {
-    process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
-  }
 }
