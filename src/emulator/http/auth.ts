@@ -115,6 +115,32 @@ export class VaultAuth {
    * @throws VaultError 401 when the request may not proceed
    */
   check(authorization: string | undefined): void {
+    const token = this.bearerToken(authorization);
+    let verdict = this.verdicts.get(token);
+    if (verdict === undefined) {
+      verdict = this.verify(token, this.settings.strict);
+      if (this.verdicts.size >= maxCachedTokens) this.verdicts.clear();
+      this.verdicts.set(token, verdict);
+    }
+    this.enforce(verdict);
+    if (this.settings.claimsChallenge && !verdict.hasClaims && !verdict.challenged) {
+      verdict.challenged = true;
+      throw claimsRequired(claimsChallengeHeader(Math.floor(Date.now() / 1000)));
+    }
+  }
+
+  /**
+   * Checks that a request carries a token this vault issued (signature, issuer, audience,
+   * expiry), whatever `strictAuth` says: for the routes that make the vault send requests
+   * elsewhere, which no other caller may use.
+   * @param authorization - the header value, if any
+   * @throws VaultError 401 when the request may not proceed
+   */
+  checkIssued(authorization: string | undefined): void {
+    this.enforce(this.verify(this.bearerToken(authorization), true));
+  }
+
+  private bearerToken(authorization: string | undefined): string {
     if (
       authorization === undefined ||
       authorization.length < 8 ||
@@ -122,24 +148,17 @@ export class VaultAuth {
     ) {
       throw missingToken(this.challenge);
     }
-    const token = authorization.slice(7).trim();
-    let verdict = this.verdicts.get(token);
-    if (verdict === undefined) {
-      verdict = this.verify(token);
-      if (this.verdicts.size >= maxCachedTokens) this.verdicts.clear();
-      this.verdicts.set(token, verdict);
-    }
+    return authorization.slice(7).trim();
+  }
+
+  private enforce(verdict: TokenVerdict): void {
     if (verdict.error !== undefined) throw verdict.error;
     const now = Date.now();
     if (verdict.expiresAtMs <= now) throw tokenExpired(this.challenge);
     if (verdict.notBeforeMs > now) throw tokenNotYetValid(this.challenge);
-    if (this.settings.claimsChallenge && !verdict.hasClaims && !verdict.challenged) {
-      verdict.challenged = true;
-      throw claimsRequired(claimsChallengeHeader(Math.floor(Date.now() / 1000)));
-    }
   }
 
-  private verify(token: string): TokenVerdict {
+  private verify(token: string, strict: boolean): TokenVerdict {
     const verdict: TokenVerdict = {
       expiresAtMs: Infinity,
       notBeforeMs: 0,
@@ -149,7 +168,7 @@ export class VaultAuth {
     const parts = token.split(".");
     const payload = parts.length === 3 ? decodeJson(parts[1]) : undefined;
     verdict.hasClaims = typeof payload?.xms_claims === "string" && payload.xms_claims !== "";
-    if (!this.settings.strict) return verdict;
+    if (!strict) return verdict;
 
     const refuse = (error: VaultError): TokenVerdict => {
       verdict.error = error;

@@ -22,6 +22,7 @@ import { answerHealth, healthPath } from "../routes/health.js";
 import type { AcceptedHost } from "./hosts.js";
 import type { RenderContext } from "../wire/render.js";
 import { controlRoutes } from "../routes/controls.js";
+import { eventRoutes } from "../routes/events.js";
 import { handleDeletedSecrets } from "../routes/deletedSecrets.js";
 import { identityRoutes } from "../routes/identity.js";
 import { safeDecode } from "../routes/names.js";
@@ -44,7 +45,11 @@ const serviceRoutes: Record<string, RouteHandler> = {
 };
 
 /** The local-only routes, by path under `/__local/`. */
-const localRoutes: Record<string, LocalRoute> = { ...controlRoutes, ...identityRoutes };
+const localRoutes: Record<string, LocalRoute> = {
+  ...controlRoutes,
+  ...eventRoutes,
+  ...identityRoutes,
+};
 
 /**
  * Creates the `request` listener of the vault's HTTP(S) server.
@@ -106,7 +111,7 @@ function dispatch(x: Exchange): Promise<void> | void {
     if (route === undefined) throw resourceNotFound(x.path);
     if (x.method !== route.method) throw methodNotAllowed(x.method, x.path, route.method);
     x.render = renderContext(x, "");
-    if (route.auth === "vault") authenticate(x);
+    if (route.auth !== "none") authenticate(x, route.auth);
     checkBodyType(x);
     return route.handle(x);
   }
@@ -138,8 +143,9 @@ function dispatch(x: Exchange): Promise<void> | void {
   return route(x);
 }
 
-function authenticate(x: Exchange): void {
-  x.vault.auth.check(x.req.headers.authorization);
+function authenticate(x: Exchange, tokens: "vault" | "issued" = "vault"): void {
+  if (tokens === "issued") x.vault.auth.checkIssued(x.req.headers.authorization);
+  else x.vault.auth.check(x.req.headers.authorization);
   x.authorized = true;
 }
 

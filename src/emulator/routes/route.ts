@@ -13,9 +13,11 @@ export interface LocalRoute {
   method: string;
   /**
    * `"vault"`: the data routes' authentication (a bearer token; under strict auth, one the vault
-   * issued). `"none"`: the route checks what it needs itself (the identity endpoint's header).
+   * issued). `"issued"`: a bearer token the vault issued, whatever `strictAuth` says (routes that
+   * make the vault send requests elsewhere). `"none"`: the route checks what it needs itself (the
+   * identity endpoint's header).
    */
-  auth: "vault" | "none";
+  auth: "vault" | "issued" | "none";
   /** Answers the request. */
   handle: RouteHandler;
 }
