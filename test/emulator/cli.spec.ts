@@ -48,6 +48,9 @@ const allFlags = [
   "--request-timeout-ms",
   "--keep-alive-timeout-ms",
   "--max-connections",
+  "--event-subscription",
+  "--event-schema",
+  "--near-expiry-days",
 ];
 
 describe("parseCliArguments", () => {
