@@ -251,6 +251,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       log: requestLog,
       scheme: context.scheme,
       nowMs: Date.now,
+      deadLetters: () => events.deadLetters(),
     });
     context.page = page;
     const handler = createRequestListener(context);

@@ -53,6 +53,14 @@ export const pageHtml = `${head}
     </table>
     <p id="no-requests" class="empty">No requests yet.</p>
   </section>
+  <section id="dead-letters-section">
+    <h2>Dead letters <span class="muted">(events the vault gave up delivering, newest first)</span></h2>
+    <table id="dead-letters">
+      <thead><tr><th>Time</th><th>Subscription</th><th>Event</th><th>Secret</th><th>Reason</th><th>Attempts</th><th>Last outcome</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <p id="no-dead-letters" class="empty">No dead letters.</p>
+  </section>
 </main>
 <script src="/__local/page/app.js"></script>
 </body>
@@ -114,8 +122,8 @@ button.danger:hover { border-color: var(--bad); color: var(--bad); }
 .off { color: var(--bad); }
 td.date { white-space: nowrap; font-size: 13px; }
 td.value-cell { min-width: 200px; }
-#log td { font-size: 12.5px; }
-#log td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+#log td, #dead-letters td { font-size: 12.5px; }
+#log td.path, #dead-letters td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 `;
 
 /**
@@ -316,6 +324,23 @@ export const pageJs = `"use strict";
     $("no-requests").hidden = body.rows.length > 0;
   }
 
+  function renderDeadLetters(letters) {
+    var body = $("dead-letters").tBodies[0];
+    while (body.rows.length > 0) body.deleteRow(0);
+    letters.slice().reverse().forEach(function (letter) {
+      var row = el("tr", "dead-letter");
+      cell(row, letter.time.replace("T", " ").slice(0, 19), "mono");
+      cell(row, letter.subscription + " " + letter.endpoint, "path");
+      cell(row, letter.eventType.replace("Microsoft.KeyVault.", ""), "mono");
+      cell(row, letter.subject, "name");
+      cell(row, letter.reason);
+      cell(row, letter.attempts, "mono");
+      cell(row, letter.outcome, "muted");
+      body.appendChild(row);
+    });
+    $("no-dead-letters").hidden = letters.length > 0;
+  }
+
   function poll() {
     if (busy) return;
     busy = true;
@@ -337,6 +362,7 @@ export const pageJs = `"use strict";
         renderSecrets(state.secrets, false);
         renderDeleted(state.deleted);
         appendLog(state.log);
+        renderDeadLetters(state.deadLetters);
         setStatus("live", false);
         refresh(1000);
       }, function () {

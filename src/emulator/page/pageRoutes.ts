@@ -23,6 +23,7 @@ import { VaultError } from "../wire/errors.js";
 import { pageCss, pageHtml, pageJs, pageSessionHeader, refusedHtml } from "./pageAssets.js";
 import type { AcceptedHost } from "../http/hosts.js";
 import type { RequestLog } from "../http/requestLog.js";
+import type { DeadLetter } from "../events/deadLetters.js";
 
 /** Path of the page; its assets and API live below it. */
 export const pagePath = "/__local/page";
@@ -81,6 +82,40 @@ export interface PageRoutesContext {
   scheme: "http" | "https";
   /** Wall-clock milliseconds, for the sessions' idle time (tests pass their own). */
   nowMs: () => number;
+  /** The events the vault gave up delivering, oldest first, when it sends events. */
+  deadLetters?: () => readonly DeadLetter[];
+}
+
+/** A dead letter as the page shows it (the newest {@link pageDeadLetters}). */
+export interface PageDeadLetter {
+  /** ISO 8601 of the last attempt (or of the event, when none was made). */
+  time: string;
+  subscription: string;
+  /** The webhook, without its query. */
+  endpoint: string;
+  eventType: string;
+  /** The secret's name. */
+  subject: string;
+  reason: string;
+  attempts: number;
+  outcome: string;
+}
+
+/** Most dead letters the page shows. */
+const pageDeadLetters = 100;
+
+function pageDeadLetter(letter: DeadLetter): PageDeadLetter {
+  const event = letter.event;
+  return {
+    time: letter.lastDeliveryAttemptTime ?? letter.publishTime,
+    subscription: letter.subscription,
+    endpoint: letter.endpoint,
+    eventType: "eventType" in event ? event.eventType : event.type,
+    subject: event.subject ?? "",
+    reason: letter.deadLetterReason,
+    attempts: letter.deliveryAttempts,
+    outcome: letter.lastDeliveryOutcome ?? "",
+  };
 }
 
 /** The page's routes and its access tokens. */
@@ -192,6 +227,7 @@ export function createPageRoutes(ctx: PageRoutesContext): PageRoutes {
       secrets: ctx.view.secrets(),
       deleted: ctx.view.deleted(),
       log: ctx.log.after(Number.isSafeInteger(after) && after > 0 ? after : 0),
+      deadLetters: (ctx.deadLetters?.() ?? []).slice(-pageDeadLetters).map(pageDeadLetter),
     });
   };
 
