@@ -297,7 +297,11 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     });
     const port = (server.address() as AddressInfo).port;
     const vaultUrl = `${scheme}://${urlHost(host)}:${port}`;
-    events.start(vaultUrl);
+    // Events name the vault as its clients do: by its first extra name (a compose service) if any.
+    const [publicName] = checked.hostnames;
+    events.start(
+      publicName === undefined ? vaultUrl : `${scheme}://${urlHost(publicName)}:${port}`,
+    );
 
     let closing: Promise<void> | undefined;
     const vault: LocalVault = {

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventGridDeserializer, isSystemEvent } from "@azure/eventgrid";
 import { openJournal } from "../../src/emulator/persistence/persistence.js";
+import { SecretStore } from "../../src/emulator/state/store.js";
+import { VaultClock } from "../../src/emulator/state/vaultClock.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import type { LocalVaultOptions } from "../../src/emulator/options.js";
 import { EventReceiver } from "./eventReceiver.js";
@@ -161,6 +163,35 @@ describe("local vault: expiry events", () => {
     await receiver.until(() => typesFor("watched").length === 3);
     await sentinel(third, "four");
     assert.deepEqual(typesFor("watched"), [newVersionCreated, nearExpiry, expired]);
+  });
+
+  it("keeps the notices in a compacted journal's snapshot", () => {
+    const settings = {
+      recoveryLevel: "Recoverable+Purgeable",
+      recoverableDays: 90,
+      delayMs: 0,
+      restoreConflictAfterPurgeInMs: 0,
+    };
+    const store = new SecretStore(settings, new VaultClock());
+    const { record } = store.set("noticed", { value: secretValue, exp: 1_000_000_000 });
+    const version = record.type === "set" ? record.version : "";
+    for (const kind of ["nearExpiry", "expired"] as const) {
+      store.apply({
+        type: "notice",
+        key: "noticed",
+        name: "noticed",
+        version,
+        kind,
+        exp: 1_000_000_000,
+      });
+    }
+    const rebuilt = new SecretStore(settings, new VaultClock());
+    for (const replayed of store.snapshot()) rebuilt.apply(replayed);
+    assert.deepEqual(rebuilt.currentVersions("noticed")[0].sent, {
+      version,
+      nearExpiry: 1_000_000_000,
+      expired: 1_000_000_000,
+    });
   });
 
   it("sends both expiry events once for a version that expired while no vault ran", async () => {

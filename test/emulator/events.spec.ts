@@ -130,6 +130,18 @@ describe("local vault: events", () => {
     assert.ok(receiver.deliveries().every((d) => !d.body.includes(secretValue)));
   });
 
+  it("names the vault in data.Id as its clients do: by its first extra name when it has one", async () => {
+    const vault = await vaultWith({
+      hostnames: ["keyvault"],
+      eventSubscriptions: [{ endpoint: receiver.url() }],
+    });
+    const set = await callVault(vault, "PUT", "/secrets/named", { body: { value: secretValue } });
+    await receiver.until((r) => r.deliveries().length === 1);
+    const port = new URL(vault.vaultUrl).port;
+    const version = set.body.id.split("/").pop();
+    assert.equal(receiver.events()[0].data.Id, `http://keyvault:${port}/secrets/named/${version}`);
+  });
+
   it("sends CloudEvents 1.0 after the OPTIONS handshake, read by @azure/eventgrid", async () => {
     const vault = await vaultWith({
       eventSubscriptions: [{ endpoint: receiver.url(), schema: "CloudEventSchemaV1_0" }],
