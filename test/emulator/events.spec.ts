@@ -176,6 +176,10 @@ describe("local vault: events", () => {
     const pending = await status(vault);
     assert.equal(pending.body.subscriptions[0].state, "pending");
     assert.equal(pending.body.subscriptions[0].queued, 1);
+    assert.equal(
+      pending.body.subscriptions[0].handshakeOutcome,
+      "HTTP 200 without the validation code as validationResponse",
+    );
     // Each attempt carries the same code; the webhook did not echo it.
     const codes = receiver.handshakes().map((h) => JSON.parse(h.body)[0].data.validationCode);
     assert.equal(new Set(codes).size, 1);
@@ -185,6 +189,7 @@ describe("local vault: events", () => {
     assert.equal(receiver.events()[0].subject, "early");
     const validated = await status(vault);
     assert.equal(validated.body.subscriptions[0].state, "validated");
+    assert.equal(validated.body.subscriptions[0].handshakeOutcome, undefined);
   });
 
   it("gives up a webhook whose handshake never succeeds: its events go to the dead letters", async () => {

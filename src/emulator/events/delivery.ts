@@ -6,7 +6,7 @@
  * runs in a request of the vault's API: events are queued there and sent from timers.
  */
 import type { EventSchema } from "../../events/keyVaultEvents.js";
-import { DeadLetterList, type DeadLetterReason } from "./deadLetters.js";
+import type { DeadLetter, DeadLetterList, DeadLetterReason } from "./deadLetters.js";
 import {
   eventTimeText,
   renderEvent,
@@ -74,10 +74,12 @@ export class EventDelivery {
       if (this.closed) return;
       subscription.handshakeAttempts += 1;
       if (result.ok) {
+        delete subscription.handshakeOutcome;
         subscription.state = "validated";
         this.pump(subscription);
         return;
       }
+      subscription.handshakeOutcome = result.outcome;
       if (subscription.handshakeAttempts < this.settings.maxDeliveryAttempts) {
         this.later(
           retryDelayInMs(subscription.handshakeAttempts, this.settings.retryDelayScale),
@@ -179,19 +181,20 @@ export class EventDelivery {
   }
 
   private deadLetter(subscription: Subscription, job: DeliveryJob, reason: DeadLetterReason): void {
-    this.deadLetters.add({
+    const letter: DeadLetter = {
       subscription: subscription.name,
       endpoint: shownEndpoint(subscription.endpoint),
       deadLetterReason: reason,
       deliveryAttempts: job.attempts,
-      ...(job.lastOutcome === undefined ? {} : { lastDeliveryOutcome: job.lastOutcome }),
-      ...(job.lastStatus === undefined ? {} : { lastHttpStatusCode: job.lastStatus }),
       publishTime: eventTimeText(job.event.timeMs),
-      ...(job.lastAttemptMs === undefined
-        ? {}
-        : { lastDeliveryAttemptTime: new Date(job.lastAttemptMs).toISOString() }),
       event: renderEvent(job.event, subscription.schema, this.identity),
-    });
+    };
+    if (job.lastOutcome !== undefined) letter.lastDeliveryOutcome = job.lastOutcome;
+    if (job.lastStatus !== undefined) letter.lastHttpStatusCode = job.lastStatus;
+    if (job.lastAttemptMs !== undefined) {
+      letter.lastDeliveryAttemptTime = new Date(job.lastAttemptMs).toISOString();
+    }
+    this.deadLetters.add(letter);
   }
 
   /** Runs `work` after `delayMs`, unless the vault closes first. */

@@ -45,7 +45,7 @@ export async function attemptHandshake(
     status: answer.status,
     outcome: cloud
       ? `HTTP ${answer.status} without WebHook-Allowed-Origin: ${eventGridOrigin}`
-      : `HTTP ${answer.status} without the validationResponse`,
+      : `HTTP ${answer.status} without the validation code as validationResponse`,
   };
 }
 

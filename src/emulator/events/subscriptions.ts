@@ -39,6 +39,8 @@ export interface Subscription {
   state: SubscriptionState;
   /** Handshake attempts made so far. */
   handshakeAttempts: number;
+  /** What the last failed handshake attempt got, while the handshake is not done. */
+  handshakeOutcome?: string;
   /** Events waiting for the handshake or for their turn, oldest first. */
   readonly queue: DeliveryJob[];
   /** Whether a request to the webhook is in flight (one at a time per subscription). */
@@ -55,6 +57,8 @@ export interface SubscriptionSummary {
   state: SubscriptionState;
   /** Events waiting for the handshake or for their turn. */
   queued: number;
+  /** What the last failed handshake attempt got (`HTTP 404 without the validation code as validationResponse`). */
+  handshakeOutcome?: string;
 }
 
 /** The vault's subscriptions. */
@@ -116,6 +120,9 @@ export function summarize(subscription: Subscription): SubscriptionSummary {
     eventTypes: [...subscription.eventTypes],
     state: subscription.state,
     queued: subscription.queue.length,
+    ...(subscription.handshakeOutcome === undefined
+      ? {}
+      : { handshakeOutcome: subscription.handshakeOutcome }),
   };
 }
 
