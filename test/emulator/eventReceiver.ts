@@ -49,10 +49,7 @@ export class EventReceiver {
     });
   });
 
-  private constructor() {
-    // Keep-alive connections of the vault must not hold the server open after close().
-    this.server.keepAliveTimeout = 100;
-  }
+  private constructor() {}
 
   /**
    * Starts a receiver.
