@@ -6,9 +6,11 @@
  *
  * The loaders: `SecretCache.load()`, and the naive "list, then Promise.all over getSecret" with this
  * package's client and with the official `@azure/keyvault-secrets` client. Every instance of a
- * fleet runs in this one process, as the loader did before; the vault is the other process.
+ * fleet runs in this one process, as the loader did before; the vault is the other process. For
+ * `bench/cacheRefresh.ts`: one loaded SecretCache, whose refreshes and full reloads it times.
  */
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { SecretClient as OfficialSecretClient } from "@azure/keyvault-secrets";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 // Both from the package's entry point (bundled by compile.ts, as users load it): one copy of the
@@ -24,6 +26,8 @@ import {
   type InstanceTimeline,
   type Loader,
   type LoadOutcome,
+  type RefreshKind,
+  type RefreshOutcome,
 } from "./cacheProtocol.js";
 
 const config = JSON.parse(process.argv[2] ?? "{}") as CacheLoaderConfig;
@@ -42,7 +46,10 @@ class AttemptCounter {
   private resumedMs: number | undefined;
   private retryAfterEndsMs: number | undefined;
   private listedMs: number | undefined;
-  private pages = 0;
+  /** List pages answered (200). */
+  pages = 0;
+  /** Values read: gets answered (200). */
+  gets = 0;
   private pagesBeforeThrottle: number | undefined;
 
   reset(): void {
@@ -52,6 +59,7 @@ class AttemptCounter {
     this.firstThrottledMs = this.lastThrottledMs = this.resumedMs = undefined;
     this.retryAfterEndsMs = this.listedMs = this.pagesBeforeThrottle = undefined;
     this.pages = 0;
+    this.gets = 0;
   }
 
   timeline(doneMs: number): InstanceTimeline {
@@ -92,9 +100,12 @@ class AttemptCounter {
         this.resumedMs ??= sentMs;
       }
       // A list page: /secrets?... (a get is /secrets/{name}).
-      if (response.status === 200 && /\/secrets\/?$/.test(new URL(request.url).pathname)) {
+      const path = new URL(request.url).pathname;
+      if (response.status === 200 && /\/secrets\/?$/.test(path)) {
         this.listedMs = answeredMs;
         this.pages++;
+      } else if (response.status === 200 && /\/secrets\/[^/]+\/?$/.test(path)) {
+        this.gets++;
       }
       return response;
     },
@@ -245,6 +256,60 @@ async function load(): Promise<LoadOutcome> {
   return outcome;
 }
 
+/** The refresh benchmark's client and loaded cache. */
+let refreshed: { client: SecretClient; counter: AttemptCounter; cache: SecretCache } | undefined;
+
+/**
+ * Loads the cache of the refresh benchmark, then refreshes it until a refresh reads no value: a
+ * version read within seconds of its update is read once more after a second (changes.ts).
+ * @returns how many refreshes that took
+ */
+async function prepareRefresh(): Promise<number> {
+  const counter = new AttemptCounter();
+  const additionalPolicies = [{ policy: counter.policy, position: "perRetry" as const }];
+  const client = new SecretClient(config.url, credential, { ...clientOptions, additionalPolicies });
+  const cache = new SecretCache(client);
+  await cache.load();
+  refreshed = { client, counter, cache };
+  for (let refreshes = 1; refreshes <= 10; refreshes++) {
+    await sleep(1200);
+    counter.reset();
+    await cache.refresh();
+    if (counter.gets === 0) return refreshes;
+  }
+  throw new Error("the cache still read values after 10 refreshes of an unchanged vault");
+}
+
+/** Times one refresh of the loaded cache, or one full reload (a new cache on the same client). */
+async function timeRefresh(kind: RefreshKind): Promise<RefreshOutcome> {
+  if (refreshed === undefined) throw new Error("prepareRefresh first");
+  const { client, counter, cache } = refreshed;
+  counter.reset();
+  const started = performance.now();
+  let changed = 0;
+  if (kind === "refresh") {
+    const change = await cache.refresh();
+    changed = change.details.length;
+  } else {
+    const reload = new SecretCache(client);
+    try {
+      await reload.load();
+      if (reload.size !== config.secrets) throw new Error(`reloaded ${reload.size} secrets`);
+    } finally {
+      reload.close();
+    }
+  }
+  const durationMs = performance.now() - started;
+  return {
+    kind,
+    durationMs,
+    listPages: counter.pages,
+    gets: counter.gets,
+    attempts: counter.attempts,
+    changed,
+  };
+}
+
 function reply(message: CacheLoaderMessage): void {
   process.send?.(message);
 }
@@ -260,6 +325,10 @@ process.on("message", (command: CacheLoaderCommand) => {
         return { type: "prepared" };
       case "load":
         return { type: "loaded", outcome: await load() };
+      case "prepareRefresh":
+        return { type: "refreshPrepared", settleRefreshes: await prepareRefresh() };
+      case "timeRefresh":
+        return { type: "refreshTimed", outcome: await timeRefresh(command.kind) };
     }
   };
   run().then(reply, (error: unknown) =>

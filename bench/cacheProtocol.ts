@@ -1,7 +1,8 @@
 /**
- * What the processes of the SecretCache benchmark say to each other (IPC messages of
- * `child_process.fork`): `bench/secretCache.ts` (the orchestrator), `bench/cacheVault.ts` (the
- * local vault) and `bench/cacheLoader.ts` (the loaders), and the names they agree on.
+ * What the processes of the SecretCache benchmarks say to each other (IPC messages of
+ * `child_process.fork`): `bench/secretCache.ts` and `bench/cacheRefresh.ts` (the orchestrators),
+ * `bench/cacheVault.ts` (the local vault) and `bench/cacheLoader.ts` (the loaders), and the names
+ * they agree on.
  */
 import type { LocalVaultFaultOptions } from "../src/emulator/index.js";
 
@@ -42,7 +43,31 @@ export type CacheLoaderCommand =
   /** Creates `instances` loaders and warms each client (challenge, connection). */
   | { type: "prepare"; loader: Loader; instances: number }
   /** Runs the prepared loaders at once, times them, closes them. */
-  | { type: "load" };
+  | { type: "load" }
+  /**
+   * Loads one SecretCache for the refresh benchmark and refreshes it until a refresh reads no
+   * value (a version read within seconds of its update is read once more, see changes.ts).
+   */
+  | { type: "prepareRefresh" }
+  /** Times one refresh of that cache, or one full reload (a new cache's load on its client). */
+  | { type: "timeRefresh"; kind: RefreshKind };
+
+/** What the refresh benchmark times: a refresh of a loaded cache, or a full reload. */
+export type RefreshKind = "refresh" | "reload";
+
+/** One timed refresh or full reload. */
+export interface RefreshOutcome {
+  kind: RefreshKind;
+  durationMs: number;
+  /** List pages answered. */
+  listPages: number;
+  /** Values read (gets answered). */
+  gets: number;
+  /** Requests sent, all kinds. */
+  attempts: number;
+  /** Secrets the refresh reported added, updated or removed (0 for an unchanged vault). */
+  changed: number;
+}
 
 /** When things happened in one instance's load, in ms from the start of the run. */
 export interface InstanceTimeline {
@@ -86,4 +111,6 @@ export type CacheLoaderMessage =
   | { type: "roundTrip"; ms: number }
   | { type: "prepared" }
   | { type: "loaded"; outcome: LoadOutcome }
+  | { type: "refreshPrepared"; settleRefreshes: number }
+  | { type: "refreshTimed"; outcome: RefreshOutcome }
   | { type: "failed"; message: string };

@@ -19,6 +19,7 @@ import {
 import {
   scenarios,
   maxOpsPerRound,
+  type ClientScenarioName,
   type ScenarioName,
   type ServerKind,
   type Settings,
@@ -172,7 +173,7 @@ export async function runScenario(
   compiled: CompiledBench,
   server: RunningServer,
   serverKind: ServerKind,
-  name: Exclude<ScenarioName, "cold" | "cache" | "startup">,
+  name: ClientScenarioName,
   concurrency: number,
   settings: Settings,
 ): Promise<ScenarioResult> {

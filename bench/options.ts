@@ -9,9 +9,14 @@ export const scenarioNames = [
   "list10k",
   "cold",
   "cache",
+  "refresh",
   "startup",
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
+/** The scenarios that run in a program of their own (cold start: the contenders' cold start). */
+export type OwnProgramScenario = "cold" | "cache" | "refresh" | "startup";
+/** The scenarios that measure the contenders' operations (get, set, list). */
+export type ClientScenarioName = Exclude<ScenarioName, OwnProgramScenario>;
 export type ServerKind = "fixed" | "vault";
 
 export interface Scenario {
@@ -21,7 +26,7 @@ export interface Scenario {
   label: string;
 }
 
-export const scenarios: Record<Exclude<ScenarioName, "cold" | "cache" | "startup">, Scenario> = {
+export const scenarios: Record<ClientScenarioName, Scenario> = {
   get: { operation: "get", items: 0, label: "getSecret" },
   set: { operation: "set", items: 0, label: "setSecret" },
   list1k: { operation: "list", items: 1_000, label: "list 1,000" },

@@ -10,6 +10,7 @@ import {
   scenarios,
   scenarioNames,
   maxOpsPerRound,
+  type ClientScenarioName,
   type ScenarioName,
   type Settings,
 } from "./options.js";
@@ -24,8 +25,8 @@ export async function profileContenders(
 ): Promise<void> {
   const profileDir = mkdtempSync(path.join(tmpdir(), "keyvault-secrets-bench-profiles-"));
   const names = chosen.filter(
-    (n): n is Exclude<ScenarioName, "cold" | "cache" | "startup"> =>
-      n !== "cold" && n !== "cache" && n !== "startup",
+    (n): n is ClientScenarioName =>
+      n !== "cold" && n !== "cache" && n !== "refresh" && n !== "startup",
   );
   const picked =
     names.length > 0 && names.length < scenarioNames.length - 3 ? names : ["get" as const];

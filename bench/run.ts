@@ -7,7 +7,7 @@
  * alike; ratios are the figures to read. Results are printed and written to bench/results/.
  *
  * Flags: --quick (short rounds), --scenario NAME (repeatable or comma-separated: get, set, list1k,
- * list10k, cold, cache, startup), --server fixed|vault|both, --https (every contender and server over TLS with a
+ * list10k, cold, cache, refresh, startup), --server fixed|vault|both, --https (every contender and server over TLS with a
  * generated CA trusted through NODE_EXTRA_CA_CERTS), --profile (CPU profiles of our client and the
  * official one instead of the benchmark), --help.
  *
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const cold: ColdResult[] = [];
   for (const serverKind of options.servers) {
     for (const name of options.chosen) {
-      if (name === "cache" || name === "startup") continue;
+      if (name === "cache" || name === "refresh" || name === "startup") continue;
       const items = name === "cold" ? 0 : scenarios[name].items;
       const server = await startServer(compiled, serverKind, { items, https: options.https });
       try {
@@ -94,29 +94,18 @@ async function main(): Promise<void> {
   if (options.chosen.includes("cache")) {
     // SecretCache against the local vault with its real throttle: its own program and table.
     process.stdout.write("\nSecretCache: load 1,000 secrets under the real throttle ...\n");
-    const cache = spawnSync(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "bench/secretCache.ts",
-        ...(options.quick ? ["--runs", "1", "--fleet", "2"] : []),
-      ],
-      { stdio: "inherit", timeout: 600_000 },
-    );
-    if (cache.status !== 0) throw new Error(`bench/secretCache.ts failed (exit ${cache.status}).`);
+    runOwnProgram("bench/secretCache.ts", options.quick ? ["--runs", "1", "--fleet", "2"] : []);
+  }
+
+  if (options.chosen.includes("refresh")) {
+    // SecretCache: a refresh of 1,000 unchanged secrets against a full reload.
+    process.stdout.write("\nSecretCache: refresh 1,000 unchanged secrets, and reload them ...\n");
+    runOwnProgram("bench/cacheRefresh.ts", options.quick ? ["--runs", "2"] : []);
   }
 
   if (options.chosen.includes("startup")) {
     // Start-up of a vault with 100,000 versions under --location: its own program and table.
-    const startup = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "bench/vaultStartup.ts", ...(options.quick ? ["--runs", "2"] : [])],
-      { stdio: "inherit", timeout: 600_000 },
-    );
-    if (startup.status !== 0) {
-      throw new Error(`bench/vaultStartup.ts failed (exit ${startup.status}).`);
-    }
+    runOwnProgram("bench/vaultStartup.ts", options.quick ? ["--runs", "2"] : []);
   }
 
   const targets = judgeTargets(results, cold);
@@ -153,6 +142,20 @@ async function main(): Promise<void> {
       process.stdout.write(`wrote ${path.relative(process.cwd(), written)}\n`);
     }
   }
+}
+
+/**
+ * Runs a benchmark that has a program and a table of its own, its output inline.
+ * @param file - the program, e.g. bench/secretCache.ts
+ * @param args - its flags
+ * @throws Error when it fails
+ */
+function runOwnProgram(file: string, args: string[]): void {
+  const run = spawnSync(process.execPath, ["--import", "tsx", file, ...args], {
+    stdio: "inherit",
+    timeout: 600_000,
+  });
+  if (run.status !== 0) throw new Error(`${file} failed (exit ${run.status}).`);
 }
 
 main().catch((error: unknown) => {

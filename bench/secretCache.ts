@@ -24,7 +24,6 @@
  * trip), or the throttle windows the requests need ((windows - 1) x 10 s + a round trip), whichever
  * is longer.
  */
-import type { ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
@@ -32,17 +31,15 @@ import { parseArgs } from "node:util";
 import type { LocalVaultFaultOptions } from "../src/emulator/index.js";
 import { compileBench } from "./compile.js";
 import { loadFloorMs } from "./floors.js";
-import { cleanUpOnExit, exited, forkTracked, killAllChildren, nextMessage } from "./processes.js";
-import type {
-  CacheLoaderCommand,
-  CacheLoaderConfig,
-  CacheLoaderMessage,
-  CacheVaultCommand,
-  CacheVaultMessage,
-  InstanceTimeline,
-  Loader,
-  LoadOutcome,
-} from "./cacheProtocol.js";
+import { cleanUpOnExit, killAllChildren } from "./processes.js";
+import {
+  askLoader,
+  type CacheChildren as Children,
+  setFaults,
+  startCacheChildren,
+  stopCacheChildren,
+} from "./cacheChildren.js";
+import type { InstanceTimeline, Loader, LoadOutcome } from "./cacheProtocol.js";
 
 const scenarioKeys = ["one", "latency", "retryAfter", "noRetryAfter"] as const;
 type ScenarioKey = (typeof scenarioKeys)[number];
@@ -117,56 +114,6 @@ interface CacheScenario {
   faults: LocalVaultFaultOptions;
   loaders: Loader[];
   repetitions: number;
-}
-
-/** The two children and how to talk to them. */
-interface Children {
-  vault: ChildProcess;
-  loader: ChildProcess;
-}
-
-function vaultReply(message: unknown): CacheVaultMessage | undefined {
-  const typed = message as CacheVaultMessage;
-  if (typed.type === "failed") throw new Error(`cacheVault: ${typed.message}`);
-  return typed;
-}
-
-function loaderReply(message: unknown): CacheLoaderMessage | undefined {
-  const typed = message as CacheLoaderMessage;
-  if (typed.type === "failed") throw new Error(`cacheLoader: ${typed.message}`);
-  return typed;
-}
-
-async function setFaults(children: Children, faults: LocalVaultFaultOptions): Promise<void> {
-  const answered = nextMessage(
-    children.vault,
-    (m) => (vaultReply(m)?.type === "faultsSet" ? true : undefined),
-    30_000,
-    "the vault to set its faults",
-  );
-  children.vault.send({ type: "faults", faults } satisfies CacheVaultCommand);
-  await answered;
-}
-
-async function askLoader<T extends CacheLoaderMessage["type"]>(
-  children: Children,
-  command: CacheLoaderCommand,
-  answer: T,
-): Promise<Extract<CacheLoaderMessage, { type: T }>> {
-  const answered = nextMessage(
-    children.loader,
-    (m) => {
-      const typed = loaderReply(m);
-      return typed?.type === answer
-        ? (typed as Extract<CacheLoaderMessage, { type: T }>)
-        : undefined;
-    },
-    // A throttled fleet of naive loaders takes up to a minute on a busy machine.
-    300_000,
-    `the loaders to answer ${command.type}`,
-  );
-  children.loader.send(command);
-  return answered;
 }
 
 /**
@@ -336,43 +283,12 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-async function startChildren(compiled: ReturnType<typeof compileBench>): Promise<Children> {
-  // Plain node for both: no TypeScript loader inherited from this program's execArgv.
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const vault = forkTracked(compiled.benchModule("cacheVault"), [String(secretCount)], {
-    env,
-    execArgv: [],
-  });
-  const ready = await nextMessage(
-    vault,
-    (m) => {
-      const typed = vaultReply(m);
-      return typed?.type === "listening" ? typed : undefined;
-    },
-    120_000,
-    "the vault to listen",
-  );
-  const config: CacheLoaderConfig = { url: ready.url, secrets: secretCount, pageSize };
-  const loader = forkTracked(compiled.benchModule("cacheLoader"), [JSON.stringify(config)], {
-    env,
-    execArgv: [],
-  });
-  await nextMessage(
-    loader,
-    (m) => (loaderReply(m)?.type === "ready" ? true : undefined),
-    60_000,
-    "the loaders to start",
-  );
-  return { vault, loader };
-}
-
 async function main(): Promise<void> {
   const loadAtStart = loadavg();
   console.log("Compiling src/ and the SecretCache benchmark's programs ...");
   const compiled = compileBench(["cacheVault", "cacheLoader"]);
   cleanUpOnExit(compiled);
-  const children = await startChildren(compiled);
+  const children = await startCacheChildren(compiled, secretCount, pageSize);
   try {
     console.log(
       `Seeded ${secretCount} secrets. Throttle: ${throttleLimit} requests per ${throttleWindowSeconds} s window. ` +
@@ -489,9 +405,7 @@ async function main(): Promise<void> {
     );
     console.log(`\nWrote ${output}`);
   } finally {
-    children.loader.disconnect();
-    children.vault.kill("SIGTERM");
-    await Promise.all([exited(children.loader, 5_000), exited(children.vault, 5_000)]);
+    await stopCacheChildren(children);
   }
 }
 

@@ -43,20 +43,27 @@ Options:
                           vault (it is named in a warning); by default nothing is started
                           (also $KEYVAULT_SECRETS_ALLOW_MISSING=true)
   --mask                  replace every loaded value in the command's stdout and stderr with
-                          ${maskMarker} (values under ${minimumMaskedLength} characters are
-                          listed in a warning, not masked; the output becomes a pipe, not a TTY)
+                          ${maskMarker}, also each line of a multi-line value and
+                          the value escaped in JSON or util.inspect output or percent-encoded
+                          (not base64, hex or other transformations); values under
+                          ${minimumMaskedLength} characters are listed in a warning, not masked; the
+                          output becomes a pipe, not a TTY
   --reference-vault NAME=URL
                           read references to vault NAME (or vault URL) from URL, e.g. the local
                           vault (repeatable; also $${referenceVaultsVariable}="name=url,...")
   -h, --help              show this help
 
 Secret names become variable names as SecretCache.toEnv maps them: upper case, "-" to "_"
-(db-password -> DB_PASSWORD, Database--Password -> DATABASE__PASSWORD).
+(db-password -> DB_PASSWORD, Database--Password -> DATABASE__PASSWORD). A secret's name never
+chooses a variable that runs code or redirects connections (NODE_OPTIONS, BASH_ENV, LD_PRELOAD,
+PATH, HTTPS_PROXY, KEYVAULT_*, ...) unless the secret is listed in --names: such variables are
+left out and named, with the reason, on stderr. A value holding a NUL character stops the load.
 
 Sign-in: DefaultAzureCredential from @azure/identity (npm install @azure/identity): Azure CLI,
 environment, workload or managed identity. A vault on this machine (the local vault, e.g.
-http://127.0.0.1:8443) is used only with IDENTITY_ENDPOINT and IDENTITY_HEADER of a local identity
-endpoint, as keyvault-emulator prints them; its http and challenge settings are then automatic.
+http://127.0.0.1:8443) is used only when IDENTITY_ENDPOINT is that vault's own identity endpoint
+(with IDENTITY_HEADER), as keyvault-emulator prints them; its token then comes from there only,
+and its http and challenge settings are automatic.
 
 Exit status: the command's (or its signal); 1 when loading failed, 2 for usage errors, 126/127
 when the command cannot be run.
@@ -202,10 +209,15 @@ async function startChild(
   env: NodeJS.ProcessEnv,
   maskers: SecretMasker[],
 ): Promise<void> {
-  const child: ChildProcess = spawn(command, args, {
-    env,
-    stdio: maskers.length > 0 ? ["inherit", "pipe", "pipe"] : "inherit",
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, {
+      env,
+      stdio: maskers.length > 0 ? ["inherit", "pipe", "pipe"] : "inherit",
+    });
+  } catch (error) {
+    throw cannotStart(command, error as NodeJS.ErrnoException);
+  }
   const forward = (signal: NodeJS.Signals): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
@@ -226,13 +238,7 @@ async function startChild(
     },
   ).catch((error: NodeJS.ErrnoException) => {
     for (const s of forwardedSignals) process.off(s, forward);
-    if (error.code === "ENOENT") {
-      throw new InjectError(`${command}: command not found.`, 127);
-    }
-    if (error.code === "EACCES") {
-      throw new InjectError(`${command}: permission denied (not executable).`, 126);
-    }
-    throw new InjectError(`${command} could not be started: ${error.message}`, 126);
+    throw cannotStart(command, error);
   });
   await Promise.all(flushed);
   for (const s of forwardedSignals) process.off(s, forward);
@@ -242,6 +248,18 @@ async function startChild(
     process.exit(128 + (constants.signals[signal] ?? 0));
   }
   process.exit(code ?? 1);
+}
+
+/**
+ * Why the command could not be started. Node's own message is left out: for a bad environment
+ * it quotes the value.
+ */
+function cannotStart(command: string, error: NodeJS.ErrnoException): InjectError {
+  if (error.code === "ENOENT") return new InjectError(`${command}: command not found.`, 127);
+  if (error.code === "EACCES") {
+    return new InjectError(`${command}: permission denied (not executable).`, 126);
+  }
+  return new InjectError(`${command} could not be started (${error.code ?? error.name}).`, 126);
 }
 
 /**

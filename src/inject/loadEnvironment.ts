@@ -3,17 +3,25 @@
  * the chosen filters, its environment mapping, and the App Service references of the environment.
  */
 import type { AbortSignalLike } from "@azure/abort-controller";
-import type { TokenCredential } from "@azure/core-auth";
 import { constants } from "node:os";
 import {
   EnvironmentKeyCollisionError,
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
+  mapToEnvironment,
   toEnvironmentKey,
-  type SecretCacheTagFilter,
-} from "../index.js";
-import { clientOptionsFor, defaultCredential, InjectError } from "./connection.js";
+  type EnvironmentKeyRefusal,
+} from "../secretCache/environment.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheTagFilter } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
+import {
+  clientOptionsFor,
+  connectionFor,
+  defaultCredentials,
+  InjectError,
+  type Credentials,
+  type VaultConnection,
+} from "./connection.js";
 import { parseReferenceVaults, referenceVaultsVariable } from "./referenceSyntax.js";
 import { findReferences, KeyVaultReferenceError, resolveParsedReferences } from "./references.js";
 
@@ -48,6 +56,11 @@ export interface InjectResult {
   outsideValidityPeriod: Array<{ secretName: string; reason: "expired" | "notYetValid" }>;
   /** Names given in `names` that the vault lacks or holds disabled (only with `allowMissing`). */
   missing: string[];
+  /**
+   * Variables a secret's name may not choose (NODE_OPTIONS, LD_PRELOAD, PATH, ...), left out
+   * because the secret was not named in `names`.
+   */
+  refused: EnvironmentKeyRefusal[];
 }
 
 /**
@@ -68,6 +81,12 @@ export function loadWarnings(result: InjectResult): string[] {
   }
   if (result.missing.length > 0) {
     lines.push(`skipped, missing or disabled in the vault: ${result.missing.join(", ")}`);
+  }
+  if (result.refused.length > 0) {
+    const refused = result.refused.map((r) => `${r.key} <- ${r.secretName}: ${r.reason}`);
+    lines.push(
+      `not set, a secret may choose these variables only when listed by name (--names, ${preloadVariables.names}): ${refused.join("; ")}`,
+    );
   }
   return lines;
 }
@@ -198,7 +217,7 @@ export function parseTag(text: string, source: string): SecretCacheTagFilter {
  * returned unless everything succeeded.
  * @param settings - what to load
  * @param env - the environment the app will see (read, not changed)
- * @param credentialFactory - makes the credential (once, only when something is to be read)
+ * @param credentialsFactory - makes the credentials (once, only when something is to be read)
  * @param abortSignal - ends the load (it then rejects with an AbortError)
  * @returns the variables to set
  * @throws InjectError naming each secret or variable that failed and why
@@ -206,7 +225,7 @@ export function parseTag(text: string, source: string): SecretCacheTagFilter {
 export async function loadEnvironment(
   settings: InjectSettings,
   env: Record<string, string | undefined>,
-  credentialFactory: () => Promise<TokenCredential> = defaultCredential,
+  credentialsFactory: () => Promise<Credentials> = defaultCredentials,
   abortSignal?: AbortSignalLike,
 ): Promise<InjectResult> {
   let references;
@@ -226,22 +245,27 @@ export async function loadEnvironment(
     references: [],
     outsideValidityPeriod: [],
     missing: [],
+    refused: [],
   };
   if (settings.vaultUrl === undefined && references.length === 0) return result;
 
-  const optionsFor = (vaultUrl: string) => clientOptionsFor(vaultUrl, env);
-  const vaultOptions = settings.vaultUrl === undefined ? undefined : optionsFor(settings.vaultUrl);
-  const credential = await credentialFactory();
+  // A vault that cannot be used safely is refused before @azure/identity is even loaded.
+  if (settings.vaultUrl !== undefined) clientOptionsFor(settings.vaultUrl, env);
+  const credentials = await credentialsFactory();
+  const connect = (vaultUrl: string): VaultConnection => connectionFor(vaultUrl, env, credentials);
 
   const [loaded, resolved] = await Promise.all([
     settings.vaultUrl === undefined
-      ? Promise.resolve<LoadedVault>({ variables: {}, outsideValidityPeriod: [], missing: [] })
-      : loadVault(settings, settings.vaultUrl, vaultOptions ?? {}, credential, abortSignal),
-    resolveParsedReferences(references, vaultUrls, credential, optionsFor, abortSignal).catch(
-      (error: unknown) => {
-        throw asInjectError(error, 1);
-      },
-    ),
+      ? Promise.resolve<LoadedVault>({
+          variables: {},
+          outsideValidityPeriod: [],
+          missing: [],
+          refused: [],
+        })
+      : loadVault(settings, settings.vaultUrl, connect(settings.vaultUrl), abortSignal),
+    resolveParsedReferences(references, vaultUrls, connect, abortSignal).catch((error: unknown) => {
+      throw asInjectError(error, 1);
+    }),
   ]);
   for (const [key, value] of Object.entries(resolved)) {
     result.variables[key] = value;
@@ -253,20 +277,19 @@ export async function loadEnvironment(
   }
   result.outsideValidityPeriod = loaded.outsideValidityPeriod;
   result.missing = loaded.missing;
+  result.refused = loaded.refused;
   return result;
 }
 
-interface LoadedVault {
-  variables: Record<string, string>;
-  outsideValidityPeriod: InjectResult["outsideValidityPeriod"];
-  missing: string[];
-}
+type LoadedVault = Pick<
+  InjectResult,
+  "variables" | "outsideValidityPeriod" | "missing" | "refused"
+>;
 
 async function loadVault(
   settings: InjectSettings,
   vaultUrl: string,
-  clientOptions: ReturnType<typeof clientOptionsFor>,
-  credential: TokenCredential,
+  { credential, clientOptions }: VaultConnection,
   abortSignal: AbortSignalLike | undefined,
 ): Promise<LoadedVault> {
   let client: SecretClient;
@@ -283,17 +306,25 @@ async function loadVault(
   });
   try {
     const { skipped, missing } = await cache.load(abortSignal === undefined ? {} : { abortSignal });
+    const entries = cache.secretNames().map((name) => ({ name, value: cache.get(name)! }));
+    refuseNulValues(entries);
     const prefixLength = settings.prefix?.length ?? 0;
-    const variables = cache.toEnv({
-      prefix: settings.envPrefix,
-      ...(settings.stripPrefix
-        ? { transform: (name: string) => toEnvironmentKey(name.slice(prefixLength)) || undefined }
-        : {}),
-    });
+    const named = new Set(settings.names?.map((name) => name.toLowerCase()));
+    const { variables, refused } = mapToEnvironment(
+      entries,
+      {
+        prefix: settings.envPrefix,
+        ...(settings.stripPrefix
+          ? { transform: (name: string) => toEnvironmentKey(name.slice(prefixLength)) || undefined }
+          : {}),
+      },
+      (name) => named.has(name.toLowerCase()),
+    );
     return {
       variables,
       outsideValidityPeriod: skipped.map(({ secretName, reason }) => ({ secretName, reason })),
       missing,
+      refused,
     };
   } catch (error) {
     if (error instanceof SecretCacheError) {
@@ -309,6 +340,21 @@ async function loadVault(
   } finally {
     cache.close();
     client.close();
+  }
+}
+
+/**
+ * Refuses values that no environment variable can carry: Node.js would cut them short at the NUL
+ * (the preloads) or fail to start the command with an error that quotes them (`run`).
+ * @param entries - the secrets
+ * @throws InjectError naming each such secret, never its value
+ */
+function refuseNulValues(entries: Array<{ name: string; value: string }>): void {
+  const names = entries.filter(({ value }) => value.includes("\0")).map(({ name }) => name);
+  if (names.length > 0) {
+    throw new InjectError(
+      `Nothing was loaded: the value of ${names.length === 1 ? "this secret holds" : "these secrets hold"} a NUL character, which an environment variable cannot carry: ${names.join(", ")}. Leave the secret out (--names, --prefix, --tag) or store the value encoded (e.g. base64).`,
+    );
   }
 }
 
@@ -358,7 +404,7 @@ export async function loadEnvironmentUntilInterrupted(
       128 + (constants.signals[signal] ?? 0),
     );
   try {
-    const result = await loadEnvironment(settings, env, defaultCredential, controller.signal);
+    const result = await loadEnvironment(settings, env, defaultCredentials, controller.signal);
     if (received !== undefined) throw interrupted(received);
     return result;
   } catch (error) {

@@ -6,13 +6,12 @@
 import { AbortError } from "@azure/abort-controller";
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
-import {
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
-  type SecretCacheClient,
-  type SecretClientOptions,
-} from "../index.js";
+import type { VaultConnection } from "./connection.js";
+import type { SecretClientOptions } from "../models.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheClient } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
 import {
   checkVaultUrls,
   describeReference,
@@ -109,7 +108,8 @@ export class KeyVaultReferenceError extends Error {
  * @returns The resolved variables only (name to secret value); variables that are not references
  *   are not included.
  * @throws KeyVaultReferenceError naming each variable whose reference is malformed (with the
- *   expected syntax) or could not be resolved, and why. TypeError for bad options. AbortError
+ *   expected syntax) or could not be resolved, and why; a value holding a NUL character (which no
+ *   environment variable can carry) is refused by name, never quoted. TypeError for bad options. AbortError
  *   when `abortSignal` aborts.
  * @example
  * ```ts
@@ -150,8 +150,7 @@ export async function resolveReferences(
   return resolveParsedReferences(
     findReferences(env),
     vaultUrls,
-    credential,
-    () => clientOptions,
+    () => ({ credential, clientOptions }),
     options.abortSignal,
   );
 }
@@ -181,8 +180,8 @@ export function findReferences(env: Record<string, string | undefined>): KeyVaul
  * Resolves parsed references, one `SecretCache` per vault.
  * @param references - the references
  * @param vaultUrls - normalised mapping (see {@link parseReferenceVaults})
- * @param credential - the credential
- * @param clientOptionsFor - the client options for a vault URL (may throw to refuse the vault)
+ * @param connectionFor - the credential and client options for a vault URL (may throw to refuse
+ *   the vault)
  * @param abortSignal - cancels the resolution
  * @returns variable name to value
  * @throws KeyVaultReferenceError naming each reference that failed
@@ -191,8 +190,7 @@ export function findReferences(env: Record<string, string | undefined>): KeyVaul
 export async function resolveParsedReferences(
   references: KeyVaultReference[],
   vaultUrls: Map<string, string>,
-  credential: TokenCredential,
-  clientOptionsFor: (vaultUrl: string) => SecretClientOptions,
+  connectionFor: (vaultUrl: string) => VaultConnection,
   abortSignal?: AbortSignalLike,
 ): Promise<Record<string, string>> {
   const failures: KeyVaultReferenceFailure[] = [];
@@ -222,7 +220,8 @@ export async function resolveParsedReferences(
       [...byVault].map(async ([vaultUrl, group]) => {
         let client: SecretClient;
         try {
-          client = new SecretClient(vaultUrl, credential, clientOptionsFor(vaultUrl));
+          const { credential, clientOptions } = connectionFor(vaultUrl);
+          client = new SecretClient(vaultUrl, credential, clientOptions);
         } catch (error) {
           for (const { reference } of group) {
             failures.push({
@@ -252,7 +251,15 @@ export async function resolveParsedReferences(
         await Promise.all(
           group.map(async ({ reference, key }) => {
             try {
-              resolved[reference.variableName] = await cache.getOrFetch(key);
+              const value = await cache.getOrFetch(key);
+              if (value.includes("\0")) {
+                failures.push({
+                  variableName: reference.variableName,
+                  reason: `${describeReference(reference, vaultUrl)} holds a NUL character, which an environment variable cannot carry`,
+                });
+              } else {
+                resolved[reference.variableName] = value;
+              }
             } catch (error) {
               failures.push({
                 variableName: reference.variableName,

@@ -422,7 +422,9 @@ function tenantFromAuthority(authority: string | undefined): string | undefined 
 
 /**
  * The `code` of the error thrown when the challenge's resource does not match the vault host (the
- * token is not requested). Stable: callers may test for it.
+ * token is not requested). Not exported: callers test for the string itself, which is documented
+ * (and so stable) on `SecretClientOptions.disableChallengeResourceVerification` and in the README's
+ * troubleshooting.
  *
  * @internal
  */

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { challengeResource } from "../../src/emulator/http/auth.js";
+import { HostPolicy } from "../../src/emulator/http/hosts.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { assertVaultError, callVault } from "./localVaultTestKit.js";
 
@@ -105,6 +107,104 @@ describe("local vault: authentication", () => {
         "Unauthorized",
         "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://storage.azure.com.",
       );
+    });
+  });
+
+  describe("the challenge's resource, from the name the vault was reached by", () => {
+    const resourceFor = (scheme: "http" | "https", host: string): string => {
+      const accepted = new HostPolicy(scheme, "127.0.0.1", [
+        "myvault.vault.azure.net",
+        "vault.internal.example",
+      ]).accept(host);
+      assert.ok(accepted, host);
+      return challengeResource(accepted, scheme);
+    };
+
+    it("is the service's for addresses, localhost and *.vault.azure.net names", () => {
+      for (const host of [
+        "127.0.0.1:8443",
+        "127.0.0.1",
+        "[::1]:8443",
+        "localhost:8443",
+        "myvault.vault.azure.net",
+        "myvault.vault.azure.net:8443",
+      ]) {
+        assert.equal(resourceFor("https", host), "https://vault.azure.net", host);
+      }
+    });
+
+    it("is the parent domain, with the port when it is not the default, for other names", () => {
+      assert.equal(resourceFor("https", "myvault.localhost:8443"), "https://localhost:8443");
+      assert.equal(resourceFor("https", "MyVault.Localhost:8443"), "https://localhost:8443");
+      assert.equal(resourceFor("https", "myvault.localhost"), "https://localhost");
+      assert.equal(resourceFor("https", "myvault.localhost:443"), "https://localhost");
+      assert.equal(resourceFor("https", "a.b.localhost:1"), "https://b.localhost:1");
+      assert.equal(resourceFor("http", "myvault.localhost:8080"), "http://localhost:8080");
+      assert.equal(resourceFor("https", "vault.internal.example"), "https://internal.example");
+    });
+
+    describe("over HTTP, with strictAuth", () => {
+      let vault: LocalVault;
+      let named: string;
+      before(async () => {
+        vault = await startLocalVault({ tenantId, strictAuth: true });
+        named = `myvault.localhost:${new URL(vault.vaultUrl).port}`;
+      });
+      after(() => vault.close());
+
+      it("challenges a request to myvault.localhost:<port> with http://localhost:<port>", async () => {
+        const answer = await callVault(vault, "GET", "/secrets", {
+          token: null,
+          headers: { host: named },
+        });
+        assert.equal(answer.status, 401);
+        assert.equal(
+          answer.headers.get("www-authenticate"),
+          `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="http://localhost:${new URL(vault.vaultUrl).port}"`,
+        );
+        // The same vault reached by its address answers as the service.
+        const direct = await callVault(vault, "GET", "/secrets", { token: null });
+        assert.equal(direct.headers.get("www-authenticate"), challenge);
+      });
+
+      it("accepts tokens for the challenged resource there, and for the service's anywhere", async () => {
+        const resource = `http://localhost:${new URL(vault.vaultUrl).port}`;
+        const local = await tokenOf(vault, `${resource}/.default`);
+        const service = await tokenOf(vault);
+        for (const token of [local, service]) {
+          const answer = await callVault(vault, "GET", "/secrets", {
+            token,
+            headers: { host: named },
+          });
+          assert.equal(answer.status, 200, answer.text);
+        }
+        assert.equal((await callVault(vault, "GET", "/secrets", { token: service })).status, 200);
+        // A token for the local resource is not one for the service's address.
+        assertVaultError(
+          await callVault(vault, "GET", "/secrets", { token: local }),
+          401,
+          "Unauthorized",
+          `AKV10022: Invalid audience. Expected https://vault.azure.net, found: ${resource}.`,
+        );
+      });
+
+      it("refuses a token for another resource at the name, naming the challenged one", async () => {
+        const token = await tokenOf(vault, "https://localhost:1/.default");
+        const answer = await callVault(vault, "GET", "/secrets", {
+          token,
+          headers: { host: named },
+        });
+        assertVaultError(
+          answer,
+          401,
+          "Unauthorized",
+          `AKV10022: Invalid audience. Expected http://localhost:${new URL(vault.vaultUrl).port}, found: https://localhost:1.`,
+        );
+        assert.match(
+          answer.headers.get("www-authenticate") ?? "",
+          /resource="http:\/\/localhost:\d+"/,
+        );
+      });
     });
   });
 

@@ -61,7 +61,7 @@ describe("local vault: backup and restore", () => {
     const versions = await callVault(target, "GET", "/secrets/round/versions");
     assert.deepEqual(
       versions.body.value.map((i: { id: string }) => i.id),
-      ids.map(swap),
+      ids.map(swap).sort(),
     );
     const first = await callVault(target, "GET", new URL(swap(ids[0])).pathname);
     assert.equal(first.body.value, "one");

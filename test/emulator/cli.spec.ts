@@ -531,6 +531,24 @@ describe("keyvault-emulator command", function () {
     assert.equal(running.stderr(), "");
   });
 
+  it("names the URL for clients that verify the challenge when --hostname has a parent domain", async () => {
+    const running = run(["--port", "0", "--hostname", "myvault.localhost"]);
+    try {
+      const env = await started(running);
+      const port = new URL(env.KEYVAULT_URI!).port;
+      assert.ok(running.stdout().includes(`vault as http://myvault.localhost:${port}: there`));
+      assert.doesNotMatch(running.stdout(), /disableChallengeResourceVerification/);
+      const response = await request(`${env.KEYVAULT_URI}/secrets/hello?api-version=7.6`);
+      assert.match(
+        String(response.headers["www-authenticate"]),
+        /resource="https:\/\/vault\.azure\.net"/,
+      );
+    } finally {
+      running.child.kill("SIGTERM");
+    }
+    assert.deepEqual(await running.exit, { code: 0, signal: null });
+  });
+
   it("warns on standard error when --identity-header is given as a flag", async () => {
     const header = "flag-identity-header-0123456789";
     const running = run(["--port", "0", "--identity-header", header]);

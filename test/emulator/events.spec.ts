@@ -308,6 +308,34 @@ describe("local vault: events", () => {
     await receiver.until((r) => r.deliveries().length === 1);
   });
 
+  it("adds a subscription at a named host with a token for the resource it challenges with", async () => {
+    const vault = await vaultWith({});
+    const port = new URL(vault.vaultUrl).port;
+    const resource = `http://localhost:${port}`;
+    const add = async (scope: string | null) =>
+      callVault(vault, "POST", "/__local/events/subscriptions", {
+        apiVersion: null,
+        token: scope === null ? null : ((await vault.credential.getToken(scope))?.token ?? ""),
+        headers: { host: `myvault.localhost:${port}` },
+        body: { endpoint: receiver.url() },
+      });
+    const missing = await add(null);
+    assert.equal(missing.status, 401, missing.text);
+    assert.match(
+      missing.headers.get("www-authenticate") ?? "",
+      /resource="http:\/\/localhost:\d+"/,
+    );
+    // Issued by the vault, but for another resource: refused, although strictAuth is off.
+    assertVaultError(
+      await add("https://localhost:1/.default"),
+      401,
+      "Unauthorized",
+      `AKV10022: Invalid audience. Expected ${resource}, found: https://localhost:1.`,
+    );
+    assert.equal((await add(`${resource}/.default`)).status, 201);
+    assert.equal((await add("https://vault.azure.net/.default")).status, 201);
+  });
+
   it("sends a subscription only the event types it takes", async () => {
     const vault = await vaultWith({
       eventSubscriptions: [

@@ -11,6 +11,7 @@ import {
   type ScriptedAction,
   type ScriptedServer,
 } from "../reliability/reliabilityKit.js";
+import { startSquattedMachine } from "../integration/injectKit.js";
 import { builtCli, startProcess, type EmulatorProcess } from "../integration/emulatorProcess.js";
 import {
   collect,
@@ -33,12 +34,20 @@ async function exportCommand(
   return { code, stdout, stderr };
 }
 
+/** Versions in the order they were created (the service lists them by version id). */
+function byCreation<T extends { createdOn?: Date }>(versions: T[]): T[] {
+  return [...versions].sort(
+    (a, b) => (a.createdOn?.getTime() ?? 0) - (b.createdOn?.getTime() ?? 0),
+  );
+}
+
 /** Everything a client can read of a vault, ids and timestamps aside. */
 async function contentOf(client: SecretClient): Promise<unknown[]> {
   const secrets = [];
   for await (const latest of client.listPropertiesOfSecrets()) {
+    const listed = byCreation(await collect(client.listPropertiesOfSecretVersions(latest.name)));
     const versions = [];
-    for await (const p of client.listPropertiesOfSecretVersions(latest.name)) {
+    for (const p of listed) {
       versions.push({
         name: p.name,
         enabled: p.enabled,
@@ -84,12 +93,16 @@ describe("integration: keyvault-emulator export", () => {
     directory = await fs.mkdtemp(path.join(os.tmpdir(), "kv-export-"));
     source = await startLocalVault({ delayMs: 0 });
     const client = localClient(source);
+    // A second apart: the service lists versions by id, so creation times are all that orders
+    // them (versions made within one second come in the vault's order).
     await client.setSecret("db-password", "first", { contentType: "text/plain" });
+    source.advanceClock(1000);
     await client.setSecret("db-password", "second", {
       tags: { owner: "data", __proto__: "x" } as Record<string, string>,
       notBefore: new Date("2026-01-01T00:00:00Z"),
       expiresOn: new Date("2031-01-01T00:00:00Z"),
     });
+    source.advanceClock(1000);
     await client.setSecret("db-password", "third", { enabled: false });
     await client.setSecret("api-key", "k-1", { contentType: "application/x-key" });
     await client.setSecret("gone", "deleted");
@@ -143,7 +156,7 @@ describe("integration: keyvault-emulator export", () => {
       before.map((p) => [p.enabled, p.updatedOn?.getTime()]),
     );
     assert.deepEqual(
-      after.map((p) => p.enabled),
+      byCreation(after).map((p) => p.enabled),
       [true, true, false],
     );
   });
@@ -165,7 +178,7 @@ describe("integration: keyvault-emulator export", () => {
         localClient(source).listPropertiesOfSecretVersions("db-password"),
       );
       assert.deepEqual(
-        versions.map((p) => p.enabled),
+        byCreation(versions).map((p) => p.enabled),
         [true, true, false],
       );
     } finally {
@@ -253,6 +266,26 @@ describe("integration: keyvault-emulator export", () => {
       assert.match(untrusted.stderr, /certificate/i);
     } finally {
       await secure.close();
+    }
+  });
+
+  it("sends no token to a process squatting a local vault's port when the identity endpoint is the platform's", async () => {
+    const machine = await startSquattedMachine();
+    try {
+      const env = machine.env();
+      const result = await exportCommand(["--vault", machine.squatter.url], env);
+      assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+      assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.ok(
+        result.stderr.includes(
+          `Set IDENTITY_ENDPOINT=${machine.squatter.url}/__local/identity/token and IDENTITY_HEADER`,
+        ),
+        result.stderr,
+      );
+    } finally {
+      await machine.close();
     }
   });
 

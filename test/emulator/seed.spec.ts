@@ -62,6 +62,10 @@ describe("integration: seed files", () => {
       const versions = [];
       for await (const v of client.listPropertiesOfSecretVersions("db-password")) versions.push(v);
       assert.equal(versions.length, 2);
+      // A second apart, the current one last: creation times keep the file's order.
+      const created = versions.map((v) => v.createdOn?.getTime() ?? 0).sort((a, b) => a - b);
+      assert.equal(created[1] - created[0], 1000);
+      assert.equal(latest.properties.createdOn?.getTime(), created[1]);
       const first = versions.find((v) => v.version !== latest.properties.version);
       const old = await client.getSecret("db-password", { version: first?.version });
       assert.equal(old.value, "v1");
@@ -128,6 +132,27 @@ describe("integration: seed files", () => {
       assert.equal(versions.length, 1, "a restart with the same seed adds nothing twice");
     } finally {
       await third.close();
+    }
+  });
+
+  it("keeps on restart a deleted secret that was disabled when deleted (it cannot be read)", async () => {
+    const location = path.join(directory, "disabled-deleted");
+    const file = await writeSeed("disabled-deleted.json", {
+      secrets: [{ name: "off", value: "from-seed", enabled: false }],
+    });
+    const first = await startLocalVault({ location, seed: file });
+    try {
+      await (await localClient(first).beginDeleteSecret("off")).pollUntilDone();
+    } finally {
+      await first.close();
+    }
+    const second = await startLocalVault({ location, seed: file });
+    try {
+      const deleted = [];
+      for await (const d of localClient(second).listDeletedSecrets()) deleted.push(d.name);
+      assert.deepEqual(deleted, ["off"]);
+    } finally {
+      await second.close();
     }
   });
 

@@ -167,6 +167,122 @@ describe("local vault: answers as the service gives them", () => {
   });
 });
 
+describe("local vault: answers seen in other languages' recordings", () => {
+  let vault: LocalVault;
+  before(async () => {
+    vault = await startLocalVault({ delayMs: 60_000 });
+  });
+  beforeEach(() => vault.reset());
+  after(() => vault.close());
+
+  async function deleteAndSettle(name: string): Promise<void> {
+    assert.equal((await callVault(vault, "DELETE", `/secrets/${name}`)).status, 200);
+    vault.advanceClock(60_000);
+  }
+
+  it("answers reading a deleted secret that was disabled when deleted with 403 SecretDisabled", async () => {
+    await callVault(vault, "PUT", "/secrets/off", {
+      body: { value: "v", attributes: { enabled: false } },
+    });
+    await deleteAndSettle("off");
+    assertVaultError(
+      await callVault(vault, "GET", "/deletedsecrets/off"),
+      403,
+      "Forbidden",
+      "Operation get is not allowed on a disabled secret.",
+      "SecretDisabled",
+    );
+    // Only reading it is refused: it is listed, and it can be recovered or purged.
+    const listed = await callVault(vault, "GET", "/deletedsecrets");
+    assert.deepEqual(
+      listed.body.value.map((item: { recoveryId: string }) => new URL(item.recoveryId).pathname),
+      ["/deletedsecrets/off"],
+    );
+    assert.equal((await callVault(vault, "DELETE", "/deletedsecrets/off")).status, 204);
+  });
+
+  it("reads a deleted secret whose latest version was enabled, whatever its older versions", async () => {
+    await callVault(vault, "PUT", "/secrets/mixed", {
+      body: { value: "1", attributes: { enabled: false } },
+    });
+    await callVault(vault, "PUT", "/secrets/mixed", { body: { value: "2" } });
+    await deleteAndSettle("mixed");
+    assert.equal((await callVault(vault, "GET", "/deletedsecrets/mixed")).status, 200);
+  });
+
+  it("answers reading a deleted secret that does not exist with the generic message", async () => {
+    assertVaultError(
+      await callVault(vault, "GET", "/deletedsecrets/never-deleted"),
+      404,
+      "SecretNotFound",
+      notFoundMessage("never-deleted"),
+    );
+    await callVault(vault, "PUT", "/secrets/live", { body: { value: "v" } });
+    assertVaultError(
+      await callVault(vault, "GET", "/deletedsecrets/live"),
+      404,
+      "SecretNotFound",
+      notFoundMessage("live"),
+    );
+  });
+
+  it("answers a poll of a delete still running with 'Deleted Secret not found'", async () => {
+    await callVault(vault, "PUT", "/secrets/going", { body: { value: "v" } });
+    assert.equal((await callVault(vault, "DELETE", "/secrets/going")).status, 200);
+    assertVaultError(
+      await callVault(vault, "GET", "/deletedsecrets/going"),
+      404,
+      "SecretNotFound",
+      "Deleted Secret not found: going",
+    );
+    vault.advanceClock(60_000);
+    assert.equal((await callVault(vault, "GET", "/deletedsecrets/going")).status, 200);
+  });
+
+  it("answers a 12-byte restore blob with 'Backup blob is corrupt.'", async () => {
+    for (const bytes of [Buffer.from("non-existing"), Buffer.alloc(12)]) {
+      assertVaultError(
+        await callVault(vault, "POST", "/secrets/restore", {
+          body: { value: bytes.toString("base64url") },
+        }),
+        400,
+        "Malformed backup blob",
+        "Backup blob is corrupt.",
+      );
+    }
+    // Long enough for a header that is not a backup's: an unknown version, as recorded.
+    assertVaultError(
+      await callVault(vault, "POST", "/secrets/restore", {
+        body: { value: Buffer.alloc(4096).toString("base64url") },
+      }),
+      400,
+      "Malformed backup blob",
+      "Backup blob contains invalid or corrupt version.",
+    );
+  });
+
+  it("lists versions ordered by version id across pages, not in creation order", async () => {
+    const created: string[] = [];
+    const idOf = (id: string): string => id.slice(id.lastIndexOf("/") + 1);
+    // Random versions: go on until the creation order differs from the version order.
+    while (created.length < 4 || created.join() === [...created].sort().join()) {
+      const set = await callVault(vault, "PUT", "/secrets/many", {
+        body: { value: String(created.length) },
+      });
+      created.push(idOf(set.body.id));
+    }
+    const listed: string[] = [];
+    let page = await callVault(vault, "GET", "/secrets/many/versions", { query: "maxresults=3" });
+    for (;;) {
+      listed.push(...page.body.value.map((item: { id: string }) => idOf(item.id)));
+      const next: string | null = page.body.nextLink;
+      if (next === null) break;
+      page = await callVault(vault, "GET", next);
+    }
+    assert.deepEqual(listed, [...created].sort());
+  });
+});
+
 describe("local vault: restore conflict window", () => {
   it("is off with restoreConflictAfterPurgeInMs: 0", async () => {
     const vault = await startLocalVault({ delayMs: 0, restoreConflictAfterPurgeInMs: 0 });

@@ -123,7 +123,7 @@ describe("local vault: soft delete", () => {
       await callVault(vault, "GET", "/deletedsecrets/rec"),
       404,
       "SecretNotFound",
-      "Deleted Secret not found: rec",
+      notFoundMessage("rec"),
     );
   });
 
@@ -170,7 +170,7 @@ describe("local vault: soft delete", () => {
       await callVault(vault, "GET", "/deletedsecrets/expiring"),
       404,
       "SecretNotFound",
-      "Deleted Secret not found: expiring",
+      notFoundMessage("expiring"),
     );
     assert.equal(
       (await callVault(vault, "PUT", "/secrets/expiring", { body: { value: "n" } })).status,
@@ -226,7 +226,7 @@ describe("local vault: recovery levels", () => {
         await callVault(vault, "GET", "/deletedsecrets/p"),
         404,
         "SecretNotFound",
-        "Deleted Secret not found: p",
+        notFoundMessage("p"),
       );
       assert.equal(
         (await callVault(vault, "PUT", "/secrets/p", { body: { value: "w" } })).status,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
@@ -7,27 +7,11 @@ import {
   assertRestError,
   fastRetryOptions,
   localClient,
-  localClientOptions,
+  loopbackClientOptions,
   requestLog,
   uniqueName,
 } from "./integrationTestKit.js";
-
-/** Wraps a credential and records the scopes and claims of every call. */
-function recordingCredential(inner: TokenCredential): {
-  credential: TokenCredential;
-  calls: { scopes: string | string[]; claims?: string }[];
-} {
-  const calls: { scopes: string | string[]; claims?: string }[] = [];
-  return {
-    calls,
-    credential: {
-      getToken(scopes: string | string[], options?: GetTokenOptions) {
-        calls.push({ scopes, claims: options?.claims });
-        return inner.getToken(scopes, options);
-      },
-    },
-  };
-}
+import { credentialSpy } from "../helpers/fakeCredential.js";
 
 describe("integration: authentication under strictAuth", () => {
   let vault: LocalVault;
@@ -38,10 +22,10 @@ describe("integration: authentication under strictAuth", () => {
   after(() => vault.close());
 
   it("works with the vault's credential after the 401 challenge, asking for the vault scope", async () => {
-    const recorded = recordingCredential(vault.credential);
+    const recorded = credentialSpy(vault.credential);
     const log = requestLog("perRetry");
     const client = new SecretClient(vault.vaultUrl, recorded.credential, {
-      ...localClientOptions,
+      ...loopbackClientOptions,
       additionalPolicies: [log.config],
     });
     const name = uniqueName("strict");
@@ -62,7 +46,7 @@ describe("integration: authentication under strictAuth", () => {
       }),
     };
     const client = new SecretClient(vault.vaultUrl, fake, {
-      ...localClientOptions,
+      ...loopbackClientOptions,
       retryOptions: fastRetryOptions,
     });
     const error = await assertRestError(client.getSecret(uniqueName("fake")), {
@@ -83,7 +67,7 @@ describe("integration: authentication under strictAuth", () => {
       getToken: (_scopes, options) =>
         vault.credential.getToken("https://storage.azure.com/.default", options),
     };
-    const client = new SecretClient(vault.vaultUrl, wrongAudience, localClientOptions);
+    const client = new SecretClient(vault.vaultUrl, wrongAudience, loopbackClientOptions);
     await assertRestError(client.getSecret(uniqueName("aud")), {
       statusCode: 401,
       code: "Unauthorized",
@@ -102,7 +86,7 @@ describe("integration: authentication under strictAuth", () => {
     process.env.IDENTITY_HEADER = vault.identityHeader;
     try {
       const credential = new ManagedIdentityCredential();
-      const client = new SecretClient(vault.vaultUrl, credential, localClientOptions);
+      const client = new SecretClient(vault.vaultUrl, credential, loopbackClientOptions);
       const name = uniqueName("msi");
       const set = await client.setSecret(name, "from managed identity");
       assert.equal(set.value, "from managed identity");
@@ -128,10 +112,10 @@ describe("integration: continuous access evaluation (claimsChallenge)", () => {
   after(() => vault.close());
 
   it("answers a claims challenge transparently with a token carrying the claims", async () => {
-    const recorded = recordingCredential(vault.credential);
+    const recorded = credentialSpy(vault.credential);
     const log = requestLog("perRetry");
     const client = new SecretClient(vault.vaultUrl, recorded.credential, {
-      ...localClientOptions,
+      ...loopbackClientOptions,
       additionalPolicies: [log.config],
     });
     const name = uniqueName("cae");

@@ -8,6 +8,7 @@ import {
   assertBuilt,
   printedEnv,
   start,
+  startSquattedMachine,
   vaultEnv,
   type Finished,
 } from "./injectKit.js";
@@ -29,9 +30,23 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
   let app: ReturnType<typeof appDirectory>;
   let prefix: string;
   let version: string;
+  /** A vault whose writer chose hostile names. */
+  let hostile: LocalVault;
+  /** A secret of `vault` whose value holds a NUL character. */
+  const nulName = uniqueName("nul");
 
   before(async () => {
     assertBuilt();
+    hostile = await startLocalVault({
+      delayMs: 0,
+      seed: {
+        secrets: [
+          { name: "node-options", value: "--require ./payload.cjs" },
+          { name: "ld-preload", value: "./payload.so" },
+          { name: "db-password", value: "ordinary-value" },
+        ],
+      },
+    });
     vault = await startLocalVault({ delayMs: 10 });
     client = localClient(vault);
     app = appDirectory();
@@ -43,11 +58,13 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
     await client.setSecret(`${prefix}db-password`, "latest-password");
     await client.setSecret(`${prefix}api-key`, "api-key-value", { tags: { app: "billing" } });
     await client.setSecret(`${prefix}feature`, "feature-value", { tags: { app: "orders" } });
+    await client.setSecret(nulName, "before\u0000after-hidden-part");
   });
   after(async () => {
     app?.remove();
     client.close();
     await vault.close();
+    await hostile.close();
   });
 
   for (const { name, flag, app: appFile } of flavours) {
@@ -187,7 +204,7 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
           assert.match(run.stderr, /^keyvault-secrets\/env: /);
           assert.match(
             run.stderr,
-            /(\(listing\): .*AuthenticationError|DB_PASSWORD: the secret ".*missing" .* 404 SecretNotFound)/,
+            /(\(listing\): .*x-identity-header value is not valid|DB_PASSWORD: the secret ".*missing" .* 404 SecretNotFound)/,
           );
           assert.match(run.stderr, /The app was not started\.\n$/);
         }
@@ -247,6 +264,66 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
           assert.ok(!run.stderr.includes("latest-password"), "a value was shown");
         });
       }
+
+      it("leaves out variables a secret's name may not choose, unless KEYVAULT_SECRETS_NAMES lists it", async () => {
+        const all = await runApp(vaultEnv(hostile), "NODE_OPTIONS", "LD_PRELOAD", "DB_PASSWORD");
+        assert.deepEqual(printedEnv(all), {
+          NODE_OPTIONS: null,
+          LD_PRELOAD: null,
+          DB_PASSWORD: "ordinary-value",
+        });
+        assert.match(
+          all.stderr,
+          /^keyvault-secrets\/env: not set, .*LD_PRELOAD <- ld-preload: the dynamic loader.*NODE_OPTIONS <- node-options: Node\.js loads the code it names/m,
+        );
+        assert.ok(!all.stderr.includes("payload"), all.stderr);
+
+        const named = await runApp(
+          vaultEnv(hostile, { KEYVAULT_SECRETS_NAMES: "node-options" }),
+          "NODE_OPTIONS",
+        );
+        assert.deepEqual(printedEnv(named), { NODE_OPTIONS: "--require ./payload.cjs" });
+      });
+
+      it("stops before the app on a value with a NUL character, naming the secret, not the value", async () => {
+        for (const [env, named] of [
+          [
+            vaultEnv(vault, { KEYVAULT_SECRETS_NAMES: nulName }),
+            `NUL character, which an environment variable cannot carry: ${nulName}.`,
+          ],
+          [
+            vaultEnv(vault, {
+              KEYVAULT_URI: undefined,
+              NUL_REF: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${nulName}/)`,
+            }),
+            `NUL_REF: the secret "${nulName}" of ${vault.vaultUrl} holds a NUL character`,
+          ],
+        ] as const) {
+          const run = await runApp(env, "NUL_REF");
+          assert.equal(run.code, 1, run.stderr);
+          assert.equal(run.stdout, "", "the app ran");
+          assert.ok(run.stderr.includes(named), run.stderr);
+          assert.ok(!/after-hidden|before/.test(run.stderr), run.stderr);
+          assert.match(run.stderr, /The app was not started\.\n$/);
+        }
+      });
+
+      it("sends no token to a process squatting a local vault's port when the identity endpoint is the platform's", async () => {
+        const machine = await startSquattedMachine();
+        try {
+          const run = await runApp(machine.env(), "DB_PASSWORD");
+          assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+          assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
+          assert.equal(run.code, 1, run.stderr);
+          assert.equal(run.stdout, "", "the app ran");
+          assert.ok(
+            run.stderr.includes(`IDENTITY_ENDPOINT=${machine.squatter.url}/__local/identity/token`),
+            run.stderr,
+          );
+        } finally {
+          await machine.close();
+        }
+      });
 
       it("runs once when it is also given in NODE_OPTIONS", async () => {
         const run = await runApp(

@@ -7,7 +7,7 @@ import {
 } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { assertBuilt, printedEnv, printEnv, runCli, vaultEnv } from "./injectKit.js";
-import { localClient, localClientOptions, uniqueName } from "./integrationTestKit.js";
+import { localClient, loopbackClientOptions, uniqueName } from "./integrationTestKit.js";
 
 const syntax =
   "expected @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/[<version>]) or @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])";
@@ -34,7 +34,7 @@ describe("integration: App Service Key Vault references against the local vault"
   before(async () => {
     vault = await startLocalVault({ delayMs: 10 });
     client = localClient(vault);
-    options = { credential: vault.credential, clientOptions: localClientOptions };
+    options = { credential: vault.credential, clientOptions: loopbackClientOptions };
     name = uniqueName("ref");
     firstVersion = (await client.setSecret(name, "first-value")).properties.version!;
     latestVersion = (await client.setSecret(name, "latest-value")).properties.version!;

@@ -23,11 +23,17 @@ import {
   repoRoot,
   runCli,
   start,
+  startSquattedMachine,
   vaultEnv,
 } from "./injectKit.js";
 import { localClient, uniqueName } from "./integrationTestKit.js";
 
 const marker = "<concealed by keyvault-secrets>";
+
+/** The variable name of a secret name as run maps it. */
+function toKey(name: string): string {
+  return name.toUpperCase().replace(/-/g, "_");
+}
 
 describe("integration: keyvault-secrets run against the local vault", function () {
   this.timeout(30_000);
@@ -373,7 +379,10 @@ describe("integration: keyvault-secrets run against the local vault", function (
             "-e",
             "console.log('STARTED')",
           ],
-          vaultEnv(vault, { KEYVAULT_URI: `http://127.0.0.1:${port}` }),
+          vaultEnv(vault, {
+            KEYVAULT_URI: `http://127.0.0.1:${port}`,
+            IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/__local/identity/token`,
+          }),
         );
         await arrived;
         started.child.kill(signal);
@@ -428,8 +437,162 @@ describe("integration: keyvault-secrets run against the local vault", function (
       assert.equal(run.stdout, "");
       assert.match(
         run.stderr,
-        /is on this machine \(a local vault\), but IDENTITY_ENDPOINT and IDENTITY_HEADER do not name a local identity endpoint/,
+        /is on this machine \(a local vault\), but IDENTITY_ENDPOINT and IDENTITY_HEADER do not name that vault's own identity endpoint/,
       );
+    }
+  });
+
+  it("sends no token to a process squatting a local vault's port when the identity endpoint is the platform's", async () => {
+    const machine = await startSquattedMachine();
+    try {
+      const started = [process.execPath, "-e", "console.log('STARTED')"];
+      for (const env of [
+        machine.env(),
+        machine.env({
+          KEYVAULT_URI: undefined,
+          DB_PASSWORD: `@Microsoft.KeyVault(SecretUri=${machine.squatter.url}/secrets/db-password/)`,
+        }),
+        machine.env({
+          KEYVAULT_URI: undefined,
+          KEYVAULT_REFERENCE_VAULTS: `myvault=${machine.squatter.url}`,
+          DB_PASSWORD: "@Microsoft.KeyVault(VaultName=myvault;SecretName=db-password)",
+        }),
+      ]) {
+        const run = await runCli(["run", "--", ...started], env);
+        assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+        assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
+        assert.equal(run.code, 1, run.stderr);
+        assert.equal(run.stdout, "");
+        assert.ok(
+          run.stderr.includes(
+            `IDENTITY_ENDPOINT=${machine.squatter.url}/__local/identity/token and its IDENTITY_HEADER`,
+          ),
+          run.stderr,
+        );
+      }
+    } finally {
+      await machine.close();
+    }
+  });
+
+  it("takes a local vault's token from its identity endpoint only, never from a service principal of the environment", async () => {
+    const prefix = await seed({ "db-password": "local-value" });
+    // A service principal that DefaultAzureCredential would try first; its authority cannot be
+    // reached, so asking it fails the load.
+    const run = await runCli(
+      ["run", "--names", `${prefix}db-password`, "--", ...printEnv(`${toKey(prefix)}DB_PASSWORD`)],
+      vaultEnv(vault, {
+        AZURE_TENANT_ID: "00000000-0000-0000-0000-000000000001",
+        AZURE_CLIENT_ID: "00000000-0000-0000-0000-000000000002",
+        AZURE_CLIENT_SECRET: "service-principal-secret",
+        AZURE_AUTHORITY_HOST: "https://127.0.0.1:1",
+      }),
+    );
+    assert.deepEqual(printedEnv(run), { [`${toKey(prefix)}DB_PASSWORD`]: "local-value" });
+  });
+
+  describe("a secret's name never chooses a variable that runs code", () => {
+    let hostile: LocalVault;
+    let dir: string;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), "kvs-hostile-"));
+      const payload = join(dir, "payload.cjs");
+      writeFileSync(payload, "console.log('PAYLOAD RAN')");
+      hostile = await startLocalVault({
+        delayMs: 0,
+        seed: {
+          secrets: [
+            { name: "node-options", value: `--require ${payload}` },
+            { name: "bash-env", value: join(dir, "payload.sh") },
+            { name: "ld-preload", value: join(dir, "payload.so") },
+            { name: "path", value: dir },
+            { name: "https-proxy", value: "http://127.0.0.1:9" },
+            { name: "keyvault-uri", value: "https://elsewhere.vault.azure.net" },
+            { name: "db-password", value: "ordinary-value" },
+          ],
+        },
+      });
+    });
+    after(async () => {
+      await hostile.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const keys = ["NODE_OPTIONS", "BASH_ENV", "LD_PRELOAD", "HTTPS_PROXY", "DB_PASSWORD"];
+
+    it("loading all secrets leaves them out and says which and why, never their values", async () => {
+      const run = await runCli(["run", "--", ...printEnv(...keys)], vaultEnv(hostile));
+      assert.ok(!run.stdout.includes("PAYLOAD RAN"), "the payload ran");
+      assert.deepEqual(printedEnv(run), {
+        NODE_OPTIONS: null,
+        BASH_ENV: null,
+        LD_PRELOAD: null,
+        HTTPS_PROXY: null,
+        DB_PASSWORD: "ordinary-value",
+      });
+      const line = run.stderr.split("\n").find((l) => l.includes("not set"));
+      assert.ok(line !== undefined, run.stderr);
+      assert.match(
+        line,
+        /^keyvault-secrets: not set, a secret may choose these variables only when listed by name \(--names, KEYVAULT_SECRETS_NAMES\): /,
+      );
+      for (const refused of [
+        "BASH_ENV <- bash-env: a shell runs",
+        "HTTPS_PROXY <- https-proxy: it sends requests, with their tokens, through another host",
+        "KEYVAULT_URI <- keyvault-uri: it configures keyvault-secrets itself",
+        "LD_PRELOAD <- ld-preload: the dynamic loader",
+        "NODE_OPTIONS <- node-options: Node.js loads the code it names",
+        "PATH <- path: it chooses which program runs",
+      ]) {
+        assert.ok(line.includes(refused), `${refused} missing from: ${line}`);
+      }
+      assert.ok(!run.stderr.includes(dir) && !run.stderr.includes("127.0.0.1:9"), run.stderr);
+    });
+
+    it("sets one when --names lists its secret, and an --env-prefix makes the names harmless", async () => {
+      const named = await runCli(
+        ["run", "--names", "node-options,db-password", "--", ...printEnv("NODE_OPTIONS")],
+        vaultEnv(hostile),
+      );
+      assert.ok(named.stdout.includes("PAYLOAD RAN"), "NODE_OPTIONS was not set");
+      assert.match(printedEnv(named).NODE_OPTIONS ?? "", /^--require /);
+      assert.ok(!named.stderr.includes("not set"), named.stderr);
+
+      const prefixed = await runCli(
+        ["run", "--env-prefix", "APP_", "--", ...printEnv("APP_NODE_OPTIONS", "APP_PATH")],
+        vaultEnv(hostile),
+      );
+      assert.deepEqual(printedEnv(prefixed), {
+        APP_NODE_OPTIONS: `--require ${join(dir, "payload.cjs")}`,
+        APP_PATH: dir,
+      });
+      assert.ok(!prefixed.stderr.includes("not set"), prefixed.stderr);
+    });
+  });
+
+  it("refuses a value with a NUL character by the secret's name, never quoting it", async () => {
+    const prefix = await seed({ "nul-value": "before\u0000after-hidden-part" });
+    const started = [process.execPath, "-e", "console.log('STARTED')"];
+    const direct = await runCli(
+      ["run", "--names", `${prefix}nul-value`, "--", ...started],
+      vaultEnv(vault),
+    );
+    const byReference = await runCli(["run", "--", ...started], {
+      ...vaultEnv(vault, { KEYVAULT_URI: undefined }),
+      NUL_REF: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${prefix}nul-value/)`,
+    });
+    for (const [run, named] of [
+      [direct, `NUL character, which an environment variable cannot carry: ${prefix}nul-value.`],
+      [
+        byReference,
+        `NUL_REF: the secret "${prefix}nul-value" of ${vault.vaultUrl} holds a NUL character`,
+      ],
+    ] as const) {
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stdout, "", "the command was started");
+      assert.ok(run.stderr.includes(named), run.stderr);
+      assert.ok(!/after-hidden|before/.test(run.stderr), run.stderr);
     }
   });
 

@@ -6,7 +6,6 @@ import {
   collect,
   dayInMs,
   deletedButRecoverableMessage,
-  deletedSecretNotFoundMessage,
   localClient,
   requestLog,
   secretDisabledMessage,
@@ -247,7 +246,7 @@ describe("interop: our client and the official @azure/keyvault-secrets 4.12 agre
       ];
       assert.deepEqual(notDeleted[0], notDeleted[1]);
       assert.equal(notDeleted[0].statusCode, 404);
-      assert.equal(notDeleted[0].message, deletedSecretNotFoundMessage(ourName));
+      assert.equal(notDeleted[0].message, secretNotFoundMessage(ourName));
 
       await deletePair(ourName, officialName);
       const a = await errorOf(ours.setSecret(officialName, "reuse"));

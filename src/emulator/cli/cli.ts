@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { parseCliArguments, helpText, type ParsedCliArguments } from "./cliArguments.js";
+import { challengesWithParent } from "../http/auth.js";
 import { isLoopbackHost } from "../http/hosts.js";
 import { writePrivateFile } from "../persistence/privateFiles.js";
 import { packageVersion } from "../../constants.js";
@@ -154,9 +155,22 @@ export async function runCli(argv: string[]): Promise<void> {
     "",
     "IDENTITY_ENDPOINT and IDENTITY_HEADER let ManagedIdentityCredential and DefaultAzureCredential",
     "take tokens from the local vault.",
-    "Clients on localhost need `disableChallengeResourceVerification: true` in the SecretClient",
-    "options: the authentication challenge names https://vault.azure.net, not this host.",
   );
+  const named = (parsed.options.hostnames ?? []).filter(challengesWithParent);
+  if (named.length > 0) {
+    const url = new URL(vault.vaultUrl);
+    url.hostname = named[0];
+    lines.push(
+      `Clients that verify the challenge resource (every official SDK does by default) reach the`,
+      `vault as ${url.origin}: there it challenges with the parent domain, which they accept.`,
+    );
+  } else {
+    lines.push(
+      "Clients on localhost need `disableChallengeResourceVerification: true` in the SecretClient",
+      "options: the authentication challenge names https://vault.azure.net, not this host. Or start",
+      "with --hostname myvault.localhost and reach the vault as https://myvault.localhost:<port>.",
+    );
+  }
   if (caPath !== undefined) {
     lines.push(
       `The certificate's CA is in ${caPath}; trust it by starting Node.js with`,

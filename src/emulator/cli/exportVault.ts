@@ -242,13 +242,22 @@ async function disableAgain(
 /**
  * A credential for the command line: the App Service managed identity protocol when
  * `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set, otherwise a placeholder token.
+ *
+ * A vault that is not a Key Vault host has its challenge taken on trust (the local vault names
+ * https://vault.azure.net), so its tokens must come from its own identity endpoint: a loopback
+ * `IDENTITY_ENDPOINT` is no proof, as App Service on Windows and Container Apps set one for the
+ * platform's identity, and a process squatting the vault's port would get a real token for
+ * whatever resource it names.
  * @param env - the environment
  * @param ca - CA certificate to trust for an https identity endpoint
+ * @param vaultUrl - the vault the tokens are for
  * @returns the credential
+ * @throws Error when the tokens would come from another origin than an unverified vault's own
  */
 export function commandLineCredential(
   env: Record<string, string | undefined>,
   ca: string | undefined,
+  vaultUrl: string,
 ): TokenCredential {
   const endpoint = env.IDENTITY_ENDPOINT;
   const header = env.IDENTITY_HEADER;
@@ -259,6 +268,13 @@ export function commandLineCredential(
         expiresOnTimestamp: Date.now() + 3_600_000,
       }),
     };
+  }
+  const vault = URL.canParse(vaultUrl) ? new URL(vaultUrl) : undefined;
+  const verified = vault === undefined || keyVaultSuffixes.some((s) => vault.hostname.endsWith(s));
+  if (!verified && (!URL.canParse(endpoint) || new URL(endpoint).origin !== vault.origin)) {
+    throw new Error(
+      `IDENTITY_ENDPOINT is not the identity endpoint of ${vault.origin}, so a real token could be sent to whatever answers there. Set IDENTITY_ENDPOINT=${vault.origin}/__local/identity/token and IDENTITY_HEADER as keyvault-emulator printed them, or unset both (a vault without --strict-auth accepts the placeholder token then sent).`,
+    );
   }
   return {
     getToken: async (scopes) => {
@@ -356,7 +372,7 @@ export async function runExport(
     } catch {
       // SecretClient reports the malformed URL.
     }
-    const client = new SecretClient(vaultUrl, commandLineCredential(env, ca), {
+    const client = new SecretClient(vaultUrl, commandLineCredential(env, ca, vaultUrl), {
       allowInsecureConnection: true,
       disableChallengeResourceVerification: !isKeyVaultHost(host),
       ...(ca === undefined ? {} : { tlsOptions: { ca } }),

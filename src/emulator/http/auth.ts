@@ -4,6 +4,7 @@
  * challenge. Verification results are cached per token string so the hot path does one map lookup.
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import {
   type VaultError,
@@ -16,9 +17,49 @@ import {
   tokenNotYetValid,
   tokenSignatureInvalid,
 } from "../wire/errors.js";
+import type { AcceptedHost } from "./hosts.js";
 
 /** The audience every Key Vault token carries. */
 export const vaultResource = "https://vault.azure.net";
+
+/** The names of the real service: answered exactly as the service does. */
+const serviceDomain = ".vault.azure.net";
+
+/**
+ * The resource the vault challenges a request with, from the `Host` it was addressed by.
+ *
+ * Every official client (JavaScript, Python, .NET, Java, Go) checks that the challenge's resource
+ * is a parent domain of the host it called (Python and Go compare the port too). The service's
+ * `https://vault.azure.net` passes only for `*.vault.azure.net` on port 443. So a vault addressed
+ * as the service (an IP address such as 127.0.0.1, `localhost`, or a `*.vault.azure.net` name)
+ * answers as the service does, and one addressed by a name with a parent domain
+ * (`myvault.localhost:8443`) challenges with that parent, port included
+ * (`https://localhost:8443`): verification passes in every client, and the identity endpoint
+ * issues tokens for it.
+ * @param host - the accepted `Host`
+ * @param scheme - the vault's scheme
+ * @returns the resource, without a trailing slash
+ */
+export function challengeResource(host: AcceptedHost, scheme: "http" | "https"): string {
+  const { hostname, authority } = host;
+  if (!challengesWithParent(hostname)) return vaultResource;
+  // The authority after the name: ":port" when the port is not the scheme's default.
+  const parent = hostname.slice(hostname.indexOf(".") + 1);
+  return `${scheme}://${parent}${authority.slice(hostname.length)}`;
+}
+
+/**
+ * Whether a vault reached by this name challenges with the name's parent domain (a name with a
+ * parent that is not the service's), so that clients verifying the challenge accept it.
+ * @param hostname - a host name as in URLs (lower case, IPv6 in brackets)
+ * @returns true for names such as `myvault.localhost`
+ */
+export function challengesWithParent(hostname: string): boolean {
+  const name = hostname.toLowerCase();
+  return (
+    isIP(name) === 0 && !name.startsWith("[") && name.includes(".") && !name.endsWith(serviceDomain)
+  );
+}
 
 /** Lifetime of issued tokens. */
 const tokenLifetimeSeconds = 3600;
@@ -34,12 +75,14 @@ interface TokenVerdict {
   expiresAtMs: number;
   /** Start of validity (`nbf`) in epoch milliseconds (0 when the token is not checked). */
   notBeforeMs: number;
-  /** Why the token is refused, if it is. */
-  error?: VaultError;
+  /** Why the token is refused, if it is: the error, given the challenge of the request. */
+  refusal?: (challenge: string) => VaultError;
   /** Whether the token was requested with claims (it satisfies a claims challenge). */
   hasClaims: boolean;
   /** Whether this token was already answered with a claims challenge. */
   challenged: boolean;
+  /** The `aud` claim without a trailing slash (undefined when the token is not checked). */
+  audience?: string;
 }
 
 /** Settings of {@link VaultAuth}. */
@@ -52,8 +95,6 @@ export interface VaultAuthSettings {
 
 /** Issues and checks bearer tokens for one vault. */
 export class VaultAuth {
-  /** The `WWW-Authenticate` value of every 401 that asks for a token. */
-  readonly challenge: string;
   private readonly issuer: string;
   private readonly verdicts = new Map<string, TokenVerdict>();
   private readonly encodedHeader = base64urlJson({ alg: "HS256", typ: "JWT" });
@@ -63,8 +104,16 @@ export class VaultAuth {
    * @param settings - signing key, tenant and modes
    */
   constructor(private readonly settings: VaultAuthSettings) {
-    this.challenge = `Bearer authorization="https://login.microsoftonline.com/${settings.tenantId}", resource="${vaultResource}"`;
     this.issuer = `https://sts.windows.net/${settings.tenantId}/`;
+  }
+
+  /**
+   * The `WWW-Authenticate` value of a 401 that asks for a token.
+   * @param resource - the resource challenged (see {@link challengeResource})
+   * @returns the header value
+   */
+  challenge(resource: string = vaultResource): string {
+    return `Bearer authorization="https://login.microsoftonline.com/${this.settings.tenantId}", resource="${resource}"`;
   }
 
   /**
@@ -112,17 +161,19 @@ export class VaultAuth {
   /**
    * Checks the `Authorization` header of a request.
    * @param authorization - the header value, if any
+   * @param resource - the resource the request is challenged with (see {@link challengeResource});
+   * under `strict`, tokens for it or for `https://vault.azure.net` are accepted
    * @throws VaultError 401 when the request may not proceed
    */
-  check(authorization: string | undefined): void {
-    const token = this.bearerToken(authorization);
+  check(authorization: string | undefined, resource: string = vaultResource): void {
+    const token = this.bearerToken(authorization, resource);
     let verdict = this.verdicts.get(token);
     if (verdict === undefined) {
       verdict = this.verify(token, this.settings.strict);
       if (this.verdicts.size >= maxCachedTokens) this.verdicts.clear();
       this.verdicts.set(token, verdict);
     }
-    this.enforce(verdict);
+    this.enforce(verdict, resource);
     if (this.settings.claimsChallenge && !verdict.hasClaims && !verdict.challenged) {
       verdict.challenged = true;
       throw claimsRequired(claimsChallengeHeader(Math.floor(Date.now() / 1000)));
@@ -134,28 +185,36 @@ export class VaultAuth {
    * expiry), whatever `strictAuth` says: for the routes that make the vault send requests
    * elsewhere, which no other caller may use.
    * @param authorization - the header value, if any
+   * @param resource - the resource the request is challenged with, as for {@link VaultAuth.check}
    * @throws VaultError 401 when the request may not proceed
    */
-  checkIssued(authorization: string | undefined): void {
-    this.enforce(this.verify(this.bearerToken(authorization), true));
+  checkIssued(authorization: string | undefined, resource: string = vaultResource): void {
+    // Not cached: the cache holds verdicts of the vault's own mode, which may be lenient.
+    const verdict = this.verify(this.bearerToken(authorization, resource), true);
+    this.enforce(verdict, resource);
   }
 
-  private bearerToken(authorization: string | undefined): string {
+  private bearerToken(authorization: string | undefined, resource: string): string {
     if (
       authorization === undefined ||
       authorization.length < 8 ||
       authorization.slice(0, 7).toLowerCase() !== "bearer "
     ) {
-      throw missingToken(this.challenge);
+      throw missingToken(this.challenge(resource));
     }
     return authorization.slice(7).trim();
   }
 
-  private enforce(verdict: TokenVerdict): void {
-    if (verdict.error !== undefined) throw verdict.error;
+  /** Throws the 401 a verdict calls for on a request challenged with `resource`. */
+  private enforce(verdict: TokenVerdict, resource: string): void {
+    if (verdict.refusal !== undefined) throw verdict.refusal(this.challenge(resource));
+    const { audience } = verdict;
+    if (audience !== undefined && audience !== vaultResource && audience !== resource) {
+      throw tokenAudienceInvalid(resource, audience, this.challenge(resource));
+    }
     const now = Date.now();
-    if (verdict.expiresAtMs <= now) throw tokenExpired(this.challenge);
-    if (verdict.notBeforeMs > now) throw tokenNotYetValid(this.challenge);
+    if (verdict.expiresAtMs <= now) throw tokenExpired(this.challenge(resource));
+    if (verdict.notBeforeMs > now) throw tokenNotYetValid(this.challenge(resource));
   }
 
   private verify(token: string, strict: boolean): TokenVerdict {
@@ -170,22 +229,22 @@ export class VaultAuth {
     verdict.hasClaims = typeof payload?.xms_claims === "string" && payload.xms_claims !== "";
     if (!strict) return verdict;
 
-    const refuse = (error: VaultError): TokenVerdict => {
-      verdict.error = error;
+    const refuse = (refusal: (challenge: string) => VaultError): TokenVerdict => {
+      verdict.refusal = refusal;
       return verdict;
     };
-    if (payload === undefined) return refuse(tokenMalformed(this.challenge));
+    if (payload === undefined) return refuse(tokenMalformed);
     const expected = Buffer.from(this.sign(`${parts[0]}.${parts[1]}`));
     const actual = Buffer.from(parts[2]);
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-      return refuse(tokenSignatureInvalid(this.challenge));
+      return refuse(tokenSignatureInvalid);
     }
     if (payload.iss !== this.issuer) {
-      return refuse(tokenIssuerInvalid(this.issuer, String(payload.iss), this.challenge));
+      const found = String(payload.iss);
+      return refuse((challenge) => tokenIssuerInvalid(this.issuer, found, challenge));
     }
-    if (payload.aud !== vaultResource && payload.aud !== `${vaultResource}/`) {
-      return refuse(tokenAudienceInvalid(vaultResource, String(payload.aud), this.challenge));
-    }
+    // The audience is checked per request: which resources are accepted depends on the Host.
+    verdict.audience = resourceOfScope(String(payload.aud));
     verdict.expiresAtMs = typeof payload.exp === "number" ? payload.exp * 1000 : 0;
     if (payload.nbf !== undefined) {
       // A start that is not a number makes the token never valid, as a missing expiry does.

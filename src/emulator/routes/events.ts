@@ -7,31 +7,35 @@ import { badParameter } from "../wire/errors.js";
 import type { Exchange } from "../http/exchange.js";
 import type { LocalRoute } from "./route.js";
 
-/** The events' routes, by path under `/__local/`. */
+/** The events' routes, by path. */
 export const eventRoutes: Record<string, LocalRoute> = {
-  events: {
-    method: "GET",
+  "/__local/events": {
+    methods: ["GET"],
     auth: "vault",
-    handle: (x: Exchange) => x.send(200, x.vault.events.status()),
+    handle: (exchange: Exchange) => exchange.send(200, exchange.vault.events.status()),
   },
-  "events/subscriptions": {
-    method: "POST",
+  "/__local/events/subscriptions": {
+    methods: ["POST"],
     auth: "issued",
-    handle: async (x: Exchange) => {
-      const body = await x.readJson();
+    handle: async (exchange: Exchange) => {
+      const body = await exchange.readJson();
       let added;
       try {
-        added = x.vault.events.subscribe(body);
+        added = exchange.vault.events.subscribe(body);
       } catch (error) {
         throw badParameter((error as Error).message);
       }
-      x.send(201, added);
+      exchange.send(201, added);
     },
   },
-  "events/deadletters": {
-    method: "GET",
+  "/__local/events/deadletters": {
+    methods: ["GET"],
     auth: "vault",
-    handle: (x: Exchange) =>
-      x.send(200, { value: x.vault.events.deadLetters() }, { "cache-control": "no-store" }),
+    handle: (exchange: Exchange) =>
+      exchange.send(
+        200,
+        { value: exchange.vault.events.deadLetters() },
+        { "cache-control": "no-store" },
+      ),
   },
 };

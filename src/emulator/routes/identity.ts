@@ -7,39 +7,39 @@ import { localClientId, resourceOfScope } from "../http/auth.js";
 import type { Exchange } from "../http/exchange.js";
 import type { LocalRoute } from "./route.js";
 
-/** The identity route, by path under `/__local/`. */
+/** The identity route, by path. */
 export const identityRoutes: Record<string, LocalRoute> = {
-  "identity/token": {
-    method: "GET",
+  "/__local/identity/token": {
+    methods: ["GET"],
     auth: "none",
-    handle: (x: Exchange) => issueToken(x),
+    handle: (exchange: Exchange) => issueToken(exchange),
   },
 };
 
-function issueToken(x: Exchange): void {
+function issueToken(exchange: Exchange): void {
   // OAuth-shaped errors, as the managed identity endpoint answers.
   const oauthError = (status: number, error: string, description: string): void =>
-    x.send(status, { error, error_description: description });
-  const header = x.req.headers["x-identity-header"];
+    exchange.send(status, { error, error_description: description });
+  const header = exchange.req.headers["x-identity-header"];
   if (header === undefined) {
     oauthError(400, "invalid_request", "The x-identity-header request header is missing.");
     return;
   }
-  if (!sameSecret(header, x.vault.identityHeader)) {
+  if (!sameSecret(header, exchange.vault.identityHeader)) {
     oauthError(401, "unauthorized_client", "The x-identity-header value is not valid.");
     return;
   }
-  if (x.query["api-version"] !== "2019-08-01") {
+  if (exchange.query["api-version"] !== "2019-08-01") {
     oauthError(400, "invalid_request", "The api-version must be 2019-08-01.");
     return;
   }
-  const resource = x.query.resource;
+  const resource = exchange.query.resource;
   if (resource === undefined || resource === "") {
     oauthError(400, "invalid_request", "The resource query parameter is missing.");
     return;
   }
-  const token = x.vault.auth.issue(resourceOfScope(resource));
-  x.send(200, {
+  const token = exchange.vault.auth.issue(resourceOfScope(resource));
+  exchange.send(200, {
     access_token: token.token,
     expires_on: String(Math.floor(token.expiresOnTimestamp / 1000)),
     resource,

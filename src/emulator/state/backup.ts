@@ -4,7 +4,7 @@
  * can open them; any change to the bytes fails authentication.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { backupNotDecryptable, malformedBackup } from "../wire/errors.js";
+import { backupCorrupt, backupNotDecryptable, malformedBackup } from "../wire/errors.js";
 import { isServiceDate } from "../wire/requests.js";
 import type { SerializedSecret, StoredVersion } from "./storeTypes.js";
 
@@ -42,7 +42,8 @@ export function sealBackup(secret: SerializedSecret, key: Buffer): string {
  * @param blob - the blob as sent (base64url)
  * @param key - the vault's 32-byte backup key
  * @returns the secret it holds
- * @throws VaultError 400 `Malformed backup blob` for bytes that are not a backup, 400
+ * @throws VaultError 400 `Malformed backup blob` for bytes that are not a backup (`Backup blob is
+ * corrupt.` when too short for a backup's header), 400
  * `BadParameter` `Cannot decrypt backup blob` for a blob this vault cannot open
  */
 export function openBackup(blob: string, key: Buffer): SerializedSecret {
@@ -50,13 +51,13 @@ export function openBackup(blob: string, key: Buffer): SerializedSecret {
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(blob)) throw malformed;
   const bytes = Buffer.from(blob, "base64url");
   const headerEnd = 1 + markerBytes.length;
-  if (
-    bytes.length < headerEnd + ivLength + tagLength ||
-    bytes[0] !== markerBytes.length ||
-    !bytes.subarray(1, headerEnd).equals(markerBytes)
-  ) {
+  // Too short to hold the header: the service calls the blob corrupt; a header that is not the
+  // marker is an unknown version.
+  if (bytes.length < headerEnd) throw backupCorrupt();
+  if (bytes[0] !== markerBytes.length || !bytes.subarray(1, headerEnd).equals(markerBytes)) {
     throw malformed;
   }
+  if (bytes.length < headerEnd + ivLength + tagLength) throw backupCorrupt();
   const cannotDecrypt = backupNotDecryptable();
   let plain: Buffer;
   try {

@@ -281,10 +281,20 @@ export async function loadSeed(
     seen.add(key);
     if (holds(store, version.name)) kept.set(key, version.name);
   }
+  // The versions of one name are created a second apart, ending now: the service lists versions
+  // by id, so creation times are what keeps their order (in an export, for one).
+  const remaining = new Map<string, number>();
+  for (const { name } of versions) {
+    const key = name.toLowerCase();
+    remaining.set(key, (remaining.get(key) ?? 0) + 1);
+  }
   let added = 0;
   for (const { name, ...fields } of versions) {
-    if (kept.has(name.toLowerCase())) continue;
-    const mutation = store.set(name, fields);
+    const key = name.toLowerCase();
+    const later = (remaining.get(key) ?? 1) - 1;
+    remaining.set(key, later);
+    if (kept.has(key)) continue;
+    const mutation = store.set(name, fields, later);
     await persist?.(mutation.record);
     added += 1;
   }
@@ -297,8 +307,11 @@ function holds(store: Pick<SecretStore, "exportSecret" | "getDeleted">, name: st
       read();
       return true;
     } catch (error) {
-      // Not found (404) means the vault does not hold it; anything else is a real failure.
-      if ((error as { status?: unknown }).status !== 404) throw error;
+      // Not found (404) means the vault does not hold it; a deleted secret that was disabled
+      // cannot be read (403) but is held; anything else is a real failure.
+      const status = (error as { status?: unknown }).status;
+      if (status === 403) return true;
+      if (status !== 404) throw error;
     }
   }
   return false;

@@ -66,7 +66,14 @@ export class SecretStore extends StoreState {
    * @returns the deleted secret
    */
   getDeleted(name: string): SecretView {
-    return this.deletedEntry(name, true, deletedSecretNotFound);
+    // A name with no deleted secret gets the generic message; "Deleted Secret not found" is
+    // what a poller reads while the delete is still running.
+    const entry = this.deletedEntry(name, secretNotFound);
+    if (entry.pendingUntil > this.clock.nowMs()) throw deletedSecretNotFound(name);
+    // The service refuses to read a secret that was disabled when it was deleted, as it
+    // refuses to read a disabled live one.
+    if (!entry.versions[entry.versions.length - 1].enabled) throw secretDisabled();
+    return entry;
   }
 
   /**
@@ -81,7 +88,7 @@ export class SecretStore extends StoreState {
   }
 
   /**
-   * Lists the versions of a secret after `afterVersion`, in creation order.
+   * Lists the versions of a secret after `afterVersion`, ordered by version id.
    * @param name - secret name
    * @param afterVersion - last version already returned ("" = from the start)
    * @param max - page size
@@ -96,17 +103,16 @@ export class SecretStore extends StoreState {
     const none = { secret: undefined, items: [], lastKey: afterVersion, more: false };
     // The service answers an empty list for a name it does not know.
     if (entry === undefined || entry.pendingUntil > this.clock.nowMs()) return none;
-    let start = 0;
-    if (afterVersion !== "") {
-      start = entry.versions.findIndex((v) => v.version === afterVersion) + 1;
-      if (start === 0) return none;
-    }
-    const items = entry.versions.slice(start, start + max);
+    // The service lists versions ordered by version id, not by creation.
+    const after = entry.versions
+      .filter((v) => v.version > afterVersion)
+      .sort((a, b) => (a.version < b.version ? -1 : 1));
+    const items = after.slice(0, max);
     return {
       secret: entry,
       items,
       lastKey: items.length > 0 ? items[items.length - 1].version : afterVersion,
-      more: start + max < entry.versions.length,
+      more: after.length > max,
     };
   }
 
@@ -170,9 +176,11 @@ export class SecretStore extends StoreState {
    * Sets a secret: a new version that becomes the latest.
    * @param name - secret name (already validated)
    * @param fields - validated fields of the request
+   * @param secondsAgo - how long before now the version counts as created (seeds space their
+   * versions a second apart, since versions are listed by id and only creation times order them)
    * @returns the record, the secret and its new version
    */
-  set(name: string, fields: SetFields): Mutation {
+  set(name: string, fields: SetFields, secondsAgo = 0): Mutation {
     const key = name.toLowerCase();
     const existing = this.active.get(key);
     if (existing !== undefined && existing.pendingUntil > this.clock.nowMs()) {
@@ -185,7 +193,7 @@ export class SecretStore extends StoreState {
       key,
       name,
       version: randomBytes(16).toString("hex"),
-      at: Math.floor(this.clock.nowMs() / 1000),
+      at: Math.floor(this.clock.nowMs() / 1000) - secondsAgo,
       ...fields,
     };
     this.apply(record);
@@ -241,7 +249,7 @@ export class SecretStore extends StoreState {
    * @returns the record
    */
   purge(name: string): StoreRecord {
-    const entry = this.deletedEntry(name, false, deletedSecretNotFound);
+    const entry = this.deletedEntry(name, deletedSecretNotFound);
     if (entry.pendingUntil > this.clock.nowMs()) throw beingDeleted();
     if (!this.purgeable) throw purgeNotAllowed();
     const record: StoreRecord = { type: "purge", key: entry.key, at: this.clock.nowMs() };
@@ -256,7 +264,7 @@ export class SecretStore extends StoreState {
    */
   recover(name: string): Mutation {
     // The service answers the generic "not found" message here, not "Deleted Secret not found".
-    const entry = this.deletedEntry(name, false, secretNotFound);
+    const entry = this.deletedEntry(name, secretNotFound);
     const now = this.clock.nowMs();
     if (entry.pendingUntil > now) throw beingDeleted();
     const record: StoreRecord = {
@@ -322,15 +330,9 @@ export class SecretStore extends StoreState {
     return this.expireIfDue(entry, this.clock.nowMs()) ? undefined : entry;
   }
 
-  private deletedEntry(
-    name: string,
-    mustBeDone: boolean,
-    notFound: (name: string) => Error,
-  ): SecretEntry {
+  private deletedEntry(name: string, notFound: (name: string) => Error): SecretEntry {
     const entry = this.liveDeleted(name.toLowerCase());
-    if (entry === undefined || (mustBeDone && entry.pendingUntil > this.clock.nowMs())) {
-      throw notFound(name);
-    }
+    if (entry === undefined) throw notFound(name);
     return entry;
   }
 

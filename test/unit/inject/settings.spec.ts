@@ -72,29 +72,43 @@ describe("clientOptionsFor", () => {
     assert.deepEqual(clientOptionsFor("https://127.0.0.1.example.com", {}), {});
   });
 
-  it("gives a loopback vault the local vault's options when the identity endpoint is local", () => {
+  it("gives a loopback vault the local vault's options when the identity endpoint is the vault's own", () => {
     assert.deepEqual(clientOptionsFor("http://127.0.0.1:8443", local), {
       disableChallengeResourceVerification: true,
       allowInsecureConnection: true,
     });
     assert.deepEqual(
-      clientOptionsFor("https://localhost:8443", {
+      clientOptionsFor("https://localhost:8443/", {
         ...local,
-        IDENTITY_ENDPOINT: "http://[::1]:1/t",
+        IDENTITY_ENDPOINT: "https://LOCALHOST:8443/__local/identity/token",
       }),
       { disableChallengeResourceVerification: true, allowInsecureConnection: false },
     );
   });
 
-  it("refuses a loopback vault when the token could come from Azure", () => {
+  it("refuses a loopback vault when the token could come from elsewhere, saying what to set", () => {
     for (const env of [
       {},
       { IDENTITY_HEADER: "abc" },
       { ...local, IDENTITY_HEADER: "" },
       { ...local, IDENTITY_ENDPOINT: "http://169.254.169.254/metadata/identity" },
       { ...local, IDENTITY_ENDPOINT: "not a url" },
+      // App Service on Windows and Container Apps: the platform's identity, on another port.
+      { ...local, IDENTITY_ENDPOINT: "http://127.0.0.1:41741/MSI/token/" },
+      { ...local, IDENTITY_ENDPOINT: "http://localhost:42356/msi/token" },
+      // Another host or scheme of this machine is another origin.
+      { ...local, IDENTITY_ENDPOINT: "http://127.0.0.1:8443/__local/identity/token" },
+      { ...local, IDENTITY_ENDPOINT: "https://localhost:8443/__local/identity/token" },
     ]) {
-      assert.throws(() => clientOptionsFor("http://localhost:8443", env), /is on this machine/);
+      assert.throws(
+        () => clientOptionsFor("http://localhost:8443", env),
+        (error: unknown) =>
+          error instanceof InjectError &&
+          error.message.includes("is on this machine") &&
+          error.message.includes(
+            "IDENTITY_ENDPOINT=http://localhost:8443/__local/identity/token and its IDENTITY_HEADER",
+          ),
+      );
     }
   });
 

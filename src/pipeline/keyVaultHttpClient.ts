@@ -1,3 +1,8 @@
+/**
+ * The lean transport. Mirrors core's Node HTTP client (`createDefaultHttpClient`) for Key Vault's
+ * JSON exchanges: the request Node writes for core's client (Host, Content-Length), core's errors
+ * (RestError with the system code, AbortError), and the response headers (responseHeaders.ts).
+ */
 import { AbortError } from "@azure/abort-controller";
 import {
   RestError,

@@ -9,7 +9,7 @@ import {
   type SendRequest,
 } from "@azure/core-rest-pipeline";
 
-export { fakeCredential, type FakeCredential } from "../../helpers/fakeCredential.js";
+export { fakeCredential, type FakeCredential } from "./fakeCredential.js";
 
 /** What the fake `next` saw on one call, copied at the time of the call. */
 export interface SentRequest {

@@ -1,4 +1,10 @@
-import type { AbortSignalLike } from "@azure/abort-controller";
+/**
+ * The retry policy: Key Vault's strategies (policies/retryStrategies.ts) in core's retry loop
+ * (`retryPolicy`), in place of core's `defaultRetryPolicy`. Core assumptions: the loop sends every
+ * attempt through `next`, the first one included (replayFirst.ts hands it an answer already
+ * received), and the words of its `info` lines (`retryEvent`) tell its retries and its giving up
+ * from the lines it writes for every request.
+ */
 import {
   isRestError,
   type PipelinePolicy,
@@ -11,13 +17,14 @@ import type { AzureLogger } from "@azure/logger";
 import { logger } from "../log.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 import { isTransientStatus } from "../util/retry.js";
+import { asksForThrottlingHandOff } from "../util/throttlingHandOff.js";
 import { replayFirst, type AttemptOutcome } from "./replayFirst.js";
 import {
   formatDuration,
   retryAfterStrategy,
   throttledBackoffStrategy,
   transientFailureStrategy,
-} from "./retryStrategies.js";
+} from "../policies/retryStrategies.js";
 
 /**
  * The name of the Key Vault retry policy in a pipeline.
@@ -28,6 +35,17 @@ export const keyVaultRetryPolicyName = "keyVaultRetryPolicy";
 const retryEvent = /retries after|redirects to|Maximum retries/;
 
 /**
+ * Whether a line of core's retry loop tells of a retry (its wait or redirect) or of giving up,
+ * rather than of an attempt like every other.
+ *
+ * @param message - The first argument of the loop's `logger.info` call.
+ * @returns true for a retry or giving up.
+ */
+export function isRetryEvent(message: unknown): boolean {
+  return typeof message === "string" && retryEvent.test(message);
+}
+
+/**
  * Core's retry loop writes five `info` lines for every request, retried or not ("Attempting to
  * send", "Processing 3 retry strategies", "Skipped", ...). Those go to `verbose`; a retry (its
  * wait or redirect) and giving up stay at `info`, errors and warnings where they were.
@@ -36,8 +54,7 @@ const retryLogger: AzureLogger = {
   ...logger,
   info: Object.assign(
     (message: unknown, ...args: unknown[]): void => {
-      const target =
-        typeof message === "string" && retryEvent.test(message) ? logger.info : logger.verbose;
+      const target = isRetryEvent(message) ? logger.info : logger.verbose;
       target(message, ...args);
     },
     {
@@ -56,22 +73,6 @@ const retryLogger: AzureLogger = {
 // 503 that says when to come back): 5 retries, Key Vault's advice of 1, 2, 4, 8, 16 s.
 const defaultMaxRetries = 3;
 const defaultMaxThrottledRetries = 5;
-
-/** Signals of callers that handle 429s themselves. */
-const throttlingHandedOff = new WeakSet<AbortSignalLike>();
-
-/**
- * Hands 429s of the requests sent with `signal` back to the caller at once, without the client's
- * own retries: for a caller that shares one backoff between many workers (SecretCache), where
- * each worker retrying on its own would multiply the throttled requests. Other failures are
- * retried as usual.
- *
- * @param signal - the abort signal the caller's requests carry
- * @internal
- */
-export function handOffThrottling(signal: AbortSignalLike): void {
-  throttlingHandedOff.add(signal);
-}
 
 /** `strategy`, except that it leaves 429s alone. */
 function notOnThrottled(strategy: RetryStrategy): RetryStrategy {
@@ -129,7 +130,8 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
     logger: retryLogger,
   };
   const throttlingRetried = retryPolicy(strategies, retryOptions);
-  // For callers that handle 429s themselves (handOffThrottling): every other failure as usual.
+  // For requests that ask for the throttling hand-off (util/throttlingHandOff.ts): 429s go back to
+  // the caller at once, every other failure is retried as usual.
   const throttlingPassedOn = retryPolicy(strategies.map(notOnThrottled), retryOptions);
   return {
     name: keyVaultRetryPolicyName,
@@ -149,10 +151,7 @@ export function keyVaultRetryPolicy(options: PipelineRetryOptions = {}): Pipelin
       }
       // Everything else goes through core's loop, which is handed the first attempt's outcome
       // as if it had sent it itself: the same retries, waits and log lines as without this path.
-      const policy =
-        request.abortSignal !== undefined && throttlingHandedOff.has(request.abortSignal)
-          ? throttlingPassedOn
-          : throttlingRetried;
+      const policy = asksForThrottlingHandOff(request) ? throttlingPassedOn : throttlingRetried;
       try {
         return await policy.sendRequest(
           request,

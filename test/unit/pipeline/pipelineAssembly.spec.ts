@@ -6,10 +6,10 @@ import {
   type PipelineRequest,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import { createClientPipeline } from "../../../src/clientPipeline.js";
+import { createClientPipeline } from "../../../src/pipeline/clientPipeline.js";
 import type { SecretClientOptions } from "../../../src/models.js";
 import { clearChallengeCache } from "../../../src/policies/challengeCache.js";
-import { fakeCredential, makeRequest } from "./fakes.js";
+import { fakeCredential, makeRequest } from "../../helpers/policyFakes.js";
 
 const vaultUrl = "https://myvault.vault.azure.net";
 const challenge = `Bearer authorization="https://login.windows.net/tenant-1", resource="https://vault.azure.net"`;

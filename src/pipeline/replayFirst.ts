@@ -1,3 +1,8 @@
+/**
+ * Hands an answer already received to one of core's policies (retry, redirect) as the answer to
+ * its own first attempt. Core assumption: those policies send their first attempt through `next`,
+ * once, and treat its answer or error as they would one they sent.
+ */
 import type { PipelineResponse, SendRequest } from "@azure/core-rest-pipeline";
 
 /** The outcome of an attempt: its response, or what it threw. */

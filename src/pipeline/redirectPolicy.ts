@@ -1,3 +1,7 @@
+/**
+ * Core's redirect policy, entered only on a 3xx. Core assumption: it passes any other answer on
+ * as it is, and asks `next` for its first attempt (replayFirst.ts).
+ */
 import {
   redirectPolicy as coreRedirectPolicy,
   redirectPolicyName,

@@ -1,3 +1,8 @@
+/**
+ * The request log, in place of core's `logPolicy`, which it runs on a sanitized view of the
+ * request. Core assumptions: its log policy writes the view it is given (so nothing else of the
+ * request reaches the log) and a line beginning "Response status code: " (given the elapsed time).
+ */
 import type { Debugger } from "@azure/logger";
 import {
   logPolicy,
@@ -11,7 +16,7 @@ import { logger } from "../log.js";
 export const requestLogPolicyName = "keyVaultRequestLogPolicy";
 
 /** The line core's log policy writes for a response's status; the elapsed time is appended to it. */
-const statusLinePrefix = "Response status code: ";
+export const statusLinePrefix = "Response status code: ";
 
 /**
  * The part of a request a log may show. Core's log policy writes the whole request object:

@@ -1,3 +1,8 @@
+/**
+ * The lean transport's response headers. Mirrors Node's `message.headers` (which core's client
+ * reads) for repeated headers, except `set-cookie`: core's client keeps its first value, these
+ * join them all (Key Vault sends none).
+ */
 import {
   createHttpHeaders,
   type HttpHeaders,

@@ -1,3 +1,11 @@
+/**
+ * The client's pipeline, assembled from core's (`createPipelineFromOptions`). Core assumptions
+ * (test/unit/pipeline/coreAssumptions.spec.ts): core's policy names, the two it does not export
+ * among them (corePolicies.ts); its order (proxy, abort signal, user agent, request id first;
+ * retry, tracing, redirect after the Retry phase); `getOrderedPolicies()` handing out the same
+ * array until a policy is added or removed (`composed`); `tlsPolicy` putting one settings object
+ * on every request (the agents are keyed by it).
+ */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { TokenCredential } from "@azure/core-auth";
@@ -20,23 +28,25 @@ import {
   type SendRequest,
   type TlsSettings,
 } from "@azure/core-rest-pipeline";
-import { packageName, packageVersion } from "./constants.js";
-import { createKeyVaultHttpClient } from "./http/keyVaultHttpClient.js";
-import { logger } from "./log.js";
-import type { SecretClientOptions } from "./models.js";
-import { apiVersionPolicy } from "./policies/apiVersionPolicy.js";
-import { hasDefaultProxy, onlyWhen, requestIdPolicy } from "./policies/corePolicies.js";
-import { challengeAuthenticationPolicy } from "./policies/challengeAuthenticationPolicy.js";
-import { keyVaultRetryPolicy } from "./policies/keyVaultRetryPolicy.js";
-import { redirectLocationPolicy } from "./policies/redirectLocationPolicy.js";
-import { redirectPolicy } from "./policies/redirectPolicy.js";
-import { tracingPolicy, tracingPolicyName } from "./policies/tracingPolicy.js";
-import { requestLogPolicy } from "./policies/requestLogPolicy.js";
-import { computeUserAgent, userAgentPolicy } from "./policies/userAgentPolicy.js";
-
-// Core exports the names of the policies it adds, except these.
-const defaultRetryPolicyName = "defaultRetryPolicy";
-const wrapAbortSignalLikePolicyName = "wrapAbortSignalLikePolicy";
+import { packageName, packageVersion } from "../constants.js";
+import { createKeyVaultHttpClient } from "./keyVaultHttpClient.js";
+import { logger } from "../log.js";
+import type { SecretClientOptions } from "../models.js";
+import { apiVersionPolicy } from "../policies/apiVersionPolicy.js";
+import {
+  defaultRetryPolicyName,
+  hasDefaultProxy,
+  onlyWhen,
+  requestIdPolicy,
+  wrapAbortSignalLikePolicyName,
+} from "./corePolicies.js";
+import { challengeAuthenticationPolicy } from "../policies/challengeAuthenticationPolicy.js";
+import { keyVaultRetryPolicy } from "./keyVaultRetryPolicy.js";
+import { redirectLocationPolicy } from "../policies/redirectLocationPolicy.js";
+import { redirectPolicy } from "./redirectPolicy.js";
+import { tracingPolicy, tracingPolicyName } from "./tracingPolicy.js";
+import { requestLogPolicy } from "./requestLogPolicy.js";
+import { computeUserAgent, userAgentPolicy } from "./userAgentPolicy.js";
 
 /** Headers of Key Vault responses that are safe to log. */
 const loggedHeaderNames = [

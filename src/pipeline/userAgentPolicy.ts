@@ -1,3 +1,8 @@
+/**
+ * Core's user agent policy, without its wait on every request. Core assumptions: its value does
+ * not depend on the request (so it is computed once, by running core's policy on a scratch
+ * request), and a request's own User-Agent is kept.
+ */
 import {
   createHttpHeaders,
   createPipelineRequest,

@@ -1,12 +1,21 @@
 /**
  * Core's policies that have nothing to do on most Key Vault requests, entered only when they do:
- * each of core's is an async step (a promise and a wait) on every request.
+ * each of core's is an async step (a promise and a wait) on every request. Mirrors core's proxy
+ * policy (the environment variables it reads its default proxy from), its abort-signal policy
+ * (nothing to do without a signal) and its request id policy (the header it sets); and names the
+ * two policies core adds without exporting their names.
  */
 import {
   setClientRequestIdPolicyName,
   type PipelinePolicy,
   type PipelineRequest,
 } from "@azure/core-rest-pipeline";
+
+/** The name of core's default retry policy, which core does not export. */
+export const defaultRetryPolicyName = "defaultRetryPolicy";
+
+/** The name of core's policy that wraps an abort signal like, which core does not export. */
+export const wrapAbortSignalLikePolicyName = "wrapAbortSignalLikePolicy";
 
 /**
  * `policy` (same name), entered only for requests that `needed` says it has work on; the others
@@ -27,8 +36,11 @@ export function onlyWhen(
   };
 }
 
-/** The environment variables core's proxy policy reads its default proxy from. */
-const proxyVariables = ["HTTPS_PROXY", "ALL_PROXY", "HTTP_PROXY"];
+/**
+ * The environment variables core's proxy policy reads its default proxy from (each also in lower
+ * case).
+ */
+export const proxyVariables = ["HTTPS_PROXY", "ALL_PROXY", "HTTP_PROXY"];
 
 /**
  * Whether core's proxy policy, created now, has a proxy for requests without `proxySettings`:

@@ -3,13 +3,16 @@ import { format } from "node:util";
 import { AzureLogger, getLogLevel, setLogLevel } from "@azure/logger";
 import { createHttpHeaders, RestError, type PipelineResponse } from "@azure/core-rest-pipeline";
 import {
-  handOffThrottling,
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
-} from "../../../src/policies/keyVaultRetryPolicy.js";
+} from "../../../src/pipeline/keyVaultRetryPolicy.js";
 import { formatDuration } from "../../../src/policies/retryStrategies.js";
 import { backoffDelayInMs, getRetryAfterInMs } from "../../../src/util/retry.js";
-import { type CannedAnswer, fakeNext, makeRequest } from "./fakes.js";
+import {
+  passOnThrottlingHandOff,
+  throttlingHandOffKey,
+} from "../../../src/util/throttlingHandOff.js";
+import { type CannedAnswer, fakeNext, makeRequest } from "../../helpers/policyFakes.js";
 
 const url = "https://myvault.vault.azure.net/secrets/a?api-version=7.6";
 const ok200: CannedAnswer = { status: 200, bodyAsText: "{}" };
@@ -38,31 +41,29 @@ describe("keyVaultRetryPolicy", function () {
     assert.equal(keyVaultRetryPolicyName, "keyVaultRetryPolicy");
   });
 
-  describe("handOffThrottling", function () {
-    it("gives a 429 of a handed-off signal back at once, with or without Retry-After", async function () {
-      const signal = new AbortController().signal;
-      handOffThrottling(signal);
+  describe("the throttling hand-off (util/throttlingHandOff.ts)", function () {
+    const handingOff = { [throttlingHandOffKey]: true };
+
+    it("gives a 429 of a request that asks for the hand-off back at once, with or without Retry-After", async function () {
       for (const headers of [{}, { "Retry-After": "0" }] as Array<Record<string, string>>) {
         const next = fakeNext([throttled(headers), ok200]);
         const request = makeRequest(url);
-        request.abortSignal = signal;
+        passOnThrottlingHandOff(handingOff, request);
         const response = await keyVaultRetryPolicy(fast).sendRequest(request, next);
         assert.equal(response.status, 429);
         assert.equal(next.sent.length, 1);
       }
     });
 
-    it("still retries other failures of a handed-off signal, and 429s of other signals", async function () {
-      const handedOff = new AbortController().signal;
-      handOffThrottling(handedOff);
+    it("still retries other failures of a request that asks for it, and 429s of other requests", async function () {
       const first = makeRequest(url);
-      first.abortSignal = handedOff;
+      passOnThrottlingHandOff(handingOff, first);
       const unavailable = fakeNext([{ status: 503, bodyAsText: "{}" }, ok200]);
       assert.equal((await keyVaultRetryPolicy(fast).sendRequest(first, unavailable)).status, 200);
       assert.equal(unavailable.sent.length, 2);
 
       const second = makeRequest(url);
-      second.abortSignal = new AbortController().signal;
+      passOnThrottlingHandOff({}, second);
       const next = fakeNext([throttled(), ok200]);
       assert.equal((await keyVaultRetryPolicy(fast).sendRequest(second, next)).status, 200);
       assert.equal(next.sent.length, 2);

@@ -1,3 +1,9 @@
+/**
+ * The HTTP spans, in place of core's `tracingPolicy`: the same span (name, kind, attributes,
+ * status, package `@azure/core-rest-pipeline` and core's version), started only when recorded.
+ * Core assumptions: the attributes core gives a span and how it sanitizes `http.url`; core's
+ * version, read from the User-Agent core's policy sends (userAgentPolicy.ts).
+ */
 import {
   isRestError,
   type PipelinePolicy,
@@ -12,7 +18,7 @@ import {
   type TracingSpan,
 } from "@azure/core-tracing";
 import { logger } from "../log.js";
-import { isUnrecordedContext } from "../tracing.js";
+import { isUnrecordedContext } from "./tracingClient.js";
 import { computeUserAgent, type UserAgent } from "./userAgentPolicy.js";
 
 /**
@@ -32,6 +38,17 @@ export interface TracingPolicyOptions {
 }
 
 const redacted = "REDACTED";
+
+/**
+ * Core's version, as the User-Agent of core's policy names it (`core-rest-pipeline/<version>`).
+ *
+ * @param userAgent - The User-Agent core's policy sends.
+ * @returns The version, or "" when the value names none.
+ */
+export function coreVersionIn(userAgent: string): string {
+  const versions = [...userAgent.matchAll(/(?:^| )core-rest-pipeline\/(\S+)/g)];
+  return versions.at(-1)?.[1] ?? "";
+}
 /** URLs the WHATWG parser leaves exactly as they are: no dot segments, nothing to escape. */
 const alreadyNormalUrl =
   /^https?:\/\/[A-Za-z0-9.\-:[\]]+\/[A-Za-z0-9\-._~%/!$'()*+,;=:@]*(\?[A-Za-z0-9\-._~%!$'()*+,;=:@/?&]*)?$/;
@@ -59,11 +76,10 @@ export function tracingPolicy(options: TracingPolicyOptions = {}): PipelinePolic
   const userAgentReady = (
     options.userAgent ?? computeUserAgent(options.userAgentPrefix)
   ).ready.then((value) => {
-    const versions = [...value.matchAll(/(?:^| )core-rest-pipeline\/(\S+)/g)];
     tracingClient = createTracingClient({
       namespace: "",
       packageName: "@azure/core-rest-pipeline",
-      packageVersion: versions.at(-1)?.[1] ?? "",
+      packageVersion: coreVersionIn(value),
     });
     userAgent = value;
     return value;
