@@ -134,11 +134,13 @@ const versionPattern = /^[0-9a-zA-Z]{1,64}$/;
 
 /**
  * Checks a delivery a webhook received and reads it: an Event Grid subscription validation, or
- * Key Vault secret events in the Event Grid schema (an array) or CloudEvents 1.0 (one event or an
- * array). Events of other types are counted, not read. Nothing is trusted that was not checked:
+ * Key Vault secret events in the Event Grid schema (one event or an array) or CloudEvents 1.0 (one
+ * event or an array), as JSON text, as the value it parses to, or as `@azure/eventgrid`'s
+ * deserializers give them (dates as `Date`). Events of other types are counted, not read. Nothing is trusted that was not checked:
  * every field has its type and bound, the secret's name the service's rule, and `data.Id` names
  * the same secret and version.
- * @param body - the request body: its JSON text, or the value it parses to
+ * @param body - the request body: its JSON text, or the value it parses to (or events
+ *   `@azure/eventgrid` deserialized)
  * @returns the validation to answer, or the events
  * @throws TypeError naming what is wrong; answer such a delivery 400 (Event Grid does not retry it)
  * @example
@@ -220,8 +222,7 @@ function readEnvelope(
   const known = keyVaultSecretEventTypes.find((name) => name === type);
   if (known === undefined) return undefined;
   const timeField = cloud ? "time" : "eventTime";
-  const time = new Date(boundedString(item[timeField], at(timeField)));
-  if (Number.isNaN(time.getTime())) throw deliveryError(`${at(timeField)} is not a date`);
+  const time = readTime(item[timeField], at(timeField));
   const event: KeyVaultSecretEvent = {
     id: boundedString(item.id, at("id")),
     type: known,
@@ -288,6 +289,14 @@ function namesVersion(id: string, name: string, version: string): boolean {
     segments[2].toLowerCase() === name.toLowerCase() &&
     segments[3].toLowerCase() === version.toLowerCase()
   );
+}
+
+/** An ISO 8601 string as on the wire, or a Date (`@azure/eventgrid`'s deserializers make one). */
+function readTime(value: unknown, field: string): Date {
+  const time =
+    value instanceof Date ? new Date(value.getTime()) : new Date(boundedString(value, field));
+  if (Number.isNaN(time.getTime())) throw deliveryError(`${field} is not a date`);
+  return time;
 }
 
 /** Unix seconds as the service sends them: a number, null or absent (also a numeric string). */

@@ -142,7 +142,7 @@ const clientRules: Record<string, string[]> = {
   policies: ["api", "util", "log.ts", "loopbackHost.ts"],
   lro: ["models.ts", "util"],
   events: ["util"],
-  secretCache: ["models.ts", "paging.ts", "util", "log.ts"],
+  secretCache: ["models.ts", "paging.ts", "util", "log.ts", "events"],
   inject: ["secretClient.ts", "secretCache", "models.ts", "loopbackHost.ts"],
   "models.ts": ["api"],
   "paging.ts": ["api"],

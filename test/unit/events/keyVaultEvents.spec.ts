@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { EventGridDeserializer } from "@azure/eventgrid";
 import {
   maxEventsPerDelivery,
   parseKeyVaultEventDelivery,
@@ -121,6 +122,22 @@ describe("parseKeyVaultEventDelivery", () => {
       assert.equal(delivery.events[0].name, "secret1");
       assert.equal(delivery.events[0].source, topic);
     }
+  });
+
+  it("reads events as @azure/eventgrid's deserializers give them (times as Date)", async () => {
+    const deserializer = new EventGridDeserializer();
+    const given = [
+      await deserializer.deserializeEventGridEvents(JSON.stringify([eventGridEvent()])),
+      await deserializer.deserializeCloudEvents(JSON.stringify([cloudEvent()])),
+    ];
+    for (const events of given) {
+      assert.ok(events[0] !== undefined);
+      const delivery = parseKeyVaultEventDelivery(events);
+      assert.ok(delivery.kind === "events");
+      assert.deepEqual(delivery.events[0].time, new Date("2024-04-01T16:21:21.293Z"));
+      assert.equal(delivery.events[0].version, version);
+    }
+    assertRefused([eventGridEvent({ eventTime: new Date(Number.NaN) })], /eventTime is not a date/);
   });
 
   it("takes the dates as the documentation's sample writes them (numeric strings)", () => {
