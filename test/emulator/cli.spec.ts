@@ -50,6 +50,9 @@ const allFlags = [
   "--request-timeout-ms",
   "--keep-alive-timeout-ms",
   "--max-connections",
+  "--event-subscription",
+  "--event-schema",
+  "--near-expiry-days",
 ];
 
 describe("parseCliArguments", () => {

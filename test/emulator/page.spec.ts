@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sendWithHost } from "../helpers/testKit.js";
+import { pause, sendWithHost } from "../helpers/testKit.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { runPage } from "../../src/emulator/page/pageScript.js";
 import { PageSessions, pageSessionIdleMs } from "../../src/emulator/page/pageSessions.js";
@@ -397,6 +397,46 @@ describe("integration: the page to look inside", () => {
       after.log.map((e) => `${e.method} ${e.path}`),
       ["GET /secrets/logged/"],
     );
+  });
+});
+
+describe("integration: the page shows the dead letters", () => {
+  it("lists the events the vault gave up, beside the request log, without the webhook's query", async () => {
+    // Nothing listens on port 1: the handshake fails, and the events go to the dead letters.
+    const vault = await startLocalVault({
+      eventSubscriptions: [{ endpoint: "http://127.0.0.1:1/hook?code=hidden-key" }],
+      events: { maxDeliveryAttempts: 1 },
+    });
+    try {
+      const session = await openSession(vault.pageUrl());
+      const state = async () =>
+        (await (
+          await fetch(`${vault.vaultUrl}/__local/page/api/state`, {
+            headers: sessionHeaders(session),
+          })
+        ).json()) as { deadLetters: Record<string, unknown>[] };
+      await localClient(vault).setSecret("undelivered", hiddenValue);
+      while ((await state()).deadLetters.length === 0) await pause(5);
+      const text = JSON.stringify((await state()).deadLetters);
+      assert.ok(!text.includes(hiddenValue) && !text.includes("hidden-key"));
+      const [letter] = (await state()).deadLetters;
+      assert.deepEqual(
+        [letter.subscription, letter.endpoint, letter.eventType, letter.subject, letter.reason],
+        [
+          "local-1",
+          "http://127.0.0.1:1/hook",
+          "Microsoft.KeyVault.SecretNewVersionCreated",
+          "undelivered",
+          "SubscriptionValidationFailed",
+        ],
+      );
+      const html = await (
+        await fetch(`${vault.vaultUrl}/__local/page`, { headers: { cookie: session.cookie } })
+      ).text();
+      assert.match(html, /<table id="log">[\s\S]*<table id="dead-letters">/);
+    } finally {
+      await vault.close();
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "../options.js";
+import type { LocalVaultEventSubscription } from "../events/eventOptions.js";
 import { recoveryLevels } from "../../api/wireTypes.js";
 import { environmentName, nameEnvironmentSource, withEnvironment } from "./environment.js";
 
@@ -43,10 +44,16 @@ const cliOptions = {
   "request-timeout-ms": { type: "string" },
   "keep-alive-timeout-ms": { type: "string" },
   "max-connections": { type: "string" },
+  "event-subscription": { type: "string", multiple: true },
+  "event-schema": { type: "string" },
+  "near-expiry-days": { type: "string" },
 } as const;
 
 /** Flags that may be given more than once. */
-const repeatable = new Set(["hostname"]);
+const repeatable = new Set(["hostname", "event-subscription"]);
+
+/** Largest `--near-expiry-days`: 10 years. */
+const maxNearExpiryDays = 3650;
 
 /**
  * Usage of the `keyvault-emulator` command, as printed by `--help`.
@@ -106,6 +113,14 @@ Connections:
                            Milliseconds an idle keep-alive connection stays open (default 5000)
   --max-connections N      Most connections open at once (default 256); at the cap, the one idle
                            longest (no request in flight) gives way to a new one
+
+Events (Event Grid's Key Vault events, sent to webhooks; see the README):
+  --event-subscription URL A webhook that gets SecretNewVersionCreated, SecretNearExpiry and
+                           SecretExpired once it answers Event Grid's handshake (repeatable;
+                           KEYVAULT_EMULATOR_EVENT_SUBSCRIPTION takes a comma-separated list)
+  --event-schema SCHEMA    EventGridSchema (default) or CloudEventSchemaV1_0, for those webhooks
+  --near-expiry-days N     Days ahead of a secret's expiry at which SecretNearExpiry is sent,
+                           0..${maxNearExpiryDays} (default 30)
 
 Faults (all off by default):
   --throttle-limit N       Requests per 10-second window before answering 429
@@ -167,6 +182,7 @@ function secretFlagWarnings(
 /** The flag that sets an option (`recoverableDays` → `--recoverable-days`), for messages. */
 function flagOf(option: string): string {
   if (option === "hostnames") return "--hostname";
+  if (option === "eventSubscriptions") return "--event-subscription";
   const kebab = option
     .replace(/InMs$/, "Ms")
     .replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
@@ -271,6 +287,32 @@ export function parseCliArguments(
   }
 }
 
+/** The events' flags: subscriptions (all in one schema) and the near-expiry threshold. */
+function readEventFlags(
+  values: ReturnType<typeof parseTokens>["values"],
+  options: LocalVaultOptions,
+): void {
+  const endpoints = values["event-subscription"];
+  const schema = values["event-schema"] as LocalVaultEventSubscription["schema"];
+  if (endpoints !== undefined) {
+    options.eventSubscriptions = endpoints.map((endpoint) =>
+      schema === undefined ? { endpoint } : { endpoint, schema },
+    );
+  } else if (schema !== undefined) {
+    throw new TypeError("--event-schema applies to the --event-subscription webhooks: name one.");
+  }
+  const days = values["near-expiry-days"];
+  if (days !== undefined) {
+    const whole = parseWhole("near-expiry-days", days);
+    if (whole > maxNearExpiryDays) {
+      throw new RangeError(
+        `--near-expiry-days must be from 0 to ${maxNearExpiryDays}, got ${whole}.`,
+      );
+    }
+    options.events = { nearExpiryInMs: whole * 86_400_000 };
+  }
+}
+
 function parseWithEnvironment(argv: string[]): ParsedCliArguments {
   const parsed = parseTokens(argv);
   const seen = new Set<string>();
@@ -353,6 +395,8 @@ function parseWithEnvironment(argv: string[]): ParsedCliArguments {
   if (values["identity-header"] !== undefined) {
     options.identityHeader = values["identity-header"];
   }
+
+  readEventFlags(values, options);
 
   const faults: NonNullable<LocalVaultOptions["faults"]> = {};
   if (values["throttle-limit"] !== undefined) {

@@ -193,6 +193,35 @@ export class VaultAuth {
    * @throws VaultError 401 when the request may not proceed
    */
   check(authorization: string | undefined, resource: string = vaultResource): void {
+    const token = this.bearerToken(authorization, resource);
+    let verdict = this.verdicts.get(token);
+    if (verdict === undefined) {
+      verdict = this.verify(token, this.settings.strict);
+      if (this.verdicts.size >= maxCachedTokens) {
+        this.verdicts.clear();
+        this.openChallenges.clear();
+      }
+      this.verdicts.set(token, verdict);
+    }
+    this.enforce(verdict, resource);
+    this.challengeForClaims(verdict);
+  }
+
+  /**
+   * Checks that a request carries a token this vault issued (signature, issuer, audience,
+   * expiry), whatever `strictAuth` says: for the routes that make the vault send requests
+   * elsewhere, which no other caller may use.
+   * @param authorization - the header value, if any
+   * @param resource - the resource the request is challenged with, as for {@link VaultAuth.check}
+   * @throws VaultError 401 when the request may not proceed
+   */
+  checkIssued(authorization: string | undefined, resource: string = vaultResource): void {
+    // Not cached: the cache holds verdicts of the vault's own mode, which may be lenient.
+    const verdict = this.verify(this.bearerToken(authorization, resource), true);
+    this.enforce(verdict, resource);
+  }
+
+  private bearerToken(authorization: string | undefined, resource: string): string {
     if (
       authorization === undefined ||
       authorization.length < 8 ||
@@ -200,16 +229,11 @@ export class VaultAuth {
     ) {
       throw missingToken(this.challenge(resource));
     }
-    const token = authorization.slice(7).trim();
-    let verdict = this.verdicts.get(token);
-    if (verdict === undefined) {
-      verdict = this.verify(token);
-      if (this.verdicts.size >= maxCachedTokens) {
-        this.verdicts.clear();
-        this.openChallenges.clear();
-      }
-      this.verdicts.set(token, verdict);
-    }
+    return authorization.slice(7).trim();
+  }
+
+  /** Throws the 401 a verdict calls for on a request challenged with `resource`. */
+  private enforce(verdict: TokenVerdict, resource: string): void {
     if (verdict.refusal !== undefined) throw verdict.refusal(this.challenge(resource));
     const { audience } = verdict;
     if (audience !== undefined && audience !== vaultResource && audience !== resource) {
@@ -218,11 +242,17 @@ export class VaultAuth {
     const now = Date.now();
     if (verdict.expiresAtMs <= now) throw tokenExpired(this.challenge(resource));
     if (verdict.notBeforeMs > now) throw tokenNotYetValid(this.challenge(resource));
+  }
+
+  /**
+   * Under `claimsChallenge`: a token without claims gets one claims challenge; a token with claims
+   * answers the oldest open challenge, and the challenged token sent again (a credential with no
+   * new token to give: a cached managed identity token) is let through, as before, and answers
+   * its own.
+   */
+  private challengeForClaims(verdict: TokenVerdict): void {
     if (!this.settings.claimsChallenge) return;
     if (verdict.hasClaims || verdict.challenged) {
-      // A token with claims answers the oldest open challenge; the challenged token sent again
-      // (a credential with no new token to give: a cached managed identity token) is let through,
-      // as before, and answers its own.
       if (!verdict.answered) {
         verdict.answered = true;
         const answered = verdict.hasClaims ? this.oldestOpenChallenge()?.verdict : verdict;
@@ -231,12 +261,13 @@ export class VaultAuth {
       return;
     }
     verdict.challenged = true;
+    const now = Date.now();
     const nbf = Math.floor(now / 1000);
     this.openChallenges.set(verdict, { claims: claimsOfChallenge(nbf), sentAtMs: now });
     throw claimsRequired(claimsChallengeHeader(nbf));
   }
 
-  private verify(token: string): TokenVerdict {
+  private verify(token: string, strict: boolean): TokenVerdict {
     const verdict: TokenVerdict = {
       expiresAtMs: Infinity,
       notBeforeMs: 0,
@@ -247,7 +278,7 @@ export class VaultAuth {
     const parts = token.split(".");
     const payload = parts.length === 3 ? decodeJson(parts[1]) : undefined;
     verdict.hasClaims = typeof payload?.xms_claims === "string" && payload.xms_claims !== "";
-    if (!this.settings.strict) return verdict;
+    if (!strict) return verdict;
 
     const refuse = (refusal: (challenge: string) => VaultError): TokenVerdict => {
       verdict.refusal = refusal;

@@ -159,7 +159,7 @@ export class Exchange {
    * @returns a promise that resolves once answered
    */
   async commit(record: StoreRecord, status: number, body: unknown): Promise<void> {
-    await this.vault.persist?.(record);
+    await this.vault.persist(record);
     this.send(status, body);
   }
 

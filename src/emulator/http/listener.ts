@@ -1,10 +1,10 @@
 /**
  * The vault's request listener and its one router: parses a request, refuses it unless its `Host`
  * names the vault and no other origin sent it, then routes it. The vault's own routes (health, the
- * page and its new links, test controls, identity; one table by path, routes/route.ts their shape)
- * get their method checked, their authentication and their body type; Key Vault's API gets faults,
- * authentication, its api-version and body type checked, then the route module for its collection
- * (routes/).
+ * page and its new links, test controls, events, identity; one table by path, routes/route.ts
+ * their shape) get their method checked, their authentication and their body type; Key Vault's API
+ * gets faults, authentication, its api-version and body type checked, then the route module for
+ * its collection (routes/).
  * Every error, whatever the route, is a VaultError answered in the one error shape.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -27,6 +27,7 @@ import { healthRoutes } from "../routes/health.js";
 import type { AcceptedHost } from "./hosts.js";
 import type { RenderContext } from "../wire/render.js";
 import { controlRoutes } from "../routes/controls.js";
+import { eventRoutes } from "../routes/events.js";
 import { handleDeletedSecrets } from "../routes/deletedSecrets.js";
 import { identityRoutes } from "../routes/identity.js";
 import { pageLinkRoutes } from "../routes/pageLink.js";
@@ -57,6 +58,7 @@ export function createRequestListener(
   const localRoutes: Readonly<Record<string, LocalRoute>> = {
     ...healthRoutes,
     ...controlRoutes,
+    ...eventRoutes,
     ...identityRoutes,
     ...pageLinkRoutes,
     ...vault.page?.routes,
@@ -121,7 +123,7 @@ function answerLocal(exchange: Exchange, local: LocalRoute): Promise<void> | voi
     throw methodNotAllowed(exchange.method, exchange.path, local.methods.join(", "));
   }
   exchange.render = renderContext(exchange, "");
-  if (local.auth === "vault") authenticate(exchange);
+  if (local.auth !== "none") authenticate(exchange, local.auth);
   checkBodyType(exchange);
   return local.handle(exchange);
 }
@@ -156,12 +158,13 @@ function answerService(exchange: Exchange): Promise<void> | void {
   return handler(exchange);
 }
 
-function authenticate(exchange: Exchange): void {
+/** Checks the request's token: as the vault's mode says, or one the vault issued (`"issued"`). */
+function authenticate(exchange: Exchange, tokens: "vault" | "issued" = "vault"): void {
   const { auth, scheme } = exchange.vault;
-  auth.check(
-    exchange.req.headers.authorization,
-    challengeResource(exchange.host as AcceptedHost, scheme),
-  );
+  const { authorization } = exchange.req.headers;
+  const resource = challengeResource(exchange.host as AcceptedHost, scheme);
+  if (tokens === "issued") auth.checkIssued(authorization, resource);
+  else auth.check(authorization, resource);
   exchange.authorized = true;
 }
 

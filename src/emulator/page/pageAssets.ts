@@ -54,6 +54,14 @@ export const pageHtml = `${head}
     </table>
     <p id="no-requests" class="empty">No requests yet.</p>
   </section>
+  <section id="dead-letters-section">
+    <h2>Dead letters <span class="muted">(events the vault gave up delivering, newest first)</span></h2>
+    <table id="dead-letters">
+      <thead><tr><th>Time</th><th>Subscription</th><th>Event</th><th>Secret</th><th>Reason</th><th>Attempts</th><th>Last outcome</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <p id="no-dead-letters" class="empty">No dead letters.</p>
+  </section>
 </main>
 <script src="/__local/page/app.js"></script>
 </body>
@@ -115,8 +123,8 @@ button.danger:hover { border-color: var(--bad); color: var(--bad); }
 .off { color: var(--bad); }
 td.date { white-space: nowrap; font-size: 13px; }
 td.value-cell { min-width: 200px; }
-#log td { font-size: 12.5px; }
-#log td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+#log td, #dead-letters td { font-size: 12.5px; }
+#log td.path, #dead-letters td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 `;
 
 /** What the script is told: where the API is, its session header, the latest valid date. */

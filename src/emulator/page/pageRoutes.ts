@@ -23,6 +23,7 @@ import type { LocalRoute, RouteHandler } from "../routes/route.js";
 import { VaultError, badParameter } from "../wire/errors.js";
 import { pageCss, pageHtml, pageJs, pageSessionHeader, refusedHtml } from "./pageAssets.js";
 import { OneTimeTokens, PageSessions, pageSessionIdleMs } from "./pageSessions.js";
+import type { DeadLetter } from "../events/deadLetters.js";
 
 /** Path of the page; its assets and API live below it. */
 export const pagePath = "/__local/page";
@@ -81,6 +82,8 @@ export interface PageState {
   deleted: PageDeletedSecret[];
   /** The requests answered after the `after` sequence number the script sent. */
   log: RequestLogEntry[];
+  /** The newest events the vault gave up delivering (at most 100), oldest first. */
+  deadLetters: PageDeadLetter[];
 }
 
 /** What the page reads and changes in the vault. */
@@ -102,6 +105,40 @@ export interface PageRoutesContext {
   scheme: "http" | "https";
   /** Wall-clock milliseconds, for the sessions' idle time (tests pass their own). */
   nowMs: () => number;
+  /** The events the vault gave up delivering, oldest first, when it sends events. */
+  deadLetters?: () => readonly DeadLetter[];
+}
+
+/** A dead letter as the page shows it (the newest {@link pageDeadLetters}). */
+export interface PageDeadLetter {
+  /** ISO 8601 of the last attempt (or of the event, when none was made). */
+  time: string;
+  subscription: string;
+  /** The webhook, without its query. */
+  endpoint: string;
+  eventType: string;
+  /** The secret's name. */
+  subject: string;
+  reason: string;
+  attempts: number;
+  outcome: string;
+}
+
+/** Most dead letters the page shows. */
+const pageDeadLetters = 100;
+
+function pageDeadLetter(letter: DeadLetter): PageDeadLetter {
+  const event = letter.event;
+  return {
+    time: letter.lastDeliveryAttemptTime ?? letter.publishTime,
+    subscription: letter.subscription,
+    endpoint: letter.endpoint,
+    eventType: "eventType" in event ? event.eventType : event.type,
+    subject: event.subject ?? "",
+    reason: letter.deadLetterReason,
+    attempts: letter.deliveryAttempts,
+    outcome: letter.lastDeliveryOutcome ?? "",
+  };
 }
 
 /** The page's routes and its access tokens. */
@@ -174,6 +211,7 @@ export function createPageRoutes(context: PageRoutesContext): PageRoutes {
       secrets: context.view.secrets(),
       deleted: context.view.deleted(),
       log: context.log.after(Number.isSafeInteger(after) && after > 0 ? after : 0),
+      deadLetters: (context.deadLetters?.() ?? []).slice(-pageDeadLetters).map(pageDeadLetter),
     };
     exchange.send(200, answer);
   };

@@ -10,7 +10,13 @@
  * it uses its settings and the browser's globals, nothing else of this module or another (imports
  * of types only; eslint refuses any other).
  */
-import type { PageDeletedSecret, PageSecret, PageState, PageVersion } from "./pageRoutes.js";
+import type {
+  PageDeadLetter,
+  PageDeletedSecret,
+  PageSecret,
+  PageState,
+  PageVersion,
+} from "./pageRoutes.js";
 import type { RequestLogEntry } from "../http/requestLog.js";
 
 /** What the vault tells the script when it serves it. */
@@ -261,6 +267,24 @@ export function runPage(settings: PageScriptSettings): void {
     byId("no-requests").hidden = body.rows.length > 0;
   }
 
+  /** The dead letters, newest first: each time in full (the vault sends the newest 100). */
+  function renderDeadLetters(letters: PageDeadLetter[]): void {
+    const body = byId<HTMLTableElement>("dead-letters").tBodies[0];
+    body.textContent = "";
+    for (const letter of letters.slice().reverse()) {
+      const row = element("tr", "dead-letter");
+      cell(row, letter.time.replace("T", " ").slice(0, 19), "mono");
+      cell(row, `${letter.subscription} ${letter.endpoint}`, "path");
+      cell(row, letter.eventType.replace("Microsoft.KeyVault.", ""), "mono");
+      cell(row, letter.subject, "name");
+      cell(row, letter.reason);
+      cell(row, letter.attempts, "mono");
+      cell(row, letter.outcome, "muted");
+      body.appendChild(row);
+    }
+    byId("no-dead-letters").hidden = letters.length > 0;
+  }
+
   function render(state: PageState): void {
     byId("vault-url").textContent = state.vaultUrl;
     const secrets = JSON.stringify(state.secrets);
@@ -270,6 +294,7 @@ export function runPage(settings: PageScriptSettings): void {
     if (deleted !== shown.deleted) renderDeleted(state.deleted);
     shown.deleted = deleted;
     appendLog(state.log);
+    renderDeadLetters(state.deadLetters);
   }
 
   async function readState(): Promise<PageState | null> {

@@ -7,16 +7,18 @@ import type { Exchange } from "../http/exchange.js";
 /** Handles one accepted request; a rejection (or a throw) is answered as an error. */
 export type RouteHandler = (exchange: Exchange) => Promise<void> | void;
 
-/** A route of the vault's own, by its whole path: test controls, identity, health, the page. */
+/** A route of the vault's own, by its whole path: test controls, events, identity,
+ * health, the page. */
 export interface LocalRoute {
   /** The methods the route takes (the `Allow` of its 405). */
   methods: readonly string[];
   /**
    * `"vault"`: the data routes' authentication (a bearer token; under strict auth, one the vault
-   * issued). `"none"`: the route checks what it needs itself (the identity endpoint's header, the
-   * page's session).
+   * issued). `"issued"`: a bearer token the vault issued, whatever `strictAuth` says (routes that
+   * make the vault send requests elsewhere). `"none"`: the route checks what it needs itself (the
+   * identity endpoint's header, the page's session).
    */
-  auth: "vault" | "none";
+  auth: "vault" | "issued" | "none";
   /**
    * The headers every answer of the route carries (errors too) in place of the service's: the
    * page's security headers, health's. Omitted: the service's headers.
