@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "../options.js";
 import { recoveryLevels } from "../../api/wireTypes.js";
+import { closestMatch, unknownOptionMessage, unknownParsedOption } from "../../util/suggestion.js";
 import { environmentName, nameEnvironmentSource, withEnvironment } from "./environment.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
@@ -215,18 +216,25 @@ function parseTokens(argv: string[]) {
   }
 }
 
-/** Rewrites node:util's parse errors for a command that takes no positional arguments. */
+/** The subcommands, for a mistyped one. */
+const subcommands = ["export", "healthcheck"];
+
+/**
+ * Rewrites node:util's parse errors for a command that takes no positional arguments; a mistyped
+ * option or subcommand gets the closest known one.
+ */
 function parseError(error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const message = (error as Error).message;
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    const option = /'([^']+)'/.exec(message)?.[1] ?? "";
-    return new TypeError(`Unknown option '${option}'.`);
+  const option = unknownParsedOption(error);
+  if (option !== undefined) {
+    return new TypeError(unknownOptionMessage(option, [...Object.keys(cliOptions), "version"]));
   }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
     const argument = /'([^']+)'/.exec(message)?.[1] ?? "";
+    const subcommand = closestMatch(argument, subcommands);
     return new TypeError(
-      `Unexpected argument '${argument}': keyvault-emulator takes options only.`,
+      `Unexpected argument '${argument}': keyvault-emulator takes options only${subcommand === undefined ? "" : ` (did you mean keyvault-emulator ${subcommand}?)`}.`,
     );
   }
   return new TypeError(message);

@@ -142,7 +142,7 @@ const clientRules: Record<string, string[]> = {
   policies: ["api", "util", "log.ts", "loopbackHost.ts"],
   lro: ["models.ts", "util"],
   secretCache: ["models.ts", "paging.ts", "util", "log.ts"],
-  inject: ["secretClient.ts", "secretCache", "models.ts", "loopbackHost.ts"],
+  inject: ["secretClient.ts", "secretCache", "models.ts", "util", "loopbackHost.ts"],
   "models.ts": ["api"],
   "paging.ts": ["api"],
   "identifier.ts": [],
