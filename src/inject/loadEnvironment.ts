@@ -535,7 +535,8 @@ const preloadPrefix = "keyvault-secrets/env";
 
 /**
  * The preload's load (`keyvault-secrets/env`, in ESM or in the CommonJS helper process): the
- * environment's settings, SIGINT and SIGTERM ending it, warnings written to stderr.
+ * environment's settings, SIGINT and SIGTERM ending it, warnings and the summary line written to
+ * stderr.
  * @param env - the environment the app will see (read, not changed)
  * @returns the variables to set
  * @throws what {@link loadEnvironmentUntilInterrupted} throws
@@ -543,8 +544,11 @@ const preloadPrefix = "keyvault-secrets/env";
 export async function loadForPreload(
   env: Record<string, string | undefined>,
 ): Promise<Record<string, string>> {
-  const result = await loadEnvironmentUntilInterrupted(settingsFromEnvironment(env), env);
+  const settings = settingsFromEnvironment(env);
+  const result = await loadEnvironmentUntilInterrupted(settings, env);
   for (const line of loadWarnings(result)) process.stderr.write(`${preloadPrefix}: ${line}\n`);
+  const summary = loadSummary(result, settings);
+  if (summary !== undefined) process.stderr.write(`${preloadPrefix}: ${summary}\n`);
   return result.variables;
 }
 
