@@ -23,7 +23,7 @@ import {
 } from "./loadEnvironment.js";
 import { referenceVaultsVariable } from "./referenceSyntax.js";
 import { maskMarker, minimumMaskedLength, SecretMasker } from "./secretMasker.js";
-import { closestMatch, unknownOptionMessage, unknownParsedOption } from "../util/suggestion.js";
+import { closestMatch, parseArgsErrorMessage } from "../util/suggestion.js";
 
 const usage = `Usage: keyvault-secrets run [options] -- command [args...]
 
@@ -143,11 +143,7 @@ function parseRun(argv: string[]): RunCommand | "help" {
       options: runFlags,
     }));
   } catch (error) {
-    const option = unknownParsedOption(error);
-    const message =
-      option === undefined
-        ? (error as Error).message
-        : unknownOptionMessage(option, Object.keys(runFlags));
+    const message = parseArgsErrorMessage(error, Object.keys(runFlags));
     throw new InjectError(`${message}\nSee keyvault-secrets run --help.`, 2);
   }
   if (values.help) return "help";

@@ -40,16 +40,20 @@ export function unknownOptionMessage(option: string, flags: Iterable<string>): s
 }
 
 /**
- * The option named by an error of `node:util`'s `parseArgs` about an unknown option.
+ * The message for an error of `node:util`'s `parseArgs`: for an unknown option, the option and the
+ * closest known one ({@link unknownOptionMessage}); otherwise the parser's own message.
  *
  * @param error - What `parseArgs` threw.
- * @returns The option as typed (`--prefx`), or `undefined` for any other error.
+ * @param flags - The command's long options, without dashes.
+ * @returns The message.
  */
-export function unknownParsedOption(error: unknown): string | undefined {
+export function parseArgsErrorMessage(error: unknown, flags: Iterable<string>): string {
+  const message = String((error as Error | null)?.message);
   if ((error as { code?: unknown } | null)?.code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    return undefined;
+    return message;
   }
-  return /'([^']+)'/.exec(String((error as Error).message))?.[1];
+  const option = /'([^']+)'/.exec(message)?.[1];
+  return option === undefined ? message : unknownOptionMessage(option, flags);
 }
 
 // Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "../options.js";
 import { recoveryLevels } from "../../api/wireTypes.js";
-import { closestMatch, unknownOptionMessage, unknownParsedOption } from "../../util/suggestion.js";
+import { closestMatch, parseArgsErrorMessage } from "../../util/suggestion.js";
 import { environmentName, nameEnvironmentSource, withEnvironment } from "./environment.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
@@ -226,10 +226,6 @@ const subcommands = ["export", "healthcheck"];
 function parseError(error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const message = (error as Error).message;
-  const option = unknownParsedOption(error);
-  if (option !== undefined) {
-    return new TypeError(unknownOptionMessage(option, [...Object.keys(cliOptions), "version"]));
-  }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
     const argument = /'([^']+)'/.exec(message)?.[1] ?? "";
     const subcommand = closestMatch(argument, subcommands);
@@ -237,7 +233,7 @@ function parseError(error: unknown): Error {
       `Unexpected argument '${argument}': keyvault-emulator takes options only${subcommand === undefined ? "" : ` (did you mean keyvault-emulator ${subcommand}?)`}.`,
     );
   }
-  return new TypeError(message);
+  return new TypeError(parseArgsErrorMessage(error, [...Object.keys(cliOptions), "version"]));
 }
 
 /**

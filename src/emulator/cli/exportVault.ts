@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { createPipelineRequest, isRestError } from "@azure/core-rest-pipeline";
 import { SecretClient } from "../../secretClient.js";
-import { unknownOptionMessage, unknownParsedOption } from "../../util/suggestion.js";
+import { parseArgsErrorMessage } from "../../util/suggestion.js";
 import { writePrivateFile } from "../persistence/privateFiles.js";
 import { seedDate, type LocalVaultSeed, type LocalVaultSeedSecret } from "../state/seed.js";
 
@@ -356,11 +356,7 @@ export async function runExport(
       allowPositionals: false,
     }).values;
   } catch (error) {
-    const option = unknownParsedOption(error);
-    const message =
-      option === undefined
-        ? (error as Error).message
-        : unknownOptionMessage(option, Object.keys(exportFlags));
+    const message = parseArgsErrorMessage(error, Object.keys(exportFlags));
     io.stderr(`keyvault-emulator export: ${message}\n${exportHelpText}`);
     return 2;
   }

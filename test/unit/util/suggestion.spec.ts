@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
 import {
   closestMatch,
+  parseArgsErrorMessage,
   unknownOptionMessage,
-  unknownParsedOption,
 } from "../../../src/util/suggestion.js";
 
 const runFlags = ["vault", "prefix", "names", "tag", "env-prefix", "strip-prefix", "allow-missing"];
@@ -50,7 +50,7 @@ describe("unknownOptionMessage", () => {
   });
 });
 
-describe("unknownParsedOption", () => {
+describe("parseArgsErrorMessage", () => {
   function parseError(args: string[]): unknown {
     try {
       parseArgs({ args, options: { prefix: { type: "string" } }, strict: true });
@@ -61,13 +61,16 @@ describe("unknownParsedOption", () => {
   }
 
   it("reads the option out of node:util's error (the assumption the commands lean on)", () => {
-    assert.equal(unknownParsedOption(parseError(["--prefx", "a"])), "--prefx");
-    assert.equal(unknownParsedOption(parseError(["-x"])), "-x");
+    assert.equal(
+      parseArgsErrorMessage(parseError(["--prefx", "a"]), ["prefix"]),
+      "Unknown option --prefx (did you mean --prefix?).",
+    );
+    assert.equal(parseArgsErrorMessage(parseError(["-x"]), ["prefix"]), "Unknown option -x.");
   });
 
-  it("is undefined for other errors", () => {
-    assert.equal(unknownParsedOption(parseError(["--prefix"])), undefined);
-    assert.equal(unknownParsedOption(new Error("Unknown option '--x'")), undefined);
-    assert.equal(unknownParsedOption(undefined), undefined);
+  it("keeps the parser's message for other errors", () => {
+    const missing = parseError(["--prefix"]);
+    assert.equal(parseArgsErrorMessage(missing, ["prefix"]), (missing as Error).message);
+    assert.match((missing as Error).message, /--prefix/);
   });
 });
