@@ -126,8 +126,9 @@ const runFlags = {
 const runSettingNames: SettingNames = {
   prefix: "--prefix",
   stripPrefix: "--strip-prefix",
+  names: "--names",
   tag: "--tag",
-  allowEmpty: `--allow-empty (or ${preloadVariables.allowEmpty}=true)`,
+  allowEmpty: `pass --allow-empty (or set ${preloadVariables.allowEmpty}=true)`,
 };
 
 function parseRun(argv: string[]): RunCommand | "help" {

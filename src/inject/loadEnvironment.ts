@@ -55,7 +55,9 @@ export interface InjectSettings {
 export interface SettingNames {
   prefix: string;
   stripPrefix: string;
+  names: string;
   tag: string;
+  /** How to allow an empty load, as advice: "set KEYVAULT_SECRETS_ALLOW_EMPTY=true". */
   allowEmpty: string;
 }
 
@@ -159,8 +161,9 @@ export const preloadVariables = {
 const preloadSettingNames: SettingNames = {
   prefix: preloadVariables.prefix,
   stripPrefix: preloadVariables.stripPrefix,
+  names: preloadVariables.names,
   tag: preloadVariables.tag,
-  allowEmpty: `${preloadVariables.allowEmpty}=true`,
+  allowEmpty: `set ${preloadVariables.allowEmpty}=true`,
 };
 
 /** Set in the preload's own helper process so that a preload in NODE_OPTIONS does not recurse. */
@@ -373,7 +376,7 @@ async function loadVault(
   try {
     const { skipped, missing } = await cache.load(abortSignal === undefined ? {} : { abortSignal });
     const entries = cache.secretNames().map((name) => ({ name, value: cache.get(name)! }));
-    if (entries.length === 0) refuseEmptyLoad(settings, vaultUrl, skipped, missing);
+    if (entries.length === 0) refuseEmptyLoad(settings, vaultUrl, skipped);
     refuseNulValues(entries);
     const prefixLength = settings.prefix?.length ?? 0;
     const named = new Set(settings.names?.map((name) => name.toLowerCase()));
@@ -418,44 +421,43 @@ async function loadVault(
  * @param settings - the settings (filters, allowances, how they are spelled)
  * @param vaultUrl - the vault
  * @param skipped - secrets that matched but are expired or not yet valid
- * @param missing - names of `names` the vault lacks or holds disabled
  * @throws InjectError naming the filters, what was left out and the setting that allows it
  */
 function refuseEmptyLoad(
   settings: InjectSettings,
   vaultUrl: string,
   skipped: Array<{ secretName: string }>,
-  missing: string[],
 ): void {
   if (settings.allowEmpty || (settings.names !== undefined && settings.allowMissing)) return;
-  const names = settings.settingNames;
-  const filters = [
-    ...(settings.prefix === undefined
-      ? []
-      : [`${names.prefix} ${JSON.stringify(settings.prefix)}`]),
-    ...(settings.tag === undefined
-      ? []
-      : [
-          `${names.tag} ${JSON.stringify(settings.tag.value === undefined ? settings.tag.name : `${settings.tag.name}=${settings.tag.value}`)}`,
-        ]),
-  ];
+  const filters = describeFilters(settings);
   const matched =
     filters.length === 0
       ? `${vaultUrl} holds no enabled secret that can be read`
       : `no secret of ${vaultUrl} matched ${filters.join(" and ")}`;
   const leftOut =
-    skipped.length > 0
-      ? ` (matched, but expired or not yet valid: ${skipped.map((s) => s.secretName).join(", ")})`
-      : missing.length > 0
-        ? ` (missing or disabled: ${missing.join(", ")})`
-        : "";
+    skipped.length === 0
+      ? ""
+      : ` (matched, but expired or not yet valid: ${skipped.map((s) => s.secretName).join(", ")})`;
   const check =
     filters.length === 0
       ? "Check the vault URL"
       : `Check ${filters.length === 1 ? "the filter" : "the filters"} (a prefix matches the start of a name in any case; a tag, its name and value exactly)`;
   throw new InjectError(
-    `Nothing was loaded: ${matched}${leftOut}. ${check}, or set ${names.allowEmpty} to start with no secrets.`,
+    `Nothing was loaded: ${matched}${leftOut}. ${check}, or ${settings.settingNames.allowEmpty} to start with no secrets.`,
   );
+}
+
+/** The filters of the settings as the user wrote them, e.g. `--prefix "orders-"`. */
+function describeFilters(settings: InjectSettings): string[] {
+  const { prefix, names, tag, settingNames } = settings;
+  const filters: string[] = [];
+  if (prefix !== undefined) filters.push(`${settingNames.prefix} ${JSON.stringify(prefix)}`);
+  if (names !== undefined) filters.push(`${settingNames.names} ${JSON.stringify(names.join(","))}`);
+  if (tag !== undefined) {
+    const text = tag.value === undefined ? tag.name : `${tag.name}=${tag.value}`;
+    filters.push(`${settingNames.tag} ${JSON.stringify(text)}`);
+  }
+  return filters;
 }
 
 /**

@@ -643,7 +643,7 @@ describe("integration: keyvault-secrets run against the local vault", function (
         assert.equal(run.stdout, "", "the command was started");
         assert.equal(
           run.stderr,
-          `keyvault-secrets: Nothing was loaded: no secret of ${vault.vaultUrl} matched ${named}. Check the filter${filter.length > 2 ? "s" : ""} (a prefix matches the start of a name in any case; a tag, its name and value exactly), or set --allow-empty (or KEYVAULT_SECRETS_ALLOW_EMPTY=true) to start with no secrets.\n`,
+          `keyvault-secrets: Nothing was loaded: no secret of ${vault.vaultUrl} matched ${named}. Check the filter${filter.length > 2 ? "s" : ""} (a prefix matches the start of a name in any case; a tag, its name and value exactly), or pass --allow-empty (or set KEYVAULT_SECRETS_ALLOW_EMPTY=true) to start with no secrets.\n`,
         );
         assert.ok(!run.stderr.includes("present-value"));
       }

@@ -90,8 +90,9 @@ function runSettings(overrides: Partial<InjectSettings> = {}): InjectSettings {
     {
       prefix: "--prefix",
       stripPrefix: "--strip-prefix",
+      names: "--names",
       tag: "--tag",
-      allowEmpty: "--allow-empty (or KEYVAULT_SECRETS_ALLOW_EMPTY=true)",
+      allowEmpty: "pass --allow-empty (or set KEYVAULT_SECRETS_ALLOW_EMPTY=true)",
     },
   );
 }
@@ -126,7 +127,7 @@ describe("loadEnvironment", () => {
       assert.equal(error.exitCode, 1);
       assert.equal(
         error.message,
-        `Nothing was loaded: no secret of ${vaultUrl} matched --prefix "ordres-". Check the filter (a prefix matches the start of a name in any case; a tag, its name and value exactly), or set --allow-empty (or KEYVAULT_SECRETS_ALLOW_EMPTY=true) to start with no secrets.`,
+        `Nothing was loaded: no secret of ${vaultUrl} matched --prefix "ordres-". Check the filter (a prefix matches the start of a name in any case; a tag, its name and value exactly), or pass --allow-empty (or set KEYVAULT_SECRETS_ALLOW_EMPTY=true) to start with no secrets.`,
       );
       for (const value of values) assert.ok(!error.message.includes(value));
       assert.ok(!error.message.includes(token));
@@ -152,6 +153,24 @@ describe("loadEnvironment", () => {
       assert.match(
         error.message,
         /matched --prefix "legacy-" \(matched, but expired or not yet valid: legacy-old\)\./,
+      );
+    });
+
+    it("names --names when every secret it lists is expired", async () => {
+      const error = await loadFailure(runSettings({ names: ["legacy-old"] }));
+      assert.match(
+        error.message,
+        /^Nothing was loaded: no secret of \S+ matched --names "legacy-old" \(matched, but expired or not yet valid: legacy-old\)\. Check the filter /,
+      );
+    });
+
+    it("says the vault holds nothing readable when there is no filter", async () => {
+      nock.cleanAll();
+      vaultHolding({});
+      const error = await loadFailure(runSettings());
+      assert.equal(
+        error.message,
+        `Nothing was loaded: ${vaultUrl} holds no enabled secret that can be read. Check the vault URL, or pass --allow-empty (or set KEYVAULT_SECRETS_ALLOW_EMPTY=true) to start with no secrets.`,
       );
     });
 

@@ -36,8 +36,9 @@ describe("keyvault-secrets/env settings", () => {
         settingNames: {
           prefix: "KEYVAULT_SECRETS_PREFIX",
           stripPrefix: "KEYVAULT_SECRETS_STRIP_PREFIX",
+          names: "KEYVAULT_SECRETS_NAMES",
           tag: "KEYVAULT_SECRETS_TAG",
-          allowEmpty: "KEYVAULT_SECRETS_ALLOW_EMPTY=true",
+          allowEmpty: "set KEYVAULT_SECRETS_ALLOW_EMPTY=true",
         },
       },
     );
