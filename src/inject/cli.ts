@@ -13,23 +13,27 @@ import {
   checkSettings,
   flagFromEnvironment,
   loadEnvironmentUntilInterrupted,
+  loadSummary,
   loadWarnings,
   parseNames,
   parseTag,
   preloadVariables,
   type InjectSettings,
+  type SettingNames,
 } from "./loadEnvironment.js";
 import { referenceVaultsVariable } from "./referenceSyntax.js";
 import { maskMarker, minimumMaskedLength, SecretMasker } from "./secretMasker.js";
+import { closestMatch, parseArgsErrorMessage } from "../util/suggestion.js";
 
 const usage = `Usage: keyvault-secrets run [options] -- command [args...]
 
 Loads secrets from Azure Key Vault (or the local vault) into the environment of a command, then
 starts it. Values in the environment written as App Service Key Vault references,
 @Microsoft.KeyVault(SecretUri=...) or @Microsoft.KeyVault(VaultName=...;SecretName=...), are
-resolved too. Nothing is started when a secret or reference cannot be read, or on SIGINT or
-SIGTERM during the load. Secrets that are expired or not yet valid are left out, and named (never
-their values) in a warning on stderr.
+resolved too. Nothing is started when a secret or reference cannot be read, when no secret of the
+vault matches the filters (unless --allow-empty), or on SIGINT or SIGTERM during the load. Secrets
+that are expired or not yet valid are left out, and named (never their values) in a warning on
+stderr. One line on stderr says how many secrets were loaded ("loaded 2 secrets from URL").
 
 Options:
   --vault URL             the vault (default: $KEYVAULT_URI); without one, only references are resolved
@@ -42,6 +46,11 @@ Options:
   --allow-missing         start even when a secret of --names is missing or disabled in the
                           vault (it is named in a warning); by default nothing is started
                           (also $KEYVAULT_SECRETS_ALLOW_MISSING=true)
+  --allow-empty           start even when no secret of the vault matches --prefix, --tag or
+                          --names; by default nothing is started (also
+                          $KEYVAULT_SECRETS_ALLOW_EMPTY=true)
+  --verbose               name the secrets loaded and the references resolved (never their
+                          values), not only count them (also $KEYVAULT_SECRETS_VERBOSE=true)
   --mask                  replace every loaded value in the command's stdout and stderr with
                           ${maskMarker}, also each line of a multi-line value and
                           the value escaped in JSON or util.inspect output or percent-encoded
@@ -64,6 +73,8 @@ environment, workload or managed identity. A vault on this machine (the local va
 http://127.0.0.1:8443) is used only when IDENTITY_ENDPOINT is that vault's own identity endpoint
 (with IDENTITY_HEADER), as keyvault-emulator prints them; its token then comes from there only,
 and its http and challenge settings are automatic.
+
+True/false variables take 1/0, true/false, yes/no or on/off, in any case.
 
 Exit status: the command's (or its signal); 1 when loading failed, 2 for usage errors, 126/127
 when the command cannot be run.
@@ -94,6 +105,32 @@ interface RunCommand {
   args: string[];
 }
 
+/** The flags of `run`. */
+const runFlags = {
+  vault: { type: "string" },
+  prefix: { type: "string" },
+  names: { type: "string", multiple: true },
+  tag: { type: "string" },
+  "env-prefix": { type: "string" },
+  "strip-prefix": { type: "boolean" },
+  override: { type: "boolean" },
+  "allow-missing": { type: "boolean" },
+  "allow-empty": { type: "boolean" },
+  verbose: { type: "boolean" },
+  mask: { type: "boolean" },
+  "reference-vault": { type: "string", multiple: true },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** How `run`'s settings are spelled in messages. */
+const runSettingNames: SettingNames = {
+  prefix: "--prefix",
+  stripPrefix: "--strip-prefix",
+  names: "--names",
+  tag: "--tag",
+  allowEmpty: `pass --allow-empty (or set ${preloadVariables.allowEmpty}=true)`,
+};
+
 function parseRun(argv: string[]): RunCommand | "help" {
   const separator = argv.indexOf("--");
   const optionArgs = separator < 0 ? argv : argv.slice(0, separator);
@@ -104,22 +141,11 @@ function parseRun(argv: string[]): RunCommand | "help" {
       args: optionArgs,
       allowPositionals: true,
       strict: true,
-      options: {
-        vault: { type: "string" },
-        prefix: { type: "string" },
-        names: { type: "string", multiple: true },
-        tag: { type: "string" },
-        "env-prefix": { type: "string" },
-        "strip-prefix": { type: "boolean" },
-        override: { type: "boolean" },
-        "allow-missing": { type: "boolean" },
-        mask: { type: "boolean" },
-        "reference-vault": { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
+      options: runFlags,
     }));
   } catch (error) {
-    throw new InjectError(`${(error as Error).message}\nSee keyvault-secrets run --help.`, 2);
+    const message = parseArgsErrorMessage(error, Object.keys(runFlags));
+    throw new InjectError(`${message}\nSee keyvault-secrets run --help.`, 2);
   }
   if (values.help) return "help";
   if (positionals.length > 0 || separator < 0 || separator === argv.length - 1) {
@@ -145,12 +171,17 @@ function parseRun(argv: string[]): RunCommand | "help" {
       allowMissing:
         values["allow-missing"] === true ||
         flagFromEnvironment(process.env, preloadVariables.allowMissing),
+      allowEmpty:
+        values["allow-empty"] === true ||
+        flagFromEnvironment(process.env, preloadVariables.allowEmpty),
+      verbose:
+        values.verbose === true || flagFromEnvironment(process.env, preloadVariables.verbose),
       referenceVaults: {
         text: referenceVaults,
         source: `--reference-vault or ${referenceVaultsVariable}`,
       },
     },
-    { prefix: "--prefix", stripPrefix: "--strip-prefix" },
+    runSettingNames,
   );
   return {
     settings,
@@ -183,6 +214,8 @@ async function run(argv: string[]): Promise<void> {
     throw asInjectError(error, 1);
   }
   for (const line of loadWarnings(result)) process.stderr.write(`keyvault-secrets: ${line}\n`);
+  const summary = loadSummary(result, settings);
+  if (summary !== undefined) process.stderr.write(`keyvault-secrets: ${summary}\n`);
   const env = { ...process.env, ...result.variables };
   let masked: SecretMasker[] = [];
   if (mask) {
@@ -275,7 +308,12 @@ export async function runCli(argv: string[]): Promise<void> {
     return;
   }
   if (subcommand !== "run") {
-    throw new InjectError(`Unknown command "${subcommand}". See keyvault-secrets --help.`, 2);
+    const suggestion =
+      closestMatch(subcommand, ["run"]) === undefined ? "" : " (did you mean run?)";
+    throw new InjectError(
+      `Unknown command "${subcommand}"${suggestion}. See keyvault-secrets --help.`,
+      2,
+    );
   }
   await run(rest);
 }

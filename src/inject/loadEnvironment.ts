@@ -14,6 +14,7 @@ import { SecretCacheError } from "../secretCache/errors.js";
 import type { SecretCacheTagFilter } from "../secretCache/options.js";
 import { SecretCache } from "../secretCache/secretCache.js";
 import { SecretClient } from "../secretClient.js";
+import { parseBooleanEnvironment } from "../util/booleanText.js";
 import {
   clientOptionsFor,
   connectionFor,
@@ -40,14 +41,32 @@ export interface InjectSettings {
   override: boolean;
   /** Start without the `names` the vault lacks or holds disabled (they are reported). */
   allowMissing: boolean;
+  /** Start even when no secret of the vault matched the filters. */
+  allowEmpty: boolean;
+  /** Name the secrets and variables in the summary line, not only count them. */
+  verbose: boolean;
   /** Reference vault mapping, `name=url,...`, and where it came from. */
   referenceVaults: { text: string; source: string };
+  /** How the user spells the settings (flags of `run`, variables of the preload), for messages. */
+  settingNames: SettingNames;
+}
+
+/** How the user spells each setting that a message may name: a flag of `run`, a variable of the preload. */
+export interface SettingNames {
+  prefix: string;
+  stripPrefix: string;
+  names: string;
+  tag: string;
+  /** How to allow an empty load, as advice: "set KEYVAULT_SECRETS_ALLOW_EMPTY=true". */
+  allowEmpty: string;
 }
 
 /** What a load produced. Keys only, except `variables`. */
 export interface InjectResult {
   /** The variables to set: loaded secrets (minus those already set) and resolved references. */
   variables: Record<string, string>;
+  /** The names of the secrets loaded from the vault (before mapping), sorted. */
+  loaded: string[];
   /** Keys of vault secrets left alone because they were already set. */
   skipped: string[];
   /** Variables whose references were resolved. */
@@ -91,6 +110,38 @@ export function loadWarnings(result: InjectResult): string[] {
   return lines;
 }
 
+/**
+ * The one line that says what a load did: how many secrets came from the vault and how many
+ * references were resolved; with `verbose`, their names, and the variables left as they were.
+ * Names only, never values.
+ * @param result - what the load produced
+ * @param settings - what was asked (the vault, verbose)
+ * @returns the line, or `undefined` when there was nothing to load (no vault, no references)
+ */
+export function loadSummary(result: InjectResult, settings: InjectSettings): string | undefined {
+  const parts: string[] = [];
+  const listed = (names: string[]): string =>
+    settings.verbose && names.length > 0 ? `: ${names.join(", ")}` : "";
+  if (settings.vaultUrl !== undefined) {
+    parts.push(
+      `loaded ${counted(result.loaded.length, "secret")} from ${settings.vaultUrl}${listed(result.loaded)}`,
+    );
+  }
+  if (result.references.length > 0) {
+    const references = [...result.references].sort();
+    parts.push(`resolved ${counted(references.length, "reference")}${listed(references)}`);
+  }
+  if (settings.verbose && result.skipped.length > 0) {
+    parts.push(`already set, kept: ${[...result.skipped].sort().join(", ")}`);
+  }
+  return parts.length === 0 ? undefined : parts.join("; ");
+}
+
+/** "1 secret", "2 secrets", "0 secrets". */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** The environment variables of the preload, with what each does (for help and docs). */
 export const preloadVariables = {
   vault: "KEYVAULT_URI",
@@ -101,29 +152,41 @@ export const preloadVariables = {
   stripPrefix: "KEYVAULT_SECRETS_STRIP_PREFIX",
   override: "KEYVAULT_SECRETS_OVERRIDE",
   allowMissing: "KEYVAULT_SECRETS_ALLOW_MISSING",
+  allowEmpty: "KEYVAULT_SECRETS_ALLOW_EMPTY",
+  verbose: "KEYVAULT_SECRETS_VERBOSE",
   referenceVaults: referenceVaultsVariable,
 } as const;
+
+/** How the preload's settings are spelled in messages: its variables. */
+const preloadSettingNames: SettingNames = {
+  prefix: preloadVariables.prefix,
+  stripPrefix: preloadVariables.stripPrefix,
+  names: preloadVariables.names,
+  tag: preloadVariables.tag,
+  allowEmpty: `set ${preloadVariables.allowEmpty}=true`,
+};
 
 /** Set in the preload's own helper process so that a preload in NODE_OPTIONS does not recurse. */
 export const preloadChildVariable = "KEYVAULT_SECRETS_PRELOAD_CHILD";
 
 /**
- * A true/false variable of the environment: unset, empty, `false` or `0` is false; `true` or `1`
- * (any case) is true.
+ * A true/false variable of the environment, in the one grammar of them all
+ * (`util/booleanEnv.ts`: 1/0, true/false, yes/no, on/off, any case); unset or empty is false.
  *
  * @param env - the environment
  * @param name - the variable's name
  * @returns the flag
- * @throws InjectError for any other value
+ * @throws InjectError (status 2) naming the variable and the accepted words for any other value
  */
 export function flagFromEnvironment(
   env: Record<string, string | undefined>,
   name: string,
 ): boolean {
-  const value = env[name]?.trim().toLowerCase();
-  if (value === undefined || value === "" || value === "false" || value === "0") return false;
-  if (value === "true" || value === "1") return true;
-  throw new InjectError(`${name} must be true or false (or 1 or 0), got "${env[name]}".`, 2);
+  try {
+    return parseBooleanEnvironment(name, env[name]) ?? false;
+  } catch (error) {
+    throw new InjectError((error as Error).message, 2);
+  }
 }
 
 /**
@@ -150,32 +213,35 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       stripPrefix: flag(preloadVariables.stripPrefix),
       override: flag(preloadVariables.override),
       allowMissing: flag(preloadVariables.allowMissing),
+      allowEmpty: flag(preloadVariables.allowEmpty),
+      verbose: flag(preloadVariables.verbose),
       referenceVaults: {
         text: env[preloadVariables.referenceVaults] ?? "",
         source: preloadVariables.referenceVaults,
       },
     },
-    { prefix: preloadVariables.prefix, stripPrefix: preloadVariables.stripPrefix },
+    preloadSettingNames,
   );
 }
 
 /**
  * Checks settings that depend on each other.
  * @param settings - the settings
- * @param names - how the user spells the prefix and strip-prefix settings, for messages
- * @param names.prefix - the prefix setting
- * @param names.stripPrefix - the strip-prefix setting
+ * @param settingNames - how the user spells them, for messages (kept in the result)
  * @returns the settings
  * @throws InjectError when they do not fit together
  */
 export function checkSettings(
-  settings: InjectSettings,
-  names: { prefix: string; stripPrefix: string },
+  settings: Omit<InjectSettings, "settingNames">,
+  settingNames: SettingNames,
 ): InjectSettings {
   if (settings.stripPrefix && settings.prefix === undefined) {
-    throw new InjectError(`${names.stripPrefix} needs ${names.prefix}: the prefix to strip.`, 2);
+    throw new InjectError(
+      `${settingNames.stripPrefix} needs ${settingNames.prefix}: the prefix to strip.`,
+      2,
+    );
   }
-  return settings;
+  return { ...settings, settingNames };
 }
 
 /**
@@ -241,6 +307,7 @@ export async function loadEnvironment(
   }
   const result: InjectResult = {
     variables: {},
+    loaded: [],
     skipped: [],
     references: [],
     outsideValidityPeriod: [],
@@ -258,6 +325,7 @@ export async function loadEnvironment(
     settings.vaultUrl === undefined
       ? Promise.resolve<LoadedVault>({
           variables: {},
+          loaded: [],
           outsideValidityPeriod: [],
           missing: [],
           refused: [],
@@ -275,6 +343,7 @@ export async function loadEnvironment(
     if (env[key] !== undefined && !settings.override) result.skipped.push(key);
     else result.variables[key] = value;
   }
+  result.loaded = loaded.loaded;
   result.outsideValidityPeriod = loaded.outsideValidityPeriod;
   result.missing = loaded.missing;
   result.refused = loaded.refused;
@@ -283,7 +352,7 @@ export async function loadEnvironment(
 
 type LoadedVault = Pick<
   InjectResult,
-  "variables" | "outsideValidityPeriod" | "missing" | "refused"
+  "variables" | "loaded" | "outsideValidityPeriod" | "missing" | "refused"
 >;
 
 async function loadVault(
@@ -307,6 +376,7 @@ async function loadVault(
   try {
     const { skipped, missing } = await cache.load(abortSignal === undefined ? {} : { abortSignal });
     const entries = cache.secretNames().map((name) => ({ name, value: cache.get(name)! }));
+    if (entries.length === 0) refuseEmptyLoad(settings, vaultUrl, skipped);
     refuseNulValues(entries);
     const prefixLength = settings.prefix?.length ?? 0;
     const named = new Set(settings.names?.map((name) => name.toLowerCase()));
@@ -322,6 +392,7 @@ async function loadVault(
     );
     return {
       variables,
+      loaded: entries.map(({ name }) => name).sort(),
       outsideValidityPeriod: skipped.map(({ secretName, reason }) => ({ secretName, reason })),
       missing,
       refused,
@@ -341,6 +412,52 @@ async function loadVault(
     cache.close();
     client.close();
   }
+}
+
+/**
+ * Refuses a load that matched no secret of the vault (a mistyped prefix or tag would otherwise
+ * start the app with none, silently), unless the settings allow it: `allowEmpty`, or
+ * `allowMissing` with `names` (the user has said the named secrets may all be absent).
+ * @param settings - the settings (filters, allowances, how they are spelled)
+ * @param vaultUrl - the vault
+ * @param skipped - secrets that matched but are expired or not yet valid
+ * @throws InjectError naming the filters, what was left out and the setting that allows it
+ */
+function refuseEmptyLoad(
+  settings: InjectSettings,
+  vaultUrl: string,
+  skipped: Array<{ secretName: string }>,
+): void {
+  if (settings.allowEmpty || (settings.names !== undefined && settings.allowMissing)) return;
+  const filters = describeFilters(settings);
+  const matched =
+    filters.length === 0
+      ? `${vaultUrl} holds no enabled secret that can be read`
+      : `no secret of ${vaultUrl} matched ${filters.join(" and ")}`;
+  const leftOut =
+    skipped.length === 0
+      ? ""
+      : ` (matched, but expired or not yet valid: ${skipped.map((s) => s.secretName).join(", ")})`;
+  const check =
+    filters.length === 0
+      ? "Check the vault URL"
+      : `Check ${filters.length === 1 ? "the filter" : "the filters"} (a prefix matches the start of a name in any case; a tag, its name and value exactly)`;
+  throw new InjectError(
+    `Nothing was loaded: ${matched}${leftOut}. ${check}, or ${settings.settingNames.allowEmpty} to start with no secrets.`,
+  );
+}
+
+/** The filters of the settings as the user wrote them, e.g. `--prefix "orders-"`. */
+function describeFilters(settings: InjectSettings): string[] {
+  const { prefix, names, tag, settingNames } = settings;
+  const filters: string[] = [];
+  if (prefix !== undefined) filters.push(`${settingNames.prefix} ${JSON.stringify(prefix)}`);
+  if (names !== undefined) filters.push(`${settingNames.names} ${JSON.stringify(names.join(","))}`);
+  if (tag !== undefined) {
+    const text = tag.value === undefined ? tag.name : `${tag.name}=${tag.value}`;
+    filters.push(`${settingNames.tag} ${JSON.stringify(text)}`);
+  }
+  return filters;
 }
 
 /**
@@ -420,7 +537,8 @@ const preloadPrefix = "keyvault-secrets/env";
 
 /**
  * The preload's load (`keyvault-secrets/env`, in ESM or in the CommonJS helper process): the
- * environment's settings, SIGINT and SIGTERM ending it, warnings written to stderr.
+ * environment's settings, SIGINT and SIGTERM ending it, warnings and the summary line written to
+ * stderr.
  * @param env - the environment the app will see (read, not changed)
  * @returns the variables to set
  * @throws what {@link loadEnvironmentUntilInterrupted} throws
@@ -428,8 +546,11 @@ const preloadPrefix = "keyvault-secrets/env";
 export async function loadForPreload(
   env: Record<string, string | undefined>,
 ): Promise<Record<string, string>> {
-  const result = await loadEnvironmentUntilInterrupted(settingsFromEnvironment(env), env);
+  const settings = settingsFromEnvironment(env);
+  const result = await loadEnvironmentUntilInterrupted(settings, env);
   for (const line of loadWarnings(result)) process.stderr.write(`${preloadPrefix}: ${line}\n`);
+  const summary = loadSummary(result, settings);
+  if (summary !== undefined) process.stderr.write(`${preloadPrefix}: ${summary}\n`);
   return result.variables;
 }
 

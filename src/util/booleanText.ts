@@ -20,3 +20,26 @@ export function parseBooleanText(text: string): boolean | undefined {
   if (falseWords.has(word)) return false;
   return undefined;
 }
+
+/**
+ * Reads a true/false environment variable with the grammar of {@link parseBooleanText}.
+ *
+ * @param name - The variable's name, for the message.
+ * @param text - Its value (`process.env[name]`).
+ * @returns `true` or `false`, or `undefined` when the variable is unset or blank.
+ * @throws TypeError naming the variable and the accepted words for any other value (the value
+ *   itself is not repeated: a variable may hold something that was never meant to be shown).
+ */
+export function parseBooleanEnvironment(
+  name: string,
+  text: string | undefined,
+): boolean | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  const value = parseBooleanText(text);
+  if (value === undefined) {
+    throw new TypeError(
+      `${name} must be ${booleanTextGrammar}, in any case (unset or empty: the default).`,
+    );
+  }
+  return value;
+}

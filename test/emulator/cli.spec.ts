@@ -261,9 +261,38 @@ describe("parseCliArguments", () => {
   });
 
   const errors: Array<[string, string[], ErrorConstructor | RangeErrorConstructor, RegExp]> = [
-    ["an unknown flag", ["--prot", "80"], TypeError, /^Unknown option '--prot'\.$/],
-    ["an unknown short flag", ["-x"], TypeError, /^Unknown option '-x'\.$/],
-    ["a positional argument", ["serve"], TypeError, /Unexpected argument 'serve'/],
+    [
+      "a mistyped flag, with the flag meant",
+      ["--prot", "80"],
+      TypeError,
+      /^Unknown option --prot \(did you mean --port\?\)\.$/,
+    ],
+    [
+      "a mistyped switch, with the switch meant",
+      ["--strict-ath"],
+      TypeError,
+      /^Unknown option --strict-ath \(did you mean --strict-auth\?\)\.$/,
+    ],
+    [
+      "--versoin",
+      ["--versoin"],
+      TypeError,
+      /^Unknown option --versoin \(did you mean --version\?\)\.$/,
+    ],
+    ["an unknown flag", ["--frobnicate"], TypeError, /^Unknown option --frobnicate\.$/],
+    ["an unknown short flag", ["-x"], TypeError, /^Unknown option -x\.$/],
+    [
+      "a positional argument",
+      ["serve"],
+      TypeError,
+      /^Unexpected argument 'serve': keyvault-emulator takes options only\.$/,
+    ],
+    [
+      "a mistyped subcommand",
+      ["exprot"],
+      TypeError,
+      /^Unexpected argument 'exprot': keyvault-emulator takes options only \(did you mean keyvault-emulator export\?\)\.$/,
+    ],
     ["a missing value", ["--port"], TypeError, /--port/],
     ["a value for a switch", ["--https=yes"], TypeError, /--https/],
     [

@@ -259,6 +259,13 @@ describe("integration: keyvault-emulator export", () => {
     assert.match(none.stderr, /give --vault URL \(or set KEYVAULT_URI\)/);
     const unknown = await exportCommand(["--vault", source.vaultUrl, "--bogus"]);
     assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^keyvault-emulator export: Unknown option --bogus\.\n/);
+    const mistyped = await exportCommand(["--vualt", source.vaultUrl]);
+    assert.equal(mistyped.code, 2);
+    assert.match(
+      mistyped.stderr,
+      /^keyvault-emulator export: Unknown option --vualt \(did you mean --vault\?\)\.\nUsage: keyvault-emulator export/,
+    );
   });
 
   it("trusts an HTTPS vault's CA given with --ca", async () => {

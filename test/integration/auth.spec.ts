@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { assertBuilt, repoRoot, start } from "./injectKit.js";
 import {
   assertRestError,
   fastRetryOptions,
@@ -101,6 +104,50 @@ describe("integration: authentication under strictAuth", () => {
         else process.env[key] = value;
       }
     }
+  });
+});
+
+describe("integration: a credential that cannot sign in to the local vault", () => {
+  let vault: LocalVault;
+
+  before(async () => {
+    assertBuilt();
+    vault = await startLocalVault({ delayMs: 30 });
+  });
+  after(() => vault.close());
+
+  it("throws the credential's own error, its message saying how to point it at the local vault", async () => {
+    // A process of its own: @azure/identity keeps managed identity tokens for the whole process.
+    // Without IDENTITY_ENDPOINT, ManagedIdentityCredential asks MSI_ENDPOINT (Cloud Shell's): here
+    // a path of the vault that is not an identity endpoint, so that it fails at once.
+    const script = [
+      `import { SecretClient } from ${JSON.stringify(pathToFileURL(join(repoRoot, "dist/esm/index.js")).href)};`,
+      'import { CredentialUnavailableError, ManagedIdentityCredential } from "@azure/identity";',
+      "const client = new SecretClient(process.env.KEYVAULT_URI, new ManagedIdentityCredential(), { allowInsecureConnection: true, disableChallengeResourceVerification: true });",
+      "try { await client.getSecret('hint'); console.log('no error'); } catch (error) {",
+      "  console.log(JSON.stringify({ name: error.name, sameClass: error instanceof CredentialUnavailableError, message: error.message }));",
+      "} finally { client.close(); }",
+    ].join("\n");
+    const run = await start(process.execPath, ["--input-type=module", "-e", script], {
+      PATH: process.env["PATH"],
+      KEYVAULT_URI: vault.vaultUrl,
+      MSI_ENDPOINT: `${vault.vaultUrl}/no-identity-here`,
+    }).finished;
+    assert.equal(run.code, 0, run.stderr);
+    const error = JSON.parse(run.stdout) as { name: string; sameClass: boolean; message: string };
+    assert.equal(error.name, "CredentialUnavailableError");
+    assert.ok(error.sameClass, "the class users catch");
+    assert.match(error.message, /^ManagedIdentityCredential/, "the credential's words first");
+    for (const text of [
+      `The vault is on this machine (${vault.vaultUrl}, a local vault?)`,
+      `IDENTITY_ENDPOINT=${vault.vaultUrl}/__local/identity/token`,
+      "IDENTITY_HEADER",
+      "as keyvault-emulator prints them",
+      "a credential with a fixed token",
+    ]) {
+      assert.ok(error.message.includes(text), `${text} not in: ${error.message}`);
+    }
+    assert.ok(!error.message.includes(vault.identityHeader), "a secret in the message");
   });
 });
 

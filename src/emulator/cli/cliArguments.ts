@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "../options.js";
 import type { LocalVaultEventSubscription } from "../events/eventOptions.js";
 import { recoveryLevels } from "../../api/wireTypes.js";
+import { closestMatch, parseArgsErrorMessage } from "../../util/suggestion.js";
 import { environmentName, nameEnvironmentSource, withEnvironment } from "./environment.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
@@ -234,21 +235,24 @@ function parseTokens(argv: string[]) {
   }
 }
 
-/** Rewrites node:util's parse errors for a command that takes no positional arguments. */
+/** The subcommands, for a mistyped one. */
+const subcommands = ["export", "healthcheck"];
+
+/**
+ * Rewrites node:util's parse errors for a command that takes no positional arguments; a mistyped
+ * option or subcommand gets the closest known one.
+ */
 function parseError(error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const message = (error as Error).message;
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    const option = /'([^']+)'/.exec(message)?.[1] ?? "";
-    return new TypeError(`Unknown option '${option}'.`);
-  }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
     const argument = /'([^']+)'/.exec(message)?.[1] ?? "";
+    const subcommand = closestMatch(argument, subcommands);
     return new TypeError(
-      `Unexpected argument '${argument}': keyvault-emulator takes options only.`,
+      `Unexpected argument '${argument}': keyvault-emulator takes options only${subcommand === undefined ? "" : ` (did you mean keyvault-emulator ${subcommand}?)`}.`,
     );
   }
-  return new TypeError(message);
+  return new TypeError(parseArgsErrorMessage(error, [...Object.keys(cliOptions), "version"]));
 }
 
 /**

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { createPipelineRequest, isRestError } from "@azure/core-rest-pipeline";
 import { SecretClient } from "../../secretClient.js";
+import { parseArgsErrorMessage } from "../../util/suggestion.js";
 import { writePrivateFile } from "../persistence/privateFiles.js";
 import { seedDate, type LocalVaultSeed, type LocalVaultSeedSecret } from "../state/seed.js";
 
@@ -323,6 +324,14 @@ function getJson(url: URL, headers: Record<string, string>, ca: string | undefin
   });
 }
 
+/** The flags of `keyvault-emulator export`. */
+const exportFlags = {
+  vault: { type: "string" },
+  out: { type: "string" },
+  ca: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /**
  * Runs `keyvault-emulator export`.
  * @param argv - the arguments after `export`
@@ -342,17 +351,13 @@ export async function runExport(
   try {
     values = parseArgs({
       args: argv,
-      options: {
-        vault: { type: "string" },
-        out: { type: "string" },
-        ca: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: exportFlags,
       strict: true,
       allowPositionals: false,
     }).values;
   } catch (error) {
-    io.stderr(`keyvault-emulator export: ${(error as Error).message}\n${exportHelpText}`);
+    const message = parseArgsErrorMessage(error, Object.keys(exportFlags));
+    io.stderr(`keyvault-emulator export: ${message}\n${exportHelpText}`);
     return 2;
   }
   if (values.help) {

@@ -143,7 +143,7 @@ const clientRules: Record<string, string[]> = {
   lro: ["models.ts", "util"],
   events: ["util"],
   secretCache: ["models.ts", "paging.ts", "util", "log.ts", "events"],
-  inject: ["secretClient.ts", "secretCache", "models.ts", "loopbackHost.ts"],
+  inject: ["secretClient.ts", "secretCache", "models.ts", "util", "loopbackHost.ts"],
   "models.ts": ["api"],
   "paging.ts": ["api"],
   "identifier.ts": [],
