@@ -9,6 +9,7 @@ import type { HostPolicy } from "./http/hosts.js";
 import type { WireRenderer } from "./wire/render.js";
 import type { DurableStore } from "./state/durableStore.js";
 import type { StoreRecord } from "./state/storeTypes.js";
+import type { VaultEvents } from "./events/vaultEvents.js";
 
 /** Everything the request listener needs from the vault. */
 export interface VaultServerContext {
@@ -25,8 +26,12 @@ export interface VaultServerContext {
   backupKey: Buffer;
   emptyPages: boolean;
   identityHeader: string;
-  /** Makes a record durable; undefined when the vault keeps no journal. */
-  persist: ((record: StoreRecord) => Promise<void>) | undefined;
+  /**
+   * Makes a record durable (at once without a journal), then hands it to the events.
+   */
+  persist: (record: StoreRecord) => Promise<void>;
+  /** The vault's events: subscriptions, deliveries, dead letters. */
+  events: VaultEvents;
   /** Test control: forget every secret; resolves once durable. */
   reset(): Promise<void>;
   /** Test control: shift the vault clock; resolves once durable. */

@@ -1,6 +1,12 @@
 /**
  * The local vault: a faithful, in-process emulator of the Key Vault secrets REST API for
- * development and tests (subpath export `keyvault-secrets/emulator`).
+ * development and tests, started with {@link startLocalVault} (the same vault the
+ * `keyvault-emulator` command runs). It answers as the service does (statuses, error codes,
+ * messages, bodies), issues tokens through its managed identity endpoint, and keeps its state in
+ * memory or in a directory.
+ *
+ * @packageDocumentation
+ * @module keyvault-secrets/emulator
  */
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
@@ -23,6 +29,7 @@ import { openJournal, type Journal, type JournalRecord } from "./persistence/per
 import { WireRenderer } from "./wire/render.js";
 import { readStateFile, writeStateFile } from "./persistence/stateFile.js";
 import { SecretStore } from "./state/store.js";
+import { VaultEvents } from "./events/vaultEvents.js";
 import type { StoreRecord } from "./state/storeTypes.js";
 import { VaultClock, clockShiftProblem } from "./state/vaultClock.js";
 import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls/tls.js";
@@ -33,6 +40,7 @@ import { RequestLog, recordRequests } from "./http/requestLog.js";
 import type { SeedVersion } from "./state/seed.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
+export type { LocalVaultEventOptions, LocalVaultEventSubscription } from "./events/eventOptions.js";
 export type { LocalVaultSeed, LocalVaultSeedSecret } from "./state/seed.js";
 
 /** A running local vault. */
@@ -114,14 +122,22 @@ function isVaultKeys(value: unknown): value is VaultKeys {
  * @returns the running vault
  * @throws RangeError for options outside their range
  * @example
+ * The quick start (an ES module: top-level `await`):
  * ```ts
+ * import { SecretClient } from "keyvault-secrets";
+ * import { startLocalVault } from "keyvault-secrets/emulator";
+ *
+ * // A local vault on a free port; against Azure, see "Using a real vault" in the README.
  * const vault = await startLocalVault();
- * const token = await vault.credential.getToken("https://vault.azure.net/.default");
- * await fetch(`${vault.vaultUrl}/secrets/hello?api-version=7.6`, {
- *   method: "PUT",
- *   headers: { authorization: `Bearer ${token?.token}`, "content-type": "application/json" },
- *   body: JSON.stringify({ value: "world" }),
+ * const client = new SecretClient(vault.vaultUrl, vault.credential, {
+ *   allowInsecureConnection: true, // the local vault speaks http on localhost
+ *   disableChallengeResourceVerification: true, // its challenge names https://vault.azure.net
  * });
+ *
+ * await client.setSecret("db-password", "s3cr3t", { contentType: "text/plain" });
+ * const secret = await client.getSecret("db-password");
+ * console.log(secret.name, secret.properties.version, secret.value?.length);
+ *
  * await vault.close();
  * ```
  */
@@ -180,7 +196,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     });
 
     const pending = new Set<Promise<void>>();
-    const persist =
+    const journalWrite =
       journal === undefined
         ? undefined
         : (record: StoreRecord): Promise<void> => {
@@ -192,10 +208,28 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
             write.then(forget, forget);
             return write;
           };
+    // Every change goes to the events once durable (they ignore what happens before start).
+    const persist = (record: StoreRecord): Promise<void> => {
+      const write = journalWrite?.(record);
+      if (write === undefined) {
+        events.recordDurable(record);
+        return Promise.resolve();
+      }
+      return write.then(() => events.recordDurable(record));
+    };
     const change = (record: StoreRecord): Promise<void> => {
       store.apply(record);
-      return persist?.(record) ?? Promise.resolve();
+      return persist(record);
     };
+    const track = (work: Promise<void>): void => {
+      // The synchronous test controls cannot report a journal failure; the next write will.
+      work.catch(() => undefined);
+    };
+    const events = new VaultEvents(
+      { ...checked.events, subscriptions: checked.eventSubscriptions },
+      store,
+      (notice) => track(change(notice)),
+    );
 
     if (seeding !== undefined && seed !== undefined) await seeding.loadSeed(store, seed, persist);
 
@@ -216,6 +250,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       emptyPages: checked.emptyPages,
       identityHeader,
       persist,
+      events,
       reset: () => change({ type: "reset" }),
       advanceClock: (ms: number) => {
         const problem = clockShiftProblem(ms, store.clock.offsetMs);
@@ -230,6 +265,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       log: requestLog,
       scheme: context.scheme,
       nowMs: Date.now,
+      deadLetters: () => events.deadLetters(),
     });
     context.page = page;
     const handler = createRequestListener(context);
@@ -275,11 +311,11 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     });
     const port = (server.address() as AddressInfo).port;
     const vaultUrl = `${scheme}://${urlHost(host)}:${port}`;
-
-    const track = (work: Promise<void>): void => {
-      // The synchronous test controls cannot report a journal failure; the next write will.
-      work.catch(() => undefined);
-    };
+    // Events name the vault as its clients do: by its first extra name (a compose service) if any.
+    const [publicName] = checked.hostnames;
+    events.start(
+      publicName === undefined ? vaultUrl : `${scheme}://${urlHost(publicName)}:${port}`,
+    );
 
     let closing: Promise<void> | undefined;
     const vault: LocalVault = {
@@ -293,6 +329,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       pageUrl: () => `${vaultUrl}${pagePath}?token=${page.mintAccessToken()}`,
       close: () => {
         closing ??= (async () => {
+          events.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeAllConnections();
           await closed;

@@ -13,6 +13,7 @@ import {
   asInjectError,
   checkSettings,
   flagFromEnvironment,
+  loadSummary,
   loadWarnings,
   openEnvironmentUntilInterrupted,
   parseNames,
@@ -20,6 +21,7 @@ import {
   preloadVariables,
   writeLine,
   type InjectSettings,
+  type SettingNames,
 } from "./loadEnvironment.js";
 import { referenceVaultsVariable } from "./referenceSyntax.js";
 import { RestartSchedule } from "./restartSchedule.js";
@@ -30,15 +32,17 @@ import {
   watchSettingsFrom,
   type WatchSettings,
 } from "./watchSettings.js";
+import { closestMatch, parseArgsErrorMessage } from "../util/suggestion.js";
 
 const usage = `Usage: keyvault-secrets run [options] -- command [args...]
 
 Loads secrets from Azure Key Vault (or the local vault) into the environment of a command, then
 starts it. Values in the environment written as App Service Key Vault references,
 @Microsoft.KeyVault(SecretUri=...) or @Microsoft.KeyVault(VaultName=...;SecretName=...), are
-resolved too. Nothing is started when a secret or reference cannot be read, or on SIGINT or
-SIGTERM during the load. Secrets that are expired or not yet valid are left out, and named (never
-their values) in a warning on stderr.
+resolved too. Nothing is started when a secret or reference cannot be read, when no secret of the
+vault matches the filters (unless --allow-empty), or on SIGINT or SIGTERM during the load. Secrets
+that are expired or not yet valid are left out, and named (never their values) in a warning on
+stderr. One line on stderr says how many secrets were loaded ("loaded 2 secrets from URL").
 
 Options:
   --vault URL             the vault (default: $KEYVAULT_URI); without one, only references are resolved
@@ -51,6 +55,11 @@ Options:
   --allow-missing         start even when a secret of --names is missing or disabled in the
                           vault (it is named in a warning); by default nothing is started
                           (also $KEYVAULT_SECRETS_ALLOW_MISSING=true)
+  --allow-empty           start even when no secret of the vault matches --prefix, --tag or
+                          --names; by default nothing is started (also
+                          $KEYVAULT_SECRETS_ALLOW_EMPTY=true)
+  --verbose               name the secrets loaded and the references resolved (never their
+                          values), not only count them (also $KEYVAULT_SECRETS_VERBOSE=true)
   --mask                  replace every loaded value in the command's stdout and stderr with
                           ${maskMarker}, also each line of a multi-line value and
                           the value escaped in JSON or util.inspect output or percent-encoded
@@ -77,7 +86,8 @@ Watching (rotation):
   Under --watch a change is applied only when every changed value was read: a read that fails
   (429, 5xx, 403, no connection) restarts nothing; the command keeps its values, and one line on
   stderr names what failed (one per failure episode, one more when reads succeed again). A secret
-  deleted, disabled or expired in the vault is a change: the command restarts without it.
+  deleted, disabled or expired in the vault is a change: the command restarts without it. A read
+  that matches no secret at all fails as at the start (no restart) unless --allow-empty.
   References without a version follow the latest one; versioned ones never change. Each restart
   is logged on stderr with the variables that changed (names only). When the command exits on
   its own, run exits with it.
@@ -93,6 +103,8 @@ environment, workload or managed identity. A vault on this machine (the local va
 http://127.0.0.1:8443) is used only when IDENTITY_ENDPOINT is that vault's own identity endpoint
 (with IDENTITY_HEADER), as keyvault-emulator prints them; its token then comes from there only,
 and its http and challenge settings are automatic.
+
+True/false variables take 1/0, true/false, yes/no or on/off, in any case.
 
 Exit status: the command's (or its signal); 1 when loading failed, 2 for usage errors, 126/127
 when the command cannot be run.
@@ -119,6 +131,8 @@ const runFlags = {
   "strip-prefix": { type: "boolean" },
   override: { type: "boolean" },
   "allow-missing": { type: "boolean" },
+  "allow-empty": { type: "boolean" },
+  verbose: { type: "boolean" },
   mask: { type: "boolean" },
   "reference-vault": { type: "string", multiple: true },
   watch: { type: "string" },
@@ -143,6 +157,15 @@ interface RunCommand {
   args: string[];
 }
 
+/** How `run`'s settings are spelled in messages. */
+const runSettingNames: SettingNames = {
+  prefix: "--prefix",
+  stripPrefix: "--strip-prefix",
+  names: "--names",
+  tag: "--tag",
+  allowEmpty: `pass --allow-empty (or set ${preloadVariables.allowEmpty}=true)`,
+};
+
 /** The option arguments with `--flag` of a flag with an optional value written `--flag=value`. */
 function withOptionalValues(optionArgs: string[]): string[] {
   return optionArgs.map((arg) => {
@@ -165,7 +188,8 @@ function parseRun(argv: string[]): RunCommand | "help" {
       options: runFlags,
     }));
   } catch (error) {
-    throw new InjectError(`${(error as Error).message}\nSee keyvault-secrets run --help.`, 2);
+    const message = parseArgsErrorMessage(error, Object.keys(runFlags));
+    throw new InjectError(`${message}\nSee keyvault-secrets run --help.`, 2);
   }
   if (values.help) return "help";
   if (positionals.length > 0 || separator < 0 || separator === argv.length - 1) {
@@ -196,12 +220,17 @@ function parseRun(argv: string[]): RunCommand | "help" {
       allowMissing:
         values["allow-missing"] === true ||
         flagFromEnvironment(process.env, preloadVariables.allowMissing),
+      allowEmpty:
+        values["allow-empty"] === true ||
+        flagFromEnvironment(process.env, preloadVariables.allowEmpty),
+      verbose:
+        values.verbose === true || flagFromEnvironment(process.env, preloadVariables.verbose),
       referenceVaults: {
         text: referenceVaults,
         source: `--reference-vault or ${referenceVaultsVariable}`,
       },
     },
-    { prefix: "--prefix", stripPrefix: "--strip-prefix" },
+    runSettingNames,
   );
   const watch = watchSettingsFrom(
     {
@@ -252,6 +281,8 @@ async function run(argv: string[]): Promise<void> {
     throw asInjectError(error, 1);
   }
   for (const line of loadWarnings(source.result)) say(line);
+  const summary = loadSummary(source.result, settings);
+  if (summary !== undefined) say(summary);
   const supervisor = new ChildSupervisor({
     command,
     args,
@@ -391,7 +422,12 @@ export async function runCli(argv: string[]): Promise<void> {
     return;
   }
   if (subcommand !== "run") {
-    throw new InjectError(`Unknown command "${subcommand}". See keyvault-secrets --help.`, 2);
+    const suggestion =
+      closestMatch(subcommand, ["run"]) === undefined ? "" : " (did you mean run?)";
+    throw new InjectError(
+      `Unknown command "${subcommand}"${suggestion}. See keyvault-secrets --help.`,
+      2,
+    );
   }
   await run(rest);
 }

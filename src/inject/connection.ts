@@ -4,7 +4,7 @@
  * vault (the local vault) needs, granted only when the token comes from that vault itself.
  */
 import type { TokenCredential } from "@azure/core-auth";
-import type { SecretClientOptions } from "../index.js";
+import type { SecretClientOptions } from "../models.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 
 /** An error of the command or the preload that is reported as its message alone. */

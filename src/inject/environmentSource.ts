@@ -5,17 +5,17 @@
  * what changed, all or nothing.
  */
 import type { AbortSignalLike } from "@azure/abort-controller";
+import type { SecretCacheChangeDetail } from "../secretCache/changes.js";
 import {
   EnvironmentKeyCollisionError,
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
+  mapToEnvironment,
   toEnvironmentKey,
   type EnvironmentKeyRefusal,
-  type SecretCacheChangeDetail,
-  type SecretCacheOptions,
-} from "../index.js";
-import { mapToEnvironment } from "../secretCache/environment.js";
+} from "../secretCache/environment.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheOptions } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
 import {
   clientOptionsFor,
   connectionFor,
@@ -32,6 +32,8 @@ import { findReferences, KeyVaultReferenceError, ReferenceResolver } from "./ref
 export interface InjectResult {
   /** The variables to set: loaded secrets (minus those already set) and resolved references. */
   variables: Record<string, string>;
+  /** The names of the secrets loaded from the vault (before mapping), sorted. */
+  loaded: string[];
   /** Keys of vault secrets left alone because they were already set. */
   skipped: string[];
   /** Variables whose references were resolved. */
@@ -58,6 +60,13 @@ export interface EnvironmentSourceOptions {
   abortSignal?: AbortSignalLike;
   /** Retries and throttling pauses of milliseconds instead of seconds (the test seam). */
   fastRetries?: boolean;
+  /**
+   * Whether the first read starts the app (`"start"`: a read that matches nothing fails the load
+   * with an InjectError) or is already one of watching's reads (`"watch"`: it fails as a reload,
+   * with a {@link ReloadError}, and the values in use stay).
+   * @default "start"
+   */
+  reading?: "start" | "watch";
 }
 
 /** What a reload read: the variables, and what changed in the vaults since the last reload. */
@@ -85,10 +94,16 @@ export class ReloadError extends Error {
 /** The variables a vault gave, before the environment's own variables are weighed. */
 type LoadedVault = Pick<
   InjectResult,
-  "variables" | "outsideValidityPeriod" | "missing" | "refused"
+  "variables" | "loaded" | "outsideValidityPeriod" | "missing" | "refused"
 >;
 
-const noVault: LoadedVault = { variables: {}, outsideValidityPeriod: [], missing: [], refused: [] };
+const noVault: LoadedVault = {
+  variables: {},
+  loaded: [],
+  outsideValidityPeriod: [],
+  missing: [],
+  refused: [],
+};
 
 /** The settings, the environment snapshot and the readers behind a source. */
 interface SourceParts {
@@ -166,7 +181,7 @@ export class EnvironmentSource {
         );
       }
       const [loaded, resolved] = await Promise.all([
-        parts.vault?.load(abortSignal) ?? noVault,
+        parts.vault?.load(abortSignal, options.reading ?? "start") ?? noVault,
         resolveReferences(references.length === 0, () => {
           parts.references = new ReferenceResolver(references, vaultUrls, connect, cacheOptions);
           return parts.references.resolve(abortSignal);
@@ -264,6 +279,7 @@ function compose(
 ): InjectResult {
   const result: InjectResult = {
     variables: {},
+    loaded: loaded.loaded,
     skipped: [],
     references: [],
     outsideValidityPeriod: loaded.outsideValidityPeriod,
@@ -321,12 +337,20 @@ class VaultSecrets {
     });
   }
 
-  /** Loads the vault; errors become an InjectError naming each secret. */
-  async load(abortSignal: AbortSignalLike | undefined): Promise<LoadedVault> {
+  /**
+   * Loads the vault; errors become an InjectError naming each secret. A load that matched nothing
+   * fails unless the settings allow it: at the start as an InjectError, while watching as a
+   * ReloadError (see {@link emptyReadRefusal}).
+   */
+  async load(
+    abortSignal: AbortSignalLike | undefined,
+    reading: "start" | "watch",
+  ): Promise<LoadedVault> {
     try {
       const { skipped, missing } = await this.cache.load(
         abortSignal === undefined ? {} : { abortSignal },
       );
+      this.refuseEmptyRead(skipped, reading);
       const nul = this.nulValueNames();
       if (nul.length > 0) {
         throw new InjectError(
@@ -360,6 +384,7 @@ class VaultSecrets {
     abortSignal: AbortSignalLike | undefined,
   ): Promise<{ loaded: LoadedVault; details: SecretCacheChangeDetail[] }> {
     const change = await this.cache.refresh(abortSignal === undefined ? {} : { abortSignal });
+    this.refuseEmptyRead(change.skipped, "watch");
     const nul = this.nulValueNames();
     if (nul.length > 0) {
       throw new ReloadError(
@@ -391,6 +416,28 @@ class VaultSecrets {
     this.client.close();
   }
 
+  /**
+   * Refuses a read that matched no secret of the vault, unless the settings allow it.
+   * @throws InjectError at the start, ReloadError while watching (nothing changes, no restart)
+   */
+  private refuseEmptyRead(
+    skipped: Array<{ secretName: string }>,
+    reading: "start" | "watch",
+  ): void {
+    if (this.cache.secretNames().length > 0) return;
+    const refusal = emptyReadRefusal(this.settings, this.vaultUrl, skipped);
+    if (refusal === undefined) return;
+    const { matched, check, allow } = refusal;
+    if (reading === "start") {
+      throw new InjectError(
+        `Nothing was loaded: ${matched}. ${check}, or ${allow} to start with no secrets.`,
+      );
+    }
+    throw new ReloadError([
+      `${matched}; a read that matches nothing changes nothing (${check.toLowerCase()}, or ${allow} to apply such a read: the variables are then removed)`,
+    ]);
+  }
+
   private entries(): Array<{ name: string; value: string }> {
     return this.cache.secretNames().map((name) => ({ name, value: this.cache.get(name)! }));
   }
@@ -402,13 +449,14 @@ class VaultSecrets {
       .map(({ name }) => name);
   }
 
-  /** The cached secrets as variables; dangerous ones refused unless named. */
-  private mapped(): Pick<LoadedVault, "variables" | "refused"> {
+  /** The cached secrets as variables (dangerous ones refused unless named), and their names. */
+  private mapped(): Pick<LoadedVault, "variables" | "loaded" | "refused"> {
     const { settings } = this;
     const prefixLength = settings.prefix?.length ?? 0;
     const named = new Set(settings.names?.map((name) => name.toLowerCase()));
-    return mapToEnvironment(
-      this.entries(),
+    const entries = this.entries();
+    const mapped = mapToEnvironment(
+      entries,
       {
         prefix: settings.envPrefix,
         ...(settings.stripPrefix
@@ -417,7 +465,55 @@ class VaultSecrets {
       },
       (name) => named.has(name.toLowerCase()),
     );
+    return { ...mapped, loaded: entries.map(({ name }) => name).sort() };
   }
+}
+
+/**
+ * Why a read that matched no secret of the vault is refused (a mistyped prefix or tag would
+ * otherwise start the app with none, silently; while watching, remove every variable), or
+ * undefined when the settings allow it: `allowEmpty`, or `allowMissing` with `names` (the user
+ * has said the named secrets may all be absent).
+ * @param settings - the settings (filters, allowances, how they are spelled)
+ * @param vaultUrl - the vault
+ * @param skipped - secrets that matched but are expired or not yet valid
+ * @returns what matched nothing, what to check, and the setting that allows it
+ */
+function emptyReadRefusal(
+  settings: InjectSettings,
+  vaultUrl: string,
+  skipped: Array<{ secretName: string }>,
+): { matched: string; check: string; allow: string } | undefined {
+  if (settings.allowEmpty || (settings.names !== undefined && settings.allowMissing)) {
+    return undefined;
+  }
+  const filters = describeFilters(settings);
+  const matched =
+    filters.length === 0
+      ? `${vaultUrl} holds no enabled secret that can be read`
+      : `no secret of ${vaultUrl} matched ${filters.join(" and ")}`;
+  const leftOut =
+    skipped.length === 0
+      ? ""
+      : ` (matched, but expired or not yet valid: ${skipped.map((s) => s.secretName).join(", ")})`;
+  const check =
+    filters.length === 0
+      ? "Check the vault URL"
+      : `Check ${filters.length === 1 ? "the filter" : "the filters"} (a prefix matches the start of a name in any case; a tag, its name and value exactly)`;
+  return { matched: `${matched}${leftOut}`, check, allow: settings.settingNames.allowEmpty };
+}
+
+/** The filters of the settings as the user wrote them, e.g. `--prefix "orders-"`. */
+function describeFilters(settings: InjectSettings): string[] {
+  const { prefix, names, tag, settingNames } = settings;
+  const filters: string[] = [];
+  if (prefix !== undefined) filters.push(`${settingNames.prefix} ${JSON.stringify(prefix)}`);
+  if (names !== undefined) filters.push(`${settingNames.names} ${JSON.stringify(names.join(","))}`);
+  if (tag !== undefined) {
+    const text = tag.value === undefined ? tag.name : `${tag.name}=${tag.value}`;
+    filters.push(`${settingNames.tag} ${JSON.stringify(text)}`);
+  }
+  return filters;
 }
 
 /**

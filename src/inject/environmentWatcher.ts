@@ -4,7 +4,7 @@
  * again. Shared by `run --watch` (which restarts the command) and the preload (which updates
  * `process.env`).
  */
-import type { SecretCacheChangeDetail, SecretCacheChangeReason } from "../index.js";
+import type { SecretCacheChangeDetail, SecretCacheChangeReason } from "../secretCache/changes.js";
 import { InjectError } from "./connection.js";
 import type { Reloaded } from "./environmentSource.js";
 import { ReloadError } from "./environmentSource.js";

@@ -3,9 +3,11 @@
  * one load behind both (environmentSource.ts reads), ended by SIGINT or SIGTERM; the preload's
  * warnings and failures.
  */
+import type { AbortSignalLike } from "@azure/abort-controller";
 import { constants } from "node:os";
-import type { SecretCacheTagFilter } from "../index.js";
-import { InjectError } from "./connection.js";
+import type { SecretCacheTagFilter } from "../secretCache/options.js";
+import { parseBooleanEnvironment } from "../util/booleanText.js";
+import { InjectError, type Credentials } from "./connection.js";
 import {
   asInjectError,
   EnvironmentSource,
@@ -31,8 +33,24 @@ export interface InjectSettings {
   override: boolean;
   /** Start without the `names` the vault lacks or holds disabled (they are reported). */
   allowMissing: boolean;
+  /** Start even when no secret of the vault matched the filters. */
+  allowEmpty: boolean;
+  /** Name the secrets and variables in the summary line, not only count them. */
+  verbose: boolean;
   /** Reference vault mapping, `name=url,...`, and where it came from. */
   referenceVaults: { text: string; source: string };
+  /** How the user spells the settings (flags of `run`, variables of the preload), for messages. */
+  settingNames: SettingNames;
+}
+
+/** How the user spells each setting that a message may name: a flag of `run`, a variable of the preload. */
+export interface SettingNames {
+  prefix: string;
+  stripPrefix: string;
+  names: string;
+  tag: string;
+  /** How to allow an empty load, as advice: "set KEYVAULT_SECRETS_ALLOW_EMPTY=true". */
+  allowEmpty: string;
 }
 
 /**
@@ -63,6 +81,38 @@ export function loadWarnings(result: InjectResult): string[] {
   return lines;
 }
 
+/**
+ * The one line that says what a load did: how many secrets came from the vault and how many
+ * references were resolved; with `verbose`, their names, and the variables left as they were.
+ * Names only, never values.
+ * @param result - what the load produced
+ * @param settings - what was asked (the vault, verbose)
+ * @returns the line, or `undefined` when there was nothing to load (no vault, no references)
+ */
+export function loadSummary(result: InjectResult, settings: InjectSettings): string | undefined {
+  const parts: string[] = [];
+  const listed = (names: string[]): string =>
+    settings.verbose && names.length > 0 ? `: ${names.join(", ")}` : "";
+  if (settings.vaultUrl !== undefined) {
+    parts.push(
+      `loaded ${counted(result.loaded.length, "secret")} from ${settings.vaultUrl}${listed(result.loaded)}`,
+    );
+  }
+  if (result.references.length > 0) {
+    const references = [...result.references].sort();
+    parts.push(`resolved ${counted(references.length, "reference")}${listed(references)}`);
+  }
+  if (settings.verbose && result.skipped.length > 0) {
+    parts.push(`already set, kept: ${[...result.skipped].sort().join(", ")}`);
+  }
+  return parts.length === 0 ? undefined : parts.join("; ");
+}
+
+/** "1 secret", "2 secrets", "0 secrets". */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** The environment variables of the preload, with what each does (for help and docs). */
 export const preloadVariables = {
   vault: "KEYVAULT_URI",
@@ -73,29 +123,41 @@ export const preloadVariables = {
   stripPrefix: "KEYVAULT_SECRETS_STRIP_PREFIX",
   override: "KEYVAULT_SECRETS_OVERRIDE",
   allowMissing: "KEYVAULT_SECRETS_ALLOW_MISSING",
+  allowEmpty: "KEYVAULT_SECRETS_ALLOW_EMPTY",
+  verbose: "KEYVAULT_SECRETS_VERBOSE",
   referenceVaults: referenceVaultsVariable,
 } as const;
+
+/** How the preload's settings are spelled in messages: its variables. */
+const preloadSettingNames: SettingNames = {
+  prefix: preloadVariables.prefix,
+  stripPrefix: preloadVariables.stripPrefix,
+  names: preloadVariables.names,
+  tag: preloadVariables.tag,
+  allowEmpty: `set ${preloadVariables.allowEmpty}=true`,
+};
 
 /** Set in the preload's own helper process so that a preload in NODE_OPTIONS does not recurse. */
 export const preloadChildVariable = "KEYVAULT_SECRETS_PRELOAD_CHILD";
 
 /**
- * A true/false variable of the environment: unset, empty, `false` or `0` is false; `true` or `1`
- * (any case) is true.
+ * A true/false variable of the environment, in the one grammar of them all
+ * (`util/booleanEnv.ts`: 1/0, true/false, yes/no, on/off, any case); unset or empty is false.
  *
  * @param env - the environment
  * @param name - the variable's name
  * @returns the flag
- * @throws InjectError for any other value
+ * @throws InjectError (status 2) naming the variable and the accepted words for any other value
  */
 export function flagFromEnvironment(
   env: Record<string, string | undefined>,
   name: string,
 ): boolean {
-  const value = env[name]?.trim().toLowerCase();
-  if (value === undefined || value === "" || value === "false" || value === "0") return false;
-  if (value === "true" || value === "1") return true;
-  throw new InjectError(`${name} must be true or false (or 1 or 0), got "${env[name]}".`, 2);
+  try {
+    return parseBooleanEnvironment(name, env[name]) ?? false;
+  } catch (error) {
+    throw new InjectError((error as Error).message, 2);
+  }
 }
 
 /**
@@ -122,32 +184,35 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       stripPrefix: flag(preloadVariables.stripPrefix),
       override: flag(preloadVariables.override),
       allowMissing: flag(preloadVariables.allowMissing),
+      allowEmpty: flag(preloadVariables.allowEmpty),
+      verbose: flag(preloadVariables.verbose),
       referenceVaults: {
         text: env[preloadVariables.referenceVaults] ?? "",
         source: preloadVariables.referenceVaults,
       },
     },
-    { prefix: preloadVariables.prefix, stripPrefix: preloadVariables.stripPrefix },
+    preloadSettingNames,
   );
 }
 
 /**
  * Checks settings that depend on each other.
  * @param settings - the settings
- * @param names - how the user spells the prefix and strip-prefix settings, for messages
- * @param names.prefix - the prefix setting
- * @param names.stripPrefix - the strip-prefix setting
+ * @param settingNames - how the user spells them, for messages (kept in the result)
  * @returns the settings
  * @throws InjectError when they do not fit together
  */
 export function checkSettings(
-  settings: InjectSettings,
-  names: { prefix: string; stripPrefix: string },
+  settings: Omit<InjectSettings, "settingNames">,
+  settingNames: SettingNames,
 ): InjectSettings {
   if (settings.stripPrefix && settings.prefix === undefined) {
-    throw new InjectError(`${names.stripPrefix} needs ${names.prefix}: the prefix to strip.`, 2);
+    throw new InjectError(
+      `${settingNames.stripPrefix} needs ${settingNames.prefix}: the prefix to strip.`,
+      2,
+    );
   }
-  return settings;
+  return { ...settings, settingNames };
 }
 
 /**
@@ -232,6 +297,30 @@ export async function openEnvironmentUntilInterrupted(
 }
 
 /**
+ * Loads the secrets and resolves the references the settings and environment call for, once:
+ * {@link EnvironmentSource.open}, then closed. Nothing is returned unless everything succeeded.
+ * @param settings - what to load
+ * @param env - the environment the app will see (read, not changed)
+ * @param credentialsFactory - makes the credentials (once, only when something is to be read)
+ * @param abortSignal - ends the load (it then rejects with an AbortError)
+ * @returns what the load produced
+ * @throws InjectError naming each secret or variable that failed and why
+ */
+export async function loadEnvironment(
+  settings: InjectSettings,
+  env: Record<string, string | undefined>,
+  credentialsFactory?: () => Promise<Credentials>,
+  abortSignal?: AbortSignalLike,
+): Promise<InjectResult> {
+  const source = await EnvironmentSource.open(settings, env, {
+    ...(credentialsFactory === undefined ? {} : { credentialsFactory }),
+    ...(abortSignal === undefined ? {} : { abortSignal }),
+  });
+  source.close();
+  return source.result;
+}
+
+/**
  * Loads the secrets and resolves the references the settings and environment call for, as
  * {@link openEnvironmentUntilInterrupted} does, and closes what it opened.
  * @param settings - what to load
@@ -264,7 +353,8 @@ export function writeLine(prefix: string, line: string): void {
 
 /**
  * The preload's load (`keyvault-secrets/env`, in ESM or in the CommonJS helper process): the
- * environment's settings, SIGINT and SIGTERM ending it, warnings written to stderr.
+ * environment's settings, SIGINT and SIGTERM ending it, warnings and the summary line written to
+ * stderr.
  * @param env - the environment the app will see (read, not changed)
  * @returns the variables to set
  * @throws what {@link loadEnvironmentUntilInterrupted} throws
@@ -272,8 +362,11 @@ export function writeLine(prefix: string, line: string): void {
 export async function loadForPreload(
   env: Record<string, string | undefined>,
 ): Promise<Record<string, string>> {
-  const result = await loadEnvironmentUntilInterrupted(settingsFromEnvironment(env), env);
+  const settings = settingsFromEnvironment(env);
+  const result = await loadEnvironmentUntilInterrupted(settings, env);
   for (const line of loadWarnings(result)) writeLine(preloadPrefix, line);
+  const summary = loadSummary(result, settings);
+  if (summary !== undefined) writeLine(preloadPrefix, summary);
   return result.variables;
 }
 

@@ -19,6 +19,7 @@ async function reload(abortSignal: AbortSignal): Promise<Reloaded> {
   source = await EnvironmentSource.open(settingsFromEnvironment(data.env), data.env, {
     abortSignal,
     fastRetries: data.fastRetries,
+    reading: "watch",
   });
   return { result: source.result, details: [] };
 }

@@ -7,15 +7,13 @@ import { AbortError } from "@azure/abort-controller";
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
 import type { VaultConnection } from "./connection.js";
-import {
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
-  type SecretCacheChangeDetail,
-  type SecretCacheClient,
-  type SecretCacheOptions,
-  type SecretClientOptions,
-} from "../index.js";
+import { isLoopbackHost } from "../loopbackHost.js";
+import type { SecretClientOptions } from "../models.js";
+import type { SecretCacheChangeDetail } from "../secretCache/changes.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheClient, SecretCacheOptions } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
 import {
   checkVaultUrls,
   describeReference,
@@ -31,11 +29,20 @@ import {
  * Options of {@link resolveReferences}.
  */
 export interface ResolveReferencesOptions {
-  /** The credential for every vault the references name, e.g. `DefaultAzureCredential`. */
+  /**
+   * The credential for every vault the references name, e.g. `DefaultAzureCredential`. For the
+   * local vault, one whose token comes from that vault: `ManagedIdentityCredential` with
+   * `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` as `keyvault-emulator` prints them (or a local
+   * vault's `credential` in tests). `DefaultAzureCredential` falls back to Azure CLI and the like
+   * when that endpoint does not answer, and with the local vault's options their real token would
+   * go to whatever listens on the vault's port.
+   */
   credential: TokenCredential;
   /**
-   * Options of the `SecretClient` created for each vault. For the local vault over plain HTTP:
-   * `{ allowInsecureConnection: true, disableChallengeResourceVerification: true }`.
+   * Options of the `SecretClient` created for each vault. A vault on this machine (the local
+   * vault) needs `{ allowInsecureConnection: true, disableChallengeResourceVerification: true }`
+   * (`allowInsecureConnection` over http only): without them its references fail before any
+   * request, with a message naming both.
    * @default the client's defaults
    */
   clientOptions?: SecretClientOptions;
@@ -154,8 +161,39 @@ export async function resolveReferences(
   return resolveParsedReferences(
     findReferences(env),
     vaultUrls,
-    () => ({ credential, clientOptions }),
+    (vaultUrl) => ({ credential, clientOptions: checkLocalVaultOptions(vaultUrl, clientOptions) }),
     options.abortSignal,
+  );
+}
+
+/**
+ * Checks that the client options fit a vault on this machine (the local vault), whose challenge
+ * names https://vault.azure.net: they must turn off the challenge's resource check and, over
+ * http, allow it. They are not turned on here for the caller: its credential may hand a real token
+ * to whatever listens on that port (see {@link ResolveReferencesOptions.credential}).
+ * @param vaultUrl - the vault the references go to
+ * @param clientOptions - the caller's client options
+ * @returns the options, unchanged
+ * @throws Error naming every option the vault needs and where each goes
+ */
+function checkLocalVaultOptions(
+  vaultUrl: string,
+  clientOptions: SecretClientOptions,
+): SecretClientOptions {
+  const url = new URL(vaultUrl);
+  if (!isLoopbackHost(url.hostname)) return clientOptions;
+  const http = url.protocol === "http:";
+  if (
+    clientOptions.disableChallengeResourceVerification === true &&
+    (!http || clientOptions.allowInsecureConnection === true)
+  ) {
+    return clientOptions;
+  }
+  const needed = http
+    ? "{ allowInsecureConnection: true, disableChallengeResourceVerification: true }"
+    : "{ disableChallengeResourceVerification: true } (and its CA in tlsOptions.ca when its certificate is keyvault-emulator's)";
+  throw new Error(
+    `it is on this machine (a local vault), so resolveReferences' options need clientOptions: ${needed}, and a credential whose token comes from that vault: new ManagedIdentityCredential() from @azure/identity with IDENTITY_ENDPOINT=${url.origin}/__local/identity/token and IDENTITY_HEADER set as keyvault-emulator prints them (in tests, the local vault's credential). keyvault-secrets run and the preload keyvault-secrets/env do this themselves.`,
   );
 }
 

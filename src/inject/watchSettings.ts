@@ -3,6 +3,7 @@
  * preload, the durations they take, and the test seam that lets tests use millisecond durations.
  */
 import { constants } from "node:os";
+import { booleanTextGrammar, parseBooleanText } from "../util/booleanText.js";
 import { seededRandom } from "../util/random.js";
 import { maxTimerDelayInMs } from "../util/limits.js";
 import { InjectError } from "./connection.js";
@@ -174,19 +175,28 @@ export function watchSettingsFrom(
 }
 
 /**
- * The preload's watch interval: {@link watchVariable} unset, empty, `false` or `0` is off; `true`
- * or `1` is the default interval; anything else is a duration.
+ * The preload's watch interval: {@link watchVariable} unset or empty is off; a true/false word
+ * (the one grammar of `util/booleanText.ts`: 1/0, true/false, yes/no, on/off, any case) turns it
+ * off or on at the default interval; anything else is a duration.
  * @param env - the environment
  * @returns the interval in milliseconds, or undefined when not watching
- * @throws InjectError (status 2) for a value that is not a duration
+ * @throws InjectError (status 2) for a value that is neither a true/false word nor a duration
  */
 export function watchIntervalFrom(env: Record<string, string | undefined>): number | undefined {
   const text = env[watchVariable]?.trim() ?? "";
-  const lower = text.toLowerCase();
-  if (lower === "" || lower === "false" || lower === "0") return undefined;
-  return parseDuration(
-    lower === "true" || lower === "1" ? watchDefaults.interval : text,
-    watchVariable,
-    testTimingFrom(env),
-  );
+  if (text === "") return undefined;
+  const on = parseBooleanText(text);
+  if (on === false) return undefined;
+  try {
+    return parseDuration(
+      on === true ? watchDefaults.interval : text,
+      watchVariable,
+      testTimingFrom(env),
+    );
+  } catch (error) {
+    throw new InjectError(
+      `${(error as Error).message.replace(/\.$/, "")}, or ${booleanTextGrammar}.`,
+      2,
+    );
+  }
 }

@@ -1,4 +1,4 @@
-import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
+import type { TokenCredential } from "@azure/core-auth";
 import type {
   PipelinePolicy,
   PipelineRequest,
@@ -9,6 +9,7 @@ import { logger } from "../log.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 import { isTransientStatus } from "../util/retry.js";
 import { type ChallengeState, getCachedChallenge, setCachedChallenge } from "./challengeCache.js";
+import { createTokenCache } from "./tokenCache.js";
 import { type BearerChallenge, decodeClaims, parseBearerChallenge } from "./wwwAuthenticate.js";
 
 /**
@@ -31,28 +32,9 @@ export interface ChallengeAuthenticationPolicyOptions {
   disableChallengeResourceVerification?: boolean;
 }
 
-// Refresh a token this long before it expires, so that it does not expire in flight.
-const refreshMarginInMs = 2 * 60 * 1000;
-
 // Methods whose body is held back until the vault has said which token it wants: the body may be
 // a secret value, and the first request goes out before we know the vault is the vault.
 const bodyWithheldMethods = new Set(["PUT", "POST", "PATCH"]);
-
-interface TokenRequestOptions {
-  /** Decoded claims of a continuous access evaluation challenge. */
-  claims?: string;
-  /** Ask the credential even when a cached token is still valid (the vault rejected it). */
-  forceRefresh?: boolean;
-}
-
-type GetAccessToken = ((
-  state: ChallengeState,
-  request: PipelineRequest,
-  options?: TokenRequestOptions,
-) => Promise<AccessToken>) & {
-  /** The cached token for `state` when it needs no refresh: no promise, no wait. */
-  cached(state: ChallengeState): AccessToken | undefined;
-};
 
 /**
  * Creates the policy that authenticates requests to a Key Vault the way the service asks to:
@@ -106,7 +88,11 @@ export function challengeAuthenticationPolicy(
   // decided once, here; it is thrown on the first such request.
   const refusal = transportRefusal(vaultOriginUrl);
   const verifyResource = options.disableChallengeResourceVerification !== true;
-  const getAccessToken = createTokenCache(credential);
+  const getAccessToken = createTokenCache(
+    credential,
+    vaultOriginUrl,
+    challengeAuthenticationPolicyName,
+  );
   // The last cached challenge this policy verified: the check depends only on the challenge and
   // the vault host, so each cached entry is verified once, not on every request.
   let verifiedState: ChallengeState | undefined;
@@ -294,98 +280,6 @@ export function challengeAuthenticationPolicy(
   };
 }
 
-// A token cache for one policy instance: reuses a valid token, refreshes it early, and shares one
-// in-flight getToken call between concurrent requests.
-function createTokenCache(credential: TokenCredential): GetAccessToken {
-  let cached: { key: string; token: AccessToken } | undefined;
-  let pending: { key: string; promise: Promise<AccessToken> } | undefined;
-
-  const fetchToken = async (
-    key: string,
-    state: ChallengeState,
-    request: PipelineRequest,
-    claims: string | undefined,
-  ): Promise<AccessToken> => {
-    const getTokenOptions: GetTokenOptions = {
-      enableCae: true,
-      abortSignal: request.abortSignal,
-      tracingOptions: request.tracingOptions,
-    };
-    if (state.tenantId !== undefined) {
-      getTokenOptions.tenantId = state.tenantId;
-    }
-    if (claims !== undefined) {
-      getTokenOptions.claims = claims;
-    }
-    const token = await credential.getToken(state.scope, getTokenOptions);
-    if (token === null || token === undefined || typeof token.token !== "string" || !token.token) {
-      throw new Error(
-        `The credential returned no access token for scope "${state.scope}". Check that it can sign in and has access to the vault's tenant.`,
-      );
-    }
-    cached = { key, token };
-    return token;
-  };
-
-  const cachedToken = (state: ChallengeState): AccessToken | undefined => {
-    const current = cached;
-    if (current === undefined || current.key !== keyOf(state)) return undefined;
-    return needsRefresh(current.token, Date.now()) ? undefined : current.token;
-  };
-
-  const getAccessToken = async (
-    state: ChallengeState,
-    request: PipelineRequest,
-    options: TokenRequestOptions = {},
-  ): Promise<AccessToken> => {
-    const key = keyOf(state);
-    if (options.claims !== undefined || options.forceRefresh === true) {
-      // A rejected token must not be handed to concurrent requests while the new one is fetched.
-      if (cached?.key === key) {
-        cached = undefined;
-      }
-      return fetchToken(key, state, request, options.claims);
-    }
-    const fresh = cachedToken(state);
-    if (fresh !== undefined) return fresh;
-    // The token due for a refresh: used if the refresh fails and it has not expired yet.
-    const current = cached?.key === key ? cached.token : undefined;
-    let inFlight = pending;
-    if (inFlight === undefined || inFlight.key !== key) {
-      const promise = fetchToken(key, state, request, undefined).finally(() => {
-        if (pending?.promise === promise) {
-          pending = undefined;
-        }
-      });
-      inFlight = { key, promise };
-      pending = inFlight;
-    }
-    try {
-      return await inFlight.promise;
-    } catch (error) {
-      if (current !== undefined && Date.now() < current.expiresOnTimestamp) {
-        logger.warning(
-          `${challengeAuthenticationPolicyName}: token refresh failed; using the current token until it expires.`,
-        );
-        return current;
-      }
-      throw error;
-    }
-  };
-  return Object.assign(getAccessToken, { cached: cachedToken });
-}
-
-function keyOf(state: ChallengeState): string {
-  return `${state.tenantId ?? ""}\n${state.scope}`;
-}
-
-function needsRefresh(token: AccessToken, now: number): boolean {
-  if (token.refreshAfterTimestamp !== undefined && now >= token.refreshAfterTimestamp) {
-    return true;
-  }
-  return now >= token.expiresOnTimestamp - refreshMarginInMs;
-}
-
 function parseUrl(value: unknown): URL | undefined {
   if (typeof value !== "string") {
     return undefined;
@@ -422,7 +316,9 @@ function tenantFromAuthority(authority: string | undefined): string | undefined 
 
 /**
  * The `code` of the error thrown when the challenge's resource does not match the vault host (the
- * token is not requested). Stable: callers may test for it.
+ * token is not requested). Not exported: callers test for the string itself, which is documented
+ * (and so stable) on `SecretClientOptions.disableChallengeResourceVerification` and in the README's
+ * troubleshooting.
  *
  * @internal
  */

@@ -91,8 +91,15 @@ export function goneReason(error: unknown): "deleted" | "disabled" | undefined {
   return error.statusCode === 403 && inner === "SecretDisabled" ? "disabled" : undefined;
 }
 
-/** One failure in words (status, service code, message); never a value. */
+/**
+ * One failure in words (status, service code, message); never a value. Without a final period:
+ * messages put it inside a sentence of their own.
+ */
 export function describeError(error: unknown): string {
+  return withoutFinalPeriod(describeErrorAsIs(error));
+}
+
+function describeErrorAsIs(error: unknown): string {
   if (error instanceof StillThrottledError) return error.message;
   if (isRestError(error)) {
     const status = error.statusCode === undefined ? "no response" : String(error.statusCode);
@@ -101,6 +108,10 @@ export function describeError(error: unknown): string {
   }
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+function withoutFinalPeriod(text: string): string {
+  return text.endsWith(".") && !text.endsWith("..") ? text.slice(0, -1) : text;
 }
 
 /** The failures of a load or refresh for an error message: the first ten named, the rest counted. */

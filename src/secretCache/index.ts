@@ -12,6 +12,12 @@ export {
   type SecretCacheSkippedSecret,
 } from "./changes.js";
 export { SecretCacheError, type SecretCacheFailure } from "./errors.js";
+export { type SecretCacheEventResult } from "./eventRefresh.js";
+export {
+  createEventGridHandler,
+  type EventGridHandlerOptions,
+  type EventGridRequestHandler,
+} from "./eventGridHandler.js";
 export {
   type SecretCacheClient,
   type SecretCacheOptions,

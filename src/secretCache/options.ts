@@ -6,10 +6,11 @@ import { maxTimerDelayInMs } from "../util/limits.js";
 import { checkSecretName } from "../util/names.js";
 
 /**
- * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient`. A
- * `SecretClient` of this package is one, and so is one of Microsoft's 4.x secrets client (whose
- * pages carry no continuation token: the cache reads every page either way); a test can pass a
- * fake.
+ * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient` (and its
+ * `vaultUrl`, for `handleEvent`). A `SecretClient` of this package is one, and so is one of
+ * Microsoft's 4.x secrets client (whose pages carry no continuation token: the cache reads every
+ * page either way, and which retries a 429 on its own before the cache's shared backoff sees it:
+ * see {@link SecretCache}); a test can pass a fake.
  */
 export interface SecretCacheClient {
   /**
@@ -31,6 +32,11 @@ export interface SecretCacheClient {
     secretName: string,
     options?: { abortSignal?: AbortSignalLike },
   ): Promise<KeyVaultSecret>;
+  /**
+   * The vault's URL, as `SecretClient` has it: `handleEvent` acts only on events whose secret
+   * identifier names this host (and port). A client without it cannot take events.
+   */
+  readonly vaultUrl?: string;
 }
 
 /** Keeps only secrets that carry a tag, optionally with a given value. */

@@ -29,6 +29,7 @@ import {
   SecretCacheError,
   type SecretCacheFailure,
 } from "./errors.js";
+import { planEventRefresh, type SecretCacheEventResult, vaultHostOf } from "./eventRefresh.js";
 import { NamedReads } from "./namedReads.js";
 import {
   checkNames,
@@ -114,11 +115,15 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignalLike | undefine
  * disabled (`allowMissingNames` lets it succeed without them, listing them in `missing`): no
  * silent partial result.
  *
- * **One shared backoff.** The client's retry policy first retries each throttled request on its
- * own (honouring `Retry-After`). If a request still ends in 429, the cache pauses *every* worker:
- * none sends another request until the `Retry-After` of that answer (or, without one, an
- * exponential delay from `throttleDelayInMs`) has passed; then the throttled request is tried
- * again. 429s of requests that were already in flight when the pause began are the same episode
+ * **One shared backoff.** The requests of a load or refresh ask the client to give a 429 back at
+ * once rather than retry it on its own, and this package's `SecretClient` does. The first 429
+ * then pauses *every* worker: none sends another request until the `Retry-After` of that answer
+ * (or, without one, an exponential delay from `throttleDelayInMs`) has passed; then the throttled
+ * request is tried again. A client that does not know this ask (Microsoft's 4.x `SecretClient`)
+ * retries a 429 on its own first (4.x honours `Retry-After`, up to 3 times), each worker alone,
+ * and the pause begins when it gives up; the cache logs a warning the first time it sees such a
+ * 429. `getOrFetch` reads a single secret: the client retries its 429s first, whatever the
+ * client. 429s of requests that were already in flight when the pause began are the same episode
  * and do not deepen the delay. A request throttled `maxAttempts` times fails, and `load()` rejects
  * with a {@link SecretCacheError} naming every such secret. A secret deleted or disabled between
  * the listing and its fetch (404, 403) is treated as absent, not as a failure.
@@ -145,6 +150,10 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignalLike | undefine
  * `minRefreshIntervalInMs`); `invalidate(name)` drops a value known to be bad until it is read
  * again; `refreshIntervalsInMs` reads single secrets on their own schedule.
  *
+ * **On events.** `handleEvent(body)` takes what an Event Grid webhook received from the vault
+ * (Key Vault's secret events) and reads again exactly the secrets a new version or an expiry
+ * changed, without polling; {@link createEventGridHandler} is the webhook itself.
+ *
  * **Values are never logged**, nor put into an error message; errors and logs name the secret.
  * `util.inspect(cache)`, `console.log(cache)` and `JSON.stringify(cache)` show the names and the
  * state, never a value.
@@ -166,6 +175,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignalLike | undefine
  * ```
  */
 export class SecretCache extends EventEmitter {
+  private readonly client: SecretCacheClient;
   private readonly synchronizer: Synchronizer;
   private readonly reads: NamedReads;
   private readonly schedule: RefreshSchedule;
@@ -202,6 +212,7 @@ export class SecretCache extends EventEmitter {
   constructor(client: SecretCacheClient, options: SecretCacheOptions = {}) {
     super();
     const settings = resolveSecretCacheOptions(client, options);
+    this.client = settings.client;
     this.requiredNames = settings.requiredNames;
     this.allowMissingNames = settings.allowMissingNames;
     this.applyPartialRefresh = settings.applyPartialRefresh;
@@ -521,6 +532,73 @@ export class SecretCache extends EventEmitter {
     const key = checkSecretKey(secretName, "secretName");
     const entry = this.entries.get(key);
     if (entry !== undefined) this.entries.set(key, invalidated(entry));
+  }
+
+  /**
+   * Acts on Key Vault's secret events as Event Grid delivers them to a webhook, so the cache
+   * follows rotations without polling: `SecretNewVersionCreated` and `SecretExpired` read the
+   * named secret again (as `refreshNow([name])`: shared, at most once per
+   * `minRefreshIntervalInMs`, all or nothing, `change` emitted), and `SecretNearExpiry` reads
+   * nothing (the value did not change; the result lists it, to rotate or alert). An event naming a
+   * secret a loaded cache does not hold (a new one) refreshes every secret once, as
+   * `refreshNow()` does: the listing decides whether the filters keep it.
+   *
+   * Left alone (counted in `ignored`): events of another vault (the host of the secret's
+   * identifier, `data.Id`, is not the host of the client's `vaultUrl`), of keys and certificates,
+   * and of secrets the cache does not cover (its `names` or `prefix` filter; a cache filled only
+   * by `getOrFetch` covers the secrets it holds). A `SecretNewVersionCreated` for the version the
+   * cache holds (a repeated delivery) reads nothing. An event can only make the cache read its own
+   * vault, never put a value in it.
+   *
+   * @param eventOrBatch - One event or an array, in the Event Grid schema or CloudEvents 1.0: the
+   *   request body's JSON text, the value it parses to, or `@azure/eventgrid`'s deserialized
+   *   events.
+   * @param options - `abortSignal`: ends this call's wait, as for `refreshNow`.
+   * @returns The names read again, whether every secret was refreshed, the names near expiry and
+   *   up to date, how many events were ignored, and the change.
+   * @throws TypeError when the body is not Key Vault's events (say which field; never its
+   *   content), when it is Event Grid's validation event (answer it instead), or when the client
+   *   has no `vaultUrl`. SecretCacheError when a read failed (the cache is then unchanged), as
+   *   `refreshNow`. Error when `close()` was called.
+   * @example
+   * ```ts
+   * // In a webhook that already answered Event Grid's validation (or use createEventGridHandler):
+   * const { refreshed, nearExpiry } = await cache.handleEvent(JSON.parse(body));
+   * if (nearExpiry.length > 0) console.warn(`expiring soon: ${nearExpiry.join(", ")}`);
+   * ```
+   */
+  async handleEvent(
+    eventOrBatch: unknown,
+    options: SecretCacheOperationOptions = {},
+  ): Promise<SecretCacheEventResult> {
+    const plan = planEventRefresh(eventOrBatch, {
+      vaultHost: vaultHostOf(this.client),
+      matchesName: (key) => this.filter.matchesName(key),
+      loaded: this.isLoaded,
+      heldVersion: (key) => {
+        const entry = this.entries.get(key);
+        if (entry === undefined) return undefined;
+        return entry.invalidated ? null : (entry.version ?? null);
+      },
+    });
+    this.throwIfClosed("handleEvent()");
+    const names = [...plan.readByName.values()];
+    let change = noChange();
+    // A listing refresh reads every secret whose version changed, the named ones included.
+    if (plan.refreshAll) change = await this.refreshNow(undefined, options);
+    else if (names.length > 0) change = await this.refreshNow(names, options);
+    const result: SecretCacheEventResult = {
+      refreshed: names.sort(),
+      refreshedAll: plan.refreshAll,
+      nearExpiry: plan.nearExpiry,
+      upToDate: plan.upToDate,
+      ignored: plan.ignored,
+      change,
+    };
+    logger.info(
+      `SecretCache: events read ${result.refreshed.length} secrets again${result.refreshedAll ? " and refreshed every secret" : ""}; ${result.nearExpiry.length} near expiry, ${result.upToDate.length} up to date, ${result.ignored} ignored.`,
+    );
+    return result;
   }
 
   /**

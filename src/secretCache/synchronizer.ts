@@ -4,7 +4,11 @@ import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
 import { logger } from "../log.js";
 import type { KeyVaultSecret, SecretProperties } from "../models.js";
 import type { ContinuablePage } from "../paging.js";
-import { handOffThrottling } from "../policies/keyVaultRetryPolicy.js";
+import {
+  throttlingHandOffKey,
+  wasHandedOff,
+  type ThrottlingHandOff,
+} from "../util/throttlingHandOff.js";
 import type {
   CachedSecret,
   ReadOutcome,
@@ -19,8 +23,20 @@ import {
   type SecretCacheFailure,
 } from "./errors.js";
 import { keyOf, validityOf, type SecretCacheClient, type SecretFilter } from "./options.js";
-import { type SharedBackoff, withSharedBackoff } from "./sharedBackoff.js";
+import {
+  type SharedBackoff,
+  type SharedBackoffAttempts,
+  withSharedBackoff,
+} from "./sharedBackoff.js";
 import { WorkQueue } from "./workQueue.js";
+
+/** Said once per cache when a 429 of a load or refresh came from a client that retries 429s itself. */
+export const throttlingNotHandedOffWarning =
+  "SecretCache: a throttled request (429) came back from a client that does not take the cache's " +
+  "throttling hand-off (not this package's SecretClient; Microsoft's @azure/keyvault-secrets 4.x " +
+  "client is one). Such a client may retry a 429 on its own first (4.x honours Retry-After, up to " +
+  "3 times), each worker alone, before the cache's shared backoff pauses them all. Give the cache " +
+  "this package's SecretClient for one pause from the first 429.";
 
 /** What one pass over the vault found. */
 export interface SyncResult {
@@ -44,6 +60,9 @@ export interface SyncResult {
   attempted: number;
 }
 
+/** The options each request of a load or refresh is sent with. */
+type SyncRequestOptions = { abortSignal: AbortSignal } & ThrottlingHandOff;
+
 /** What a {@link Synchronizer} works with. */
 export interface SynchronizerContext {
   client: SecretCacheClient;
@@ -62,6 +81,9 @@ export interface SynchronizerContext {
  * shared backoff, the secrets a load or refresh calls for.
  */
 export class Synchronizer {
+  /** Whether the warning that the client does not take the throttling hand-off was given. */
+  private handOffWarned = false;
+
   constructor(private readonly context: SynchronizerContext) {}
 
   /**
@@ -87,8 +109,12 @@ export class Synchronizer {
     closeSignal.addEventListener("abort", onClose, { once: true });
     abortSignal?.addEventListener("abort", onAbort);
     const signal = controller.signal;
-    // Every worker's 429 comes straight here, to the one shared backoff (see sharedBackoff.ts).
-    handOffThrottling(signal);
+    // Every worker's 429 comes straight here, to the one shared backoff (see sharedBackoff.ts):
+    // the requests ask the client not to retry 429s on its own (util/throttlingHandOff.ts).
+    const requestOptions: SyncRequestOptions = {
+      abortSignal: signal,
+      [throttlingHandOffKey]: true,
+    };
     // Each worker's request and wait listen to the signal: not a leak, so no warning below that.
     setMaxListeners(4 * concurrency + 10, signal);
     const result: SyncResult = {
@@ -108,7 +134,10 @@ export class Synchronizer {
         const key = keyOf(name);
         const readStartedAtMs = performance.now();
         try {
-          result.fetched.set(key, { secret: await this.fetch(name, signal), readStartedAtMs });
+          result.fetched.set(key, {
+            secret: await this.fetch(name, requestOptions),
+            readStartedAtMs,
+          });
         } catch (error) {
           if (signal.aborted) return;
           const gone = goneReason(error);
@@ -124,7 +153,7 @@ export class Synchronizer {
     const workers = Array.from({ length: concurrency }, worker);
     let listError: unknown;
     try {
-      for await (const properties of this.listMatching(signal, result)) {
+      for await (const properties of this.listMatching(requestOptions, result)) {
         const key = keyOf(properties.name);
         result.listed.add(key);
         const cached = snapshot.get(key);
@@ -160,16 +189,38 @@ export class Synchronizer {
   }
 
   /**
-   * Gets a secret; a 429 pauses every worker, then tries again. Under a sync's signal the client
-   * hands 429s back at once (handOffThrottling), so the shared backoff sees each of them.
-   * @param signal - ends the waits and the request
+   * Gets a secret; a 429 pauses every worker, then tries again. The requests of a load or refresh
+   * ask the client to hand 429s back at once, so the shared backoff sees each of them.
+   * @param requestOptions - the signal that ends the waits and the request, and the hand-off ask
    */
-  fetch(name: string, signal: AbortSignal): Promise<KeyVaultSecret> {
-    const { backoff, client, maxAttempts } = this.context;
-    return withSharedBackoff(backoff, { maxAttempts, signal, subject: `"${name}"` }, () =>
-      client.getSecret(name, { abortSignal: signal }),
+  fetch(name: string, requestOptions: SyncRequestOptions): Promise<KeyVaultSecret> {
+    const { backoff, client } = this.context;
+    return withSharedBackoff(backoff, this.attempts(requestOptions, `"${name}"`), () =>
+      // A copy per request, as a client may write to the options it is given.
+      client.getSecret(name, { ...requestOptions }),
     );
   }
+
+  /** How {@link withSharedBackoff} retries a request sent with `requestOptions`. */
+  private attempts(requestOptions: SyncRequestOptions, subject: string): SharedBackoffAttempts {
+    return {
+      maxAttempts: this.context.maxAttempts,
+      signal: requestOptions.abortSignal,
+      subject,
+      onThrottled: requestOptions[throttlingHandOffKey] === true ? this.checkHandOff : undefined,
+    };
+  }
+
+  /**
+   * Sees each 429 of a request that asked for the throttling hand-off. A client that did not take
+   * it (not this package's SecretClient: Microsoft's 4.x one, a wrapper that drops the option, a
+   * fake) may have retried the 429 on its own before giving it back; said once per cache.
+   */
+  private readonly checkHandOff = (error: unknown): void => {
+    if (this.handOffWarned || wasHandedOff(error)) return;
+    this.handOffWarned = true;
+    logger.warning(throttlingNotHandedOffWarning);
+  };
 
   /**
    * Reads one secret by name (for `getOrFetch`, `refreshNow` and the per-secret timers), under the
@@ -183,7 +234,8 @@ export class Synchronizer {
     const readStartedAtMs = performance.now();
     let secret: KeyVaultSecret;
     try {
-      secret = await this.fetch(secretName, closeSignal);
+      // Not part of a load or refresh: the client retries a 429 first, as for any caller.
+      secret = await this.fetch(secretName, { abortSignal: closeSignal });
     } catch (error) {
       if (closeSignal.aborted) {
         throw new Error(`The SecretCache was closed while it was reading "${secretName}".`, {
@@ -219,16 +271,16 @@ export class Synchronizer {
    * skipping the secrets already listed.
    */
   private async *listMatching(
-    signal: AbortSignal,
+    requestOptions: SyncRequestOptions,
     result: SyncResult,
   ): AsyncGenerator<SecretProperties> {
-    const { backoff, client, filter, maxAttempts, includeOutsideValidityPeriod } = this.context;
+    const { backoff, client, filter, includeOutsideValidityPeriod } = this.context;
     const seen = new Set<string>();
     let continuationToken: string | undefined;
     let pages: AsyncIterator<ContinuablePage<SecretProperties>> | undefined;
     const nextPage = async (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
       pages ??= client
-        .listPropertiesOfSecrets({ abortSignal: signal })
+        .listPropertiesOfSecrets({ ...requestOptions })
         .byPage(continuationToken === undefined ? {} : { continuationToken });
       try {
         return await pages.next();
@@ -239,11 +291,7 @@ export class Synchronizer {
       }
     };
     const requestPage = (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
-      const page = withSharedBackoff(
-        backoff,
-        { maxAttempts, signal, subject: "listing" },
-        nextPage,
-      );
+      const page = withSharedBackoff(backoff, this.attempts(requestOptions, "listing"), nextPage);
       // Awaited below; until then a failure must not count as unhandled.
       page.catch(() => undefined);
       return page;

@@ -167,6 +167,29 @@ describe("browser: the local vault's page", function () {
     }
   });
 
+  it("shows the events it gave up delivering beside the requests", async () => {
+    // Nothing listens on port 1: the handshake fails, and the event goes to the dead letters.
+    const events = await startLocalVault({
+      eventSubscriptions: [{ endpoint: "http://127.0.0.1:1/hook?code=hidden-key" }],
+      events: { maxDeliveryAttempts: 1 },
+    });
+    try {
+      const other = await browser.context.newPage();
+      await other.goto(events.pageUrl());
+      await localClient(events).setSecret("undelivered", "never-shown-value");
+      const row = other.locator("#dead-letters tr.dead-letter");
+      await row.waitFor();
+      const text = (await row.textContent()) ?? "";
+      assert.match(text, /local-1 http:\/\/127\.0\.0\.1:1\/hook/);
+      assert.match(text, /SecretNewVersionCreated.*undelivered.*SubscriptionValidationFailed/);
+      assert.ok(!text.includes("hidden-key") && !text.includes("never-shown-value"));
+      assert.equal(await other.locator("#no-dead-letters").isHidden(), true);
+      await other.close();
+    } finally {
+      await events.close();
+    }
+  });
+
   it("shows nothing without the link, nor with a link already used", async () => {
     const stranger = await launchChromium();
     try {

@@ -236,6 +236,32 @@ describe("local vault: authentication", () => {
       const token = await tokenOf(vault, vaultScope, '{"access_token":{"nbf":{"essential":true}}}');
       assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
     });
+
+    /** A token from the vault's managed identity endpoint (App Service protocol). */
+    async function identityToken(): Promise<string> {
+      const response = await fetch(
+        `${vault.identityEndpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net`,
+        { headers: { "x-identity-header": vault.identityHeader } },
+      );
+      assert.equal(response.status, 200);
+      return ((await response.json()) as { access_token: string }).access_token;
+    }
+
+    it("issues from the identity endpoint, after a challenge, a token with the claims it asked for", async () => {
+      const first = await identityToken();
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: first })).status, 401);
+      // A client that asks the identity endpoint for a new token (as MSAL does for claims).
+      const answer = await identityToken();
+      assert.notEqual(answer, first);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: answer })).status, 200);
+      // Once answered, the next new token is challenged again, once.
+      const fresh = await identityToken();
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: fresh })).status, 401);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: fresh })).status, 200);
+      // The challenge of `fresh` was answered by sending it again: the next token is challenged.
+      const later = await identityToken();
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: later })).status, 401);
+    });
   });
 
   describe("managed identity endpoint", () => {
@@ -282,7 +308,7 @@ describe("local vault: authentication", () => {
 
     it("refuses a wrong or missing identity header", async () => {
       const wrong = await identity(`api-version=2019-08-01&resource=${resource}`, {
-        "x-identity-header": "nope",
+        "x-identity-header": "nope-presented-header",
       });
       assert.equal(wrong.status, 401);
       assert.equal(wrong.body.error, "unauthorized_client");
@@ -293,6 +319,45 @@ describe("local vault: authentication", () => {
         "x-identity-header": vault.identityHeader,
       });
       assert.equal(noResource.status, 400);
+    });
+
+    it("answers errors in OAuth's and App Service's shapes, saying what to send", async () => {
+      const answers = {
+        wrong: await identity(`api-version=2019-08-01&resource=${resource}`, {
+          "x-identity-header": "nope-presented-header",
+        }),
+        missing: await identity(`api-version=2019-08-01&resource=${resource}`, {}),
+        version: await identity(`api-version=2017-09-01&resource=${resource}`, {
+          "x-identity-header": vault.identityHeader,
+        }),
+        resource: await identity("api-version=2019-08-01", {
+          "x-identity-header": vault.identityHeader,
+        }),
+      };
+      for (const [which, answer] of Object.entries(answers)) {
+        const body = answer.body as unknown as Record<string, unknown>;
+        assert.deepEqual(
+          Object.keys(body).sort(),
+          ["correlationId", "error", "error_description", "message", "statusCode"],
+          which,
+        );
+        assert.equal(body.statusCode, answer.status, which);
+        assert.equal(body.message, body.error_description, which);
+        assert.match(String(body.correlationId), /^[0-9a-f-]{36}$/, which);
+        const text = JSON.stringify(body);
+        assert.ok(!text.includes("nope-presented-header"), "never the presented header");
+        assert.ok(!text.includes(vault.identityHeader), "never the vault's header");
+      }
+      assert.match(
+        answers.wrong.body.message,
+        /set IDENTITY_HEADER to the value keyvault-emulator printed/,
+      );
+      assert.match(
+        answers.missing.body.message,
+        /send the IDENTITY_HEADER that keyvault-emulator printed/,
+      );
+      assert.match(answers.version.body.message, /must be 2019-08-01/);
+      assert.match(answers.resource.body.message, /resource=https:\/\/vault\.azure\.net/);
     });
   });
 });

@@ -5,7 +5,9 @@ import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import { get as httpsGet } from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
-import { exposureWarning } from "../../src/emulator/cli/cli.js";
+import { exposureWarning, startBanner } from "../../src/emulator/cli/cli.js";
+import { runPageLink } from "../../src/emulator/cli/pageLink.js";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { helpText, parseCliArguments } from "../../src/emulator/cli/cliArguments.js";
 import type { LocalVaultOptions } from "../../src/emulator/options.js";
 import { generateSelfSignedCertificate } from "../../src/emulator/tls/tls.js";
@@ -48,6 +50,9 @@ const allFlags = [
   "--request-timeout-ms",
   "--keep-alive-timeout-ms",
   "--max-connections",
+  "--event-subscription",
+  "--event-schema",
+  "--near-expiry-days",
 ];
 
 describe("parseCliArguments", () => {
@@ -256,9 +261,38 @@ describe("parseCliArguments", () => {
   });
 
   const errors: Array<[string, string[], ErrorConstructor | RangeErrorConstructor, RegExp]> = [
-    ["an unknown flag", ["--prot", "80"], TypeError, /^Unknown option '--prot'\.$/],
-    ["an unknown short flag", ["-x"], TypeError, /^Unknown option '-x'\.$/],
-    ["a positional argument", ["serve"], TypeError, /Unexpected argument 'serve'/],
+    [
+      "a mistyped flag, with the flag meant",
+      ["--prot", "80"],
+      TypeError,
+      /^Unknown option --prot \(did you mean --port\?\)\.$/,
+    ],
+    [
+      "a mistyped switch, with the switch meant",
+      ["--strict-ath"],
+      TypeError,
+      /^Unknown option --strict-ath \(did you mean --strict-auth\?\)\.$/,
+    ],
+    [
+      "--versoin",
+      ["--versoin"],
+      TypeError,
+      /^Unknown option --versoin \(did you mean --version\?\)\.$/,
+    ],
+    ["an unknown flag", ["--frobnicate"], TypeError, /^Unknown option --frobnicate\.$/],
+    ["an unknown short flag", ["-x"], TypeError, /^Unknown option -x\.$/],
+    [
+      "a positional argument",
+      ["serve"],
+      TypeError,
+      /^Unexpected argument 'serve': keyvault-emulator takes options only\.$/,
+    ],
+    [
+      "a mistyped subcommand",
+      ["exprot"],
+      TypeError,
+      /^Unexpected argument 'exprot': keyvault-emulator takes options only \(did you mean keyvault-emulator export\?\)\.$/,
+    ],
     ["a missing value", ["--port"], TypeError, /--port/],
     ["a value for a switch", ["--https=yes"], TypeError, /--https/],
     [
@@ -468,7 +502,7 @@ describe("keyvault-emulator command", function () {
       check();
     });
     return Object.fromEntries(
-      [...running.stdout().matchAll(/^ {2}([A-Z_]+)=(\S+)$/gm)].map((match) => [
+      [...running.stdout().matchAll(/^ {2}export ([A-Z_]+)=(\S+)$/gm)].map((match) => [
         match[1]!,
         match[2]!,
       ]),
@@ -526,6 +560,29 @@ describe("keyvault-emulator command", function () {
     }
     assert.deepEqual(await running.exit, { code: 0, signal: null });
     assert.equal(running.stderr(), "");
+  });
+
+  it("prints a new page link on SIGUSR2, the vault still running", async () => {
+    const running = run(["--port", "0"]);
+    try {
+      const env = await started(running);
+      assert.match(running.stdout(), new RegExp(`kill -USR2 ${running.child.pid}`));
+      const printed = new Promise<string>((resolve) => {
+        const check = (): void => {
+          const link = /^New page link \(opens once\): (\S+)$/m.exec(running.stdout())?.[1];
+          if (link !== undefined) resolve(link);
+        };
+        running.child.stdout.on("data", check);
+      });
+      running.child.kill("SIGUSR2");
+      const link = await printed;
+      assert.ok(link.startsWith(`${env.KEYVAULT_URI}/__local/page?token=`), link);
+      assert.equal((await request(link)).status, 303);
+      assert.equal((await request(link)).status, 403, "it opens the page once");
+    } finally {
+      running.child.kill("SIGTERM");
+    }
+    assert.deepEqual(await running.exit, { code: 0, signal: null });
   });
 
   it("names the URL for clients that verify the challenge when --hostname has a parent domain", async () => {
@@ -587,5 +644,107 @@ describe("keyvault-emulator command", function () {
     // The journal was closed: its lock is gone.
     await assert.rejects(fs.stat(path.join(location, "journal.lock")), { code: "ENOENT" });
     await fs.rm(location, { recursive: true, force: true });
+  });
+});
+
+describe("keyvault-emulator start banner", () => {
+  const facts = {
+    vaultUrl: "http://127.0.0.1:8443",
+    identityEndpoint: "http://127.0.0.1:8443/__local/identity/token",
+    identityHeader: "header-with-'quote-0123456789",
+    caPath: undefined,
+    pageUrl: "http://127.0.0.1:8443/__local/page?token=t",
+    location: undefined,
+  };
+
+  it("gives an environment block to paste into a shell, quoted where needed", () => {
+    const banner = startBanner(facts);
+    assert.match(banner, /^ {2}export KEYVAULT_URI=http:\/\/127\.0\.0\.1:8443$/m);
+    assert.match(
+      banner,
+      /^ {2}export IDENTITY_ENDPOINT=http:\/\/127\.0\.0\.1:8443\/__local\/identity\/token$/m,
+    );
+    assert.ok(banner.includes("  export IDENTITY_HEADER='header-with-'\\''quote-0123456789'\n"));
+  });
+
+  it("names both loopback options for http, and tlsOptions: { ca } with the CA file for https", () => {
+    const http = startBanner(facts);
+    assert.match(
+      http,
+      /\{ allowInsecureConnection: true, disableChallengeResourceVerification: true \}/,
+    );
+    assert.doesNotMatch(http, /HTTPS agent/);
+    const https = startBanner({
+      ...facts,
+      vaultUrl: "https://127.0.0.1:8443",
+      caPath: "/tmp/vault dir/keyvault-emulator-ca.pem",
+    });
+    assert.match(https, /\{ disableChallengeResourceVerification: true, tlsOptions: \{ ca \} \}/);
+    assert.ok(
+      https.includes("  export NODE_EXTRA_CA_CERTS='/tmp/vault dir/keyvault-emulator-ca.pem'"),
+    );
+    assert.doesNotMatch(https, /HTTPS agent/);
+    assert.match(https, /keyvault-emulator page-link/);
+  });
+
+  it("with a parent-domain host name: that URL, and no disableChallengeResourceVerification", () => {
+    const banner = startBanner({ ...facts, parentDomainUrl: "http://myvault.localhost:8443" });
+    assert.match(banner, /^ {2}\{ allowInsecureConnection: true \}$/m);
+    assert.ok(banner.includes("vault as http://myvault.localhost:8443: there it challenges"));
+    assert.doesNotMatch(banner, /disableChallengeResourceVerification/);
+    assert.match(banner, /^ {2}export KEYVAULT_URI=http:\/\/127\.0\.0\.1:8443$/m);
+  });
+});
+
+describe("keyvault-emulator page-link", () => {
+  let vault: LocalVault;
+  before(async () => {
+    vault = await startLocalVault();
+  });
+  after(() => vault.close());
+
+  async function pageLink(
+    argv: string[],
+    env: Record<string, string | undefined>,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const code = await runPageLink(argv, env, {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+    });
+    return { code, stdout, stderr };
+  }
+
+  it("prints a new link from the vault of IDENTITY_ENDPOINT, with IDENTITY_HEADER", async () => {
+    const run = await pageLink([], {
+      IDENTITY_ENDPOINT: vault.identityEndpoint,
+      IDENTITY_HEADER: vault.identityHeader,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const link = run.stdout.trim();
+    assert.ok(link.startsWith(`${vault.vaultUrl}/__local/page?token=`), link);
+    assert.equal((await fetch(link, { redirect: "manual" })).status, 303);
+  });
+
+  it("says what to set without IDENTITY_HEADER, and when the header is wrong", async () => {
+    const none = await pageLink(["--vault", vault.vaultUrl], {});
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /set IDENTITY_HEADER to the value keyvault-emulator printed/);
+    const wrong = await pageLink(["--vault", vault.vaultUrl], {
+      IDENTITY_HEADER: "not-this-vaults-header",
+    });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /refused the identity header: set IDENTITY_HEADER/);
+    assert.ok(!wrong.stderr.includes("not-this-vaults-header"));
+  });
+
+  it("sends the header to no vault off this machine but IDENTITY_ENDPOINT's", async () => {
+    const run = await pageLink(["--vault", "https://myvault.vault.azure.net"], {
+      IDENTITY_ENDPOINT: vault.identityEndpoint,
+      IDENTITY_HEADER: vault.identityHeader,
+    });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /the identity header is sent to neither/);
   });
 });

@@ -161,12 +161,26 @@ describe("integration: keyvault-emulator export", () => {
     );
   });
 
+  it("counts one secret and one version in the singular", async () => {
+    const single = await startLocalVault({ seed: { secrets: [{ name: "only", value: "v" }] } });
+    try {
+      const result = await exportCommand(["--vault", single.vaultUrl]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /^keyvault-emulator export: 1 secret, 1 version\.$/m);
+    } finally {
+      await single.close();
+    }
+  });
+
   it("from a vault that cannot read disabled versions as they are, enables each for its read only", async () => {
     const other = await otherVault(source, () => ({ forward: true }));
     try {
       const result = await exportCommand(["--vault", other.url]);
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stderr, /1 disabled versions were enabled for the moment/);
+      assert.match(
+        result.stderr,
+        /1 disabled version was enabled for the moment its value was read/,
+      );
       const written = JSON.parse(result.stdout) as { secrets: { value: string }[] };
       assert.ok(written.secrets.some((secret) => secret.value === "third"));
       const methods = other.requests.map((r) => `${r.method} ${r.path.replace(/\/\w+$/, "")}`);
@@ -245,6 +259,13 @@ describe("integration: keyvault-emulator export", () => {
     assert.match(none.stderr, /give --vault URL \(or set KEYVAULT_URI\)/);
     const unknown = await exportCommand(["--vault", source.vaultUrl, "--bogus"]);
     assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^keyvault-emulator export: Unknown option --bogus\.\n/);
+    const mistyped = await exportCommand(["--vualt", source.vaultUrl]);
+    assert.equal(mistyped.code, 2);
+    assert.match(
+      mistyped.stderr,
+      /^keyvault-emulator export: Unknown option --vualt \(did you mean --vault\?\)\.\nUsage: keyvault-emulator export/,
+    );
   });
 
   it("trusts an HTTPS vault's CA given with --ca", async () => {

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { sendWithHost } from "../helpers/testKit.js";
+import { pause, sendWithHost } from "../helpers/testKit.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
-import { createPageRoutes, pageSessionIdleMs } from "../../src/emulator/page/pageRoutes.js";
-import { RequestLog } from "../../src/emulator/http/requestLog.js";
+import { runPage } from "../../src/emulator/page/pageScript.js";
+import { PageSessions, pageSessionIdleMs } from "../../src/emulator/page/pageSessions.js";
 import { localClient } from "../integration/integrationTestKit.js";
 
 /** The value seeded in the vault; it appears only in a reveal answer. */
@@ -107,6 +105,50 @@ describe("integration: the page to look inside", () => {
     assert.equal(again.headers.get("set-cookie"), null);
     const html = await again.text();
     assert.ok(!html.includes("page-secret"));
+  });
+
+  it("tells, on a used link, how to get a new one from the running vault", async () => {
+    const url = vault.pageUrl();
+    await fetch(url, { redirect: "manual" });
+    const again = await fetch(url, { redirect: "manual" });
+    assert.equal(again.status, 403);
+    const html = await again.text();
+    assert.match(html, /<code>keyvault-emulator page-link<\/code>/);
+    assert.match(html, /SIGUSR2/);
+    assert.match(html, /a restart would empty a vault kept in memory/);
+  });
+
+  describe("POST /__local/page-link", () => {
+    const pageLink = (headers: Record<string, string>, method = "POST") =>
+      fetch(`${vault.vaultUrl}/__local/page-link`, { method, headers });
+
+    it("gives the holder of the identity header a new link that opens the page once", async () => {
+      const answer = await pageLink({ "x-identity-header": vault.identityHeader });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get("cache-control"), "no-store");
+      const { url } = (await answer.json()) as { url: string };
+      assert.ok(url.startsWith(`${vault.vaultUrl}/__local/page?token=`), url);
+      await openSession(url);
+      assert.equal((await fetch(url, { redirect: "manual" })).status, 403);
+    });
+
+    it("refuses a missing or wrong identity header, another method and another origin", async () => {
+      const missing = await pageLink({});
+      assert.equal(missing.status, 401);
+      const body = await missing.text();
+      assert.match(body, /IDENTITY_HEADER/);
+      assert.doesNotMatch(body, /token=/);
+      assert.equal((await pageLink({ "x-identity-header": "not-the-header" })).status, 401);
+      assert.equal(
+        (await pageLink({ "x-identity-header": vault.identityHeader }, "GET")).status,
+        405,
+      );
+      const foreign = await pageLink({
+        "x-identity-header": vault.identityHeader,
+        origin: "http://evil.example",
+      });
+      assert.equal(foreign.status, 403);
+    });
   });
 
   it("shows nothing without a session", async () => {
@@ -237,6 +279,19 @@ describe("integration: the page to look inside", () => {
     }
   });
 
+  it("serves its script as the text of runPage (pageScript.ts), called with its settings", async () => {
+    const answer = await fetch(`${vault.vaultUrl}/__local/page/app.js`);
+    assert.equal(answer.headers.get("content-type"), "text/javascript; charset=utf-8");
+    const script = await answer.text();
+    const settings = {
+      apiPath: "/__local/page/api/",
+      sessionHeader: "x-kv-page-session",
+      latestDateSeconds: 253_402_300_799,
+    };
+    assert.ok(script.includes(`(${runPage.toString()})(${JSON.stringify(settings)});`), script);
+    assert.doesNotThrow(() => new Function(script), "a script the browser can parse");
+  });
+
   it("lists secrets with properties and versions, never values", async () => {
     const answer = await fetchState();
     assert.equal(answer.status, 200);
@@ -276,6 +331,18 @@ describe("integration: the page to look inside", () => {
       headers: sessionHeaders(session),
     });
     assert.equal(get.status, 405);
+    assert.equal(get.headers.get("allow"), "POST");
+    assert.equal(get.headers.get("x-frame-options"), "DENY", "the page's headers on its errors");
+    assert.equal((await get.json()).error.code, "MethodNotAllowed");
+  });
+
+  it("reads an action's body within 16 KiB, through the vault's one body reader", async () => {
+    const answer = await action("reveal", { name: "page-secret", padding: "x".repeat(16 * 1024) });
+    assert.equal(answer.status, 400);
+    const { error } = await answer.json();
+    assert.equal(error.code, "BadParameter");
+    assert.equal(error.message, "The request body is larger than 16384 bytes.");
+    assert.match(answer.headers.get("content-security-policy") ?? "", /default-src 'none'/);
   });
 
   it("deletes a secret as the API does: it moves to the deleted secrets", async () => {
@@ -333,67 +400,80 @@ describe("integration: the page to look inside", () => {
   });
 });
 
-describe("integration: page sessions end after their idle time", () => {
-  let nowMs = 0;
-  let server: Server;
-  let baseUrl: string;
-  const routes = createPageRoutes({
-    view: {
-      secrets: () => [],
-      deleted: () => [],
-      reveal: () => "",
-      delete: async () => undefined,
-    },
-    log: new RequestLog(),
-    scheme: "http",
-    nowMs: () => nowMs,
+describe("integration: the page shows the dead letters", () => {
+  it("lists the events the vault gave up, beside the request log, without the webhook's query", async () => {
+    // Nothing listens on port 1: the handshake fails, and the events go to the dead letters.
+    const vault = await startLocalVault({
+      eventSubscriptions: [{ endpoint: "http://127.0.0.1:1/hook?code=hidden-key" }],
+      events: { maxDeliveryAttempts: 1 },
+    });
+    try {
+      const session = await openSession(vault.pageUrl());
+      const state = async () =>
+        (await (
+          await fetch(`${vault.vaultUrl}/__local/page/api/state`, {
+            headers: sessionHeaders(session),
+          })
+        ).json()) as { deadLetters: Record<string, unknown>[] };
+      await localClient(vault).setSecret("undelivered", hiddenValue);
+      while ((await state()).deadLetters.length === 0) await pause(5);
+      const text = JSON.stringify((await state()).deadLetters);
+      assert.ok(!text.includes(hiddenValue) && !text.includes("hidden-key"));
+      const [letter] = (await state()).deadLetters;
+      assert.deepEqual(
+        [letter.subscription, letter.endpoint, letter.eventType, letter.subject, letter.reason],
+        [
+          "local-1",
+          "http://127.0.0.1:1/hook",
+          "Microsoft.KeyVault.SecretNewVersionCreated",
+          "undelivered",
+          "SubscriptionValidationFailed",
+        ],
+      );
+      const html = await (
+        await fetch(`${vault.vaultUrl}/__local/page`, { headers: { cookie: session.cookie } })
+      ).text();
+      assert.match(html, /<table id="log">[\s\S]*<table id="dead-letters">/);
+    } finally {
+      await vault.close();
+    }
   });
+});
+
+describe("page sessions end after their idle time", () => {
+  let nowMs = 0;
+  const sessions = new PageSessions(() => nowMs);
   const minute = 60_000;
 
-  before(async () => {
-    server = createServer((req, res) => {
-      const url = new URL(req.url ?? "/", "http://127.0.0.1");
-      const port = (server.address() as AddressInfo).port;
-      const host = { hostname: "127.0.0.1", port, authority: `127.0.0.1:${port}` };
-      const query = Object.fromEntries(url.searchParams);
-      if (!routes.handle(req, res, url.pathname, query, host)) res.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-  const open = async (): Promise<PageSession> =>
-    openSession(`${baseUrl}/__local/page?token=${routes.mintAccessToken()}`);
-  const stateStatus = async (session: PageSession): Promise<number> =>
-    (await fetch(`${baseUrl}/__local/page/api/state`, { headers: sessionHeaders(session) })).status;
-  const pageStatus = async (session: PageSession): Promise<number> =>
-    (await fetch(`${baseUrl}/__local/page`, { headers: { cookie: session.cookie } })).status;
+  /** What the state route checks (cookie and key, used now) and what the page itself checks. */
+  const apiAllowed = (session: { cookie: string; key: string }): boolean =>
+    sessions.use(session.cookie, session.key);
+  const pageAllowed = (session: { cookie: string }): boolean => sessions.isOpen(session.cookie);
 
   it("is 30 minutes", () => {
     assert.equal(pageSessionIdleMs, 30 * minute);
   });
 
-  it("keeps a session its page uses, and ends it 30 minutes after the last call", async () => {
+  it("keeps a session its page uses, and ends it 30 minutes after the last call", () => {
     nowMs = 1_000_000;
-    const session = await open();
+    const session = sessions.open(undefined);
     nowMs += 30 * minute - 1;
-    assert.equal(await stateStatus(session), 200, "used just in time");
+    assert.equal(apiAllowed(session), true, "used just in time");
     nowMs += 30 * minute - 1;
-    assert.equal(await stateStatus(session), 200, "each call starts the idle time again");
+    assert.equal(apiAllowed(session), true, "each call starts the idle time again");
     nowMs += 30 * minute;
-    assert.equal(await stateStatus(session), 401, "idle for 30 minutes");
-    assert.equal(await pageStatus(session), 401, "the page itself is refused too");
+    assert.equal(apiAllowed(session), false, "idle for 30 minutes");
+    assert.equal(pageAllowed(session), false, "the page itself is refused too");
     nowMs += 1;
-    assert.equal(await stateStatus(session), 401, "an ended session stays ended");
+    assert.equal(apiAllowed(session), false, "an ended session stays ended");
   });
 
-  it("is not kept alive by the cookie alone (a replaying server cannot hold it open)", async () => {
+  it("is not kept alive by the cookie alone (a replaying server cannot hold it open)", () => {
     nowMs = 5_000_000;
-    const session = await open();
+    const session = sessions.open(undefined);
     nowMs += 20 * minute;
-    assert.equal(await pageStatus(session), 200);
+    assert.equal(pageAllowed(session), true);
     nowMs += 10 * minute;
-    assert.equal(await stateStatus(session), 401);
+    assert.equal(apiAllowed(session), false);
   });
 });

@@ -79,7 +79,8 @@ describe("integration: configuration from environment variables", () => {
     });
     assert.throws(() => parseCliArguments([], { KEYVAULT_EMULATOR_HTTPS: "maybe" }), {
       name: "TypeError",
-      message: 'KEYVAULT_EMULATOR_HTTPS must be true or false, got "maybe".',
+      message:
+        'KEYVAULT_EMULATOR_HTTPS must be true or false (also 1/0, yes/no, on/off), got "maybe".',
     });
     // A wrong flag is reported without naming a variable that was not used.
     assert.throws(() => parseCliArguments(["--port", "x"], { KEYVAULT_EMULATOR_PORT: "1" }), {

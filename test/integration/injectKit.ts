@@ -14,11 +14,11 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { LocalVault } from "../../src/emulator/index.js";
+import { repoRoot } from "../helpers/testKit.js";
 
-/** The repository root. */
-export const repoRoot = resolve(import.meta.dirname, "../..");
+export { repoRoot } from "../helpers/testKit.js";
 
 /** The built `keyvault-secrets` command. */
 export const cliPath = join(repoRoot, "dist/esm/inject/bin.js");

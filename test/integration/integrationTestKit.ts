@@ -15,13 +15,9 @@ import { randomBytes } from "node:crypto";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { openJournal } from "../../src/emulator/persistence/persistence.js";
 
-export { collect, pause, uniqueName } from "../helpers/testKit.js";
+import { loopbackClientOptions } from "../helpers/testKit.js";
 
-/** The options every client of a local vault needs. */
-export const localClientOptions: SecretClientOptions = {
-  allowInsecureConnection: true,
-  disableChallengeResourceVerification: true,
-};
+export { collect, loopbackClientOptions, pause, uniqueName } from "../helpers/testKit.js";
 
 /** Fast retries: the specs never wait seconds. */
 export const fastRetryOptions = { retryDelayInMs: 10, maxRetryDelayInMs: 50 };
@@ -29,12 +25,12 @@ export const fastRetryOptions = { retryDelayInMs: 10, maxRetryDelayInMs: 50 };
 /**
  * A client of the local vault with its credential.
  * @param vault - the running vault
- * @param options - options added to {@link localClientOptions}
+ * @param options - options added to {@link loopbackClientOptions}
  * @returns the client
  */
 export function localClient(vault: LocalVault, options: SecretClientOptions = {}): SecretClient {
   return new SecretClient(vault.vaultUrl, vault.credential, {
-    ...localClientOptions,
+    ...loopbackClientOptions,
     retryOptions: fastRetryOptions,
     ...options,
   });
@@ -101,7 +97,8 @@ export function requestLog(position: "perCall" | "perRetry"): RequestLog {
 
 /** What a RestError is expected to carry. */
 export interface ExpectedRestError {
-  statusCode: number;
+  /** undefined for a failure without an answer (a network error). */
+  statusCode: number | undefined;
   code?: string;
   /** Exact message (string) or pattern. */
   message?: string | RegExp;

@@ -34,6 +34,8 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
   let hostile: LocalVault;
   /** A secret of `vault` whose value holds a NUL character. */
   const nulName = uniqueName("nul");
+  /** The prefix of two secrets of `vault` that no other test touches. */
+  const countPrefix = `${uniqueName("count")}-`;
 
   before(async () => {
     assertBuilt();
@@ -59,6 +61,8 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
     await client.setSecret(`${prefix}api-key`, "api-key-value", { tags: { app: "billing" } });
     await client.setSecret(`${prefix}feature`, "feature-value", { tags: { app: "orders" } });
     await client.setSecret(nulName, "before\u0000after-hidden-part");
+    await client.setSecret(`${countPrefix}one`, "count-value-1");
+    await client.setSecret(`${countPrefix}two`, "count-value-2");
   });
   after(async () => {
     app?.remove();
@@ -148,6 +152,48 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
           MAPPED_URI: "api-key-value",
           LOCAL_URI: "first-password",
         });
+        assert.equal(run.stderr, "keyvault-secrets/env: resolved 4 references\n");
+      });
+
+      it("says how many secrets it loaded, in one line; KEYVAULT_SECRETS_VERBOSE names them", async () => {
+        const quiet = await runApp(vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: countPrefix }));
+        assert.equal(quiet.code, 0, quiet.stderr);
+        assert.equal(
+          quiet.stderr,
+          `keyvault-secrets/env: loaded 2 secrets from ${vault.vaultUrl}\n`,
+        );
+        const verbose = await runApp(
+          vaultEnv(vault, {
+            KEYVAULT_SECRETS_PREFIX: countPrefix,
+            KEYVAULT_SECRETS_VERBOSE: "yes",
+          }),
+        );
+        assert.equal(verbose.code, 0, verbose.stderr);
+        assert.equal(
+          verbose.stderr,
+          `keyvault-secrets/env: loaded 2 secrets from ${vault.vaultUrl}: ${countPrefix}one, ${countPrefix}two\n`,
+        );
+        assert.ok(!/count-value/.test(quiet.stderr + verbose.stderr));
+      });
+
+      it("stops before the app when KEYVAULT_SECRETS_PREFIX matches nothing, unless KEYVAULT_SECRETS_ALLOW_EMPTY", async () => {
+        const typo = `${countPrefix}typo-`;
+        const failed = await runApp(vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: typo }), "X");
+        assert.equal(failed.code, 1, failed.stderr);
+        assert.equal(failed.stdout, "", "the app ran");
+        assert.equal(
+          failed.stderr,
+          `keyvault-secrets/env: Nothing was loaded: no secret of ${vault.vaultUrl} matched KEYVAULT_SECRETS_PREFIX "${typo}". Check the filter (a prefix matches the start of a name in any case; a tag, its name and value exactly), or set KEYVAULT_SECRETS_ALLOW_EMPTY=true to start with no secrets.\nThe app was not started.\n`,
+        );
+        const allowed = await runApp(
+          vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: typo, KEYVAULT_SECRETS_ALLOW_EMPTY: "on" }),
+          "X",
+        );
+        assert.deepEqual(printedEnv(allowed), { X: null });
+        assert.equal(
+          allowed.stderr,
+          `keyvault-secrets/env: loaded 0 secrets from ${vault.vaultUrl}\n`,
+        );
       });
 
       it("stops on a missing name unless KEYVAULT_SECRETS_ALLOW_MISSING; warns of expired secrets by name", async () => {
@@ -214,7 +260,11 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
         const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
           [
             vaultEnv(vault, { KEYVAULT_SECRETS_OVERRIDE: "maybe" }),
-            /KEYVAULT_SECRETS_OVERRIDE must be true or false/,
+            /KEYVAULT_SECRETS_OVERRIDE must be true or false \(also 1\/0, yes\/no, on\/off\)/,
+          ],
+          [
+            vaultEnv(vault, { KEYVAULT_SECRETS_VERBOSE: "loud" }),
+            /KEYVAULT_SECRETS_VERBOSE must be true or false/,
           ],
           [
             vaultEnv(vault, { KEYVAULT_SECRETS_STRIP_PREFIX: "true" }),

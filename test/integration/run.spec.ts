@@ -96,7 +96,11 @@ describe("integration: keyvault-secrets run against the local vault", function (
       APP_API_KEY: "key-123",
       DB__PASSWORD: null,
     });
-    assert.equal(run.stderr, "", "a successful run prints nothing of its own");
+    assert.equal(
+      run.stderr,
+      `keyvault-secrets: loaded 2 secrets from ${vault.vaultUrl}\n`,
+      "a successful run prints one line of its own: how many secrets, no names",
+    );
   });
 
   it("selects secrets with --names and --tag, and takes the vault from --vault", async () => {
@@ -596,6 +600,81 @@ describe("integration: keyvault-secrets run against the local vault", function (
     }
   });
 
+  describe("how many secrets were loaded, and filters that match nothing", () => {
+    it("says how many secrets were loaded, in one line; --verbose names them, never a value", async () => {
+      const prefix = await seed({ one: "count-value-1" });
+      const quiet = await runCli(
+        ["run", "--prefix", prefix, "--", process.execPath, "-e", "0"],
+        vaultEnv(vault),
+      );
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(quiet.stderr, `keyvault-secrets: loaded 1 secret from ${vault.vaultUrl}\n`);
+      await client.setSecret(`${prefix}two`, "count-value-2");
+      for (const [args, env] of [
+        [["--verbose"], vaultEnv(vault)],
+        [[], vaultEnv(vault, { KEYVAULT_SECRETS_VERBOSE: "on" })],
+      ] as const) {
+        const verbose = await runCli(
+          ["run", "--prefix", prefix, ...args, "--", process.execPath, "-e", "0"],
+          env,
+        );
+        assert.equal(verbose.code, 0, verbose.stderr);
+        assert.equal(
+          verbose.stderr,
+          `keyvault-secrets: loaded 2 secrets from ${vault.vaultUrl}: ${prefix}one, ${prefix}two\n`,
+        );
+      }
+    });
+
+    it("starts nothing when --prefix or --tag matches no secret, naming the filter and --allow-empty", async () => {
+      const prefix = await seed({ present: "present-value" }, { team: "billing" });
+      for (const [filter, named] of [
+        [["--prefix", `${prefix}typo-`], `--prefix "${prefix}typo-"`],
+        [
+          ["--prefix", prefix, "--tag", "team=Billing"],
+          `--prefix "${prefix}" and --tag "team=Billing"`,
+        ],
+      ] as const) {
+        const run = await runCli(
+          ["run", ...filter, "--", process.execPath, "-e", "console.log('started')"],
+          vaultEnv(vault),
+        );
+        assert.equal(run.code, 1, run.stderr);
+        assert.equal(run.stdout, "", "the command was started");
+        assert.equal(
+          run.stderr,
+          `keyvault-secrets: Nothing was loaded: no secret of ${vault.vaultUrl} matched ${named}. Check the filter${filter.length > 2 ? "s" : ""} (a prefix matches the start of a name in any case; a tag, its name and value exactly), or pass --allow-empty (or set KEYVAULT_SECRETS_ALLOW_EMPTY=true) to start with no secrets.\n`,
+        );
+        assert.ok(!run.stderr.includes("present-value"));
+      }
+    });
+
+    it("--allow-empty (or KEYVAULT_SECRETS_ALLOW_EMPTY) starts the command with no secrets, saying so", async () => {
+      const prefix = `${uniqueName("empty")}-`;
+      for (const [args, env] of [
+        [["--allow-empty"], vaultEnv(vault)],
+        [[], vaultEnv(vault, { KEYVAULT_SECRETS_ALLOW_EMPTY: "YES" })],
+      ] as const) {
+        const run = await runCli(
+          [
+            "run",
+            "--prefix",
+            prefix,
+            ...args,
+            "--",
+            process.execPath,
+            "-e",
+            "console.log('started')",
+          ],
+          env,
+        );
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout, "started\n");
+        assert.equal(run.stderr, `keyvault-secrets: loaded 0 secrets from ${vault.vaultUrl}\n`);
+      }
+    });
+  });
+
   it("reports usage errors with status 2 and starts nothing", async () => {
     const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
       [
@@ -606,7 +685,26 @@ describe("integration: keyvault-secrets run against the local vault", function (
       [["run", "node", "app.js"], vaultEnv(vault), /Put the command after --/],
       [["run", "--prefix", "x"], vaultEnv(vault), /Put the command after --/],
       [["run", "--strip-prefix", "--", "node"], vaultEnv(vault), /--strip-prefix needs --prefix/],
-      [["run", "--frobnicate", "--", "node"], vaultEnv(vault), /Unknown option '--frobnicate'/],
+      [
+        ["run", "--frobnicate", "--", "node"],
+        vaultEnv(vault),
+        /^keyvault-secrets: Unknown option --frobnicate\.\nSee keyvault-secrets run --help\.\n$/,
+      ],
+      [
+        ["run", "--prefx", "orders-", "--", "node"],
+        vaultEnv(vault),
+        /^keyvault-secrets: Unknown option --prefx \(did you mean --prefix\?\)\.\nSee keyvault-secrets run --help\.\n$/,
+      ],
+      [
+        ["run", "--allow-emtpy", "--", "node"],
+        vaultEnv(vault),
+        /Unknown option --allow-emtpy \(did you mean --allow-empty\?\)/,
+      ],
+      [
+        ["run", "--", "node"],
+        vaultEnv(vault, { KEYVAULT_SECRETS_ALLOW_EMPTY: "maybe" }),
+        /KEYVAULT_SECRETS_ALLOW_EMPTY must be true or false \(also 1\/0, yes\/no, on\/off\)/,
+      ],
       [
         ["run", "--tag", "=x", "--", "node"],
         vaultEnv(vault),
@@ -617,7 +715,8 @@ describe("integration: keyvault-secrets run against the local vault", function (
         vaultEnv(vault),
         /"not a url" is not a vault URL/,
       ],
-      [["deploy"], vaultEnv(vault), /Unknown command "deploy"/],
+      [["deploy"], vaultEnv(vault), /Unknown command "deploy"\. /],
+      [["rnu", "--", "node"], vaultEnv(vault), /Unknown command "rnu" \(did you mean run\?\)/],
       [
         ["run", "--reference-vault", "myvault", "--", "node"],
         vaultEnv(vault),
@@ -674,6 +773,9 @@ describe("integration: keyvault-secrets run against the local vault", function (
         "--grace DURATION",
         "--jitter DURATION",
         "--min-restart-interval DURATION",
+        "--allow-empty",
+        "--verbose",
+        "1/0, true/false, yes/no or on/off",
         "Examples:",
         "npm install @azure/identity",
       ]) {

@@ -209,7 +209,7 @@ describe("integration: SecretCache against the local vault", function () {
     assert.equal(cache.get(name), "lazy value");
     await assert.rejects(cache.getOrFetch(`${name}-off`), {
       name: "SecretCacheError",
-      message: `SecretCache.getOrFetch("${name}-off") failed: 403 Forbidden: Operation get is not allowed on a disabled secret..`,
+      message: `SecretCache.getOrFetch("${name}-off") failed: 403 Forbidden: Operation get is not allowed on a disabled secret.`,
     });
   });
 

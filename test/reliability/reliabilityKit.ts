@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the reliability specs and the soak run: a scripted (misbehaving) HTTP server,
- * a recording fake credential, log capture, error classification and leak checks.
+ * log capture, error classification and leak checks.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -14,31 +14,17 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
 import type { TokenCredential } from "@azure/core-auth";
 import { isRestError, SecretClient, type SecretClientOptions } from "../../src/index.js";
-import {
-  fixedTokenCredential as recordingCredential,
-  type FixedTokenCredential as RecordingCredential,
-} from "../helpers/fakeCredential.js";
+import { loopbackClientOptions, repoRoot } from "../helpers/testKit.js";
 
-export { collect, pause, uniqueName } from "../helpers/testKit.js";
-export { recordingCredential, type RecordingCredential };
-
-/** The repository root, for child processes. */
-export const repoRoot = resolve(import.meta.dirname, "../..");
+export { collect, loopbackClientOptions, pause, uniqueName } from "../helpers/testKit.js";
 
 /** The challenge every real vault sends (see keyvault-wire-facts.md). */
 export const vaultChallenge =
   'Bearer authorization="https://login.windows.net/t", resource="https://vault.azure.net"';
-
-/** Options every client of a loopback server needs. */
-export const loopbackClientOptions: SecretClientOptions = {
-  allowInsecureConnection: true,
-  disableChallengeResourceVerification: true,
-};
 
 /** A 32-hex-digit version, as the service makes them. */
 export function newVersion(): string {

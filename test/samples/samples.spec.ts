@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
-
-const repoRoot = resolve(import.meta.dirname, "../..");
+import { repoRoot } from "../helpers/testKit.js";
 
 interface SampleRun {
   code: number | null;

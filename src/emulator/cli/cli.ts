@@ -19,6 +19,14 @@ import { packageVersion } from "../../constants.js";
  * @returns a promise that resolves once the vault is listening (or the command failed)
  */
 export async function runCli(argv: string[]): Promise<void> {
+  if (argv[0] === "page-link") {
+    const { runPageLink } = await import("./pageLink.js");
+    process.exitCode = await runPageLink(argv.slice(1), process.env, {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    });
+    return;
+  }
   if (argv[0] === "export") {
     // Loaded here: the client is needed by this command only.
     const { interruptedExitCode, runExport } = await import("./exportVault.js");
@@ -99,6 +107,9 @@ export async function runCli(argv: string[]): Promise<void> {
     return;
   }
 
+  // A used page link costs no restart (which empties a vault kept in memory): SIGUSR2 prints a
+  // new one. Only the process's owner (or root) can send it.
+  const printPageLink = (): void => console.log(`New page link (opens once): ${vault.pageUrl()}`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -111,6 +122,7 @@ export async function runCli(argv: string[]): Promise<void> {
       () => {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
+        process.off("SIGUSR2", printPageLink);
         process.exitCode = 0;
         // Should a stray handle keep the process alive, exit anyway; unref'd, it never delays exit.
         setTimeout(() => process.exit(), 2000).unref();
@@ -123,6 +135,7 @@ export async function runCli(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  if (process.platform !== "win32") process.on("SIGUSR2", printPageLink);
 
   const host = parsed.options.host ?? "127.0.0.1";
   if (!isLoopbackHost(host)) {
@@ -134,7 +147,6 @@ export async function runCli(argv: string[]): Promise<void> {
       ),
     );
   }
-  const lines = [`Local Key Vault listening on ${vault.vaultUrl}`, ""];
   let caPath: string | undefined;
   if (vault.caCertificate !== undefined && parsed.caOut !== undefined) {
     caPath = parsed.caOut;
@@ -142,53 +154,119 @@ export async function runCli(argv: string[]): Promise<void> {
     // Written aside and renamed: a link planted at caPath is replaced, never followed.
     await writePrivateFile(caPath, vault.caCertificate);
   }
-  lines.push(
-    "Environment for clients:",
-    `  KEYVAULT_URI=${vault.vaultUrl}`,
-    `  IDENTITY_ENDPOINT=${vault.identityEndpoint}`,
-    `  IDENTITY_HEADER=${vault.identityHeader}`,
+  console.log(
+    startBanner({
+      vaultUrl: vault.vaultUrl,
+      identityEndpoint: vault.identityEndpoint,
+      identityHeader: vault.identityHeader,
+      caPath,
+      pageUrl: vault.pageUrl(),
+      location: parsed.options.location,
+      parentDomainUrl: parentDomainUrl(vault.vaultUrl, parsed.options.hostnames),
+    }),
   );
-  if (caPath !== undefined) {
-    lines.push(`  NODE_EXTRA_CA_CERTS=${caPath}`);
-  }
+}
+
+/** The vault's URL by its first host name with a parent domain, if it has one. */
+function parentDomainUrl(
+  vaultUrl: string,
+  hostnames: readonly string[] | undefined,
+): string | undefined {
+  const named = (hostnames ?? []).filter(challengesWithParent);
+  if (named.length === 0) return undefined;
+  const url = new URL(vaultUrl);
+  url.hostname = named[0]!;
+  return url.origin;
+}
+
+/** What the start banner tells. */
+export interface StartBannerFacts {
+  vaultUrl: string;
+  identityEndpoint: string;
+  identityHeader: string;
+  /** The CA file written for an https vault with a generated certificate. */
+  caPath: string | undefined;
+  pageUrl: string;
+  location: string | undefined;
+  /**
+   * The vault's URL by its first `--hostname` with a parent domain (`myvault.localhost`), where it
+   * challenges with that parent, which clients that verify the challenge resource accept.
+   */
+  parentDomainUrl?: string;
+}
+
+/**
+ * The text the command prints once the vault listens: an environment block to paste into a shell
+ * (`export` lines), the SecretClient options the vault needs, the page link and how to get
+ * another, and how to stop.
+ * @param facts - the running vault
+ * @returns the banner
+ */
+export function startBanner(facts: StartBannerFacts): string {
+  const { vaultUrl, caPath } = facts;
+  const https = vaultUrl.startsWith("https:");
+  const lines = [
+    `Local Key Vault listening on ${vaultUrl}`,
+    "",
+    "Environment for clients (paste into a shell):",
+    `  export KEYVAULT_URI=${shellWord(vaultUrl)}`,
+    `  export IDENTITY_ENDPOINT=${shellWord(facts.identityEndpoint)}`,
+    `  export IDENTITY_HEADER=${shellWord(facts.identityHeader)}`,
+  ];
+  if (caPath !== undefined) lines.push(`  export NODE_EXTRA_CA_CERTS=${shellWord(caPath)}`);
   lines.push(
     "",
     "IDENTITY_ENDPOINT and IDENTITY_HEADER let ManagedIdentityCredential and DefaultAzureCredential",
     "take tokens from the local vault.",
   );
-  const named = (parsed.options.hostnames ?? []).filter(challengesWithParent);
-  if (named.length > 0) {
-    const url = new URL(vault.vaultUrl);
-    url.hostname = named[0];
+  const options = https ? "tlsOptions: { ca }" : "allowInsecureConnection: true";
+  lines.push("SecretClient options for this vault:");
+  if (facts.parentDomainUrl !== undefined) {
     lines.push(
-      `Clients that verify the challenge resource (every official SDK does by default) reach the`,
-      `vault as ${url.origin}: there it challenges with the parent domain, which they accept.`,
+      `  { ${options} }`,
+      "  Clients that verify the challenge resource (every official SDK does by default) reach the",
+      `  vault as ${facts.parentDomainUrl}: there it challenges with the parent domain, which they accept.`,
     );
   } else {
     lines.push(
-      "Clients on localhost need `disableChallengeResourceVerification: true` in the SecretClient",
-      "options: the authentication challenge names https://vault.azure.net, not this host. Or start",
-      "with --hostname myvault.localhost and reach the vault as https://myvault.localhost:<port>.",
+      https
+        ? "  { disableChallengeResourceVerification: true, tlsOptions: { ca } }"
+        : "  { allowInsecureConnection: true, disableChallengeResourceVerification: true }",
+      "  disableChallengeResourceVerification: its challenge names https://vault.azure.net, not this host",
+      `  (or start with --hostname myvault.localhost and reach the vault as ${https ? "https" : "http"}://myvault.localhost:<port>).`,
     );
   }
+  lines.push(
+    https
+      ? "  tlsOptions: { ca }: the vault's CA certificate (PEM), unless NODE_EXTRA_CA_CERTS names it."
+      : "  allowInsecureConnection: the vault speaks plain http (loopback only; --https for TLS).",
+  );
   if (caPath !== undefined) {
     lines.push(
-      `The certificate's CA is in ${caPath}; trust it by starting Node.js with`,
-      `NODE_EXTRA_CA_CERTS=${caPath} (or pass it as \`ca\` to your HTTPS agent).`,
+      `The CA is in ${caPath}: NODE_EXTRA_CA_CERTS above makes every Node.js process started from`,
+      'that shell trust it (credentials included); in code, tlsOptions: { ca: readFileSync(that file, "utf8") }.',
     );
   }
   lines.push(
     "",
     "Look inside (this link opens the page once, in one browser tab):",
-    `  ${vault.pageUrl()}`,
+    `  ${facts.pageUrl}`,
+    "  Another link, the vault still running: `keyvault-emulator page-link` in a shell with the",
+    `  lines above${process.platform === "win32" ? "" : `, or kill -USR2 ${process.pid}`}.`,
     "",
-    `Health: ${vault.vaultUrl}/healthz`,
-    parsed.options.location !== undefined
-      ? `State is kept in ${parsed.options.location}.`
+    `Health: ${vaultUrl}/healthz`,
+    facts.location !== undefined
+      ? `State is kept in ${facts.location}.`
       : "State is kept in memory only (use --location DIR to keep it).",
+    `From a script: kill ${process.pid} (SIGTERM closes the vault as Ctrl+C does).`,
     "Press Ctrl+C to stop.",
   );
-  console.log(lines.join("\n"));
+  return lines.join("\n");
+}
+
+/** A value as one shell word: as it is when it needs no quoting, else in single quotes. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
 
 /**

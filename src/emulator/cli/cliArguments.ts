@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { checkLocalVaultOptions, type LocalVaultOptions } from "../options.js";
+import type { LocalVaultEventSubscription } from "../events/eventOptions.js";
 import { recoveryLevels } from "../../api/wireTypes.js";
+import { closestMatch, parseArgsErrorMessage } from "../../util/suggestion.js";
 import { environmentName, nameEnvironmentSource, withEnvironment } from "./environment.js";
 
 /** File name of the generated CA certificate, written under `--location` or the working directory. */
@@ -43,10 +45,16 @@ const cliOptions = {
   "request-timeout-ms": { type: "string" },
   "keep-alive-timeout-ms": { type: "string" },
   "max-connections": { type: "string" },
+  "event-subscription": { type: "string", multiple: true },
+  "event-schema": { type: "string" },
+  "near-expiry-days": { type: "string" },
 } as const;
 
 /** Flags that may be given more than once. */
-const repeatable = new Set(["hostname"]);
+const repeatable = new Set(["hostname", "event-subscription"]);
+
+/** Largest `--near-expiry-days`: 10 years. */
+const maxNearExpiryDays = 3650;
 
 /**
  * Usage of the `keyvault-emulator` command, as printed by `--help`.
@@ -54,9 +62,11 @@ const repeatable = new Set(["hostname"]);
 export const helpText = `Usage: keyvault-emulator [options]
        keyvault-emulator export --vault URL [--out FILE]    (see export --help)
        keyvault-emulator healthcheck [options]
+       keyvault-emulator page-link [--vault URL]           (see page-link --help)
 
 Starts a local Azure Key Vault (secrets) for development and tests. \`healthcheck\` asks the
 vault that the same options describe for GET /healthz and exits 0 when it answers 200.
+\`page-link\` prints a new link to the page of a running vault (SIGUSR2 to the vault does too).
 
 Server:
   --host HOST              Interface to listen on (default 127.0.0.1). Anything but loopback
@@ -83,7 +93,8 @@ Vault behaviour:
   --tenant-id ID           Tenant named in the authentication challenge and issued tokens
                            (default 00000000-0000-0000-0000-000000000000)
   --empty-pages            Insert an empty page before each real page of every list
-  --claims-challenge       Answer the first request with each new token with a CAE claims challenge
+  --claims-challenge       Answer the first request with each new token with a CAE claims challenge;
+                           the identity endpoint's next token carries the claims asked for
   KEYVAULT_EMULATOR_BACKUP_KEY=BASE64, or --backup-key BASE64 (visible in ps: a warning)
                            32-byte key (base64) that encrypts backups; vaults with the same key
                            restore each other's backups (default: random per vault)
@@ -103,6 +114,14 @@ Connections:
                            Milliseconds an idle keep-alive connection stays open (default 5000)
   --max-connections N      Most connections open at once (default 256); at the cap, the one idle
                            longest (no request in flight) gives way to a new one
+
+Events (Event Grid's Key Vault events, sent to webhooks; see the README):
+  --event-subscription URL A webhook that gets SecretNewVersionCreated, SecretNearExpiry and
+                           SecretExpired once it answers Event Grid's handshake (repeatable;
+                           KEYVAULT_EMULATOR_EVENT_SUBSCRIPTION takes a comma-separated list)
+  --event-schema SCHEMA    EventGridSchema (default) or CloudEventSchemaV1_0, for those webhooks
+  --near-expiry-days N     Days ahead of a secret's expiry at which SecretNearExpiry is sent,
+                           0..${maxNearExpiryDays} (default 30)
 
 Faults (all off by default):
   --throttle-limit N       Requests per 10-second window before answering 429
@@ -164,6 +183,7 @@ function secretFlagWarnings(
 /** The flag that sets an option (`recoverableDays` → `--recoverable-days`), for messages. */
 function flagOf(option: string): string {
   if (option === "hostnames") return "--hostname";
+  if (option === "eventSubscriptions") return "--event-subscription";
   const kebab = option
     .replace(/InMs$/, "Ms")
     .replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
@@ -215,21 +235,24 @@ function parseTokens(argv: string[]) {
   }
 }
 
-/** Rewrites node:util's parse errors for a command that takes no positional arguments. */
+/** The subcommands, for a mistyped one. */
+const subcommands = ["export", "healthcheck"];
+
+/**
+ * Rewrites node:util's parse errors for a command that takes no positional arguments; a mistyped
+ * option or subcommand gets the closest known one.
+ */
 function parseError(error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const message = (error as Error).message;
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    const option = /'([^']+)'/.exec(message)?.[1] ?? "";
-    return new TypeError(`Unknown option '${option}'.`);
-  }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
     const argument = /'([^']+)'/.exec(message)?.[1] ?? "";
+    const subcommand = closestMatch(argument, subcommands);
     return new TypeError(
-      `Unexpected argument '${argument}': keyvault-emulator takes options only.`,
+      `Unexpected argument '${argument}': keyvault-emulator takes options only${subcommand === undefined ? "" : ` (did you mean keyvault-emulator ${subcommand}?)`}.`,
     );
   }
-  return new TypeError(message);
+  return new TypeError(parseArgsErrorMessage(error, [...Object.keys(cliOptions), "version"]));
 }
 
 /**
@@ -265,6 +288,32 @@ export function parseCliArguments(
     throw error instanceof RangeError
       ? new RangeError(message, { cause: error })
       : new TypeError(message, { cause: error });
+  }
+}
+
+/** The events' flags: subscriptions (all in one schema) and the near-expiry threshold. */
+function readEventFlags(
+  values: ReturnType<typeof parseTokens>["values"],
+  options: LocalVaultOptions,
+): void {
+  const endpoints = values["event-subscription"];
+  const schema = values["event-schema"] as LocalVaultEventSubscription["schema"];
+  if (endpoints !== undefined) {
+    options.eventSubscriptions = endpoints.map((endpoint) =>
+      schema === undefined ? { endpoint } : { endpoint, schema },
+    );
+  } else if (schema !== undefined) {
+    throw new TypeError("--event-schema applies to the --event-subscription webhooks: name one.");
+  }
+  const days = values["near-expiry-days"];
+  if (days !== undefined) {
+    const whole = parseWhole("near-expiry-days", days);
+    if (whole > maxNearExpiryDays) {
+      throw new RangeError(
+        `--near-expiry-days must be from 0 to ${maxNearExpiryDays}, got ${whole}.`,
+      );
+    }
+    options.events = { nearExpiryInMs: whole * 86_400_000 };
   }
 }
 
@@ -350,6 +399,8 @@ function parseWithEnvironment(argv: string[]): ParsedCliArguments {
   if (values["identity-header"] !== undefined) {
     options.identityHeader = values["identity-header"];
   }
+
+  readEventFlags(values, options);
 
   const faults: NonNullable<LocalVaultOptions["faults"]> = {};
   if (values["throttle-limit"] !== undefined) {

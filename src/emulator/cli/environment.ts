@@ -3,6 +3,7 @@
  * a CI job needs no command line: each flag `--some-flag` is also read from
  * `KEYVAULT_EMULATOR_SOME_FLAG`, and a flag on the command line wins over its variable.
  */
+import { booleanTextGrammar, parseBooleanText } from "../../util/booleanText.js";
 
 /** Prefix of every environment variable the command reads. */
 export const environmentPrefix = "KEYVAULT_EMULATOR_";
@@ -27,13 +28,11 @@ export function environmentName(flag: string): string {
   return environmentPrefix + flag.toUpperCase().replace(/-/g, "_");
 }
 
-const truthy = new Set(["true", "1", "yes", "on"]);
-const falsy = new Set(["false", "0", "no", "off"]);
-
 /**
  * Adds the flags set in the environment to the command line. A flag given on the command line is
  * not read from the environment; an empty variable counts as unset. Boolean variables take
- * `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); repeatable flags take a comma-separated list.
+ * `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`: util/booleanText.ts, the one grammar);
+ * repeatable flags take a comma-separated list.
  * @param argv - the command-line arguments
  * @param env - the environment (`process.env`)
  * @param flags - the command's flags
@@ -61,12 +60,13 @@ export function withEnvironment(
     const text = env[name]?.trim();
     if (text === undefined || text === "") continue;
     if (option.type === "boolean") {
-      const lower = text.toLowerCase();
-      if (truthy.has(lower)) {
+      const value = parseBooleanText(text);
+      if (value === undefined) {
+        throw new TypeError(`${name} must be ${booleanTextGrammar}, got "${printable(text)}".`);
+      }
+      if (value) {
         added.push(`--${flag}`);
         fromEnvironment.set(flag, name);
-      } else if (!falsy.has(lower)) {
-        throw new TypeError(`${name} must be true or false, got "${printable(text)}".`);
       }
       continue;
     }

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { createPipelineRequest, isRestError } from "@azure/core-rest-pipeline";
 import { SecretClient } from "../../secretClient.js";
+import { parseArgsErrorMessage } from "../../util/suggestion.js";
 import { writePrivateFile } from "../persistence/privateFiles.js";
 import { seedDate, type LocalVaultSeed, type LocalVaultSeedSecret } from "../state/seed.js";
 
@@ -323,6 +324,14 @@ function getJson(url: URL, headers: Record<string, string>, ca: string | undefin
   });
 }
 
+/** The flags of `keyvault-emulator export`. */
+const exportFlags = {
+  vault: { type: "string" },
+  out: { type: "string" },
+  ca: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /**
  * Runs `keyvault-emulator export`.
  * @param argv - the arguments after `export`
@@ -342,17 +351,13 @@ export async function runExport(
   try {
     values = parseArgs({
       args: argv,
-      options: {
-        vault: { type: "string" },
-        out: { type: "string" },
-        ca: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: exportFlags,
       strict: true,
       allowPositionals: false,
     }).values;
   } catch (error) {
-    io.stderr(`keyvault-emulator export: ${(error as Error).message}\n${exportHelpText}`);
+    const message = parseArgsErrorMessage(error, Object.keys(exportFlags));
+    io.stderr(`keyvault-emulator export: ${message}\n${exportHelpText}`);
     return 2;
   }
   if (values.help) {
@@ -405,13 +410,13 @@ export async function runExport(
     const versions = result.seed.secrets.length;
     const names = new Set(result.seed.secrets.map((s) => s.name.toLowerCase())).size;
     io.stderr(
-      `keyvault-emulator export: ${names} secrets, ${versions} versions` +
+      `keyvault-emulator export: ${names} secret${names === 1 ? "" : "s"}, ${versions} version${versions === 1 ? "" : "s"}` +
         (values.out === undefined ? "" : ` written to ${path.resolve(values.out)}`) +
         ".\n",
     );
     if (result.reenabled > 0) {
       io.stderr(
-        `keyvault-emulator export: ${result.reenabled} disabled versions were enabled for the moment their value was read, then disabled again.\n`,
+        `keyvault-emulator export: ${result.reenabled === 1 ? "1 disabled version was" : `${result.reenabled} disabled versions were`} enabled for the moment its value was read, then disabled again.\n`,
       );
     }
     if (result.droppedDates.length > 0) {

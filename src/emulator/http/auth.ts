@@ -81,9 +81,22 @@ interface TokenVerdict {
   hasClaims: boolean;
   /** Whether this token was already answered with a claims challenge. */
   challenged: boolean;
+  /** Whether this token already answered a claims challenge (its own or another's). */
+  answered: boolean;
   /** The `aud` claim without a trailing slash (undefined when the token is not checked). */
   audience?: string;
 }
+
+/** A claims challenge the vault sent and no token has answered yet. */
+interface OpenChallenge {
+  /** The claims it asked for (JSON). */
+  claims: string;
+  /** When it was sent, epoch milliseconds. */
+  sentAtMs: number;
+}
+
+/** A challenge no token answered within this long is forgotten (its client gave up). */
+const openChallengeLifetimeMs = 30_000;
 
 /** Settings of {@link VaultAuth}. */
 export interface VaultAuthSettings {
@@ -97,6 +110,8 @@ export interface VaultAuthSettings {
 export class VaultAuth {
   private readonly issuer: string;
   private readonly verdicts = new Map<string, TokenVerdict>();
+  /** Claims challenges not answered yet, oldest first, by the token they were sent for. */
+  private readonly openChallenges = new Map<TokenVerdict, OpenChallenge>();
   private readonly encodedHeader = base64urlJson({ alg: "HS256", typ: "JWT" });
 
   /**
@@ -146,6 +161,18 @@ export class VaultAuth {
   }
 
   /**
+   * Mints a token for the managed identity endpoint. A client that was sent a claims challenge
+   * asks that endpoint for a new token (the App Service protocol has no way to pass the claims):
+   * while a challenge is open, the endpoint's tokens carry its claims, so the vault accepts what
+   * it asked for.
+   * @param audience - `aud` claim (a resource, without `/.default`)
+   * @returns the token and its expiry
+   */
+  issueForIdentityEndpoint(audience: string): AccessToken {
+    return this.issue(audience, this.oldestOpenChallenge()?.claims);
+  }
+
+  /**
    * A credential that mints tokens in-process; its tokens pass `strictAuth`.
    * @returns the credential
    */
@@ -166,6 +193,35 @@ export class VaultAuth {
    * @throws VaultError 401 when the request may not proceed
    */
   check(authorization: string | undefined, resource: string = vaultResource): void {
+    const token = this.bearerToken(authorization, resource);
+    let verdict = this.verdicts.get(token);
+    if (verdict === undefined) {
+      verdict = this.verify(token, this.settings.strict);
+      if (this.verdicts.size >= maxCachedTokens) {
+        this.verdicts.clear();
+        this.openChallenges.clear();
+      }
+      this.verdicts.set(token, verdict);
+    }
+    this.enforce(verdict, resource);
+    this.challengeForClaims(verdict);
+  }
+
+  /**
+   * Checks that a request carries a token this vault issued (signature, issuer, audience,
+   * expiry), whatever `strictAuth` says: for the routes that make the vault send requests
+   * elsewhere, which no other caller may use.
+   * @param authorization - the header value, if any
+   * @param resource - the resource the request is challenged with, as for {@link VaultAuth.check}
+   * @throws VaultError 401 when the request may not proceed
+   */
+  checkIssued(authorization: string | undefined, resource: string = vaultResource): void {
+    // Not cached: the cache holds verdicts of the vault's own mode, which may be lenient.
+    const verdict = this.verify(this.bearerToken(authorization, resource), true);
+    this.enforce(verdict, resource);
+  }
+
+  private bearerToken(authorization: string | undefined, resource: string): string {
     if (
       authorization === undefined ||
       authorization.length < 8 ||
@@ -173,13 +229,11 @@ export class VaultAuth {
     ) {
       throw missingToken(this.challenge(resource));
     }
-    const token = authorization.slice(7).trim();
-    let verdict = this.verdicts.get(token);
-    if (verdict === undefined) {
-      verdict = this.verify(token);
-      if (this.verdicts.size >= maxCachedTokens) this.verdicts.clear();
-      this.verdicts.set(token, verdict);
-    }
+    return authorization.slice(7).trim();
+  }
+
+  /** Throws the 401 a verdict calls for on a request challenged with `resource`. */
+  private enforce(verdict: TokenVerdict, resource: string): void {
     if (verdict.refusal !== undefined) throw verdict.refusal(this.challenge(resource));
     const { audience } = verdict;
     if (audience !== undefined && audience !== vaultResource && audience !== resource) {
@@ -188,23 +242,43 @@ export class VaultAuth {
     const now = Date.now();
     if (verdict.expiresAtMs <= now) throw tokenExpired(this.challenge(resource));
     if (verdict.notBeforeMs > now) throw tokenNotYetValid(this.challenge(resource));
-    if (this.settings.claimsChallenge && !verdict.hasClaims && !verdict.challenged) {
-      verdict.challenged = true;
-      throw claimsRequired(claimsChallengeHeader(Math.floor(Date.now() / 1000)));
-    }
   }
 
-  private verify(token: string): TokenVerdict {
+  /**
+   * Under `claimsChallenge`: a token without claims gets one claims challenge; a token with claims
+   * answers the oldest open challenge, and the challenged token sent again (a credential with no
+   * new token to give: a cached managed identity token) is let through, as before, and answers
+   * its own.
+   */
+  private challengeForClaims(verdict: TokenVerdict): void {
+    if (!this.settings.claimsChallenge) return;
+    if (verdict.hasClaims || verdict.challenged) {
+      if (!verdict.answered) {
+        verdict.answered = true;
+        const answered = verdict.hasClaims ? this.oldestOpenChallenge()?.verdict : verdict;
+        if (answered !== undefined) this.openChallenges.delete(answered);
+      }
+      return;
+    }
+    verdict.challenged = true;
+    const now = Date.now();
+    const nbf = Math.floor(now / 1000);
+    this.openChallenges.set(verdict, { claims: claimsOfChallenge(nbf), sentAtMs: now });
+    throw claimsRequired(claimsChallengeHeader(nbf));
+  }
+
+  private verify(token: string, strict: boolean): TokenVerdict {
     const verdict: TokenVerdict = {
       expiresAtMs: Infinity,
       notBeforeMs: 0,
       hasClaims: false,
       challenged: false,
+      answered: false,
     };
     const parts = token.split(".");
     const payload = parts.length === 3 ? decodeJson(parts[1]) : undefined;
     verdict.hasClaims = typeof payload?.xms_claims === "string" && payload.xms_claims !== "";
-    if (!this.settings.strict) return verdict;
+    if (!strict) return verdict;
 
     const refuse = (refusal: (challenge: string) => VaultError): TokenVerdict => {
       verdict.refusal = refusal;
@@ -230,6 +304,16 @@ export class VaultAuth {
     return verdict;
   }
 
+  /** The oldest claims challenge no token has answered yet; older ones than the lifetime go. */
+  private oldestOpenChallenge(): (OpenChallenge & { verdict: TokenVerdict }) | undefined {
+    const now = Date.now();
+    for (const [verdict, challenge] of this.openChallenges) {
+      if (now - challenge.sentAtMs <= openChallengeLifetimeMs) return { ...challenge, verdict };
+      this.openChallenges.delete(verdict);
+    }
+    return undefined;
+  }
+
   private sign(unsigned: string): string {
     return createHmac("sha256", this.settings.signingKey).update(unsigned).digest("base64url");
   }
@@ -241,10 +325,13 @@ export class VaultAuth {
  * @returns the header value
  */
 export function claimsChallengeHeader(nbf: number): string {
-  const claims = Buffer.from(
-    JSON.stringify({ access_token: { nbf: { essential: true, value: String(nbf) } } }),
-  ).toString("base64");
+  const claims = Buffer.from(claimsOfChallenge(nbf)).toString("base64");
   return `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="${claims}"`;
+}
+
+/** The claims (JSON) a challenge asks for: a token issued at `nbf` or later. */
+function claimsOfChallenge(nbf: number): string {
+  return JSON.stringify({ access_token: { nbf: { essential: true, value: String(nbf) } } });
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * One request and its answer: the parsed request, the service's response headers, JSON bodies read
- * within a bound, and answers sent only once the change they report is durable.
+ * One request and its answer: the parsed request, the service's response headers (or a local
+ * tool's), JSON bodies read within a bound, and answers sent only once the change they report is
+ * durable.
  */
 import { randomUUID } from "node:crypto";
 import { isIPv4 } from "node:net";
@@ -33,6 +34,11 @@ export class Exchange {
   host: AcceptedHost | undefined;
   /** Whether the request passed authentication (answers then name the role assignment). */
   authorized = false;
+  /**
+   * The headers of every answer in place of the service's, for the vault's own tools (the page,
+   * health); undefined for the service's API and the test controls.
+   */
+  localHeaders: Readonly<Record<string, string>> | undefined;
 
   /**
    * Wraps a request.
@@ -55,12 +61,64 @@ export class Exchange {
   }
 
   /**
-   * Sends an answer with the service's headers.
+   * Sends a JSON answer (or none) with the route's headers.
    * @param status - HTTP status
    * @param body - JSON body, or undefined for none
    * @param extra - more headers
    */
   send(status: number, body: unknown, extra?: Record<string, string>): void {
+    const payload =
+      body === undefined
+        ? undefined
+        : { contentType: "application/json; charset=utf-8", text: JSON.stringify(body) };
+    this.answer(status, payload, extra);
+  }
+
+  /**
+   * Sends a text answer (a page, its assets, health's `ok`) with the route's headers.
+   * @param status - HTTP status
+   * @param contentType - the `Content-Type`
+   * @param text - the body
+   * @param extra - more headers
+   */
+  sendText(
+    status: number,
+    contentType: string,
+    text: string,
+    extra?: Record<string, string>,
+  ): void {
+    this.answer(status, { contentType, text }, extra);
+  }
+
+  private answer(
+    status: number,
+    payload: { contentType: string; text: string } | undefined,
+    extra: Record<string, string> | undefined,
+  ): void {
+    const headers: Record<string, string | number> =
+      this.localHeaders === undefined ? this.serviceHeaders(status) : { ...this.localHeaders };
+    if (extra !== undefined) Object.assign(headers, extra);
+    if (payload !== undefined) {
+      headers["content-type"] = payload.contentType;
+      headers["content-length"] = Buffer.byteLength(payload.text);
+    } else if (status !== 204) {
+      headers["content-length"] = 0;
+    }
+    const res = this.res;
+    const write = (): void => {
+      if (res.destroyed || res.headersSent) return;
+      res.writeHead(status, headers);
+      res.end(payload?.text);
+    };
+    // Latency is a fault of the service's answers; the vault's own tools answer at once.
+    const faults = this.vault.faults;
+    const latency = this.localHeaders === undefined && faults.active ? faults.latencyMs : 0;
+    if (latency > 0) setTimeout(write, latency);
+    else write();
+  }
+
+  /** The headers the service sends with every answer. */
+  private serviceHeaders(status: number): Record<string, string | number> {
     const headers: Record<string, string | number> = {
       "x-ms-request-id": randomUUID(),
       "x-ms-keyvault-service-version": localServiceVersion,
@@ -81,25 +139,7 @@ export class Exchange {
     if (this.vault.scheme === "https") {
       headers["strict-transport-security"] = "max-age=31536000;includeSubDomains";
     }
-    if (extra !== undefined) Object.assign(headers, extra);
-    let payload: string | undefined;
-    if (body !== undefined) {
-      payload = JSON.stringify(body);
-      headers["content-type"] = "application/json; charset=utf-8";
-      headers["content-length"] = Buffer.byteLength(payload);
-    } else if (status !== 204) {
-      headers["content-length"] = 0;
-    }
-    const res = this.res;
-    const write = (): void => {
-      if (res.destroyed || res.headersSent) return;
-      res.writeHead(status, headers);
-      res.end(payload);
-    };
-    const faults = this.vault.faults;
-    const latency = faults.active ? faults.latencyMs : 0;
-    if (latency > 0) setTimeout(write, latency);
-    else write();
+    return headers;
   }
 
   /**
@@ -119,27 +159,28 @@ export class Exchange {
    * @returns a promise that resolves once answered
    */
   async commit(record: StoreRecord, status: number, body: unknown): Promise<void> {
-    await this.vault.persist?.(record);
+    await this.vault.persist(record);
     this.send(status, body);
   }
 
   /**
-   * Reads the request body as a JSON object, within {@link maxBodyBytes}.
+   * Reads the request body as a JSON object: the one body reader of the vault.
+   * @param maxBytes - the largest body read
    * @returns the object
    */
-  readJson(): Promise<Record<string, unknown>> {
+  readJson(maxBytes = maxBodyBytes): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let tooLarge = false;
       this.req.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxBodyBytes) tooLarge = true;
+        if (size > maxBytes) tooLarge = true;
         else chunks.push(chunk);
       });
       this.req.on("end", () => {
         try {
-          if (tooLarge) throw bodyTooLarge(maxBodyBytes);
+          if (tooLarge) throw bodyTooLarge(maxBytes);
           resolve(parseJsonObject(Buffer.concat(chunks).toString("utf8")));
         } catch (error) {
           reject(error);

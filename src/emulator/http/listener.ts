@@ -1,7 +1,11 @@
 /**
- * The vault's request listener: parses a request, refuses it unless its `Host` names the vault and
- * no other origin sent it, applies faults, authenticates it, checks its api-version and body type,
- * and hands it to the route module for its path. Route modules live in `routes/`.
+ * The vault's request listener and its one router: parses a request, refuses it unless its `Host`
+ * names the vault and no other origin sent it, then routes it. The vault's own routes (health, the
+ * page and its new links, test controls, events, identity; one table by path, routes/route.ts
+ * their shape) get their method checked, their authentication and their body type; Key Vault's API
+ * gets faults, authentication, its api-version and body type checked, then the route module for
+ * its collection (routes/).
+ * Every error, whatever the route, is a VaultError answered in the one error shape.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { serviceVersions } from "../../api/wireTypes.js";
@@ -19,14 +23,16 @@ import {
   unsupportedMediaType,
 } from "../wire/errors.js";
 import { Exchange, type Query } from "./exchange.js";
-import { answerHealth, healthPath } from "../routes/health.js";
+import { healthRoutes } from "../routes/health.js";
 import type { AcceptedHost } from "./hosts.js";
 import type { RenderContext } from "../wire/render.js";
 import { controlRoutes } from "../routes/controls.js";
+import { eventRoutes } from "../routes/events.js";
 import { handleDeletedSecrets } from "../routes/deletedSecrets.js";
 import { identityRoutes } from "../routes/identity.js";
+import { pageLinkRoutes } from "../routes/pageLink.js";
 import { safeDecode } from "../routes/names.js";
-import type { LocalRoute, RouteHandler } from "../routes/route.js";
+import { localSegment, type LocalRoute, type RouteHandler } from "../routes/route.js";
 import { handleSecrets } from "../routes/secrets.js";
 
 /** The newest api-version, named in the "not recognized" message. */
@@ -35,17 +41,11 @@ const acceptedApiVersions = new Set<string>([...serviceVersions, "2016-10-01"]);
 /** Preview versions the service also accepts (`7.6-preview.2`, `2026-03-01-preview`). */
 const previewApiVersion = /^(7\.\d+-preview(\.\d+)?|20\d\d-\d\d-\d\d-preview)$/;
 
-/** First path segment of the local-only routes (test controls, managed identity). */
-const localSegment = "__local";
-
 /** The Key Vault API, by first path segment (lower case). */
 const serviceRoutes: Record<string, RouteHandler> = {
   secrets: handleSecrets,
   deletedsecrets: handleDeletedSecrets,
 };
-
-/** The local-only routes, by path under `/__local/`. */
-const localRoutes: Record<string, LocalRoute> = { ...controlRoutes, ...identityRoutes };
 
 /**
  * Creates the `request` listener of the vault's HTTP(S) server.
@@ -55,16 +55,24 @@ const localRoutes: Record<string, LocalRoute> = { ...controlRoutes, ...identityR
 export function createRequestListener(
   vault: VaultServerContext,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const localRoutes: Readonly<Record<string, LocalRoute>> = {
+    ...healthRoutes,
+    ...controlRoutes,
+    ...eventRoutes,
+    ...identityRoutes,
+    ...pageLinkRoutes,
+    ...vault.page?.routes,
+  };
   return (req, res) => {
-    const x = parseRequest(req, res, vault);
+    const exchange = parseRequest(req, res, vault);
     let answered: Promise<void> | void;
     try {
-      answered = dispatch(x);
+      answered = route(exchange, localRoutes);
     } catch (error) {
-      x.fail(error);
+      exchange.fail(error);
       return;
     }
-    if (answered !== undefined) answered.catch((error: unknown) => x.fail(error));
+    if (answered !== undefined) answered.catch((error: unknown) => exchange.fail(error));
   };
 }
 
@@ -85,64 +93,79 @@ function parseRequest(
   return new Exchange(req, res, vault, path, segments, query);
 }
 
-function dispatch(x: Exchange): Promise<void> | void {
-  const { vault } = x;
+function route(
+  exchange: Exchange,
+  localRoutes: Readonly<Record<string, LocalRoute>>,
+): Promise<void> | void {
+  const { vault, req } = exchange;
   // Before anything is read or changed: the request must name this vault and come from no web
   // page of another origin (DNS rebinding, cross-site "simple" requests).
-  const host = vault.hosts.accept(x.req.headers.host);
+  const host = vault.hosts.accept(req.headers.host);
   if (host === undefined) throw hostNotAllowed(vault.hosts.allowed);
-  x.host = host;
-  const origin = x.req.headers.origin;
+  exchange.host = host;
+  const origin = req.headers.origin;
   if (origin !== undefined && !vault.hosts.isOwnOrigin(origin, host)) throw originNotAllowed();
-  const site = x.req.headers["sec-fetch-site"];
+  const site = req.headers["sec-fetch-site"];
   if (site === "cross-site" || site === "same-site") throw originNotAllowed();
 
-  // Tools of the local vault that are not Key Vault's API: the health route (no token, no state)
-  // and the page, which has its own access (a one-time link, then its session).
-  if (x.path === healthPath) return answerHealth(x.req, x.res);
-  if (vault.page?.handle(x.req, x.res, x.path, x.query, host)) return;
-  if (x.segments[0] === localSegment) {
-    const name = x.segments.slice(1).join("/");
-    const route = Object.hasOwn(localRoutes, name) ? localRoutes[name] : undefined;
-    if (route === undefined) throw resourceNotFound(x.path);
-    if (x.method !== route.method) throw methodNotAllowed(x.method, x.path, route.method);
-    x.render = renderContext(x, "");
-    if (route.auth === "vault") authenticate(x);
-    checkBodyType(x);
-    return route.handle(x);
-  }
+  const routePath = `/${exchange.segments.join("/")}`;
+  const local = Object.hasOwn(localRoutes, routePath) ? localRoutes[routePath] : undefined;
+  if (local !== undefined) return answerLocal(exchange, local);
+  if (exchange.segments[0] === localSegment) throw resourceNotFound(exchange.path);
+  return answerService(exchange);
+}
 
-  if (vault.faults.active) {
-    const decision = vault.faults.decide(Date.now());
+/** A route of the vault's own: no faults, no api-version; its own headers, if it has them. */
+function answerLocal(exchange: Exchange, local: LocalRoute): Promise<void> | void {
+  // Set first, so that the route's errors (its 405 too) carry its headers.
+  exchange.localHeaders = local.headers;
+  if (!local.methods.includes(exchange.method)) {
+    throw methodNotAllowed(exchange.method, exchange.path, local.methods.join(", "));
+  }
+  exchange.render = renderContext(exchange, "");
+  if (local.auth !== "none") authenticate(exchange, local.auth);
+  checkBodyType(exchange);
+  return local.handle(exchange);
+}
+
+/** Key Vault's API: faults, authentication, api-version, body type, then the collection's route. */
+function answerService(exchange: Exchange): Promise<void> | void {
+  const { faults } = exchange.vault;
+  if (faults.active) {
+    const decision = faults.decide(Date.now());
     if (decision.kind === "drop") {
-      x.req.socket.destroy();
+      exchange.req.socket.destroy();
       return;
     }
     if (decision.kind === "throttle") throw throttled(decision.retryAfterSeconds);
     if (decision.kind === "error") throw injectedFault(decision.status);
   }
 
-  authenticate(x);
+  authenticate(exchange);
 
-  const apiVersion = x.query["api-version"];
+  const apiVersion = exchange.query["api-version"];
   if (apiVersion === undefined || apiVersion === "") throw apiVersionMissing(latestApiVersion);
   if (!acceptedApiVersions.has(apiVersion) && !previewApiVersion.test(apiVersion)) {
     throw apiVersionUnknown(apiVersion, latestApiVersion);
   }
-  x.apiVersion = apiVersion;
-  x.render = renderContext(x, apiVersion);
-  checkBodyType(x);
+  exchange.apiVersion = apiVersion;
+  exchange.render = renderContext(exchange, apiVersion);
+  checkBodyType(exchange);
 
-  const collection = x.segments[0].toLowerCase();
-  const route = Object.hasOwn(serviceRoutes, collection) ? serviceRoutes[collection] : undefined;
-  if (route === undefined) throw resourceNotFound(x.path);
-  return route(x);
+  const collection = exchange.segments[0].toLowerCase();
+  const handler = Object.hasOwn(serviceRoutes, collection) ? serviceRoutes[collection] : undefined;
+  if (handler === undefined) throw resourceNotFound(exchange.path);
+  return handler(exchange);
 }
 
-function authenticate(x: Exchange): void {
-  const { auth, scheme } = x.vault;
-  auth.check(x.req.headers.authorization, challengeResource(x.host as AcceptedHost, scheme));
-  x.authorized = true;
+/** Checks the request's token: as the vault's mode says, or one the vault issued (`"issued"`). */
+function authenticate(exchange: Exchange, tokens: "vault" | "issued" = "vault"): void {
+  const { auth, scheme } = exchange.vault;
+  const { authorization } = exchange.req.headers;
+  const resource = challengeResource(exchange.host as AcceptedHost, scheme);
+  if (tokens === "issued") auth.checkIssued(authorization, resource);
+  else auth.check(authorization, resource);
+  exchange.authorized = true;
 }
 
 /** Methods that never change state; every other method may carry only a JSON body. */
@@ -152,13 +175,14 @@ const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
  * Refuses a state-changing request whose body is not JSON: a browser's "simple" request
  * (`text/plain`, form data, or a typeless body) never reaches a route.
  */
-function checkBodyType(x: Exchange): void {
-  if (safeMethods.has(x.method)) return;
-  const type = x.req.headers["content-type"];
+function checkBodyType(exchange: Exchange): void {
+  if (safeMethods.has(exchange.method)) return;
+  const type = exchange.req.headers["content-type"];
   if (type === undefined) {
-    const length = x.req.headers["content-length"];
+    const length = exchange.req.headers["content-length"];
     const hasBody =
-      x.req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+      exchange.req.headers["transfer-encoding"] !== undefined ||
+      (length !== undefined && length !== "0");
     if (hasBody) throw unsupportedMediaType();
     return;
   }
@@ -166,9 +190,9 @@ function checkBodyType(x: Exchange): void {
   if (mediaType !== "application/json") throw unsupportedMediaType();
 }
 
-function renderContext(x: Exchange, apiVersion: string): RenderContext {
+function renderContext(exchange: Exchange, apiVersion: string): RenderContext {
   return {
-    baseUrl: `${x.vault.scheme}://${(x.host as AcceptedHost).authority}`,
+    baseUrl: `${exchange.vault.scheme}://${(exchange.host as AcceptedHost).authority}`,
     recoverableDays: apiVersion !== "7.0" && apiVersion !== "2016-10-01",
   };
 }

@@ -1,9 +1,10 @@
 /**
  * The page's HTML, CSS and script: self-contained (no framework, no external request), served from
- * the vault's own origin under a Content-Security-Policy that allows nothing else. The script
- * writes data with `textContent` only, never as HTML: names, tags and User-Agents come from clients.
+ * the vault's own origin under a Content-Security-Policy that allows nothing else. The script is a
+ * source file of its own (pageScript.ts), linted and type-checked, and served as its text.
  */
 import { latestDateSeconds } from "../wire/requests.js";
+import { runPage, type PageScriptSettings } from "./pageScript.js";
 
 /** Request header of the page's API calls that carries the session key (see pageRoutes.ts). */
 export const pageSessionHeader = "x-kv-page-session";
@@ -53,6 +54,14 @@ export const pageHtml = `${head}
     </table>
     <p id="no-requests" class="empty">No requests yet.</p>
   </section>
+  <section id="dead-letters-section">
+    <h2>Dead letters <span class="muted">(events the vault gave up delivering, newest first)</span></h2>
+    <table id="dead-letters">
+      <thead><tr><th>Time</th><th>Subscription</th><th>Event</th><th>Secret</th><th>Reason</th><th>Attempts</th><th>Last outcome</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <p id="no-dead-letters" class="empty">No dead letters.</p>
+  </section>
 </main>
 <script src="/__local/page/app.js"></script>
 </body>
@@ -73,7 +82,7 @@ export function refusedHtml(reason: "missing" | "used"): string {
 <body>
 <header><h1>Local Key Vault</h1></header>
 <main><section id="refused"><h2>No access</h2><p>${why}</p>
-<p>Restart keyvault-emulator for a new link, or, programmatically, call <code>vault.pageUrl()</code>.</p></section></main>
+<p>For a new link from the running vault (a restart would empty a vault kept in memory): run <code>keyvault-emulator page-link</code> in a shell where <code>IDENTITY_HEADER</code> is set as keyvault-emulator printed it, or send its process <code>SIGUSR2</code> (<code>kill -USR2 &lt;pid&gt;</code>, printed at start) and it prints one; programmatically, call <code>vault.pageUrl()</code>.</p></section></main>
 </body>
 </html>
 `;
@@ -114,243 +123,31 @@ button.danger:hover { border-color: var(--bad); color: var(--bad); }
 .off { color: var(--bad); }
 td.date { white-space: nowrap; font-size: 13px; }
 td.value-cell { min-width: 200px; }
-#log td { font-size: 12.5px; }
-#log td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+#log td, #dead-letters td { font-size: 12.5px; }
+#log td.path, #dead-letters td.path { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 `;
+
+/** What the script is told: where the API is, its session header, the latest valid date. */
+const scriptSettings: PageScriptSettings = {
+  apiPath: "/__local/page/api/",
+  sessionHeader: pageSessionHeader,
+  latestDateSeconds,
+};
 
 /**
- * The page's script: takes the session key from the fragment the link's redirect put in the
- * address (then drops it from the address) into the tab's sessionStorage, sends it with every API
- * call, polls the state once a second and renders it.
+ * The page's script as served: the text of {@link runPage} (pageScript.ts, as compiled), called
+ * with its settings. A runner that keeps function names (tsx: esbuild's `keepNames`) writes calls
+ * to its module's `__name` helper into the function's text; the served script then defines it,
+ * doing nothing, since it does not share that module.
  */
-export const pageJs = `"use strict";
-(function () {
-  var api = "/__local/page/api/";
-  var sessionHeader = ${JSON.stringify(pageSessionHeader)};
-  var latestDate = ${latestDateSeconds};
-  var sessionKey = takeSessionKey();
-  var afterSeq = 0;
-  var lastSecrets = "";
-  var lastDeleted = "";
-  var revealed = new Map();
-  var expanded = new Set();
-  var timer = 0;
-  var busy = false;
-  var maxLogRows = 300;
+export const pageJs = servedScript(runPage, scriptSettings);
 
-  function takeSessionKey() {
-    var name = "kv-page-session";
-    var fromLink = /^#([A-Za-z0-9_-]{43})$/.exec(location.hash);
-    if (fromLink) {
-      sessionStorage.setItem(name, fromLink[1]);
-      history.replaceState(null, "", location.pathname);
-    }
-    return sessionStorage.getItem(name) || "";
-  }
-  function headers(extra) {
-    var all = { accept: "application/json" };
-    all[sessionHeader] = sessionKey;
-    Object.keys(extra).forEach(function (key) { all[key] = extra[key]; });
-    return all;
-  }
-  function $(id) { return document.getElementById(id); }
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function cell(row, text, className) { var td = el("td", className, text); row.appendChild(td); return td; }
-  function date(seconds) {
-    if (seconds === undefined || seconds === null) return "";
-    // A date the service refuses (an older vault stored it) is shown, not thrown on.
-    if (typeof seconds !== "number" || !(seconds >= 0 && seconds <= latestDate)) {
-      return "invalid date (" + String(seconds) + ")";
-    }
-    return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\\.\\d+Z$/, "");
-  }
-  function tags(td, values) {
-    if (!values) return;
-    Object.keys(values).forEach(function (key) {
-      td.appendChild(el("span", "tag", key + "=" + values[key]));
-    });
-  }
-  function setStatus(text, down) {
-    var status = $("status");
-    status.textContent = text;
-    status.className = down ? "status down" : "status";
-  }
-
-  function post(op, body) {
-    return fetch(api + op, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: headers({ "content-type": "application/json" }),
-      body: JSON.stringify(body)
-    }).then(function (res) {
-      return res.json().then(function (json) {
-        if (!res.ok) throw new Error((json && json.error && json.error.message) || ("HTTP " + res.status));
-        return json;
-      });
-    });
-  }
-
-  function valueCell(row, name, version) {
-    var key = name + "/" + version;
-    var td = cell(row, "", "value-cell");
-    var shown = revealed.get(key);
-    var button = el("button", "reveal", shown === undefined ? "Reveal" : "Hide");
-    button.setAttribute("data-key", key);
-    button.title = "Version " + version;
-    td.appendChild(button);
-    td.appendChild(document.createTextNode(" "));
-    if (shown === undefined) {
-      td.appendChild(el("span", "hidden-value", "••••••"));
-    } else {
-      td.appendChild(el("code", "value", shown));
-    }
-    button.addEventListener("click", function () {
-      if (revealed.has(key)) {
-        revealed.delete(key);
-        renderSecrets(JSON.parse(lastSecrets), true);
-        return;
-      }
-      post("reveal", { name: name, version: version }).then(function (answer) {
-        revealed.set(key, answer.value);
-        renderSecrets(JSON.parse(lastSecrets), true);
-      }, function (error) { setStatus("reveal failed: " + error.message, true); });
-    });
-  }
-
-  function renderSecrets(secrets, force) {
-    var text = JSON.stringify(secrets);
-    if (!force && text === lastSecrets) return;
-    lastSecrets = text;
-    var body = $("secrets").tBodies[0];
-    body.textContent = "";
-    $("secret-count").textContent = "(" + secrets.length + ")";
-    $("no-secrets").hidden = secrets.length > 0;
-    $("secrets").hidden = secrets.length === 0;
-    secrets.forEach(function (secret) {
-      var row = el("tr", "secret");
-      row.setAttribute("data-name", secret.name);
-      var name = cell(row, secret.name, "name");
-      var latest = secret.versions[secret.versions.length - 1];
-      if (secret.versions.length > 1) {
-        var toggle = el("button", "versions", (expanded.has(secret.name) ? "▾ " : "▸ ") + secret.versions.length + " versions");
-        toggle.addEventListener("click", function () {
-          if (expanded.has(secret.name)) expanded.delete(secret.name); else expanded.add(secret.name);
-          renderSecrets(JSON.parse(lastSecrets), true);
-        });
-        name.appendChild(document.createTextNode(" "));
-        name.appendChild(toggle);
-      }
-      cell(row, secret.contentType || "");
-      cell(row, secret.enabled ? "yes" : "no", secret.enabled ? "" : "off");
-      cell(row, date(secret.notBefore), "date");
-      cell(row, date(secret.expiresOn), "date");
-      cell(row, date(secret.updated), "date");
-      tags(cell(row, ""), secret.tags);
-      valueCell(row, secret.name, latest ? latest.version : "");
-      var actions = cell(row, "");
-      var del = el("button", "danger delete", "Delete");
-      del.addEventListener("click", function () {
-        if (!window.confirm("Delete " + secret.name + "? It moves to the deleted secrets.")) return;
-        post("delete", { name: secret.name }).then(function () { refresh(0); },
-          function (error) { setStatus("delete failed: " + error.message, true); });
-      });
-      actions.appendChild(del);
-      body.appendChild(row);
-      if (!expanded.has(secret.name)) return;
-      secret.versions.slice().reverse().forEach(function (version) {
-        var vrow = el("tr", "version");
-        cell(vrow, version.version, "name");
-        cell(vrow, version.contentType || "");
-        cell(vrow, version.enabled ? "yes" : "no", version.enabled ? "" : "off");
-        cell(vrow, date(version.notBefore), "date");
-        cell(vrow, date(version.expiresOn), "date");
-        cell(vrow, date(version.updated), "date");
-        tags(cell(vrow, ""), version.tags);
-        valueCell(vrow, secret.name, version.version);
-        cell(vrow, "");
-        body.appendChild(vrow);
-      });
-    });
-  }
-
-  function renderDeleted(deleted) {
-    var text = JSON.stringify(deleted);
-    if (text === lastDeleted) return;
-    lastDeleted = text;
-    var body = $("deleted").tBodies[0];
-    body.textContent = "";
-    $("deleted-count").textContent = "(" + deleted.length + ")";
-    $("no-deleted").hidden = deleted.length > 0;
-    $("deleted").hidden = deleted.length === 0;
-    deleted.forEach(function (secret) {
-      var row = el("tr", "deleted");
-      row.setAttribute("data-name", secret.name);
-      cell(row, secret.name, "name");
-      cell(row, date(secret.deletedDate), "date");
-      cell(row, date(secret.scheduledPurgeDate), "date");
-      cell(row, secret.contentType || "");
-      tags(cell(row, ""), secret.tags);
-      body.appendChild(row);
-    });
-  }
-
-  function appendLog(entries) {
-    var body = $("log").tBodies[0];
-    entries.forEach(function (entry) {
-      afterSeq = Math.max(afterSeq, entry.seq);
-      var row = el("tr", "request");
-      cell(row, new Date(entry.time).toISOString().slice(11, 23), "mono");
-      cell(row, entry.method, "mono");
-      cell(row, entry.path, "path");
-      cell(row, entry.status, "mono s" + String(entry.status).charAt(0));
-      cell(row, entry.latencyMs + " ms", "mono");
-      cell(row, entry.userAgent, "muted");
-      body.insertBefore(row, body.firstChild);
-    });
-    while (body.rows.length > maxLogRows) body.deleteRow(body.rows.length - 1);
-    $("no-requests").hidden = body.rows.length > 0;
-  }
-
-  function poll() {
-    if (busy) return;
-    busy = true;
-    fetch(api + "state?after=" + afterSeq, { credentials: "same-origin", headers: headers({}) })
-      .then(function (res) {
-        if (res.status === 401) {
-          setStatus(sessionKey === ""
-            ? "no session in this tab: open a new link from keyvault-emulator"
-            : "session ended: open a new link from keyvault-emulator", true);
-          return null;
-        }
-        if (!res.ok) throw new Error("HTTP " + res.status);
-        return res.json();
-      })
-      .then(function (state) {
-        busy = false;
-        if (state === null) return;
-        $("vault-url").textContent = state.vaultUrl;
-        renderSecrets(state.secrets, false);
-        renderDeleted(state.deleted);
-        appendLog(state.log);
-        setStatus("live", false);
-        refresh(1000);
-      }, function () {
-        busy = false;
-        setStatus("vault not answering", true);
-        refresh(2000);
-      });
-  }
-
-  function refresh(ms) {
-    clearTimeout(timer);
-    timer = setTimeout(poll, ms);
-  }
-
-  poll();
-})();
-`;
+function servedScript(
+  main: (settings: PageScriptSettings) => void,
+  settings: PageScriptSettings,
+): string {
+  const source = main.toString();
+  const call = `(${source})(${JSON.stringify(settings)});`;
+  if (!source.includes("__name(")) return `"use strict";\n${call}\n`;
+  return `"use strict";\n{\nconst __name = (target) => target;\n${call}\n}\n`;
+}

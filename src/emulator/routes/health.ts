@@ -3,33 +3,26 @@
  * the answer) and the probe that `keyvault-emulator healthcheck` runs, e.g. as a container's
  * HEALTHCHECK or in a wait-for script.
  */
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import type { Exchange } from "../http/exchange.js";
+import type { LocalRoute } from "./route.js";
 
 /** Path of the health route. */
 export const healthPath = "/healthz";
 
 /**
- * Answers the health route: 200 `ok` to GET and HEAD once the vault answers at all (the seed is
- * loaded before the vault listens), 405 to other methods.
- * @param req - the request
- * @param res - the response
+ * The health route, by path: 200 `ok` to GET and HEAD once the vault answers at all (the seed is
+ * loaded before the vault listens), without a token and nothing about the vault's state.
  */
-export function answerHealth(req: IncomingMessage, res: ServerResponse): void {
-  const method = req.method ?? "GET";
-  const headers = {
-    "content-type": "text/plain; charset=utf-8",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-  };
-  if (method !== "GET" && method !== "HEAD") {
-    res.writeHead(405, { ...headers, allow: "GET, HEAD", "content-length": 0 });
-    res.end();
-    return;
-  }
-  res.writeHead(200, { ...headers, "content-length": 3 });
-  res.end(method === "HEAD" ? undefined : "ok\n");
-}
+export const healthRoutes: Record<string, LocalRoute> = {
+  [healthPath]: {
+    methods: ["GET", "HEAD"],
+    auth: "none",
+    headers: { "cache-control": "no-store", "x-content-type-options": "nosniff" },
+    handle: (exchange: Exchange) => exchange.sendText(200, "text/plain; charset=utf-8", "ok\n"),
+  },
+};
 
 /** Where the health probe looks. */
 export interface HealthProbeOptions {

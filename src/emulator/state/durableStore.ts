@@ -58,6 +58,14 @@ export class DurableStore {
   /** {@inheritDoc SecretStore.snapshot} */
   readonly snapshot: Call<"snapshot"> = (...args) => this.durable.snapshot(...args);
 
+  /**
+   * {@inheritDoc SecretStore.currentVersions}
+   * Read from the accepted state: an expiry event is decided against every change made, so a
+   * notice made a moment ago is not made twice while it becomes durable.
+   */
+  readonly currentVersions: Call<"currentVersions"> = (...args) =>
+    this.accepted.currentVersions(...args);
+
   // ---- changes: checked against every accepted change -----------------------------------------
 
   /** {@inheritDoc SecretStore.set} */

@@ -16,6 +16,7 @@ import {
 } from "../wire/errors.js";
 import { StoreState, type SecretEntry } from "./storeState.js";
 import type {
+  CurrentVersion,
   ListPage,
   Mutation,
   SecretView,
@@ -148,6 +149,25 @@ export class SecretStore extends StoreState {
     const stored = this.activeEntry(name).byVersion.get(version.toLowerCase());
     if (stored === undefined) throw secretNotFound(`${name}/${version}`);
     return stored.value;
+  }
+
+  /**
+   * The current (latest) version of active secrets, with the expiry events already sent about
+   * it: what the expiry watch decides on. Values are not part of it.
+   * @param key - one secret's lower-case name, or undefined for every active secret
+   * @returns the current versions (none for a key the vault does not hold)
+   */
+  currentVersions(key?: string): CurrentVersion[] {
+    const entries =
+      key === undefined
+        ? [...this.active.values()]
+        : [this.active.get(key)].filter((e) => e !== undefined);
+    return entries.map((entry) => ({
+      key: entry.key,
+      name: entry.name,
+      version: entry.versions[entry.versions.length - 1],
+      sent: this.notices.get(entry.key),
+    }));
   }
 
   // ---- mutations ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * in `store.ts`.
  */
 import type {
+  SentNotices,
   SerializedSecret,
   SecretView,
   StoreRecord,
@@ -31,6 +32,8 @@ export class StoreState {
   protected readonly deleted = new Map<string, SecretEntry>();
   /** Vault-clock milliseconds of recent purges, by key (restores conflict for a while after). */
   protected readonly purgedAt = new Map<string, number>();
+  /** The expiry events sent about each secret's current version, by key. */
+  protected readonly notices = new Map<string, SentNotices>();
 
   /**
    * Creates an empty state.
@@ -85,7 +88,10 @@ export class StoreState {
         const entry = this.active.get(record.key);
         if (entry === undefined) return;
         this.active.delete(record.key);
-        if (record.deletedDate === undefined) return;
+        if (record.deletedDate === undefined) {
+          this.notices.delete(record.key);
+          return;
+        }
         entry.deletedDate = record.deletedDate;
         entry.scheduledPurgeDate = record.scheduledPurgeDate;
         entry.pendingUntil = record.readyAt;
@@ -104,6 +110,7 @@ export class StoreState {
       }
       case "purge":
         this.deleted.delete(record.key);
+        this.notices.delete(record.key);
         if (record.at !== undefined && this.settings.restoreConflictAfterPurgeInMs > 0) {
           this.purgedAt.set(record.key, record.at);
           if (this.purgedAt.size > 1024) this.forgetSettledPurges(record.at);
@@ -113,16 +120,28 @@ export class StoreState {
         const key = record.secret.name.toLowerCase();
         const entry = entryOf(key, record.secret);
         this.active.set(key, entry);
+        // A restored secret is a new object to its subscribers, though its versions keep their ids.
+        this.notices.delete(key);
         return;
       }
       case "reset":
         this.active.clear();
         this.deleted.clear();
         this.purgedAt.clear();
+        this.notices.clear();
         return;
       case "clock":
         this.clock.advance(record.advanceMs);
         return;
+      case "notice": {
+        let sent = this.notices.get(record.key);
+        if (sent?.version !== record.version) {
+          sent = { version: record.version };
+          this.notices.set(record.key, sent);
+        }
+        sent[record.kind] = record.exp;
+        return;
+      }
       case "entry": {
         const key = record.secret.name.toLowerCase();
         const entry = entryOf(key, record.secret);
@@ -141,7 +160,8 @@ export class StoreState {
 
   /**
    * Records that rebuild this store's state exactly from an empty store (every version, deleted
-   * secrets with their dates, deletes and recovers in progress, the clock): what a compacted
+   * secrets with their dates, deletes and recovers in progress, the clock, the expiry events
+   * sent): what a compacted
    * journal holds.
    * @returns the records, in an order that replays
    */
@@ -159,6 +179,21 @@ export class StoreState {
         record.scheduledPurgeDate = entry.scheduledPurgeDate;
       }
       records.push(record);
+      records.push(...this.noticeRecords(entry));
+    }
+    return records;
+  }
+
+  /** The records that rebuild the expiry events sent about an entry's current version. */
+  private noticeRecords(entry: SecretEntry): StoreRecord[] {
+    const sent = this.notices.get(entry.key);
+    if (sent === undefined) return [];
+    const records: StoreRecord[] = [];
+    for (const kind of ["nearExpiry", "expired"] as const) {
+      const exp = sent[kind];
+      if (exp === undefined) continue;
+      const { key, name } = entry;
+      records.push({ type: "notice", key, name, version: sent.version, kind, exp });
     }
     return records;
   }

@@ -68,6 +68,19 @@ export type StoreRecord =
   | { type: "reset" }
   | { type: "clock"; advanceMs: number }
   | {
+      /**
+       * An expiry event was sent about a secret's current version: journaled before the event
+       * goes out, so it goes out once per version and expiry date, across restarts too.
+       */
+      type: "notice";
+      key: string;
+      name: string;
+      version: string;
+      kind: ExpiryNoticeKind;
+      exp: number;
+      nbf?: number;
+    }
+  | {
       /** One whole secret as a compacted journal keeps it (see {@link SecretStore.snapshot}). */
       type: "entry";
       secret: SerializedSecret;
@@ -75,6 +88,24 @@ export type StoreRecord =
       deletedDate?: number;
       scheduledPurgeDate?: number;
     };
+
+/** The two expiry events: near expiry (a threshold ahead of `exp`) and expired. */
+export type ExpiryNoticeKind = "nearExpiry" | "expired";
+
+/** The expiry events sent about a secret's current version: the `exp` each was sent for. */
+export interface SentNotices {
+  version: string;
+  nearExpiry?: number;
+  expired?: number;
+}
+
+/** A secret's current (latest) version and the expiry events sent about it. */
+export interface CurrentVersion {
+  key: string;
+  name: string;
+  version: StoredVersion;
+  sent: SentNotices | undefined;
+}
 
 /** The settings of a store. */
 export interface StoreSettings {

@@ -133,10 +133,14 @@ function distinguishedName(commonName: string): Buffer {
   );
 }
 
-function extension(id: string, critical: boolean, value: Buffer): Buffer {
-  return critical
-    ? derSequence(derObjectIdentifier(id), derBoolean(true), derOctetString(value))
-    : derSequence(derObjectIdentifier(id), derOctetString(value));
+/** An extension a verifier that does not know it may pass over. */
+function extension(id: string, value: Buffer): Buffer {
+  return derSequence(derObjectIdentifier(id), derOctetString(value));
+}
+
+/** An extension marked critical: a verifier that does not know it must refuse the certificate. */
+function criticalExtension(id: string, value: Buffer): Buffer {
+  return derSequence(derObjectIdentifier(id), derBoolean(true), derOctetString(value));
 }
 
 /** Subject key identifier: a hash of the public key (RFC 7093 method 1 style, 160 bits). */
@@ -252,10 +256,10 @@ export function generateSelfSignedCertificate(options: {
     notAfter,
     extensions: [
       // CA:TRUE, pathLenConstraint 0: it issues server certificates, never other CAs.
-      extension(oid.basicConstraints, true, derSequence(derBoolean(true), derInteger(0))),
-      extension(oid.keyUsage, true, derNamedBits([keyUsageBit.keyCertSign, keyUsageBit.cRLSign])),
-      extension(oid.subjectKeyIdentifier, false, derOctetString(caKeyId)),
-      extension(oid.nameConstraints, true, nameConstraints(hosts)),
+      criticalExtension(oid.basicConstraints, derSequence(derBoolean(true), derInteger(0))),
+      criticalExtension(oid.keyUsage, derNamedBits([keyUsageBit.keyCertSign, keyUsageBit.cRLSign])),
+      extension(oid.subjectKeyIdentifier, derOctetString(caKeyId)),
+      criticalExtension(oid.nameConstraints, nameConstraints(hosts)),
     ],
   });
 
@@ -270,12 +274,12 @@ export function generateSelfSignedCertificate(options: {
     notBefore,
     notAfter,
     extensions: [
-      extension(oid.basicConstraints, true, derSequence()), // CA:FALSE (the default, omitted)
-      extension(oid.keyUsage, true, derNamedBits([keyUsageBit.digitalSignature])),
-      extension(oid.extKeyUsage, false, derSequence(derObjectIdentifier(oid.serverAuth))),
-      extension(oid.subjectAltName, false, derSequence(...hosts.map(generalName))),
-      extension(oid.subjectKeyIdentifier, false, derOctetString(leafKeyId)),
-      extension(oid.authorityKeyIdentifier, false, derSequence(derImplicit(0, caKeyId))),
+      criticalExtension(oid.basicConstraints, derSequence()), // CA:FALSE (the default, omitted)
+      criticalExtension(oid.keyUsage, derNamedBits([keyUsageBit.digitalSignature])),
+      extension(oid.extKeyUsage, derSequence(derObjectIdentifier(oid.serverAuth))),
+      extension(oid.subjectAltName, derSequence(...hosts.map(generalName))),
+      extension(oid.subjectKeyIdentifier, derOctetString(leafKeyId)),
+      extension(oid.authorityKeyIdentifier, derSequence(derImplicit(0, caKeyId))),
     ],
   });
 

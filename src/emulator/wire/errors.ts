@@ -4,6 +4,20 @@
  */
 import type { KeyVaultErrorResponseWire } from "../../api/wireTypes.js";
 
+/** What a {@link VaultError} answers with. */
+export interface VaultErrorOptions {
+  /** HTTP status of the answer. */
+  status: number;
+  /** `error.code` of the body. */
+  code: string;
+  /** `error.message` of the body, as the real service words it. */
+  message: string;
+  /** `error.innererror.code` of the body, when the service sends one. */
+  innerCode?: string;
+  /** Extra response headers (e.g. `WWW-Authenticate`, `Retry-After`). */
+  headers?: Record<string, string>;
+}
+
 /** An error the local vault answers with: an HTTP status and a Key Vault error body. */
 export class VaultError extends Error {
   /** HTTP status of the answer. */
@@ -17,25 +31,15 @@ export class VaultError extends Error {
 
   /**
    * Creates an error answer.
-   * @param status - HTTP status
-   * @param code - `error.code`
-   * @param message - `error.message`, as the real service words it
-   * @param innerCode - `error.innererror.code`, if any
-   * @param headers - extra response headers, if any
+   * @param options - its status, code, message, inner code and extra headers
    */
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    innerCode?: string,
-    headers?: Record<string, string>,
-  ) {
-    super(message);
+  constructor(options: VaultErrorOptions) {
+    super(options.message);
     this.name = "VaultError";
-    this.status = status;
-    this.code = code;
-    this.innerCode = innerCode;
-    this.headers = headers;
+    this.status = options.status;
+    this.code = options.code;
+    this.innerCode = options.innerCode;
+    this.headers = options.headers;
   }
 
   /**
@@ -58,7 +62,7 @@ export class VaultError extends Error {
  * @param message - what was wrong
  */
 export function badParameter(message: string): VaultError {
-  return new VaultError(400, "BadParameter", message);
+  return new VaultError({ status: 400, code: "BadParameter", message });
 }
 
 /**
@@ -81,11 +85,11 @@ export function invalidProperty(): VaultError {
  * @param name - the name or `name/version` asked for
  */
 export function secretNotFound(name: string): VaultError {
-  return new VaultError(
-    404,
-    "SecretNotFound",
-    `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
-  );
+  return new VaultError({
+    status: 404,
+    code: "SecretNotFound",
+    message: `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+  });
 }
 
 /**
@@ -93,19 +97,23 @@ export function secretNotFound(name: string): VaultError {
  * @param name - the name asked for
  */
 export function deletedSecretNotFound(name: string): VaultError {
-  return new VaultError(404, "SecretNotFound", `Deleted Secret not found: ${name}`);
+  return new VaultError({
+    status: 404,
+    code: "SecretNotFound",
+    message: `Deleted Secret not found: ${name}`,
+  });
 }
 
 /**
  * 403 `Forbidden` / `SecretDisabled` for reading a disabled secret.
  */
 export function secretDisabled(): VaultError {
-  return new VaultError(
-    403,
-    "Forbidden",
-    "Operation get is not allowed on a disabled secret.",
-    "SecretDisabled",
-  );
+  return new VaultError({
+    status: 403,
+    code: "Forbidden",
+    message: "Operation get is not allowed on a disabled secret.",
+    innerCode: "SecretDisabled",
+  });
 }
 
 /**
@@ -113,12 +121,12 @@ export function secretDisabled(): VaultError {
  * @param name - the secret name
  */
 export function deletedButRecoverable(name: string): VaultError {
-  return new VaultError(
-    409,
-    "Conflict",
-    `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
-    "ObjectIsDeletedButRecoverable",
-  );
+  return new VaultError({
+    status: 409,
+    code: "Conflict",
+    message: `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+    innerCode: "ObjectIsDeletedButRecoverable",
+  });
 }
 
 /**
@@ -126,19 +134,23 @@ export function deletedButRecoverable(name: string): VaultError {
  * @param name - the secret name
  */
 export function beingRecovered(name: string): VaultError {
-  return new VaultError(
-    409,
-    "Conflict",
-    `Secret ${name} is currently being recovered and cannot be re-created; retry later.`,
-    "ObjectIsBeingRecovered",
-  );
+  return new VaultError({
+    status: 409,
+    code: "Conflict",
+    message: `Secret ${name} is currently being recovered and cannot be re-created; retry later.`,
+    innerCode: "ObjectIsBeingRecovered",
+  });
 }
 
 /**
  * 409 `Conflict` for purging or recovering a secret whose deletion is still in progress.
  */
 export function beingDeleted(): VaultError {
-  return new VaultError(409, "Conflict", "Secret is currently being deleted.");
+  return new VaultError({
+    status: 409,
+    code: "Conflict",
+    message: "Secret is currently being deleted.",
+  });
 }
 
 /**
@@ -147,8 +159,13 @@ export function beingDeleted(): VaultError {
  * @param challenge - the `WWW-Authenticate` value
  */
 export function unauthorized(message: string, challenge: string): VaultError {
-  return new VaultError(401, "Unauthorized", message, undefined, {
-    "www-authenticate": challenge,
+  return new VaultError({
+    status: 401,
+    code: "Unauthorized",
+    message: message,
+    headers: {
+      "www-authenticate": challenge,
+    },
   });
 }
 
@@ -157,7 +174,11 @@ export function unauthorized(message: string, challenge: string): VaultError {
  * @param path - the request path
  */
 export function resourceNotFound(path: string): VaultError {
-  return new VaultError(404, "NotFound", `The requested resource ${path} was not found.`);
+  return new VaultError({
+    status: 404,
+    code: "NotFound",
+    message: `The requested resource ${path} was not found.`,
+  });
 }
 
 /**
@@ -167,13 +188,12 @@ export function resourceNotFound(path: string): VaultError {
  * @param allow - the methods the route takes, for the `Allow` header
  */
 export function methodNotAllowed(method: string, path: string, allow: string): VaultError {
-  return new VaultError(
-    405,
-    "MethodNotAllowed",
-    `The requested method ${method} is not allowed on ${path}; allowed: ${allow}.`,
-    undefined,
-    { allow },
-  );
+  return new VaultError({
+    status: 405,
+    code: "MethodNotAllowed",
+    message: `The requested method ${method} is not allowed on ${path}; allowed: ${allow}.`,
+    headers: { allow },
+  });
 }
 
 /**
@@ -181,13 +201,14 @@ export function methodNotAllowed(method: string, path: string, allow: string): V
  * @param retryAfterSeconds - the `Retry-After` value, or undefined for none
  */
 export function throttled(retryAfterSeconds: number | undefined): VaultError {
-  return new VaultError(
-    429,
-    "Throttled",
-    "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
-    undefined,
-    retryAfterSeconds === undefined ? undefined : { "retry-after": String(retryAfterSeconds) },
-  );
+  return new VaultError({
+    status: 429,
+    code: "Throttled",
+    message:
+      "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+    headers:
+      retryAfterSeconds === undefined ? undefined : { "retry-after": String(retryAfterSeconds) },
+  });
 }
 
 /**
@@ -196,38 +217,38 @@ export function throttled(retryAfterSeconds: number | undefined): VaultError {
  */
 export function injectedFault(status: 500 | 503): VaultError {
   return status === 500
-    ? new VaultError(
-        500,
-        "InternalServerError",
-        "An internal server error occurred (injected fault).",
-      )
-    : new VaultError(
-        503,
-        "ServiceUnavailable",
-        "The service is temporarily unavailable (injected fault).",
-      );
+    ? new VaultError({
+        status: 500,
+        code: "InternalServerError",
+        message: "An internal server error occurred (injected fault).",
+      })
+    : new VaultError({
+        status: 503,
+        code: "ServiceUnavailable",
+        message: "The service is temporarily unavailable (injected fault).",
+      });
 }
 
 /**
  * 500 for a failure inside the vault; never echoes internals (they could hold request data).
  */
 export function internalError(): VaultError {
-  return new VaultError(
-    500,
-    "InternalServerError",
-    "The local vault failed to process the request.",
-  );
+  return new VaultError({
+    status: 500,
+    code: "InternalServerError",
+    message: "The local vault failed to process the request.",
+  });
 }
 
 /**
  * 403 `Forbidden` for a purge on a vault whose recovery level is not purgeable.
  */
 export function purgeNotAllowed(): VaultError {
-  return new VaultError(
-    403,
-    "Forbidden",
-    `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.`,
-  );
+  return new VaultError({
+    status: 403,
+    code: "Forbidden",
+    message: `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.`,
+  });
 }
 
 /**
@@ -235,11 +256,11 @@ export function purgeNotAllowed(): VaultError {
  * @param id - id of the backup's latest version, as the vault names it
  */
 export function restoreConflict(id: string): VaultError {
-  return new VaultError(
-    409,
-    "Conflict",
-    `There was a conflict restoring the secret '${id}'. This can happen if either: a second secret with the same name was created after the first secret was deleted; thus trying to restore a secret whose name is already in use. To fix this, rename the second secret to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the secret. To avoid this error, perform operations against a secret in a sequential manner.`,
-  );
+  return new VaultError({
+    status: 409,
+    code: "Conflict",
+    message: `There was a conflict restoring the secret '${id}'. This can happen if either: a second secret with the same name was created after the first secret was deleted; thus trying to restore a secret whose name is already in use. To fix this, rename the second secret to something else so that the restore works. The second probable cause of this exception is when multiple operations are performed in parallel against the secret. To avoid this error, perform operations against a secret in a sequential manner.`,
+  });
 }
 
 /**
@@ -259,7 +280,11 @@ export function transformationNotSupported(target: "PEM" | "PFX"): VaultError {
  * @param method - the request method
  */
 export function collectionMethodNotAllowed(method: string): VaultError {
-  return new VaultError(405, "MethodNotAllowed", `HTTP ${method} not allowed`);
+  return new VaultError({
+    status: 405,
+    code: "MethodNotAllowed",
+    message: `HTTP ${method} not allowed`,
+  });
 }
 
 /**
@@ -426,11 +451,11 @@ export function claimsRequired(challenge: string): VaultError {
  * 400 `Malformed backup blob` for restore bytes that are not a backup.
  */
 export function malformedBackup(): VaultError {
-  return new VaultError(
-    400,
-    "Malformed backup blob",
-    "Backup blob contains invalid or corrupt version.",
-  );
+  return new VaultError({
+    status: 400,
+    code: "Malformed backup blob",
+    message: "Backup blob contains invalid or corrupt version.",
+  });
 }
 
 /**
@@ -438,7 +463,11 @@ export function malformedBackup(): VaultError {
  * a 12-byte blob).
  */
 export function backupCorrupt(): VaultError {
-  return new VaultError(400, "Malformed backup blob", "Backup blob is corrupt.");
+  return new VaultError({
+    status: 400,
+    code: "Malformed backup blob",
+    message: "Backup blob is corrupt.",
+  });
 }
 
 /**
@@ -454,11 +483,11 @@ export function backupNotDecryptable(): VaultError {
  * @param allowed - the names the vault answers to
  */
 export function hostNotAllowed(allowed: readonly string[]): VaultError {
-  return new VaultError(
-    421,
-    "MisdirectedRequest",
-    `The Host header does not name this vault. The local vault answers to ${allowed.join(", ")}; start it with --hostname NAME (option hostnames) to add a name.`,
-  );
+  return new VaultError({
+    status: 421,
+    code: "MisdirectedRequest",
+    message: `The Host header does not name this vault. The local vault answers to ${allowed.join(", ")}; start it with --hostname NAME (option hostnames) to add a name.`,
+  });
 }
 
 /**
@@ -466,20 +495,21 @@ export function hostNotAllowed(allowed: readonly string[]): VaultError {
  * `Sec-Fetch-Site: cross-site`/`same-site`).
  */
 export function originNotAllowed(): VaultError {
-  return new VaultError(
-    403,
-    "Forbidden",
-    "Requests from other origins are not accepted: the local vault does not serve web pages of other sites.",
-  );
+  return new VaultError({
+    status: 403,
+    code: "Forbidden",
+    message:
+      "Requests from other origins are not accepted: the local vault does not serve web pages of other sites.",
+  });
 }
 
 /**
  * 415 for a state-changing request whose body is not `application/json`.
  */
 export function unsupportedMediaType(): VaultError {
-  return new VaultError(
-    415,
-    "UnsupportedMediaType",
-    "The request body must be sent with Content-Type: application/json.",
-  );
+  return new VaultError({
+    status: 415,
+    code: "UnsupportedMediaType",
+    message: "The request body must be sent with Content-Type: application/json.",
+  });
 }

@@ -48,61 +48,66 @@ export function parseMaxResults(raw: string | undefined): number {
   return n;
 }
 
+/** What a `nextLink` names. */
+export interface NextLinkParts {
+  /** `{scheme}://{host}:{port}` of the request. */
+  baseUrl: string;
+  /** The list path (`/secrets`, `/deletedsecrets`, `/secrets/{name}/versions`). */
+  path: string;
+  /** api-version of the request. */
+  apiVersion: string;
+  /** Page size to keep. */
+  maxResults: number;
+  /** Where the next page starts, as its `$skiptoken` carries it. */
+  position: PagePosition;
+}
+
 /**
  * Builds the absolute link to the next page.
- * @param baseUrl - `{scheme}://{host}` of the request
- * @param path - the list path (`/secrets`, `/deletedsecrets`, `/secrets/{name}/versions`)
- * @param apiVersion - api-version of the request
- * @param maxResults - page size to keep
- * @param afterKey - key of the last item returned so far
- * @param emptyPage - whether the next page is an inserted empty one
+ * @param parts - the request's base URL, path, api-version and page size, and the next position
  * @returns the `nextLink`
  */
-export function buildNextLink(
-  baseUrl: string,
-  path: string,
-  apiVersion: string,
-  maxResults: number,
-  afterKey: string,
-  emptyPage: boolean,
-): string {
+export function buildNextLink(parts: NextLinkParts): string {
+  const { afterKey, emptyPage } = parts.position;
   const token = Buffer.from(`${emptyPage ? emptyPhase : realPhase}:${afterKey}`, "utf8").toString(
     "base64url",
   );
-  return `${baseUrl}${path}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${token}&maxresults=${maxResults}`;
+  return `${parts.baseUrl}${parts.path}?api-version=${encodeURIComponent(parts.apiVersion)}&$skiptoken=${token}&maxresults=${parts.maxResults}`;
 }
 
 /**
  * Answers a list request with one page: the inserted empty page, or the items after the position
  * the `$skiptoken` names, with the `nextLink` to the rest.
- * @param x - the list request
+ * @param exchange - the list request
  * @param path - the list path
  * @param page - reads the items after a key, at most `max` of them
  */
 export function sendPage(
-  x: Exchange,
+  exchange: Exchange,
   path: string,
   page: (afterKey: string, max: number) => { items: unknown[]; lastKey: string; more: boolean },
 ): void {
-  const emptyPages = x.vault.emptyPages;
-  const max = parseMaxResults(x.query.maxresults);
-  const position = decodeSkipToken(x.query.$skiptoken, emptyPages);
+  const emptyPages = exchange.vault.emptyPages;
+  const maxResults = parseMaxResults(exchange.query.maxresults);
+  const position = decodeSkipToken(exchange.query.$skiptoken, emptyPages);
   // The service names the port in nextLinks (`https://{vault}.vault.azure.net:443/...`).
-  const host = x.host;
-  const base =
-    host === undefined ? x.render.baseUrl : `${x.vault.scheme}://${host.hostname}:${host.port}`;
+  const host = exchange.host;
+  const baseUrl =
+    host === undefined
+      ? exchange.render.baseUrl
+      : `${exchange.vault.scheme}://${host.hostname}:${host.port}`;
+  const linkTo = (next: PagePosition): string =>
+    buildNextLink({ baseUrl, path, apiVersion: exchange.apiVersion, maxResults, position: next });
   if (position.emptyPage) {
-    x.send(200, {
+    exchange.send(200, {
       value: [],
-      nextLink: buildNextLink(base, path, x.apiVersion, max, position.afterKey, false),
+      nextLink: linkTo({ afterKey: position.afterKey, emptyPage: false }),
     });
     return;
   }
-  const result = page(position.afterKey, max);
-  x.send(200, {
+  const result = page(position.afterKey, maxResults);
+  exchange.send(200, {
     value: result.items,
-    nextLink: result.more
-      ? buildNextLink(base, path, x.apiVersion, max, result.lastKey, emptyPages)
-      : null,
+    nextLink: result.more ? linkTo({ afterKey: result.lastKey, emptyPage: emptyPages }) : null,
   });
 }

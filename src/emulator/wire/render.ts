@@ -36,17 +36,17 @@ export class WireRenderer {
    * @param secret - the secret
    * @param stored - the version to render
    * @param ctx - render context
-   * @param withValue - whether the value is part of the answer (get and set only)
+   * @param options - `withValue`: whether the value is part of the answer (get and set only)
    * @returns the bundle
    */
   bundle(
     secret: SecretView,
     stored: StoredVersion,
     ctx: RenderContext,
-    withValue: boolean,
+    options: { withValue: boolean },
   ): SecretBundleWire {
     const bundle: SecretBundleWire = {};
-    if (withValue) bundle.value = stored.value;
+    if (options.withValue) bundle.value = stored.value;
     bundle.id = this.secretId(secret.name, stored.version, ctx);
     if (stored.contentType !== undefined) bundle.contentType = stored.contentType;
     bundle.attributes = this.attributes(stored, ctx);
@@ -74,7 +74,9 @@ export class WireRenderer {
    * @returns the bundle
    */
   latest(secret: SecretView, ctx: RenderContext): SecretBundleWire {
-    return this.bundle(secret, secret.versions[secret.versions.length - 1], ctx, false);
+    return this.bundle(secret, secret.versions[secret.versions.length - 1], ctx, {
+      withValue: false,
+    });
   }
 
   /**
@@ -82,17 +84,18 @@ export class WireRenderer {
    * @param secret - the secret
    * @param stored - the version to render
    * @param ctx - render context
-   * @param versioned - whether the id names the version (list versions) or the secret (list)
+   * @param options - `idNamesVersion`: whether the id names the version (list versions) or the
+   *   secret (list)
    * @returns the item
    */
   item(
     secret: SecretView,
     stored: StoredVersion,
     ctx: RenderContext,
-    versioned: boolean,
+    options: { idNamesVersion: boolean },
   ): SecretItemWire {
     const item: SecretItemWire = {
-      id: `${ctx.baseUrl}/secrets/${secret.name}${versioned ? `/${stored.version}` : ""}`,
+      id: `${ctx.baseUrl}/secrets/${secret.name}${options.idNamesVersion ? `/${stored.version}` : ""}`,
       attributes: this.attributes(stored, ctx),
     };
     if (stored.tags !== undefined) item.tags = stored.tags;
@@ -107,7 +110,9 @@ export class WireRenderer {
    * @returns the item
    */
   latestItem(secret: SecretView, ctx: RenderContext): SecretItemWire {
-    return this.item(secret, secret.versions[secret.versions.length - 1], ctx, false);
+    return this.item(secret, secret.versions[secret.versions.length - 1], ctx, {
+      idNamesVersion: false,
+    });
   }
 
   /**

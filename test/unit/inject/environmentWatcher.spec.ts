@@ -11,6 +11,7 @@ function resultOf(variables: Record<string, string>, extra: Partial<InjectResult
   return {
     result: {
       variables,
+      loaded: [],
       skipped: [],
       references: [],
       outsideValidityPeriod: [],

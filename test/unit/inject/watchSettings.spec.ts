@@ -97,15 +97,18 @@ describe("keyvault-secrets run --watch settings", () => {
   });
 
   it("reads KEYVAULT_SECRETS_WATCH for the preload: off, the default, or an interval", () => {
-    for (const off of [undefined, "", " ", "false", "FALSE", "0"]) {
+    for (const off of [undefined, "", " ", "false", "FALSE", "0", "no", "Off"]) {
       assert.equal(watchIntervalFrom({ KEYVAULT_SECRETS_WATCH: off }), undefined, String(off));
     }
-    assert.equal(watchIntervalFrom({ KEYVAULT_SECRETS_WATCH: "true" }), 300_000);
-    assert.equal(watchIntervalFrom({ KEYVAULT_SECRETS_WATCH: "1" }), 300_000);
+    for (const on of ["true", "1", "yes", "ON"]) {
+      assert.equal(watchIntervalFrom({ KEYVAULT_SECRETS_WATCH: on }), 300_000, on);
+    }
     assert.equal(watchIntervalFrom({ KEYVAULT_SECRETS_WATCH: "30s" }), 30_000);
     assert.throws(
       () => watchIntervalFrom({ KEYVAULT_SECRETS_WATCH: "often" }),
-      usageError(/^KEYVAULT_SECRETS_WATCH must be a duration/),
+      usageError(
+        /^KEYVAULT_SECRETS_WATCH must be a duration .*got "often", or true or false \(also 1\/0, yes\/no, on\/off\)\.$/,
+      ),
     );
   });
 });

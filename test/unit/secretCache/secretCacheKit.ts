@@ -56,6 +56,8 @@ export function throttled(headers: Record<string, string> = {}): RestError {
  * second per write, so that cached secrets are "settled" unless a test says otherwise.
  */
 export class FakeVault implements SecretCacheClient {
+  /** As `SecretClient.vaultUrl`: the vault whose events a cache takes. */
+  readonly vaultUrl = vaultUrl;
   readonly secrets = new Map<string, StoredSecret>();
   pageSize = 3;
   getDelayMs = 2;
