@@ -120,6 +120,7 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
         "stopping",
       ]);
       assert.deepEqual(lines(stderr), [
+        `keyvault-secrets: loaded 2 secrets from ${vault.vaultUrl}`,
         `keyvault-secrets: DB_PASSWORD updated (${prefix}db-password: new version); restarting the command in 0 s.`,
         "keyvault-secrets: restarting the command (SIGTERM, SIGKILL after 5 s): DB_PASSWORD updated.",
       ]);
@@ -184,7 +185,8 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
         proxy.clear();
         await run.waitForError("reading the vault succeeded again", index + 1);
       }
-      const written = lines(run.stderr());
+      const [summary, ...written] = lines(run.stderr());
+      assert.match(summary!, /^keyvault-secrets: loaded 1 secret from http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(written.length, 6, run.stderr());
       for (const [index, [, , reason]] of episodes.entries()) {
         assert.match(
@@ -199,6 +201,37 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
         );
       }
       assert.deepEqual(lines(run.stdout()), ["started token-value-1"]);
+    });
+
+    it("restarts nothing when a poll matches no secret at all: one warning per episode", async () => {
+      const prefix = await seed({ only: "only-value-1" });
+      const run = watchRun(prefix, fast, command(["ONLY"]), proxy.env({ ...testTiming }));
+      await run.waitForOutput("started only-value-1");
+      await (await client.beginDeleteSecret(`${prefix}only`, { intervalInMs: 10 })).pollUntilDone();
+      await run.waitForError("reading the vault failed");
+      // More polls that match nothing write nothing more and restart nothing.
+      await proxy.arrivals(3, isList);
+      assert.deepEqual(lines(run.stdout()), ["started only-value-1"]);
+      assert.equal(run.stderr().split("reading the vault failed").length, 2, run.stderr());
+      assert.ok(
+        run
+          .stderr()
+          .includes(
+            `matched --prefix "${prefix}"; a read that matches nothing changes nothing (check the filter`,
+          ),
+        run.stderr(),
+      );
+      assert.ok(!run.stderr().includes("only-value"), run.stderr());
+    });
+
+    it("with --allow-empty, restarts the command without the variables when a poll matches nothing", async () => {
+      const prefix = await seed({ only: "only-value-1" });
+      const run = watchRun(prefix, [...fast, "--allow-empty"], command(["ONLY"]));
+      await run.waitForOutput("started only-value-1");
+      await (await client.beginDeleteSecret(`${prefix}only`, { intervalInMs: 10 })).pollUntilDone();
+      await run.waitForOutput("started -");
+      assert.deepEqual(lines(run.stdout()), ["started only-value-1", "stopping", "started -"]);
+      assert.match(run.stderr(), /ONLY removed \([^)]*: deleted\)/);
     });
 
     it("restarts two watchers at different moments (jitter per instance)", async () => {
@@ -216,7 +249,7 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
       await client.setSecret(`${prefix}key`, "key-value-2");
       await Promise.all(runs.map((run) => run.waitForOutput("started key-value-2")));
       const delays = runs.map((run) => {
-        const written = lines(run.stderr());
+        const written = lines(run.stderr()).slice(1);
         const found = /restarting the command in ([\d.]+) s\.$/.exec(written[0] ?? "");
         assert.ok(found !== null, run.stderr());
         assert.match(written[1]!, /^keyvault-secrets: restarting the command \(SIGTERM/);
@@ -249,8 +282,9 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
       await client.updateSecretProperties(`${prefix}off`, properties.version!, { enabled: false });
       await (await client.beginDeleteSecret(`${prefix}gone`, { intervalInMs: 10 })).pollUntilDone();
       await run.waitForOutput("started kept-value - -");
-      assert.match(run.stderr(), new RegExp(`OFF removed \\([^)]*${prefix}off: disabled`));
-      assert.match(run.stderr(), new RegExp(`GONE removed \\([^)]*${prefix}gone: deleted`));
+      // One poll may find both changes (one line) or each its own.
+      assert.match(run.stderr(), new RegExp(`OFF removed[^(\\n]*\\([^)]*${prefix}off: disabled`));
+      assert.match(run.stderr(), new RegExp(`GONE removed[^(\\n]*\\([^)]*${prefix}gone: deleted`));
       assert.ok(!/off-value|gone-value/.test(run.stderr()), run.stderr());
     });
 
@@ -387,7 +421,8 @@ describe("integration: keyvault-secrets run --watch and the preload's watching",
       ["-r", "app.cjs"],
     ] as const) {
       it(`${flag}: updates process.env in place and emits change; a failed poll changes nothing`, async () => {
-        const prefix = await seed({ "db-password": "preload-1" });
+        // Another secret stays: a read that matches nothing would be a failed read (--allow-empty).
+        const prefix = await seed({ "db-password": "preload-1", other: "stays" });
         const run = start(
           process.execPath,
           [flag, "keyvault-secrets/env", appFile],
