@@ -3,7 +3,10 @@
  * can read (a real one when KEYVAULT_URI is set, else a local vault with its identity endpoint),
  * and a child process runner.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { SecretClient } from "keyvault-secrets";
 import { startLocalVault } from "keyvault-secrets/emulator";
 
@@ -66,4 +69,66 @@ export function runChild(command: string, args: string[], env: NodeJS.ProcessEnv
     child.on("error", reject);
     child.on("close", (code) => resolve(code ?? 1));
   });
+}
+
+/**
+ * The installed `keyvault-secrets` command, found as any app would find a package's bin.
+ * @returns the path of its entry file
+ */
+export function commandPath(): string {
+  const packageJson = createRequire(import.meta.url).resolve("keyvault-secrets/package.json");
+  const { bin } = JSON.parse(readFileSync(packageJson, "utf8")) as { bin: Record<string, string> };
+  return join(dirname(packageJson), bin["keyvault-secrets"]!);
+}
+
+/** A command running in the background, its stdout passed through. */
+export interface BackgroundChild {
+  child: ChildProcess;
+  /** Resolves once the command has printed the text on stdout. */
+  waitFor(text: string): Promise<void>;
+  /** Its exit status. */
+  exited: Promise<number>;
+}
+
+/**
+ * Starts a command whose stdout is passed through (and watched) and whose stderr is ours.
+ * @param command - the program
+ * @param args - its arguments
+ * @param env - its environment
+ * @returns the running command
+ */
+export function startInBackground(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): BackgroundChild {
+  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  const waiting: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    process.stdout.write(chunk);
+    output += chunk;
+    for (const waiter of waiting.filter((w) => output.includes(w.text))) {
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+  return {
+    child,
+    waitFor: (text) =>
+      output.includes(text)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            waiting.push({ text, resolve });
+            exited.then(
+              () => reject(new Error(`the command ended before printing "${text}"`)),
+              reject,
+            );
+          }),
+    exited,
+  };
 }

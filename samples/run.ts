@@ -20,6 +20,8 @@ const samples: Record<string, string> = {
     "keyvault-secrets run: a command with the vault's secrets in its environment, --mask",
   preloadSecrets:
     "node --import / -r keyvault-secrets/env: secrets in process.env before the app starts",
+  rotationWatch:
+    "rotation: keyvault-secrets run --watch restarts the app, the preload updates process.env",
   appServiceReferences:
     "resolve App Service @Microsoft.KeyVault(...) references with resolveReferences",
   testingWithTheLocalVault: "a mocha suite that tests your code against the local vault",

@@ -9,18 +9,8 @@
  * prints. Run it with `npm run sample -- runWithSecrets` (after `npm run build`: the command runs
  * from dist/).
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { childVault, runChild } from "./injectKit.js";
+import { childVault, commandPath, runChild } from "./injectKit.js";
 import { deleteAndPurge, uniqueName } from "./vault.js";
-
-/** The installed command, found as any app would find a package's bin. */
-function commandPath(): string {
-  const packageJson = createRequire(import.meta.url).resolve("keyvault-secrets/package.json");
-  const { bin } = JSON.parse(readFileSync(packageJson, "utf8")) as { bin: Record<string, string> };
-  return join(dirname(packageJson), bin["keyvault-secrets"]!);
-}
 
 // The app: it reads its configuration from the environment, as twelve-factor apps do.
 const app = `

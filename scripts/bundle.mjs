@@ -13,6 +13,7 @@ export const esmEntryPoints = [
   "emulator/bin.js",
   "inject/bin.js",
   "inject/preload.js",
+  "inject/preloadWatchWorker.js",
 ];
 
 /**

@@ -9,8 +9,14 @@ import { join, resolve } from "node:path";
 
 const repo = resolve(".");
 const work = mkdtempSync(join(tmpdir(), "keyvault-secrets-consumer-"));
+// No vault of the caller's environment: the programs import the preload, which then loads nothing.
 const run = (command, args, cwd) =>
-  execFileSync(command, args, { cwd, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  execFileSync(command, args, {
+    cwd,
+    env: { ...process.env, KEYVAULT_URI: "" },
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  });
 
 try {
   const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], repo))[0];
@@ -31,6 +37,8 @@ try {
     "dist/esm/inject/preload.js",
     "dist/commonjs/inject/preloadCommonJs.js",
     "dist/commonjs/inject/preloadChild.js",
+    "dist/esm/inject/preloadWatchWorker.js",
+    "dist/commonjs/inject/preloadWatchWorker.js",
   ];
   const missing = required.filter((file) => !files.includes(file));
   const unwanted = files.filter(
@@ -99,8 +107,13 @@ ${body("")}
       `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";`,
     ),
   );
+  // The preload's types (keyvault-secrets/env): without KEYVAULT_URI it loads nothing, and
+  // without KEYVAULT_SECRETS_WATCH it does not watch.
+  const envTypes = `import { secretsWatcher, type SecretsWatcherChange } from "keyvault-secrets/env";
+secretsWatcher.on("change", (change: SecretsWatcherChange) => console.log(change.names.join(", ")));
+if (secretsWatcher.watching) throw new Error("secretsWatcher watches without KEYVAULT_SECRETS_WATCH");`;
   const tsSource = body(
-    `import { SecretClient, type KeyVaultSecret } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nconst _typed: KeyVaultSecret | undefined = undefined;\nvoid _typed;`,
+    `import { SecretClient, type KeyVaultSecret } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\n${envTypes}\nconst _typed: KeyVaultSecret | undefined = undefined;\nvoid _typed;`,
   );
   // One TypeScript project per module system and resolution a consumer may use.
   const typeScriptProject = (dir, type, module, moduleResolution, source) => {
@@ -130,7 +143,7 @@ ${body("")}
   };
   typeScriptProject("node16", "module", "node16", "node16", tsSource);
   typeScriptProject("bundler", "module", "esnext", "bundler", tsSource);
-  const commonJsSource = `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\nasync function main(): Promise<void> {\n${body("")}\n}\nmain().catch((e) => { console.error(e); process.exit(1); });`;
+  const commonJsSource = `import { SecretClient } from "keyvault-secrets";\nimport { startLocalVault } from "keyvault-secrets/emulator";\n${envTypes}\nasync function main(): Promise<void> {\n${body("")}\n}\nmain().catch((e) => { console.error(e); process.exit(1); });`;
   typeScriptProject("node16cjs", "commonjs", "node16", "node16", commonJsSource);
   // Without exports-map support, "keyvault-secrets/emulator" resolves through typesVersions.
   typeScriptProject("node10", "commonjs", "commonjs", "node", commonJsSource);

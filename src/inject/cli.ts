@@ -3,26 +3,35 @@
  * secrets from a vault (and resolves App Service Key Vault references) into the environment of a
  * command, forwards signals to it and exits as it does. Values are never printed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { constants } from "node:os";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ChildSupervisor, type ChildExit } from "./childSupervisor.js";
 import { InjectError } from "./connection.js";
+import type { EnvironmentSource } from "./environmentSource.js";
+import { describeChange, diffVariables, EnvironmentWatcher } from "./environmentWatcher.js";
 import {
   asInjectError,
   checkSettings,
   flagFromEnvironment,
-  loadEnvironmentUntilInterrupted,
   loadSummary,
   loadWarnings,
+  openEnvironmentUntilInterrupted,
   parseNames,
   parseTag,
   preloadVariables,
+  writeLine,
   type InjectSettings,
   type SettingNames,
 } from "./loadEnvironment.js";
 import { referenceVaultsVariable } from "./referenceSyntax.js";
-import { maskMarker, minimumMaskedLength, SecretMasker } from "./secretMasker.js";
+import { RestartSchedule } from "./restartSchedule.js";
+import { maskMarker, minimumMaskedLength } from "./secretMasker.js";
+import {
+  testTimingFrom,
+  watchDefaults,
+  watchSettingsFrom,
+  type WatchSettings,
+} from "./watchSettings.js";
 import { closestMatch, parseArgsErrorMessage } from "../util/suggestion.js";
 
 const usage = `Usage: keyvault-secrets run [options] -- command [args...]
@@ -62,6 +71,27 @@ Options:
                           vault (repeatable; also $${referenceVaultsVariable}="name=url,...")
   -h, --help              show this help
 
+Watching (rotation):
+  --watch[=INTERVAL]      keep reading the vault every INTERVAL (default ${watchDefaults.interval}; at least 1s)
+                          and restart the command when a value changed; INTERVAL is seconds
+                          or a number with s, m or h (30s, 5m, 1h)
+  --stop-signal SIGNAL    stops the command before a restart (default ${watchDefaults.stopSignal})
+  --grace DURATION        then waits this long before SIGKILL (default ${watchDefaults.grace})
+  --jitter DURATION       waits a random part of this before each restart, so that a fleet
+                          does not restart at one moment (default a tenth of the interval)
+  --min-restart-interval DURATION
+                          the least time between two starts of the command (default ${watchDefaults.minRestartInterval}):
+                          a change found sooner waits, so a flapping secret cannot crash-loop it
+
+  Under --watch a change is applied only when every changed value was read: a read that fails
+  (429, 5xx, 403, no connection) restarts nothing; the command keeps its values, and one line on
+  stderr names what failed (one per failure episode, one more when reads succeed again). A secret
+  deleted, disabled or expired in the vault is a change: the command restarts without it. A read
+  that matches no secret at all fails as at the start (no restart) unless --allow-empty.
+  References without a version follow the latest one; versioned ones never change. Each restart
+  is logged on stderr with the variables that changed (names only). When the command exits on
+  its own, run exits with it.
+
 Secret names become variable names as SecretCache.toEnv maps them: upper case, "-" to "_"
 (db-password -> DB_PASSWORD, Database--Password -> DATABASE__PASSWORD). A secret's name never
 chooses a variable that runs code or redirects connections (NODE_OPTIONS, BASH_ENV, LD_PRELOAD,
@@ -83,29 +113,15 @@ Examples:
   keyvault-secrets run --vault https://myvault.vault.azure.net --prefix orders- --strip-prefix -- node server.js
   KEYVAULT_URI=https://myvault.vault.azure.net keyvault-secrets run --names db-password,api-key -- npm start
   keyvault-secrets run --tag app=billing --env-prefix BILLING_ --mask -- ./deploy.sh
+  keyvault-secrets run --prefix orders- --strip-prefix --watch=1m --grace 30s -- node server.js
   DB_PASSWORD='@Microsoft.KeyVault(VaultName=myvault;SecretName=db-password)' \\
     keyvault-secrets run --reference-vault myvault=http://127.0.0.1:8443 -- node app.js
 `;
 
-/** Signals passed on to the command. */
-const forwardedSignals: NodeJS.Signals[] = [
-  "SIGINT",
-  "SIGTERM",
-  "SIGHUP",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGWINCH",
-];
-
-interface RunCommand {
-  settings: InjectSettings;
-  mask: boolean;
-  command: string;
-  args: string[];
-}
-
-/** The flags of `run`. */
+/**
+ * The flags of `run`, as parseArgs reads them: the one table a flag is added to (its help is in
+ * the usage above).
+ */
 const runFlags = {
   vault: { type: "string" },
   prefix: { type: "string" },
@@ -119,8 +135,27 @@ const runFlags = {
   verbose: { type: "boolean" },
   mask: { type: "boolean" },
   "reference-vault": { type: "string", multiple: true },
+  watch: { type: "string" },
+  "stop-signal": { type: "string" },
+  grace: { type: "string" },
+  jitter: { type: "string" },
+  "min-restart-interval": { type: "string" },
   help: { type: "boolean", short: "h" },
-} as const;
+} as const satisfies NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags of {@link runFlags} whose value may be left out, and the value they then take. */
+const optionalValues: Partial<Record<keyof typeof runFlags, string>> = {
+  watch: watchDefaults.interval,
+};
+
+interface RunCommand {
+  settings: InjectSettings;
+  mask: boolean;
+  /** Undefined without --watch. */
+  watch: WatchSettings | undefined;
+  command: string;
+  args: string[];
+}
 
 /** How `run`'s settings are spelled in messages. */
 const runSettingNames: SettingNames = {
@@ -131,6 +166,15 @@ const runSettingNames: SettingNames = {
   allowEmpty: `pass --allow-empty (or set ${preloadVariables.allowEmpty}=true)`,
 };
 
+/** The option arguments with `--flag` of a flag with an optional value written `--flag=value`. */
+function withOptionalValues(optionArgs: string[]): string[] {
+  return optionArgs.map((arg) => {
+    const flag = arg.startsWith("--") ? (arg.slice(2) as keyof typeof runFlags) : undefined;
+    const value = flag === undefined ? undefined : optionalValues[flag];
+    return value === undefined ? arg : `${arg}=${value}`;
+  });
+}
+
 function parseRun(argv: string[]): RunCommand | "help" {
   const separator = argv.indexOf("--");
   const optionArgs = separator < 0 ? argv : argv.slice(0, separator);
@@ -138,7 +182,7 @@ function parseRun(argv: string[]): RunCommand | "help" {
   let positionals;
   try {
     ({ values, positionals } = parseArgs({
-      args: optionArgs,
+      args: withOptionalValues(optionArgs),
       allowPositionals: true,
       strict: true,
       options: runFlags,
@@ -149,8 +193,13 @@ function parseRun(argv: string[]): RunCommand | "help" {
   }
   if (values.help) return "help";
   if (positionals.length > 0 || separator < 0 || separator === argv.length - 1) {
+    const stray = positionals[0];
+    const afterWatch =
+      stray !== undefined && optionArgs[optionArgs.indexOf(stray) - 1] === "--watch";
     throw new InjectError(
-      `Put the command after --, e.g. keyvault-secrets run --vault URL -- node app.js${positionals.length > 0 ? ` (unexpected "${positionals[0]}" before --)` : ""}.`,
+      afterWatch
+        ? `--watch takes its interval after "=": --watch=${stray}.`
+        : `Put the command after --, e.g. keyvault-secrets run --vault URL -- node app.js${stray !== undefined ? ` (unexpected "${stray}" before --)` : ""}.`,
       2,
     );
   }
@@ -183,12 +232,28 @@ function parseRun(argv: string[]): RunCommand | "help" {
     },
     runSettingNames,
   );
+  const watch = watchSettingsFrom(
+    {
+      watch: values.watch,
+      stopSignal: values["stop-signal"],
+      grace: values.grace,
+      jitter: values.jitter,
+      minRestartInterval: values["min-restart-interval"],
+    },
+    process.env,
+  );
   return {
     settings,
     mask: values.mask === true,
+    watch,
     command: argv[separator + 1]!,
     args: argv.slice(separator + 2),
   };
+}
+
+/** Writes one line of `run` to stderr. */
+function say(line: string): void {
+  writeLine("keyvault-secrets", line);
 }
 
 async function run(argv: string[]): Promise<void> {
@@ -197,7 +262,7 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(usage);
     return;
   }
-  const { settings, mask, command, args } = parsed;
+  const { settings, mask, watch, command, args } = parsed;
   const hasReferences = Object.values(process.env).some((value) =>
     value?.trimStart().toLowerCase().startsWith("@microsoft.keyvault"),
   );
@@ -207,92 +272,141 @@ async function run(argv: string[]): Promise<void> {
       2,
     );
   }
-  let result;
+  let source: EnvironmentSource;
   try {
-    result = await loadEnvironmentUntilInterrupted(settings, process.env);
+    source = await openEnvironmentUntilInterrupted(settings, process.env, {
+      fastRetries: testTimingFrom(process.env) !== undefined,
+    });
   } catch (error) {
     throw asInjectError(error, 1);
   }
-  for (const line of loadWarnings(result)) process.stderr.write(`keyvault-secrets: ${line}\n`);
-  const summary = loadSummary(result, settings);
-  if (summary !== undefined) process.stderr.write(`keyvault-secrets: ${summary}\n`);
-  const env = { ...process.env, ...result.variables };
-  let masked: SecretMasker[] = [];
-  if (mask) {
-    const short = Object.entries(result.variables)
-      .filter(([, value]) => value.length < minimumMaskedLength)
-      .map(([key]) => key)
-      .sort();
-    if (short.length > 0) {
-      process.stderr.write(
-        `keyvault-secrets: not masked, shorter than ${minimumMaskedLength} characters: ${short.join(", ")}\n`,
-      );
-    }
-    masked = [
-      new SecretMasker(Object.values(result.variables)),
-      new SecretMasker(Object.values(result.variables)),
-    ];
+  for (const line of loadWarnings(source.result)) say(line);
+  const summary = loadSummary(source.result, settings);
+  if (summary !== undefined) say(summary);
+  const supervisor = new ChildSupervisor({
+    command,
+    args,
+    mask,
+    stopSignal: watch?.stopSignal ?? watchDefaults.stopSignal,
+    graceInMs: watch?.graceInMs ?? 0,
+  });
+  let exit: ChildExit;
+  if (watch === undefined) {
+    source.close();
+    startCommand(supervisor, source.result.variables, mask);
+    exit = await supervisor.finished;
+  } else {
+    exit = await runWatching(supervisor, source, watch, mask);
   }
-  await startChild(command, args, env, masked);
+  exitAs(exit);
 }
 
-async function startChild(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  maskers: SecretMasker[],
-): Promise<void> {
-  let child: ChildProcess;
-  try {
-    child = spawn(command, args, {
-      env,
-      stdio: maskers.length > 0 ? ["inherit", "pipe", "pipe"] : "inherit",
-    });
-  } catch (error) {
-    throw cannotStart(command, error as NodeJS.ErrnoException);
+/** The command's whole environment: ours, then the variables loaded. */
+function childEnv(variables: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...variables };
+}
+
+/** Under --mask, names the variables too short to be masked (never their values). */
+function warnUnmasked(variables: Record<string, string>, mask: boolean): void {
+  if (!mask) return;
+  const short = Object.entries(variables)
+    .filter(([, value]) => value.length < minimumMaskedLength)
+    .map(([key]) => key)
+    .sort();
+  if (short.length > 0) {
+    say(`not masked, shorter than ${minimumMaskedLength} characters: ${short.join(", ")}`);
   }
-  const forward = (signal: NodeJS.Signals): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+}
+
+function startCommand(
+  supervisor: ChildSupervisor,
+  variables: Record<string, string>,
+  mask: boolean,
+): void {
+  warnUnmasked(variables, mask);
+  supervisor.start(childEnv(variables), Object.values(variables));
+}
+
+/**
+ * Runs the command under --watch: reads the vault every interval and, when values changed (every
+ * changed value read), restarts the command after the rate cap and the jitter.
+ * @returns how the command ended on its own
+ */
+async function runWatching(
+  supervisor: ChildSupervisor,
+  source: EnvironmentSource,
+  watch: WatchSettings,
+  mask: boolean,
+): Promise<ChildExit> {
+  const schedule = new RestartSchedule(watch);
+  let commandVariables = source.result.variables;
+  let latest = commandVariables;
+  let due: NodeJS.Timeout | undefined;
+  const restartNow = (): void => {
+    due = undefined;
+    const change = diffVariables(commandVariables, latest);
+    if (change.added.length + change.updated.length + change.removed.length === 0) {
+      say("the values are back to those the command has; it is not restarted.");
+      return;
+    }
+    const changed = { ...change, variables: latest };
+    warnUnmasked(
+      Object.fromEntries([...change.added, ...change.updated].map((key) => [key, latest[key]!])),
+      mask,
+    );
+    if (!supervisor.canRestart) return;
+    say(
+      `restarting the command (${watch.stopSignal}, SIGKILL after ${seconds(watch.graceInMs)}): ${describeChange({ ...changed, details: [] })}.`,
+    );
+    supervisor.restart(childEnv(latest), Object.values(latest));
+    schedule.started();
+    commandVariables = latest;
   };
-  for (const signal of forwardedSignals) process.on(signal, forward);
-  const flushed: Array<Promise<unknown>> = [];
-  if (maskers.length > 0) {
-    const [outMasker, errMasker] = maskers as [SecretMasker, SecretMasker];
-    child.stdout!.pipe(outMasker).pipe(process.stdout, { end: false });
-    child.stderr!.pipe(errMasker).pipe(process.stderr, { end: false });
-    flushed.push(once(outMasker, "end"), once(errMasker, "end"));
-  }
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
-    (resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", (exitCode: number | null, exitSignal: NodeJS.Signals | null) =>
-        resolve([exitCode, exitSignal]),
+  const watcher = new EnvironmentWatcher({
+    intervalInMs: watch.intervalInMs,
+    reload: (abortSignal) => source.reload(abortSignal),
+    variables: commandVariables,
+    knownWarnings: loadWarnings(source.result),
+    holder: "the command",
+    warn: say,
+    onChange: (change) => {
+      latest = change.variables;
+      if (due !== undefined) {
+        say(`${describeChange(change)}; the restart already due will apply it.`);
+        return;
+      }
+      const { delayInMs, capped } = schedule.delay();
+      say(
+        `${describeChange(change)}; restarting the command in ${seconds(delayInMs)}${capped ? " (--min-restart-interval since its last start)" : ""}.`,
       );
+      due = setTimeout(restartNow, delayInMs);
     },
-  ).catch((error: NodeJS.ErrnoException) => {
-    for (const s of forwardedSignals) process.off(s, forward);
-    throw cannotStart(command, error);
   });
-  await Promise.all(flushed);
-  for (const s of forwardedSignals) process.off(s, forward);
+  startCommand(supervisor, commandVariables, mask);
+  schedule.started();
+  watcher.start();
+  try {
+    return await supervisor.finished;
+  } finally {
+    watcher.close();
+    clearTimeout(due);
+    source.close();
+  }
+}
+
+/** A duration for a log line: `0.25 s`, `30 s`. */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/** Ends `run` as the command ended: its status, or its signal. */
+function exitAs({ code, signal }: ChildExit): never {
   if (signal !== null) {
     // End as the command did, so that a shell or supervisor sees the same signal.
     process.kill(process.pid, signal);
     process.exit(128 + (constants.signals[signal] ?? 0));
   }
   process.exit(code ?? 1);
-}
-
-/**
- * Why the command could not be started. Node's own message is left out: for a bad environment
- * it quotes the value.
- */
-function cannotStart(command: string, error: NodeJS.ErrnoException): InjectError {
-  if (error.code === "ENOENT") return new InjectError(`${command}: command not found.`, 127);
-  if (error.code === "EACCES") {
-    return new InjectError(`${command}: permission denied (not executable).`, 126);
-  }
-  return new InjectError(`${command} could not be started (${error.code ?? error.name}).`, 126);
 }
 
 /**

@@ -1,30 +1,22 @@
 /**
- * The one load behind `keyvault-secrets run` and the preload: a `SecretCache` over the vault with
- * the chosen filters, its environment mapping, and the App Service references of the environment.
+ * The settings of `keyvault-secrets run` and the preload (flags, environment variables) and the
+ * one load behind both (environmentSource.ts reads), ended by SIGINT or SIGTERM; the preload's
+ * warnings and failures.
  */
 import type { AbortSignalLike } from "@azure/abort-controller";
 import { constants } from "node:os";
-import {
-  EnvironmentKeyCollisionError,
-  mapToEnvironment,
-  toEnvironmentKey,
-  type EnvironmentKeyRefusal,
-} from "../secretCache/environment.js";
-import { SecretCacheError } from "../secretCache/errors.js";
 import type { SecretCacheTagFilter } from "../secretCache/options.js";
-import { SecretCache } from "../secretCache/secretCache.js";
-import { SecretClient } from "../secretClient.js";
 import { parseBooleanEnvironment } from "../util/booleanText.js";
+import { InjectError, type Credentials } from "./connection.js";
 import {
-  clientOptionsFor,
-  connectionFor,
-  defaultCredentials,
-  InjectError,
-  type Credentials,
-  type VaultConnection,
-} from "./connection.js";
-import { parseReferenceVaults, referenceVaultsVariable } from "./referenceSyntax.js";
-import { findReferences, KeyVaultReferenceError, resolveParsedReferences } from "./references.js";
+  asInjectError,
+  EnvironmentSource,
+  type EnvironmentSourceOptions,
+  type InjectResult,
+} from "./environmentSource.js";
+import { referenceVaultsVariable } from "./referenceSyntax.js";
+
+export { asInjectError, type InjectResult } from "./environmentSource.js";
 
 /** What to load and how to map it: the flags of `run`, the variables of the preload. */
 export interface InjectSettings {
@@ -59,27 +51,6 @@ export interface SettingNames {
   tag: string;
   /** How to allow an empty load, as advice: "set KEYVAULT_SECRETS_ALLOW_EMPTY=true". */
   allowEmpty: string;
-}
-
-/** What a load produced. Keys only, except `variables`. */
-export interface InjectResult {
-  /** The variables to set: loaded secrets (minus those already set) and resolved references. */
-  variables: Record<string, string>;
-  /** The names of the secrets loaded from the vault (before mapping), sorted. */
-  loaded: string[];
-  /** Keys of vault secrets left alone because they were already set. */
-  skipped: string[];
-  /** Variables whose references were resolved. */
-  references: string[];
-  /** Vault secrets left out because they are expired or not yet valid, with why (names only). */
-  outsideValidityPeriod: Array<{ secretName: string; reason: "expired" | "notYetValid" }>;
-  /** Names given in `names` that the vault lacks or holds disabled (only with `allowMissing`). */
-  missing: string[];
-  /**
-   * Variables a secret's name may not choose (NODE_OPTIONS, LD_PRELOAD, PATH, ...), left out
-   * because the secret was not named in `names`.
-   */
-  refused: EnvironmentKeyRefusal[];
 }
 
 /**
@@ -278,236 +249,23 @@ export function parseTag(text: string, source: string): SecretCacheTagFilter {
   return separator < 0 ? { name } : { name, value: text.slice(separator + 1) };
 }
 
-/**
- * Loads the secrets and resolves the references the settings and environment call for. Nothing is
- * returned unless everything succeeded.
- * @param settings - what to load
- * @param env - the environment the app will see (read, not changed)
- * @param credentialsFactory - makes the credentials (once, only when something is to be read)
- * @param abortSignal - ends the load (it then rejects with an AbortError)
- * @returns the variables to set
- * @throws InjectError naming each secret or variable that failed and why
- */
-export async function loadEnvironment(
-  settings: InjectSettings,
-  env: Record<string, string | undefined>,
-  credentialsFactory: () => Promise<Credentials> = defaultCredentials,
-  abortSignal?: AbortSignalLike,
-): Promise<InjectResult> {
-  let references;
-  let vaultUrls;
-  try {
-    references = findReferences(env);
-    vaultUrls = parseReferenceVaults(
-      settings.referenceVaults.text,
-      settings.referenceVaults.source,
-    );
-  } catch (error) {
-    throw asInjectError(error, 2);
-  }
-  const result: InjectResult = {
-    variables: {},
-    loaded: [],
-    skipped: [],
-    references: [],
-    outsideValidityPeriod: [],
-    missing: [],
-    refused: [],
-  };
-  if (settings.vaultUrl === undefined && references.length === 0) return result;
-
-  // A vault that cannot be used safely is refused before @azure/identity is even loaded.
-  if (settings.vaultUrl !== undefined) clientOptionsFor(settings.vaultUrl, env);
-  const credentials = await credentialsFactory();
-  const connect = (vaultUrl: string): VaultConnection => connectionFor(vaultUrl, env, credentials);
-
-  const [loaded, resolved] = await Promise.all([
-    settings.vaultUrl === undefined
-      ? Promise.resolve<LoadedVault>({
-          variables: {},
-          loaded: [],
-          outsideValidityPeriod: [],
-          missing: [],
-          refused: [],
-        })
-      : loadVault(settings, settings.vaultUrl, connect(settings.vaultUrl), abortSignal),
-    resolveParsedReferences(references, vaultUrls, connect, abortSignal).catch((error: unknown) => {
-      throw asInjectError(error, 1);
-    }),
-  ]);
-  for (const [key, value] of Object.entries(resolved)) {
-    result.variables[key] = value;
-    result.references.push(key);
-  }
-  for (const [key, value] of Object.entries(loaded.variables)) {
-    if (env[key] !== undefined && !settings.override) result.skipped.push(key);
-    else result.variables[key] = value;
-  }
-  result.loaded = loaded.loaded;
-  result.outsideValidityPeriod = loaded.outsideValidityPeriod;
-  result.missing = loaded.missing;
-  result.refused = loaded.refused;
-  return result;
-}
-
-type LoadedVault = Pick<
-  InjectResult,
-  "variables" | "loaded" | "outsideValidityPeriod" | "missing" | "refused"
->;
-
-async function loadVault(
-  settings: InjectSettings,
-  vaultUrl: string,
-  { credential, clientOptions }: VaultConnection,
-  abortSignal: AbortSignalLike | undefined,
-): Promise<LoadedVault> {
-  let client: SecretClient;
-  try {
-    client = new SecretClient(vaultUrl, credential, clientOptions);
-  } catch (error) {
-    throw new InjectError(`The vault URL cannot be used: ${(error as Error).message}`, 2);
-  }
-  const cache = new SecretCache(client, {
-    ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
-    ...(settings.names === undefined ? {} : { names: settings.names }),
-    ...(settings.tag === undefined ? {} : { tag: settings.tag }),
-    allowMissingNames: settings.allowMissing,
-  });
-  try {
-    const { skipped, missing } = await cache.load(abortSignal === undefined ? {} : { abortSignal });
-    const entries = cache.secretNames().map((name) => ({ name, value: cache.get(name)! }));
-    if (entries.length === 0) refuseEmptyLoad(settings, vaultUrl, skipped);
-    refuseNulValues(entries);
-    const prefixLength = settings.prefix?.length ?? 0;
-    const named = new Set(settings.names?.map((name) => name.toLowerCase()));
-    const { variables, refused } = mapToEnvironment(
-      entries,
-      {
-        prefix: settings.envPrefix,
-        ...(settings.stripPrefix
-          ? { transform: (name: string) => toEnvironmentKey(name.slice(prefixLength)) || undefined }
-          : {}),
-      },
-      (name) => named.has(name.toLowerCase()),
-    );
-    return {
-      variables,
-      loaded: entries.map(({ name }) => name).sort(),
-      outsideValidityPeriod: skipped.map(({ secretName, reason }) => ({ secretName, reason })),
-      missing,
-      refused,
-    };
-  } catch (error) {
-    if (error instanceof SecretCacheError) {
-      const lines = error.failures.map(({ secretName, reason }) => `  ${secretName}: ${reason}`);
-      throw new InjectError(
-        lines.length === 0
-          ? `Could not load the secrets of ${vaultUrl}: ${error.message}`
-          : `Could not load the secrets of ${vaultUrl}; nothing was loaded. Each secret that failed, and why:\n${lines.join("\n")}`,
-      );
-    }
-    if (error instanceof EnvironmentKeyCollisionError) throw new InjectError(error.message, 1);
-    throw error;
-  } finally {
-    cache.close();
-    client.close();
-  }
-}
-
-/**
- * Refuses a load that matched no secret of the vault (a mistyped prefix or tag would otherwise
- * start the app with none, silently), unless the settings allow it: `allowEmpty`, or
- * `allowMissing` with `names` (the user has said the named secrets may all be absent).
- * @param settings - the settings (filters, allowances, how they are spelled)
- * @param vaultUrl - the vault
- * @param skipped - secrets that matched but are expired or not yet valid
- * @throws InjectError naming the filters, what was left out and the setting that allows it
- */
-function refuseEmptyLoad(
-  settings: InjectSettings,
-  vaultUrl: string,
-  skipped: Array<{ secretName: string }>,
-): void {
-  if (settings.allowEmpty || (settings.names !== undefined && settings.allowMissing)) return;
-  const filters = describeFilters(settings);
-  const matched =
-    filters.length === 0
-      ? `${vaultUrl} holds no enabled secret that can be read`
-      : `no secret of ${vaultUrl} matched ${filters.join(" and ")}`;
-  const leftOut =
-    skipped.length === 0
-      ? ""
-      : ` (matched, but expired or not yet valid: ${skipped.map((s) => s.secretName).join(", ")})`;
-  const check =
-    filters.length === 0
-      ? "Check the vault URL"
-      : `Check ${filters.length === 1 ? "the filter" : "the filters"} (a prefix matches the start of a name in any case; a tag, its name and value exactly)`;
-  throw new InjectError(
-    `Nothing was loaded: ${matched}${leftOut}. ${check}, or ${settings.settingNames.allowEmpty} to start with no secrets.`,
-  );
-}
-
-/** The filters of the settings as the user wrote them, e.g. `--prefix "orders-"`. */
-function describeFilters(settings: InjectSettings): string[] {
-  const { prefix, names, tag, settingNames } = settings;
-  const filters: string[] = [];
-  if (prefix !== undefined) filters.push(`${settingNames.prefix} ${JSON.stringify(prefix)}`);
-  if (names !== undefined) filters.push(`${settingNames.names} ${JSON.stringify(names.join(","))}`);
-  if (tag !== undefined) {
-    const text = tag.value === undefined ? tag.name : `${tag.name}=${tag.value}`;
-    filters.push(`${settingNames.tag} ${JSON.stringify(text)}`);
-  }
-  return filters;
-}
-
-/**
- * Refuses values that no environment variable can carry: Node.js would cut them short at the NUL
- * (the preloads) or fail to start the command with an error that quotes them (`run`).
- * @param entries - the secrets
- * @throws InjectError naming each such secret, never its value
- */
-function refuseNulValues(entries: Array<{ name: string; value: string }>): void {
-  const names = entries.filter(({ value }) => value.includes("\0")).map(({ name }) => name);
-  if (names.length > 0) {
-    throw new InjectError(
-      `Nothing was loaded: the value of ${names.length === 1 ? "this secret holds" : "these secrets hold"} a NUL character, which an environment variable cannot carry: ${names.join(", ")}. Leave the secret out (--names, --prefix, --tag) or store the value encoded (e.g. base64).`,
-    );
-  }
-}
-
-/**
- * Turns the errors of a load into an {@link InjectError} with a readable message.
- * @param error - the error
- * @param exitCode - the status for it
- * @returns the error to report
- */
-export function asInjectError(error: unknown, exitCode: number): InjectError | unknown {
-  if (error instanceof InjectError) return error;
-  if (error instanceof KeyVaultReferenceError) {
-    return new InjectError(
-      `Key Vault references failed; nothing was loaded. Each variable that failed, and why:\n${error.failures.map(({ variableName, reason }) => `  ${variableName}: ${reason}`).join("\n")}`,
-      exitCode,
-    );
-  }
-  if (error instanceof TypeError) return new InjectError(error.message, 2);
-  return error;
-}
-
 /** The signals that end a load still running, before anything is started. */
 const interruptingSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 
 /**
- * {@link loadEnvironment} that SIGINT or SIGTERM ends: the load is aborted and it rejects with an
- * {@link InjectError} whose status is 128 + the signal's number, so nothing is started.
+ * {@link EnvironmentSource.open} that SIGINT or SIGTERM ends: the load is aborted and it rejects
+ * with an {@link InjectError} whose status is 128 + the signal's number, so nothing is started.
  * @param settings - what to load
- * @param env - the environment the app will see (read, not changed)
- * @returns the variables to set
+ * @param env - the environment the app will see (copied, not changed)
+ * @param options - timing (the abort signal is the signals')
+ * @returns the open source, holding the variables to set
  * @throws InjectError naming each secret or variable that failed and why, or the signal
  */
-export async function loadEnvironmentUntilInterrupted(
+export async function openEnvironmentUntilInterrupted(
   settings: InjectSettings,
   env: Record<string, string | undefined>,
-): Promise<InjectResult> {
+  options: Omit<EnvironmentSourceOptions, "abortSignal"> = {},
+): Promise<EnvironmentSource> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -521,9 +279,15 @@ export async function loadEnvironmentUntilInterrupted(
       128 + (constants.signals[signal] ?? 0),
     );
   try {
-    const result = await loadEnvironment(settings, env, defaultCredentials, controller.signal);
-    if (received !== undefined) throw interrupted(received);
-    return result;
+    const source = await EnvironmentSource.open(settings, env, {
+      ...options,
+      abortSignal: controller.signal,
+    });
+    if (received !== undefined) {
+      source.close();
+      throw interrupted(received);
+    }
+    return source;
   } catch (error) {
     if (received !== undefined) throw interrupted(received);
     throw error;
@@ -532,8 +296,60 @@ export async function loadEnvironmentUntilInterrupted(
   }
 }
 
+/**
+ * Loads the secrets and resolves the references the settings and environment call for, once:
+ * {@link EnvironmentSource.open}, then closed. Nothing is returned unless everything succeeded.
+ * @param settings - what to load
+ * @param env - the environment the app will see (read, not changed)
+ * @param credentialsFactory - makes the credentials (once, only when something is to be read)
+ * @param abortSignal - ends the load (it then rejects with an AbortError)
+ * @returns what the load produced
+ * @throws InjectError naming each secret or variable that failed and why
+ */
+export async function loadEnvironment(
+  settings: InjectSettings,
+  env: Record<string, string | undefined>,
+  credentialsFactory?: () => Promise<Credentials>,
+  abortSignal?: AbortSignalLike,
+): Promise<InjectResult> {
+  const source = await EnvironmentSource.open(settings, env, {
+    ...(credentialsFactory === undefined ? {} : { credentialsFactory }),
+    ...(abortSignal === undefined ? {} : { abortSignal }),
+  });
+  source.close();
+  return source.result;
+}
+
+/**
+ * Loads the secrets and resolves the references the settings and environment call for, as
+ * {@link openEnvironmentUntilInterrupted} does, and closes what it opened.
+ * @param settings - what to load
+ * @param env - the environment the app will see (read, not changed)
+ * @returns the variables to set
+ * @throws InjectError naming each secret or variable that failed and why, or the signal
+ */
+export async function loadEnvironmentUntilInterrupted(
+  settings: InjectSettings,
+  env: Record<string, string | undefined>,
+): Promise<InjectResult> {
+  const source = await openEnvironmentUntilInterrupted(settings, env);
+  source.close();
+  return source.result;
+}
+
 /** The prefix of every line the preload `keyvault-secrets/env` writes to stderr. */
-const preloadPrefix = "keyvault-secrets/env";
+export const preloadPrefix = "keyvault-secrets/env";
+
+/**
+ * Writes one line to stderr. Names and reasons come from the vault: control characters are
+ * replaced, so that none reaches the terminal and a line stays one line.
+ * @param prefix - the program, e.g. `keyvault-secrets`
+ * @param line - the text
+ */
+export function writeLine(prefix: string, line: string): void {
+  // eslint-disable-next-line no-control-regex
+  process.stderr.write(`${prefix}: ${line.replace(/[\u0000-\u001f\u007f]/g, " ")}\n`);
+}
 
 /**
  * The preload's load (`keyvault-secrets/env`, in ESM or in the CommonJS helper process): the
@@ -548,9 +364,9 @@ export async function loadForPreload(
 ): Promise<Record<string, string>> {
   const settings = settingsFromEnvironment(env);
   const result = await loadEnvironmentUntilInterrupted(settings, env);
-  for (const line of loadWarnings(result)) process.stderr.write(`${preloadPrefix}: ${line}\n`);
+  for (const line of loadWarnings(result)) writeLine(preloadPrefix, line);
   const summary = loadSummary(result, settings);
-  if (summary !== undefined) process.stderr.write(`${preloadPrefix}: ${summary}\n`);
+  if (summary !== undefined) writeLine(preloadPrefix, summary);
   return result.variables;
 }
 

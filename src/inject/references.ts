@@ -9,8 +9,9 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { VaultConnection } from "./connection.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 import type { SecretClientOptions } from "../models.js";
+import type { SecretCacheChangeDetail } from "../secretCache/changes.js";
 import { SecretCacheError } from "../secretCache/errors.js";
-import type { SecretCacheClient } from "../secretCache/options.js";
+import type { SecretCacheClient, SecretCacheOptions } from "../secretCache/options.js";
 import { SecretCache } from "../secretCache/secretCache.js";
 import { SecretClient } from "../secretClient.js";
 import {
@@ -234,73 +235,135 @@ export async function resolveParsedReferences(
   connectionFor: (vaultUrl: string) => VaultConnection,
   abortSignal?: AbortSignalLike,
 ): Promise<Record<string, string>> {
-  const failures: KeyVaultReferenceFailure[] = [];
-  const byVault = new Map<string, Array<{ reference: KeyVaultReference; key: string }>>();
-  for (const reference of references) {
-    const target = targetVaultUrl(reference, vaultUrls);
-    if (target.error !== undefined) {
-      failures.push({ variableName: reference.variableName, reason: target.error });
-      continue;
-    }
-    let group = byVault.get(target.url);
-    if (group === undefined) byVault.set(target.url, (group = []));
-    group.push({ reference, key: reference.secretName });
-  }
-  if (failures.length > 0) throw new KeyVaultReferenceError(failures);
-
-  const resolved: Record<string, string> = {};
-  const vaults: Array<{ client: SecretClient; cache: SecretCache }> = [];
-  const onAbort = (): void => {
-    for (const { cache } of vaults) cache.close();
-  };
-  abortSignal?.addEventListener("abort", onAbort, { once: true });
+  const resolver = new ReferenceResolver(references, vaultUrls, connectionFor);
   try {
-    if (abortSignal?.aborted)
-      throw new AbortError("The resolution of Key Vault references was aborted.");
-    await Promise.all(
-      [...byVault].map(async ([vaultUrl, group]) => {
-        let client: SecretClient;
-        try {
-          const { credential, clientOptions } = connectionFor(vaultUrl);
-          client = new SecretClient(vaultUrl, credential, clientOptions);
-        } catch (error) {
-          for (const { reference } of group) {
-            failures.push({
-              variableName: reference.variableName,
-              reason: `the vault ${vaultUrl} cannot be used: ${(error as Error).message}`,
-            });
-          }
-          return;
+    return await resolver.resolve(abortSignal);
+  } finally {
+    resolver.close();
+  }
+}
+
+/** What {@link ReferenceResolver.refresh} read. @internal */
+export interface RefreshedReferences {
+  /** Variable name to value; a reference whose secret is gone (deleted, disabled) is left out. */
+  values: Record<string, string>;
+  /** What changed in the vaults since the last read, per secret. */
+  details: SecretCacheChangeDetail[];
+}
+
+/** One reference and the name its vault's cache holds it under. */
+interface ReferenceEntry {
+  reference: KeyVaultReference;
+  /** The secret's name, or for a pinned version its alias (see {@link aliasVersions}). */
+  key: string;
+}
+
+/** The references of one vault, its client and cache. */
+interface ReferenceVault {
+  vaultUrl: string;
+  client: SecretClient;
+  cache: SecretCache;
+  entries: ReferenceEntry[];
+}
+
+/**
+ * Resolves references through one `SecretCache` per vault (the shared backoff applies) and, for
+ * watching, reads the unversioned ones again: a reference without a version follows the latest
+ * version, one with a version never changes. Reads are by name (one get each, no listing): a
+ * reference needs only the permission to get its secret, as on App Service.
+ * @internal
+ */
+export class ReferenceResolver {
+  private readonly vaults: ReferenceVault[] = [];
+  private readonly failures: KeyVaultReferenceFailure[] = [];
+  /** The values of pinned versions, read once. */
+  private readonly pinned = new Map<string, string>();
+
+  /**
+   * Checks where each reference is read and creates a client and cache per vault.
+   * @param references - the references
+   * @param vaultUrls - normalised mapping (see {@link parseReferenceVaults})
+   * @param connectionFor - the credential and client options for a vault URL (may throw to
+   *   refuse the vault)
+   * @param cacheOptions - more options of the caches (throttling delays)
+   * @throws KeyVaultReferenceError naming each reference whose vault is not allowed
+   */
+  constructor(
+    references: KeyVaultReference[],
+    vaultUrls: Map<string, string>,
+    connectionFor: (vaultUrl: string) => VaultConnection,
+    cacheOptions: SecretCacheOptions = {},
+  ) {
+    const byVault = new Map<string, ReferenceEntry[]>();
+    for (const reference of references) {
+      const target = targetVaultUrl(reference, vaultUrls);
+      if (target.error !== undefined) {
+        this.failures.push({ variableName: reference.variableName, reason: target.error });
+        continue;
+      }
+      let group = byVault.get(target.url);
+      if (group === undefined) byVault.set(target.url, (group = []));
+      group.push({ reference, key: reference.secretName });
+    }
+    if (this.failures.length > 0) throw new KeyVaultReferenceError(this.failures);
+    for (const [vaultUrl, entries] of byVault) {
+      let client: SecretClient;
+      try {
+        const { credential, clientOptions } = connectionFor(vaultUrl);
+        client = new SecretClient(vaultUrl, credential, clientOptions);
+      } catch (error) {
+        for (const { reference } of entries) {
+          this.failures.push({
+            variableName: reference.variableName,
+            reason: `the vault ${vaultUrl} cannot be used: ${(error as Error).message}`,
+          });
         }
-        // The cache's getOrFetch brings the shared backoff. It reads latest versions by name, so
-        // each pinned version gets an alias, a name no plain reference of this vault uses, that
-        // this adapter reads as that version.
-        const versions = aliasVersions(group);
-        const versioned: SecretCacheClient = {
-          listPropertiesOfSecrets: (listOptions) => client.listPropertiesOfSecrets(listOptions),
-          getSecret: (key, getOptions) => {
-            const pinned = versions.get(key.toLowerCase());
-            return pinned === undefined
-              ? client.getSecret(key, getOptions)
-              : client.getSecret(pinned.secretName, { ...getOptions, version: pinned.version });
-          },
-        };
-        // App Service resolves a reference to an expired or not yet valid secret (the service
-        // returns it), so the dates do not stop a reference here either.
-        const cache = new SecretCache(versioned, { includeOutsideValidityPeriod: true });
-        vaults.push({ client, cache });
-        await Promise.all(
-          group.map(async ({ reference, key }) => {
+        continue;
+      }
+      // The cache's getOrFetch brings the shared backoff. It reads latest versions by name, so
+      // each pinned version gets an alias, a name no plain reference of this vault uses, that
+      // this adapter reads as that version.
+      const versions = aliasVersions(entries);
+      const versioned: SecretCacheClient = {
+        listPropertiesOfSecrets: (listOptions) => client.listPropertiesOfSecrets(listOptions),
+        getSecret: (key, getOptions) => {
+          const pinned = versions.get(key.toLowerCase());
+          return pinned === undefined
+            ? client.getSecret(key, getOptions)
+            : client.getSecret(pinned.secretName, { ...getOptions, version: pinned.version });
+        },
+      };
+      // App Service resolves a reference to an expired or not yet valid secret (the service
+      // returns it), so the dates do not stop a reference here either. Reads are spaced by the
+      // caller (the watch interval), not by the cache.
+      const cache = new SecretCache(versioned, {
+        ...cacheOptions,
+        includeOutsideValidityPeriod: true,
+        minRefreshIntervalInMs: 0,
+      });
+      this.vaults.push({ vaultUrl, client, cache, entries });
+    }
+  }
+
+  /**
+   * Reads every reference once.
+   * @param abortSignal - cancels the resolution
+   * @returns variable name to value
+   * @throws KeyVaultReferenceError naming each reference that failed; AbortError when aborted
+   */
+  async resolve(abortSignal?: AbortSignalLike): Promise<Record<string, string>> {
+    const resolved: Record<string, string> = {};
+    const failures = [...this.failures];
+    await this.untilAborted(abortSignal, () =>
+      Promise.all(
+        this.vaults.flatMap(({ vaultUrl, cache, entries }) =>
+          entries.map(async ({ reference, key }) => {
             try {
               const value = await cache.getOrFetch(key);
-              if (value.includes("\0")) {
-                failures.push({
-                  variableName: reference.variableName,
-                  reason: `${describeReference(reference, vaultUrl)} holds a NUL character, which an environment variable cannot carry`,
-                });
-              } else {
-                resolved[reference.variableName] = value;
-              }
+              const refused = refuseValue(reference, vaultUrl, value);
+              if (refused !== undefined) failures.push(refused);
+              else resolved[reference.variableName] = value;
+              if (reference.version !== undefined) this.pinned.set(reference.variableName, value);
             } catch (error) {
               failures.push({
                 variableName: reference.variableName,
@@ -308,23 +371,112 @@ export async function resolveParsedReferences(
               });
             }
           }),
-        );
+        ),
+      ),
+    );
+    throwFailures(failures);
+    return resolved;
+  }
+
+  /**
+   * Reads the unversioned references again (one get each), all or nothing: values change only
+   * when every read succeeded. A reference whose secret the vault now answers as deleted or
+   * disabled is left out of the values.
+   * @param abortSignal - cancels the reads
+   * @returns every reference's value, and what changed
+   * @throws KeyVaultReferenceError naming each reference that could not be read; AbortError
+   */
+  async refresh(abortSignal?: AbortSignalLike): Promise<RefreshedReferences> {
+    const failures: KeyVaultReferenceFailure[] = [];
+    const details: SecretCacheChangeDetail[] = [];
+    await Promise.all(
+      this.vaults.map(async ({ vaultUrl, cache, entries }) => {
+        const latest = entries.filter(({ reference }) => reference.version === undefined);
+        if (latest.length === 0) return;
+        try {
+          const change = await cache.refreshNow(
+            latest.map(({ key }) => key),
+            abortSignal === undefined ? {} : { abortSignal },
+          );
+          details.push(...change.details);
+        } catch (error) {
+          if (!(error instanceof SecretCacheError)) throw error;
+          const failed = new Map(error.failures.map((f) => [f.secretName.toLowerCase(), f.reason]));
+          for (const { reference, key } of latest) {
+            const reason = failed.get(key.toLowerCase());
+            if (reason === undefined) continue;
+            failures.push({
+              variableName: reference.variableName,
+              reason: `${describeReference(reference, vaultUrl)} could not be read: ${reason}`,
+            });
+          }
+        }
       }),
     );
-  } finally {
-    abortSignal?.removeEventListener("abort", onAbort);
-    for (const { client, cache } of vaults) {
+    throwFailures(failures);
+    const values: Record<string, string> = {};
+    for (const { vaultUrl, cache, entries } of this.vaults) {
+      for (const { reference, key } of entries) {
+        const value =
+          reference.version === undefined
+            ? cache.has(key)
+              ? cache.get(key)
+              : undefined
+            : this.pinned.get(reference.variableName);
+        if (value === undefined) continue;
+        const refused = refuseValue(reference, vaultUrl, value);
+        if (refused !== undefined) failures.push(refused);
+        else values[reference.variableName] = value;
+      }
+    }
+    throwFailures(failures);
+    return { values, details };
+  }
+
+  /** Closes every cache and client. */
+  close(): void {
+    for (const { client, cache } of this.vaults) {
       cache.close();
       client.close();
     }
   }
-  if (abortSignal?.aborted)
-    throw new AbortError("The resolution of Key Vault references was aborted.");
-  if (failures.length > 0) {
-    failures.sort((a, b) => (a.variableName < b.variableName ? -1 : 1));
-    throw new KeyVaultReferenceError(failures);
+
+  /** Runs `work`; an abort closes the caches, and then it rejects with an AbortError. */
+  private async untilAborted(
+    abortSignal: AbortSignalLike | undefined,
+    work: () => Promise<unknown>,
+  ): Promise<void> {
+    const aborted = (): AbortError =>
+      new AbortError("The resolution of Key Vault references was aborted.");
+    if (abortSignal?.aborted) throw aborted();
+    const onAbort = (): void => this.close();
+    abortSignal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await work();
+    } finally {
+      abortSignal?.removeEventListener("abort", onAbort);
+    }
+    if (abortSignal?.aborted) throw aborted();
   }
-  return resolved;
+}
+
+/** A value no environment variable can carry (a NUL character), as a failure naming it. */
+function refuseValue(
+  reference: KeyVaultReference,
+  vaultUrl: string,
+  value: string,
+): KeyVaultReferenceFailure | undefined {
+  if (!value.includes("\0")) return undefined;
+  return {
+    variableName: reference.variableName,
+    reason: `${describeReference(reference, vaultUrl)} holds a NUL character, which an environment variable cannot carry`,
+  };
+}
+
+function throwFailures(failures: KeyVaultReferenceFailure[]): void {
+  if (failures.length === 0) return;
+  failures.sort((a, b) => (a.variableName < b.variableName ? -1 : 1));
+  throw new KeyVaultReferenceError(failures);
 }
 
 /**
@@ -332,7 +484,7 @@ export async function resolveParsedReferences(
  * the aliases (lower case) with what they stand for.
  */
 function aliasVersions(
-  group: Array<{ reference: KeyVaultReference; key: string }>,
+  group: ReferenceEntry[],
 ): Map<string, { secretName: string; version: string }> {
   const plain = new Set(
     group.filter((g) => g.reference.version === undefined).map((g) => g.key.toLowerCase()),

@@ -6,7 +6,12 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +81,8 @@ export interface Started {
   stderr(): string;
   /** Resolves once stdout contains the text. */
   waitForOutput(text: string): Promise<void>;
+  /** Resolves once stderr contains the text (`count` times). */
+  waitForError(text: string, count?: number): Promise<void>;
   finished: Promise<Finished>;
 }
 
@@ -94,34 +101,47 @@ export function start(
   cwd = repoRoot,
 ): Started {
   const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  const waiters: Array<{ text: string; resolve: () => void }> = [];
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-    for (const waiter of waiters.filter((w) => stdout.includes(w.text))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const output = { stdout: "", stderr: "" };
+  const waiters: Array<{
+    stream: keyof typeof output;
+    text: string;
+    count: number;
+    resolve: () => void;
+  }> = [];
+  const seen = (stream: keyof typeof output, text: string, count: number): boolean =>
+    output[stream].split(text).length > count;
   const finished = new Promise<Finished>((done, fail) => {
     child.on("error", fail);
-    child.on("close", (code, signal) => done({ code, signal, stdout, stderr }));
+    child.on("close", (code, signal) => done({ code, signal, ...output }));
   });
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream]!.setEncoding("utf8").on("data", (chunk: string) => {
+      output[stream] += chunk;
+      for (const waiter of waiters.filter(
+        (w) => w.stream === stream && seen(stream, w.text, w.count),
+      )) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    });
+  }
+  const waitFor = (stream: keyof typeof output, text: string, count = 1): Promise<void> =>
+    seen(stream, text, count)
+      ? Promise.resolve()
+      : new Promise<void>((resolveWait, rejectWait) => {
+          waiters.push({ stream, text, count, resolve: resolveWait });
+          void finished.then(() =>
+            rejectWait(
+              new Error(`exited before printing "${text}":\n${output.stdout}\n${output.stderr}`),
+            ),
+          );
+        });
   return {
     child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    waitForOutput: (text) =>
-      stdout.includes(text)
-        ? Promise.resolve()
-        : new Promise<void>((resolveWait, rejectWait) => {
-            waiters.push({ text, resolve: resolveWait });
-            void finished.then(() =>
-              rejectWait(new Error(`exited before printing "${text}":\n${stdout}\n${stderr}`)),
-            );
-          }),
+    stdout: () => output.stdout,
+    stderr: () => output.stderr,
+    waitForOutput: (text) => waitFor("stdout", text),
+    waitForError: (text, count) => waitFor("stderr", text, count),
     finished,
   };
 }
@@ -253,6 +273,120 @@ async function listen(
       server.closeAllConnections();
       server.close();
       await once(server, "close");
+    },
+  };
+}
+
+/** What a {@link VaultProxy} does with a request to the vault's API. */
+export type ProxyRule =
+  /** Answer with this status and a Key Vault error body (a 429 without Retry-After). */
+  | { status: number; code: string }
+  /** Never answer. */
+  | "hang";
+
+/**
+ * A proxy in front of a local vault that a child process uses as its vault: it logs every
+ * request (`GET /secrets`, `GET /secrets/name`) and can fail or hold requests of the vault's API.
+ */
+export interface VaultProxy {
+  /** Every request to the vault's API, as `METHOD /path` (no query), in order. */
+  requests: string[];
+  /**
+   * Applies a rule to the API requests `matches` selects (all when omitted), until `clear()`.
+   * Requests to the identity endpoint always go through.
+   */
+  fail(rule: ProxyRule, matches?: (method: string, path: string) => boolean): void;
+  /** Lets every request through again. */
+  clear(): void;
+  /**
+   * Resolves once `count` more requests `matches` selects have arrived (counted from now).
+   * @param count - how many
+   * @param matches - which (all when omitted)
+   */
+  arrivals(count: number, matches?: (method: string, path: string) => boolean): Promise<void>;
+  /** The environment of a child whose vault is this proxy (its identity endpoint too). */
+  env(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a {@link VaultProxy} for a local vault.
+ * @param vault - the local vault
+ * @returns the proxy
+ */
+export async function startVaultProxy(vault: LocalVault): Promise<VaultProxy> {
+  const target = new URL(vault.vaultUrl);
+  const requests: string[] = [];
+  let rule: { rule: ProxyRule; matches: (method: string, path: string) => boolean } | undefined;
+  const watchers: Array<{
+    left: number;
+    matches: (method: string, path: string) => boolean;
+    done: () => void;
+  }> = [];
+  const held: ServerResponse[] = [];
+  const proxy = await listen((request, response) => {
+    const method = request.method ?? "GET";
+    const path = (request.url ?? "/").split("?")[0]!;
+    const isApi = !path.startsWith("/__local/");
+    if (isApi) {
+      requests.push(`${method} ${path}`);
+      for (const watcher of [...watchers]) {
+        if (!watcher.matches(method, path) || --watcher.left > 0) continue;
+        watchers.splice(watchers.indexOf(watcher), 1);
+        watcher.done();
+      }
+    }
+    // A request without a token only fetches the challenge: let it through.
+    if (isApi && rule?.matches(method, path) && request.headers.authorization !== undefined) {
+      if (rule.rule === "hang") {
+        held.push(response);
+        return;
+      }
+      response.statusCode = rule.rule.status;
+      response.setHeader("content-type", "application/json");
+      response.end(
+        JSON.stringify({ error: { code: rule.rule.code, message: `injected by the test proxy` } }),
+      );
+      return;
+    }
+    const forwarded = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method,
+        path: request.url,
+        headers: request.headers,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    forwarded.on("error", () => response.destroy());
+    request.pipe(forwarded);
+  });
+  return {
+    requests,
+    fail: (newRule, matches = () => true) => {
+      rule = { rule: newRule, matches };
+    },
+    clear: () => {
+      rule = undefined;
+    },
+    arrivals: (count, matches = () => true) =>
+      new Promise<void>((done) => watchers.push({ left: count, matches, done })),
+    env: (extra = {}) =>
+      childEnv(
+        {
+          KEYVAULT_URI: proxy.url,
+          IDENTITY_ENDPOINT: `${proxy.url}/__local/identity/token`,
+          IDENTITY_HEADER: vault.identityHeader,
+        },
+        extra,
+      ),
+    close: async () => {
+      for (const response of held) response.destroy();
+      await proxy.close();
     },
   };
 }

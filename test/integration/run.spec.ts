@@ -722,6 +722,26 @@ describe("integration: keyvault-secrets run against the local vault", function (
         vaultEnv(vault),
         /"myvault" is not name=url/,
       ],
+      [
+        ["run", "--grace", "5s", "--", "node"],
+        vaultEnv(vault),
+        /--grace applies to restarts: add --watch\./,
+      ],
+      [
+        ["run", "--watch=500ms", "--", "node"],
+        vaultEnv(vault),
+        /--watch must be a duration from 1s to 24 days: .*got "500ms"/,
+      ],
+      [
+        ["run", "--watch", "30s", "--", "node"],
+        vaultEnv(vault),
+        /--watch takes its interval after "=": --watch=30s\./,
+      ],
+      [
+        ["run", "--watch", "--stop-signal", "SIGNOPE", "--", "node"],
+        vaultEnv(vault),
+        /--stop-signal must be a signal name/,
+      ],
     ];
     for (const [args, env, message] of cases) {
       const run = await runCli(args, env);
@@ -748,6 +768,11 @@ describe("integration: keyvault-secrets run against the local vault", function (
         "Usage: keyvault-secrets run [options] -- command [args...]",
         "--strip-prefix",
         "--mask",
+        "--watch[=INTERVAL]",
+        "--stop-signal SIGNAL",
+        "--grace DURATION",
+        "--jitter DURATION",
+        "--min-restart-interval DURATION",
         "--allow-empty",
         "--verbose",
         "1/0, true/false, yes/no or on/off",

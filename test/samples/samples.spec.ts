@@ -144,6 +144,21 @@ describe("samples (against the local vault)", function () {
     assert.match(run.stderr, /The app was not started\./);
   });
 
+  it("rotationWatch shows run --watch restart the app and the preload update process.env", async () => {
+    const run = await runSample(["rotationWatch"]);
+    assertSucceeded(
+      run,
+      /app: started, DB_PASSWORD has 14 characters\napp: stopping \(SIGTERM\)\napp: started, DB_PASSWORD has 17 characters\napp: stopping \(SIGTERM\)\nrun exited with the app's status: 0\./,
+      /app: DB_PASSWORD has 17 characters\napp: changed: DB_PASSWORD; DB_PASSWORD now has 20 characters\nThe app ended on its own: status 0\./,
+    );
+    assert.match(
+      run.stderr,
+      /keyvault-secrets: restarting the command \(SIGTERM, SIGKILL after 10 s\): DB_PASSWORD updated\./,
+    );
+    assert.match(run.stderr, /keyvault-secrets\/env: process\.env updated: DB_PASSWORD updated/);
+    assert.ok(!/first-password|second-password|third-password/.test(run.stdout + run.stderr));
+  });
+
   it("appServiceReferences resolves both reference forms and names a failing variable", async () => {
     const run = await runSample(["appServiceReferences"]);
     assertSucceeded(

@@ -46,6 +46,7 @@ describe("build: bundling the ESM entry points", function () {
       "index.js",
       "inject/bin.js",
       "inject/preload.js",
+      "inject/preloadWatchWorker.js",
     ]);
   });
 

@@ -25,11 +25,16 @@ describe("keyvault-secrets: mistyped flags and commands", () => {
       ["--verbsoe", "--verbose"],
       ["--strip-prefx", "--strip-prefix"],
       ["--Names", "--names"],
+      ["--wacth", "--watch"],
+      ["--wacth=1m", "--watch"],
+      ["--stop-singal", "--stop-signal"],
+      ["--min-restart-intreval", "--min-restart-interval"],
     ]) {
       const error = await usageError(["run", typed!, "x", "--", "node"]);
       assert.equal(
         error.message,
-        `Unknown option ${typed} (did you mean ${meant}?).\nSee keyvault-secrets run --help.`,
+        // parseArgs names the option without its value.
+        `Unknown option ${typed!.split("=")[0]} (did you mean ${meant}?).\nSee keyvault-secrets run --help.`,
       );
     }
   });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import nock from "nock";
 import { InjectError } from "../../../src/inject/connection.js";
+import { EnvironmentSource, ReloadError } from "../../../src/inject/environmentSource.js";
 import {
   checkSettings,
   loadEnvironment,
@@ -249,6 +250,76 @@ describe("loadEnvironment", () => {
       assert.equal(
         loadSummary(await loadEnvironment(settings, {}, credentials), settings),
         undefined,
+      );
+    });
+  });
+
+  describe("while watching (EnvironmentSource.reload)", () => {
+    /** A vault whose secrets a test changes between reads. */
+    function changingVault(): Record<string, Stored> {
+      nock.cleanAll();
+      const secrets: Record<string, Stored> = { "orders-db": { value: values[0]! } };
+      vaultHolding(secrets);
+      return secrets;
+    }
+
+    it("takes a reload that matches nothing as a failed read: the values stay", async () => {
+      const secrets = changingVault();
+      const settings = runSettings({ prefix: "orders-" });
+      const source = await EnvironmentSource.open(
+        settings,
+        {},
+        { credentialsFactory: credentials },
+      );
+      try {
+        delete secrets["orders-db"];
+        const error = await source.reload().then(
+          () => assert.fail("expected the reload to fail"),
+          (reason: unknown) => reason,
+        );
+        assert.ok(error instanceof ReloadError, String(error));
+        assert.equal(
+          error.message,
+          `no secret of ${vaultUrl} matched --prefix "orders-"; a read that matches nothing changes nothing (check the filter (a prefix matches the start of a name in any case; a tag, its name and value exactly), or pass --allow-empty (or set KEYVAULT_SECRETS_ALLOW_EMPTY=true) to apply such a read: the variables are then removed)`,
+        );
+        assert.deepEqual(source.result.variables, { ORDERS_DB: values[0] });
+        assert.deepEqual(source.result.loaded, ["orders-db"]);
+      } finally {
+        source.close();
+      }
+    });
+
+    it("applies a reload that matches nothing with allowEmpty: the variables are removed", async () => {
+      const secrets = changingVault();
+      const settings = runSettings({ prefix: "orders-", allowEmpty: true });
+      const source = await EnvironmentSource.open(
+        settings,
+        {},
+        { credentialsFactory: credentials },
+      );
+      try {
+        delete secrets["orders-db"];
+        const { result } = await source.reload();
+        assert.deepEqual(result.variables, {});
+        assert.deepEqual(result.loaded, []);
+      } finally {
+        source.close();
+      }
+    });
+
+    it("fails a first read of watching (the preload's worker) as a reload, not as a start", async () => {
+      changingVault();
+      const settings = settingsFromEnvironment({
+        KEYVAULT_URI: vaultUrl,
+        KEYVAULT_SECRETS_PREFIX: "billing-",
+      });
+      await assert.rejects(
+        EnvironmentSource.open(settings, {}, { credentialsFactory: credentials, reading: "watch" }),
+        (error: unknown) =>
+          error instanceof ReloadError &&
+          /matched KEYVAULT_SECRETS_PREFIX "billing-"; a read that matches nothing changes nothing .*set KEYVAULT_SECRETS_ALLOW_EMPTY=true to apply such a read/.test(
+            error.message,
+          ),
       );
     });
   });
