@@ -12,7 +12,7 @@ import {
   firstJsonLine,
   loopbackClientOptions,
   recordingCredential,
-  spawnTsx,
+  spawnScript,
 } from "./reliabilityKit.js";
 
 /** The figures of a series of crashes. */
@@ -46,7 +46,7 @@ async function startVaultProcess(
   location: string,
 ): Promise<{ child: ChildProcess; vaultUrl: string; ms: number }> {
   const started = performance.now();
-  const child = spawnTsx(fixture, [location]);
+  const child = spawnScript(fixture, [location]);
   const { vaultUrl } = await firstJsonLine<{ vaultUrl: string }>(child);
   return { child, vaultUrl, ms: Math.round(performance.now() - started) };
 }

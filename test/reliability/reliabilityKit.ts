@@ -3,7 +3,7 @@
  * a recording fake credential, log capture, error classification and leak checks.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   createServer,
@@ -14,7 +14,6 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
 import type { TokenCredential } from "@azure/core-auth";
@@ -24,11 +23,13 @@ import {
   type FixedTokenCredential as RecordingCredential,
 } from "../helpers/fakeCredential.js";
 
+export {
+  runScript,
+  spawnScript,
+  type ChildRun,
+} from "../helpers/childProcesses.js";
 export { collect, pause, uniqueName } from "../helpers/testKit.js";
 export { recordingCredential, type RecordingCredential };
-
-/** The repository root, for child processes. */
-export const repoRoot = resolve(import.meta.dirname, "../..");
 
 /** The challenge every real vault sends (see keyvault-wire-facts.md). */
 export const vaultChallenge =
@@ -342,63 +343,6 @@ export function leaksIn(text: string, secrets: readonly string[]): string[] {
   }
   if (/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}/.test(text)) found.push("a JWT");
   return found;
-}
-
-/** The output of a child process. */
-export interface ChildRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `node --import tsx <script>` from the repository root and collects its output.
- * @param script - path relative to the repository root
- * @param args - arguments
- * @param env - environment added to this process's
- * @param timeoutMs - kill after this long
- * @returns the exit and output
- */
-export function runTsx(
-  script: string,
-  args: string[] = [],
-  env: NodeJS.ProcessEnv = {},
-  timeoutMs = 30_000,
-): Promise<ChildRun> {
-  return new Promise((done, fail) => {
-    const child = spawnTsx(script, args, env);
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", fail);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-/**
- * Spawns `node --import tsx <script>` from the repository root with piped output.
- * @param script - path relative to the repository root
- * @param args - arguments
- * @param env - environment added to this process's (KEYVAULT_URI is removed)
- * @returns the child
- */
-export function spawnTsx(
-  script: string,
-  args: string[] = [],
-  env: NodeJS.ProcessEnv = {},
-): ChildProcess {
-  const { KEYVAULT_URI: _ignored, ...inherited } = process.env;
-  return spawn(process.execPath, ["--import", "tsx", script, ...args], {
-    cwd: repoRoot,
-    env: { ...inherited, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
 }
 
 /**

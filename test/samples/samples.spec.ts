@@ -1,39 +1,30 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { collectRun, repoRoot, runScript, type ChildRun } from "../helpers/childProcesses.js";
 
-const repoRoot = resolve(import.meta.dirname, "../..");
-
-interface SampleRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/**
+ * Runs one sample, compiled (see test/helpers/childProcesses.ts), from the repository root. The
+ * samples run against a local vault: KEYVAULT_URI is removed from the environment.
+ */
+function runSample(name: string, env: NodeJS.ProcessEnv = {}): Promise<ChildRun> {
+  return runScript(`samples/${name}.ts`, [], env, 25_000);
 }
 
-/** Runs `node --import tsx samples/run.ts ...args` from the repository root, as `npm run sample` does. */
-function runSample(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SampleRun> {
-  // Samples use a real vault when KEYVAULT_URI is set; these runs must use the local vault.
+/**
+ * Runs `node --import tsx samples/run.ts ...args`, exactly as `npm run sample` does: for the mocha
+ * sample, which only samples/run.ts knows how to run.
+ */
+function runSampleRunner(args: string[]): Promise<ChildRun> {
   const { KEYVAULT_URI: _ignored, ...inherited } = process.env;
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "samples/run.ts", ...args], {
-      cwd: repoRoot,
-      env: { ...inherited, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill(), 25_000);
-    child.on("error", fail);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
+  const child = spawn(process.execPath, ["--import", "tsx", "samples/run.ts", ...args], {
+    cwd: repoRoot,
+    env: inherited,
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  return collectRun(child, 25_000);
 }
 
-function assertSucceeded(run: SampleRun, ...expectedLines: Array<string | RegExp>): void {
+function assertSucceeded(run: ChildRun, ...expectedLines: Array<string | RegExp>): void {
   assert.equal(
     run.code,
     0,
@@ -52,7 +43,7 @@ describe("samples (against the local vault)", function () {
   this.timeout(30_000);
 
   it("helloWorld walks through every step and never prints the secret's value", async () => {
-    const run = await runSample(["helloWorld"]);
+    const run = await runSample("helloWorld");
     assertSucceeded(
       run,
       "Hello, Key Vault! Using a local vault",
@@ -63,7 +54,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("listOperations resumes from a continuation token and sees every secret", async () => {
-    const run = await runSample(["listOperations"]);
+    const run = await runSample("listOperations");
     assertSucceeded(
       run,
       "Token of the next page: yes",
@@ -74,7 +65,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("deleteAndRecover resumes a saved poller and recovers every version", async () => {
-    const run = await runSample(["deleteAndRecover"]);
+    const run = await runSample("deleteAndRecover");
     assertSucceeded(
       run,
       "started: true, completed: false",
@@ -85,12 +76,12 @@ describe("samples (against the local vault)", function () {
   });
 
   it("backupAndRestore brings back all versions", async () => {
-    const run = await runSample(["backupAndRestore"]);
+    const run = await runSample("backupAndRestore");
     assertSucceeded(run, /409 Conflict: the purge is still settling/, "All 3 versions are back.");
   });
 
   it("purgeAllSecrets deletes and purges everything under its prefix", async () => {
-    const run = await runSample(["purgeAllSecrets"]);
+    const run = await runSample("purgeAllSecrets");
     assertSucceeded(
       run,
       /Deleted 2: /,
@@ -101,7 +92,7 @@ describe("samples (against the local vault)", function () {
 
   it("purgeAllSecrets refuses to touch a real vault without --yes", async () => {
     // Exits before connecting: the host does not need to exist.
-    const run = await runSample(["purgeAllSecrets"], {
+    const run = await runSample("purgeAllSecrets", {
       KEYVAULT_URI: "https://samples-test.vault.azure.net",
     });
     assert.equal(run.code, 2, run.stderr);
@@ -109,12 +100,12 @@ describe("samples (against the local vault)", function () {
   });
 
   it("sendRequest gets a 200 and a 404 through the pipeline", async () => {
-    const run = await runSample(["sendRequest"]);
+    const run = await runSample("sendRequest");
     assertSucceeded(run, /status 200, request id \S+/, "status 404, error code SecretNotFound");
   });
 
   it("loadIntoEnv loads secrets into process.env without overwriting what is set", async () => {
-    const run = await runSample(["loadIntoEnv"]);
+    const run = await runSample("loadIntoEnv");
     assertSucceeded(
       run,
       "Set in process.env: SAMPLE_DB__PASSWORD, SAMPLE_FEATURE_FLAGS",
@@ -123,7 +114,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("runWithSecrets starts an app with the secrets through keyvault-secrets run, and --mask conceals them", async () => {
-    const run = await runSample(["runWithSecrets"]);
+    const run = await runSample("runWithSecrets");
     assertSucceeded(
       run,
       "app: DB_PASSWORD is set (15 characters)",
@@ -135,7 +126,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("preloadSecrets loads secrets before the app in ESM and CommonJS, and stops on a failed load", async () => {
-    const run = await runSample(["preloadSecrets"]);
+    const run = await runSample("preloadSecrets");
     assertSucceeded(
       run,
       /\$ node --import keyvault-secrets\/env app\.js\napp: DB_PASSWORD is set \(15 characters\)/,
@@ -147,7 +138,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("appServiceReferences resolves both reference forms and names a failing variable", async () => {
-    const run = await runSample(["appServiceReferences"]);
+    const run = await runSample("appServiceReferences");
     assertSucceeded(
       run,
       "DB_PASSWORD: ******** (16 characters)",
@@ -163,13 +154,13 @@ describe("samples (against the local vault)", function () {
   });
 
   it("testingWithTheLocalVault runs its mocha suite", async () => {
-    const run = await runSample(["testingWithTheLocalVault"]);
+    const run = await runSampleRunner(["testingWithTheLocalVault"]);
     assertSucceeded(run, "3 passing");
   });
 
   it("run.ts lists the samples and exits 2 without a name or with an unknown one", async () => {
     for (const args of [[], ["noSuchSample"]]) {
-      const run = await runSample(args);
+      const run = await runScript("samples/run.ts", args);
       assert.equal(run.code, 2);
       for (const name of ["helloWorld", "listOperations", "testingWithTheLocalVault"]) {
         assert.ok(run.stdout.includes(name), `the list lacks ${name}:\n${run.stdout}`);

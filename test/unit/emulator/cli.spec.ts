@@ -9,6 +9,7 @@ import { exposureWarning } from "../../../src/emulator/cli.js";
 import { helpText, parseCliArguments } from "../../../src/emulator/cliArguments.js";
 import type { LocalVaultOptions } from "../../../src/emulator/options.js";
 import { generateSelfSignedCertificate } from "../../../src/emulator/tls.js";
+import { assertBuilt, repoRoot } from "../../helpers/childProcesses.js";
 
 /** Parses and returns the options, failing the test on help. */
 function optionsOf(argv: string[]): { options: LocalVaultOptions; caOut?: string } {
@@ -384,7 +385,9 @@ describe("helpText", () => {
 
 describe("keyvault-emulator command", function () {
   this.timeout(15000);
-  const cliPath = path.join("src", "emulator", "bin.ts");
+  // The built command, as `npx keyvault-emulator` runs it.
+  const cliPath = path.join(repoRoot, "dist", "esm", "emulator", "bin.js");
+  before(assertBuilt);
 
   interface Running {
     child: ChildProcessWithoutNullStreams;
@@ -394,7 +397,7 @@ describe("keyvault-emulator command", function () {
   }
 
   function run(args: string[]): Running {
-    const child = spawn(process.execPath, ["--import", "tsx", cliPath, ...args], {
+    const child = spawn(process.execPath, [cliPath, ...args], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
