@@ -23,11 +23,7 @@ import {
   type FixedTokenCredential as RecordingCredential,
 } from "../helpers/fakeCredential.js";
 
-export {
-  runScript,
-  spawnScript,
-  type ChildRun,
-} from "../helpers/childProcesses.js";
+export { runScript, spawnScript, type ChildRun } from "../helpers/childProcesses.js";
 export { collect, pause, uniqueName } from "../helpers/testKit.js";
 export { recordingCredential, type RecordingCredential };
 
