@@ -34,3 +34,6 @@ export declare function withoutWrappers(
   file: FileCoverageData,
   firstLine: string,
 ): FileCoverageData;
+
+/** A file's coverage with each function located by its lines only, the functions that then share a location made one. */
+export declare function withFunctionsByLines(file: FileCoverageData): FileCoverageData;

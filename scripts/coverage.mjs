@@ -19,6 +19,12 @@
 // CommonJS through tsx, whose esbuild wrappers (`__export`, `__toCommonJS`, the export getters)
 // have no source mapping and land on line 1, as covered functions and branches of every file. No
 // source declares a function on its first line (a file that did would keep them).
+//
+// Why functions are keyed by their lines: the two reports are merged by location, and one
+// function comes back from its CommonJS compilation (the test runs) and its ESM one (dist/, the
+// compiled children) at different columns (after `export ` or at it, with or without the `;`):
+// two entries, the one the other run never called counted as missed. Keyed by first and last
+// line, they are one (two functions that start and end on the same lines count as one).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -102,6 +108,33 @@ export function withoutWrappers(file, firstLine) {
   return { ...file, fnMap, f, branchMap, b };
 }
 
+/**
+ * A file's coverage (istanbul JSON) with each function located by its lines only (columns 0), and
+ * the functions that then share a location (compilations that placed one function at different
+ * columns) made one, their calls added up.
+ * @param {{ fnMap: Record<string, { loc: any, decl?: any }>, f: Record<string, number> }} file
+ */
+export function withFunctionsByLines(file) {
+  const byLines = (loc) => ({
+    start: { line: loc.start.line, column: 0 },
+    end: { line: loc.end.line, column: 0 },
+  });
+  const merged = new Map();
+  for (const [key, fn] of Object.entries(file.fnMap)) {
+    const loc = byLines(fn.loc);
+    const id = `${loc.start.line}:${loc.end.line}`;
+    const seen = merged.get(id);
+    if (seen === undefined) merged.set(id, { fn: { ...fn, loc, decl: loc }, hits: file.f[key] });
+    else seen.hits += file.f[key];
+  }
+  const entries = [...merged.values()];
+  return {
+    ...file,
+    fnMap: Object.fromEntries(entries.map(({ fn }, index) => [index, fn])),
+    f: Object.fromEntries(entries.map(({ hits }, index) => [index, hits])),
+  };
+}
+
 /** Runs `npm run <run>` with V8 coverage into `<dir>/raw`, then has c8 map it into `<dir>`. */
 function measure(run, dir) {
   const raw = join(dir, "raw");
@@ -143,7 +176,7 @@ function main() {
     const files = JSON.parse(readFileSync(join(dir, "coverage-final.json"), "utf8"));
     for (const [path, file] of Object.entries(files)) {
       const firstLine = readFileSync(path, "utf8").split("\n", 1)[0];
-      map.merge({ [path]: withoutWrappers(file, firstLine) });
+      map.merge({ [path]: withFunctionsByLines(withoutWrappers(file, firstLine)) });
     }
   }
   const context = libReport.createContext({ dir: reportRoot, coverageMap: map });

@@ -7,6 +7,7 @@ import { buildSync } from "esbuild";
 import {
   ourCoverage,
   withAbsoluteSources,
+  withFunctionsByLines,
   withoutWrappers,
   type FileCoverageData,
   type RawCoverage,
@@ -187,5 +188,33 @@ describe("coverage (scripts/coverage.mjs): raw coverage clean-up", () => {
     assert.deepEqual(Object.values(cleaned.f), [0]);
     assert.deepEqual(Object.values(cleaned.b), [[0]]);
     assert.equal(withoutWrappers(file, "export function first() {"), file);
+  });
+
+  it("makes one function of the compilations that place it at different columns, calls added up", () => {
+    const at = (line: number, startColumn: number, endLine: number, endColumn: number) => ({
+      start: { line, column: startColumn },
+      end: { line: endLine, column: endColumn },
+    });
+    const file: FileCoverageData = {
+      // `export function check()` as CommonJS (after `export `) and as ESM (at `export`), and
+      // another function.
+      fnMap: {
+        0: { name: "check", loc: at(10, 7, 12, 1) },
+        1: { name: "check", loc: at(10, 0, 12, 2) },
+        2: { name: "other", loc: at(14, 0, 16, 1) },
+      },
+      f: { 0: 0, 1: 3, 2: 0 },
+      branchMap: {},
+      b: {},
+    };
+    const merged = withFunctionsByLines(file);
+    assert.deepEqual(
+      Object.values(merged.fnMap).map((fn) => [fn.name, fn.loc.start.line, fn.loc.end.line]),
+      [
+        ["check", 10, 12],
+        ["other", 14, 16],
+      ],
+    );
+    assert.deepEqual(Object.values(merged.f), [3, 0]);
   });
 });
