@@ -13,7 +13,9 @@
 // exclude before resolving it, finds it outside the project, and drops every range of the bundle:
 // src/inject/cli.ts, run only by children, came back with all 280 lines covered and no branch or
 // function data. Named by absolute path, each range is mapped to its source and counted.
-// Scripts that are not ours (node_modules, Node.js itself) are left out on the way.
+// Scripts that are not ours (node_modules, Node.js itself) are left out on the way, and so is a
+// second compilation of a file in one process (tsx loads a few both as CommonJS and as ESM):
+// c8 would merge the two as one text and map them with the source map of one of them.
 //
 // Why functions and branches on line 1 are dropped: the unit and socket runs load the sources as
 // CommonJS through tsx, whose esbuild wrappers (`__export`, `__toCommonJS`, the export getters)
@@ -68,16 +70,36 @@ export function withAbsoluteSources(scriptUrl, map) {
 }
 
 /**
+ * Whether a script is the compilation its URL's source map belongs to: Node.js keeps one map per
+ * URL, with the line lengths of the text it maps.
+ * @param {{ functions?: Array<{ ranges: Array<{ endOffset: number }> }> }} script - a script's coverage
+ * @param {{ lineLengths?: number[] } | undefined} cached - the URL's source-map-cache entry
+ */
+function isMappedCompilation(script, cached) {
+  const lineLengths = cached?.lineLengths;
+  if (!Array.isArray(lineLengths)) return false;
+  const length = lineLengths.reduce((sum, line) => sum + line + 1, 0) - 1;
+  return script.functions?.[0]?.ranges[0]?.endOffset === length;
+}
+
+/**
  * Keeps only the project's scripts in one raw V8 coverage file (as Node.js writes them under
  * NODE_V8_COVERAGE), with their source maps' sources named by absolute path.
  * @param {{ result: Array<{ url: string }>, "source-map-cache"?: Record<string, { data?: any }> }} raw
  * @param {string} root - the project's directory
  */
 export function ourCoverage(raw, root = resolve(".")) {
-  const result = raw.result.filter((script) => isOurs(script.url, root));
+  const cached = raw["source-map-cache"] ?? {};
+  const compilations = new Map();
+  for (const { url } of raw.result) compilations.set(url, (compilations.get(url) ?? 0) + 1);
+  const result = raw.result.filter(
+    (script) =>
+      isOurs(script.url, root) &&
+      (compilations.get(script.url) === 1 || isMappedCompilation(script, cached[script.url])),
+  );
   const cache = {};
   for (const { url } of result) {
-    const entry = raw["source-map-cache"]?.[url];
+    const entry = cached[url];
     if (entry === undefined) continue;
     const map = entry.data;
     cache[url] = Array.isArray(map?.sources)

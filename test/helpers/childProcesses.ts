@@ -49,8 +49,10 @@ export function compiledScript(entry: string): string {
     entryPoints: [source],
     outfile,
     bundle: true,
-    // Packages, this one included, are imported at run time: ours from dist/.
+    // Packages, this one included, are imported at run time: ours from dist/. Not through the
+    // repository's tsconfig.json, whose `paths` would bundle src/ in its place.
     packages: "external",
+    tsconfigRaw: {},
     format: "esm",
     platform: "node",
     target: "node20",

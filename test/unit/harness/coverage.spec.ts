@@ -169,6 +169,24 @@ describe("coverage (scripts/coverage.mjs): raw coverage clean-up", () => {
     });
   });
 
+  it("keeps, of two compilations of one file in a process, the one its source map belongs to", () => {
+    // Node.js keeps one source map per URL; its line lengths say which text it maps (8 characters).
+    const script = (length: number) => ({
+      url: "file:///repo/src/a.ts",
+      functions: [{ ranges: [{ startOffset: 0, endOffset: length, count: 1 }] }],
+    });
+    const raw: RawCoverage = {
+      result: [script(20), script(8), { url: "file:///repo/src/b.ts", functions: [] }],
+      "source-map-cache": {
+        "file:///repo/src/a.ts": { lineLengths: [3, 4], data: { sources: ["a.ts"] } },
+      },
+    };
+    assert.deepEqual(ourCoverage(raw, "/repo").result, [
+      script(8),
+      { url: "file:///repo/src/b.ts", functions: [] },
+    ]);
+  });
+
   it("drops esbuild's CommonJS wrappers on line 1, unless line 1 declares a function", () => {
     const line = (from: number, to: number) => ({
       start: { line: from, column: 0 },
