@@ -61,7 +61,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/emulator/cli.ts", "src/emulator/bin.ts"],
+    // The page's script runs in the browser, served as its own text: browser globals, and nothing
+    // from another module but types (an import would be missing where it runs).
+    files: ["src/emulator/page/pageScript.ts"],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "ImportDeclaration[importKind!='type']",
+          message: "The page's script is served as its own text: import types only.",
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/emulator/cli/cli.ts", "src/emulator/bin.ts"],
     rules: { "no-console": "off" },
   },
 );

@@ -1,162 +1,88 @@
 /**
- * `npm run bench`: our client against `@azure/keyvault-secrets` and a raw keep-alive HTTP loop.
+ * `npm run bench`: runs the chosen scenarios (bench/scenarios/, one module each) on one framework
+ * (bench/framework/): one compile step, one protocol between the benchmark and its child processes
+ * (bench/children/), one local vault child, contenders taking turns so that the drift of a shared
+ * machine hits all alike. `npm run bench -- --help` lists the scenarios and flags.
  *
- * Every contender runs in its own child process (its CPU time and peak RSS are its own), against a
- * server in another process: the fixed-response stand-in (measures clients) and the local vault.
- * Contenders take turns round by round (A B C A B C ...) so that drift of a shared machine hits all
- * alike; ratios are the figures to read. Results are printed and written to bench/results/.
- *
- * Flags: --quick (short rounds), --scenario NAME (repeatable or comma-separated: get, set, list1k,
- * list10k, cold, cache, startup), --server fixed|vault|both, --https (every contender and server over TLS with a
- * generated CA trusted through NODE_EXTRA_CA_CERTS), --profile (CPU profiles of our client and the
- * official one instead of the benchmark), --help.
- *
- * The parts: options.ts (scenarios, settings, command line), measure.ts (servers, contenders,
- * rounds, cold start), targets.ts (the targets and their judgement), report.ts (tables, machine,
- * result files), profiling.ts (--profile).
+ * The client scenarios (get, set, list1k, list10k, cold) print one table and one judgement of
+ * their targets at the end of the run; the others print their own as they finish. Results are
+ * written to bench/results/.
  */
-import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
 import * as path from "node:path";
-import { compileBench } from "./compile.js";
-import { cleanUpOnExit, killAllChildren } from "./processes.js";
-import { parseOptions, concurrencies, scenarios } from "./options.js";
-import {
-  runColdStart,
-  runScenario,
-  startServer,
-  type ColdResult,
-  type ScenarioResult,
-} from "./measure.js";
-import { judgeTargets, targetTable } from "./targets.js";
-import { coldTable, machine, resultsDir, scenarioTable, stamp } from "./report.js";
-import { profileContenders } from "./profiling.js";
-import { writeCharts } from "./charts.js";
+import { writeCharts } from "./framework/charts.js";
+import { compileBench, type CompiledBench } from "./framework/compile.js";
+import { countsOf, parseOptions } from "./framework/options.js";
+import { cleanUpOnExit, killAllChildren } from "./framework/processes.js";
+import { formatLoad, machine } from "./framework/report.js";
+import { reportClientFigures } from "./scenarios/client/clientReport.js";
+import { scenarios } from "./scenarios/index.js";
+import type { RunContext } from "./scenarios/scenario.js";
+
+/**
+ * Compiles src/ and the child programs once, on first use.
+ * @param bundle - bundle our client's entry point (not for CPU profiles, which name our files)
+ * @returns what gives the compiled programs
+ */
+function compileOnce(bundle: boolean): () => CompiledBench {
+  let compiled: CompiledBench | undefined;
+  return () => {
+    if (compiled === undefined) {
+      process.stdout.write("Compiling src/ and the benchmark's child programs ...\n");
+      compiled = compileBench({ bundle });
+      cleanUpOnExit(compiled);
+    }
+    return compiled;
+  };
+}
+
+function printWritten(files: string[]): void {
+  for (const file of files) process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+}
 
 async function main(): Promise<void> {
-  const options = parseOptions();
-  if (options.micro) {
-    const { runMicro, microTable } = await import("./micro.js");
-    process.stdout.write(microTable(await runMicro()) + "\n");
-    return;
-  }
+  const options = parseOptions(scenarios);
   if (options.charts && !options.scenarioGiven) {
     // Charts of the newest results, without a run.
-    for (const file of writeCharts()) {
-      process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
-    }
+    printWritten(writeCharts());
     return;
   }
   const started = Date.now();
-  process.stdout.write("Compiling src/ and the benchmark programs ...\n");
-  // Profiles name our files one by one: for them the client is left unbundled.
-  const compiled = compileBench(undefined, { bundle: !options.profile });
-  cleanUpOnExit(compiled);
   const info = machine();
   process.stdout.write(
     `Node ${info.node}, ${info.cpus} CPUs (${info.cpuModel}), ${info.totalMemoryGb} GB, ` +
       `load ${(info.loadAverage as number[]).join(" ")}; transport ${options.https ? "https" : "http"}` +
-      `${options.quick ? "; --quick" : ""}\n`,
+      `${options.quick ? "; --quick" : ""}; scenarios ${options.chosen.join(", ")}\n`,
   );
-  if (options.profile) {
-    await profileContenders(compiled, options.chosen, options.settings, options.https);
-    return;
-  }
-
-  const results: ScenarioResult[] = [];
-  const cold: ColdResult[] = [];
-  for (const serverKind of options.servers) {
-    for (const name of options.chosen) {
-      if (name === "cache" || name === "startup") continue;
-      const items = name === "cold" ? 0 : scenarios[name].items;
-      const server = await startServer(compiled, serverKind, { items, https: options.https });
-      try {
-        if (name === "cold") {
-          process.stdout.write(`${serverKind}: cold start x${options.settings.coldRuns} ...\n`);
-          cold.push(runColdStart(compiled, server, serverKind, options.settings.coldRuns));
-          continue;
-        }
-        for (const concurrency of concurrencies) {
-          process.stdout.write(
-            `${serverKind}: ${scenarios[name].label}, concurrency ${concurrency} ...\n`,
-          );
-          results.push(
-            await runScenario(compiled, server, serverKind, name, concurrency, options.settings),
-          );
-        }
-      } finally {
-        await server.stop();
-      }
-    }
-  }
-
-  if (options.chosen.includes("cache")) {
-    // SecretCache against the local vault with its real throttle: its own program and table.
-    process.stdout.write("\nSecretCache: load 1,000 secrets under the real throttle ...\n");
-    const cache = spawnSync(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "bench/secretCache.ts",
-        ...(options.quick ? ["--runs", "1", "--fleet", "2"] : []),
-      ],
-      { stdio: "inherit", timeout: 600_000 },
-    );
-    if (cache.status !== 0) throw new Error(`bench/secretCache.ts failed (exit ${cache.status}).`);
-  }
-
-  if (options.chosen.includes("startup")) {
-    // Start-up of a vault with 100,000 versions under --location: its own program and table.
-    const startup = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "bench/vaultStartup.ts", ...(options.quick ? ["--runs", "2"] : [])],
-      { stdio: "inherit", timeout: 600_000 },
-    );
-    if (startup.status !== 0) {
-      throw new Error(`bench/vaultStartup.ts failed (exit ${startup.status}).`);
-    }
-  }
-
-  const targets = judgeTargets(results, cold);
-  const output = [
-    "",
-    results.length > 0 ? scenarioTable(results) : "",
-    cold.length > 0 ? "\n" + coldTable(cold) : "",
-    targets.length > 0
-      ? "\nTargets (fixed server; ratios from this run):\n" + targetTable(targets)
-      : "",
-    `\nDone in ${Math.round((Date.now() - started) / 1000)} s; load ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}.`,
-  ].join("\n");
-  process.stdout.write(output + "\n");
-  const file = path.join(resultsDir(compiled), `bench-${stamp()}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        machine: { ...info, loadAverageAtEnd: loadavg() },
-        settings: { ...options.settings, quick: options.quick, https: options.https },
-        results,
-        coldStart: cold,
-        targets,
-      },
-      null,
-      2,
-    ) + "\n",
+  const context: RunContext = {
+    options,
+    machine: info,
+    // A profile run profiles the operations chosen with it; it runs alone.
+    compiled: compileOnce(!options.chosen.includes("profile")),
+    clientFigures: { operations: [], coldStarts: [] },
+  };
+  const chosen = options.chosen.includes("profile")
+    ? scenarios.filter((scenario) => scenario.name === "profile")
+    : scenarios.filter((scenario) => options.chosen.includes(scenario.name));
+  // Every count checked before the first scenario runs.
+  const counts = chosen.map((scenario) => countsOf(options, scenario.counts ?? {}));
+  for (const [i, scenario] of chosen.entries()) await scenario.run(context, counts[i]!);
+  const { operations, coldStarts } = context.clientFigures;
+  if (operations.length > 0 || coldStarts.length > 0) reportClientFigures(context);
+  process.stdout.write(
+    `\nDone in ${Math.round((Date.now() - started) / 1000)} s; load ${formatLoad()}.\n`,
   );
-  process.stdout.write(`Results written to ${path.relative(process.cwd(), file)}\n`);
-  if (options.charts) {
-    for (const written of writeCharts(file)) {
-      process.stdout.write(`wrote ${path.relative(process.cwd(), written)}\n`);
-    }
-  }
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  // Bad flags (TypeError, RangeError) are said in a line; anything else with its stack.
+  const badInput = error instanceof TypeError || error instanceof RangeError;
+  const text =
+    error instanceof Error
+      ? badInput
+        ? `${error.message}\nnpm run bench -- --help lists every scenario and flag.`
+        : error.stack
+      : String(error);
+  process.stderr.write(`bench failed: ${text}\n`);
   killAllChildren();
   process.exitCode = 1;
 });

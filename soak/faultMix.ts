@@ -5,7 +5,6 @@
  * "wrong" (a crash, an accidental error, a failure where a retry should have recovered, or a
  * lost or duplicated write).
  */
-import { createServer } from "node:net";
 import type { SecretClient } from "../src/index.js";
 import type { LocalVault } from "../src/emulator/index.js";
 import {
@@ -13,15 +12,15 @@ import {
   json,
   loopbackClient,
   newVersion,
-  recordingCredential,
   startScriptedServer,
   uniqueName,
   unexpectedErrorReason,
   vaultError,
-  type RecordingCredential,
   type ScriptedAction,
   type ScriptedServer,
 } from "../test/reliability/reliabilityKit.js";
+import { closedPort } from "../test/helpers/testKit.js";
+import { fixedTokenCredential, type FixedTokenCredential } from "../test/helpers/fakeCredential.js";
 
 /** What happened to one fault class. */
 export interface FaultClassFigures {
@@ -44,15 +43,7 @@ interface FaultClass {
 /** The values and tokens the mix used, for the log scan. */
 export interface FaultMixSecrets {
   values: string[];
-  credential: RecordingCredential;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, "127.0.0.1", done));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
+  credential: FixedTokenCredential;
 }
 
 /**
@@ -65,7 +56,7 @@ export async function runFaultMix(
   vault: LocalVault,
   durationMs: number,
 ): Promise<{ figures: Map<string, FaultClassFigures>; secrets: FaultMixSecrets }> {
-  const credential = recordingCredential();
+  const credential = fixedTokenCredential();
   const value = `fault-mix-value-${newVersion()}`;
   const server: ScriptedServer = await startScriptedServer(() => ({ status: 500 }));
   const clients: SecretClient[] = [];

@@ -1,3 +1,13 @@
+/**
+ * A client for Azure Key Vault secrets: {@link SecretClient}, with the API of
+ * `@azure/keyvault-secrets` 4.x (resumable pages, pollers that stop at once, 429s retried as the
+ * service advises, errors that say what to do), and {@link SecretCache}, which loads a vault's
+ * secrets at startup and keeps them fresh. The local vault for development and tests is the
+ * subpath `keyvault-secrets/emulator`.
+ *
+ * @packageDocumentation
+ * @module keyvault-secrets
+ */
 export { SecretClient } from "./secretClient.js";
 export {
   type AdditionalPolicyConfig,
@@ -36,14 +46,22 @@ export { type ContinuablePage } from "./paging.js";
 export {
   SecretCache,
   SecretCacheError,
+  createEventGridHandler,
   EnvironmentKeyCollisionError,
   toEnvironmentKey,
   type ApplyToProcessEnvOptions,
   type ApplyToProcessEnvResult,
   type EnvironmentKeyCollision,
+  type EnvironmentKeyRefusal,
+  type EventGridHandlerOptions,
+  type EventGridRequestHandler,
   type SecretCacheChange,
+  type SecretCacheChangeDetail,
+  type SecretCacheChangeReason,
   type SecretCacheClient,
+  type SecretCacheEventResult,
   type SecretCacheFailure,
+  type SecretCacheFreshness,
   type SecretCacheLoadResult,
   type SecretCacheOperationOptions,
   type SecretCacheOptions,

@@ -14,8 +14,8 @@ import {
   type ListRequest,
 } from "./api/secretsOperations.js";
 import { latestServiceVersion, serviceVersions } from "./api/wireTypes.js";
-import { createClientPipeline, type ClientPipeline } from "./clientPipeline.js";
-import { checkSecretName } from "./util/names.js";
+import { createClientPipeline, type ClientPipeline } from "./pipeline/clientPipeline.js";
+import { checkSecretName, checkSecretVersion } from "./util/names.js";
 import { isLoopbackHost } from "./loopbackHost.js";
 import type {
   BackupSecretOptions,
@@ -38,7 +38,7 @@ import type {
   UpdateSecretPropertiesOptions,
 } from "./models.js";
 import { createPager, type ContinuablePage } from "./paging.js";
-import { tracingClient } from "./tracing.js";
+import { tracingClient } from "./pipeline/tracingClient.js";
 
 /**
  * Runs `start` and gives back its promise; what it throws (a bad argument) becomes a rejection, as
@@ -58,7 +58,7 @@ function checkVersion(value: unknown, parameter: string): string {
   if (typeof value !== "string") {
     throw new TypeError(`${parameter} must be a string, got ${typeof value}.`);
   }
-  return value === "" ? "" : checkSecretName(value, parameter);
+  return value === "" ? "" : checkSecretVersion(value, parameter);
 }
 
 function checkVaultUrl(vaultUrl: unknown, allowInsecureConnection: boolean): URL {

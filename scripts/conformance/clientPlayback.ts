@@ -1,6 +1,8 @@
 /**
  * The client half: a playback server serves the recorded answers, in order, to our SecretClient
- * (serviceVersion "2025-07-01"), as the official test proxy does in playback mode. For each
+ * (speaking the recording's api-version, or "2025-07-01" where our client does not offer it: rule
+ * `version-not-offered`), as the official test proxy does in playback mode. Requests to the
+ * identity platform in a recording are skipped (rule `identity-traffic`). For each
  * recording the client is driven through the operations the recording shows (read from its
  * requests), and the check is two-way:
  * - every request the client sends is compared with the recorded one: method, path, query, the
@@ -13,7 +15,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
-import { SecretClient } from "../../src/index.js";
+import { SecretClient, type SecretServiceVersion } from "../../src/index.js";
+import { serviceVersions } from "../../src/api/wireTypes.js";
 import { clearChallengeCache } from "../../src/policies/challengeCache.js";
 import type { AcceptedList } from "./accepted.js";
 import { compareJson, type Difference } from "./compare.js";
@@ -21,14 +24,34 @@ import { listCollection, planRecording, type RecordingPlan } from "./plan.js";
 import {
   headerOf,
   isChallenge,
+  isIdentityTraffic,
+  recordsAuthorization,
   targetOf,
   type Recording,
   type RecordedEntry,
 } from "./recordings.js";
 import { addDifferences, newEntry, type EntryResult, type RecordingResult } from "./results.js";
 
-/** The api-version the client half speaks. */
+/** The api-version the client half speaks where the recording's is one our client does not offer. */
 export const clientServiceVersion = "2025-07-01";
+
+/**
+ * The api-version our client speaks for a recording: the recorded one when the client offers it,
+ * else {@link clientServiceVersion} (rule `version-not-offered`: previews and 2016-10-01).
+ * @param recording - the recording
+ * @returns the version, and whether it is the recorded one
+ */
+export function serviceVersionFor(recording: Recording): {
+  version: SecretServiceVersion;
+  recorded: boolean;
+} {
+  const entry = recording.entries.find((e) => !isIdentityTraffic(e));
+  const recorded = entry === undefined ? undefined : targetOf(entry).query.get("api-version");
+  const offered = serviceVersions.find((v) => v === recorded);
+  return offered === undefined
+    ? { version: clientServiceVersion, recorded: false }
+    : { version: offered, recorded: true };
+}
 
 type Json = Record<string, unknown>;
 
@@ -43,12 +66,22 @@ export class PlaybackServer {
    * @param entries - the recorded entries
    * @param results - one result per entry, where request differences go
    * @param report - adds differences to an entry's result
+   * @param expectsToken - whether the recorded request carried a token
    */
   constructor(
     private readonly entries: RecordedEntry[],
     private readonly results: EntryResult[],
     private readonly report: (result: EntryResult, differences: Difference[]) => void,
+    private readonly expectsToken: (entry: RecordedEntry) => boolean,
   ) {}
+
+  /** Moves past requests to the identity platform: our client's credential makes none. */
+  skipIdentityTraffic(): void {
+    while (this.cursor < this.entries.length && isIdentityTraffic(this.entries[this.cursor])) {
+      this.results[this.cursor].rules.push("identity-traffic");
+      this.cursor++;
+    }
+  }
 
   async start(): Promise<void> {
     const server = createServer((req, res) => this.handle(req, res));
@@ -69,6 +102,7 @@ export class PlaybackServer {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
+      this.skipIdentityTraffic();
       const entry = this.entries[this.cursor];
       const url = new URL(req.url ?? "/", this.origin);
       if (entry === undefined) {
@@ -109,7 +143,10 @@ export class PlaybackServer {
         );
         return;
       }
-      this.report(result, compareRequest(entry, url, req.headers.authorization, body));
+      this.report(
+        result,
+        compareRequest(entry, url, req.headers.authorization, body, this.expectsToken(entry)),
+      );
       this.cursor++;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(entry.ResponseHeaders)) {
@@ -149,6 +186,7 @@ export class PlaybackServer {
  * @param url - the request URL
  * @param authorization - the Authorization header sent, if any
  * @param body - the request body sent
+ * @param recordedAuth - whether the recorded request carried a token
  * @returns the differences
  */
 export function compareRequest(
@@ -156,6 +194,7 @@ export function compareRequest(
   url: URL,
   authorization: string | undefined,
   body: string,
+  recordedAuth = headerOf(entry.RequestHeaders, "authorization") !== undefined,
 ): Difference[] {
   const differences: Difference[] = [];
   const recorded = new URL(entry.RequestUri);
@@ -170,7 +209,6 @@ export function compareRequest(
         actual: a ?? "absent",
       });
   }
-  const recordedAuth = headerOf(entry.RequestHeaders, "authorization") !== undefined;
   const sentAuth = authorization !== undefined && /^Bearer \S+/.test(authorization);
   if (recordedAuth !== sentAuth) {
     differences.push({
@@ -361,9 +399,12 @@ class Driver {
     return this.recording.entries;
   }
 
-  /** The next entry at or after `from` that is not a challenge. */
+  /** The next entry at or after `from` that is neither a challenge nor identity traffic. */
   private nextAuthed(from: number): number | undefined {
-    for (let i = from; i < this.entries.length; i++) if (!isChallenge(this.entries[i])) return i;
+    for (let i = from; i < this.entries.length; i++) {
+      const entry = this.entries[i];
+      if (!isChallenge(entry) && !isIdentityTraffic(entry)) return i;
+    }
     return undefined;
   }
 
@@ -665,6 +706,11 @@ class Driver {
   }
 }
 
+/** The api-version of a request differs (explained when our client does not offer the recorded one). */
+function isOtherVersion(difference: Difference): boolean {
+  return difference.check === "request:query:api-version";
+}
+
 /**
  * Plays one recording to our client.
  * @param recording - the recording
@@ -679,16 +725,25 @@ export async function playRecording(
     const t = targetOf(entry);
     return newEntry(index, `${t.method} ${t.path}`, entry.StatusCode);
   });
-  const report = (result: EntryResult, differences: Difference[]): void =>
-    addDifferences(result, differences, "client", recording.name, accepted);
-  const server = new PlaybackServer(recording.entries, results, report);
+  const { version, recorded } = serviceVersionFor(recording);
+  const report = (result: EntryResult, differences: Difference[]): void => {
+    const explained = recorded ? [] : differences.filter(isOtherVersion);
+    if (explained.length > 0 && !result.rules.includes("version-not-offered"))
+      result.rules.push("version-not-offered");
+    const rest = differences.filter((d) => !explained.includes(d));
+    addDifferences(result, rest, "client", recording.name, accepted);
+  };
+  const tokens = recordsAuthorization(recording);
+  const server = new PlaybackServer(recording.entries, results, report, (entry) =>
+    tokens ? headerOf(entry.RequestHeaders, "authorization") !== undefined : !isChallenge(entry),
+  );
   await server.start();
   // Challenges are cached per vault origin for the whole process, and a port can be reused: each
   // recording starts as a fresh process would, with a challenge.
   clearChallengeCache();
   const credential = new RecordingCredential();
   const client = new SecretClient(server.origin, credential, {
-    serviceVersion: clientServiceVersion,
+    serviceVersion: version,
     allowInsecureConnection: true,
     // The recorded challenge names https://vault.azure.net; the playback host is 127.0.0.1.
     disableChallengeResourceVerification: true,

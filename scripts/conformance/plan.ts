@@ -4,11 +4,19 @@
  * real vault lets the name be reused, then 200), and list pages (whose contents depend on what
  * else the real, shared test vault held).
  */
-import { isChallenge, targetOf, type Recording, type RecordedEntry } from "./recordings.js";
+import {
+  isChallenge,
+  isIdentityTraffic,
+  targetOf,
+  type Recording,
+  type RecordedEntry,
+} from "./recordings.js";
 
 /** The role of one entry. */
 export type EntryRole =
   | { kind: "challenge" }
+  /** A request to the identity platform, not to the vault (skipped by both halves). */
+  | { kind: "identity" }
   | { kind: "plain" }
   /** A poll answered 404 while the operation ran; `final` is the entry that answered 200, if any. */
   | { kind: "poll"; final: number | undefined }
@@ -94,7 +102,8 @@ export function planRecording(recording: Recording): RecordingPlan {
   // Authenticated entries only: a challenge request is answered 401 whatever it asks.
   const authed: number[] = [];
   entries.forEach((entry, i) => {
-    if (isChallenge(entry)) roles[i] = { kind: "challenge" };
+    if (isIdentityTraffic(entry)) roles[i] = { kind: "identity" };
+    else if (isChallenge(entry)) roles[i] = { kind: "challenge" };
     else authed.push(i);
   });
 

@@ -121,6 +121,42 @@ export function headerOf(headers: Record<string, string>, name: string): string 
   return undefined;
 }
 
+/**
+ * Whether an entry is a request to the identity platform (`login.microsoftonline.com`: the
+ * OpenID configuration and instance discovery the Python client's identity library fetched after
+ * the challenge), not to the vault: neither half replays it.
+ */
+export function isIdentityTraffic(entry: RecordedEntry): boolean {
+  return !new URL(entry.RequestUri).hostname.toLowerCase().endsWith(".vault.azure.net");
+}
+
+/**
+ * Whether a recording kept the `Authorization` header of its requests. The Python SDK's
+ * recordings drop it altogether: there, every vault request but the challenge carried a token.
+ * @param recording - the recording
+ * @returns true when some request shows the header
+ */
+export function recordsAuthorization(recording: Recording): boolean {
+  return recording.entries.some((e) => headerOf(e.RequestHeaders, "authorization") !== undefined);
+}
+
+/** Headers a test proxy may strip from every answer it stores (the Python recordings do). */
+const strippableHeaders = ["x-ms-request-id"];
+
+/**
+ * The strippable headers a recording carries on none of its answers: not recorded, so not
+ * compared (the Python SDK's recordings keep no `x-ms-request-id`; the JavaScript ones keep it).
+ * @param recording - the recording
+ * @returns the lower-case names
+ */
+export function headersNotRecorded(recording: Recording): Set<string> {
+  return new Set(
+    strippableHeaders.filter((name) =>
+      recording.entries.every((e) => headerOf(e.ResponseHeaders, name) === undefined),
+    ),
+  );
+}
+
 /** Whether an entry is the unauthenticated challenge request (answered 401 with a challenge). */
 export function isChallenge(entry: RecordedEntry): boolean {
   return (

@@ -1,5 +1,5 @@
 /**
- * `npm run conformance -- <recordings-folder> [--vault-only | --client-only] [--verbose] [--details]`
+ * `npm run conformance -- <recordings-folder>... [--vault-only | --client-only] [--verbose] [--details]`
  *
  * Replays real Key Vault recordings against a fresh local vault (the vault half) and serves them
  * to our client (the client half), prints one table per half, and exits non-zero when a
@@ -23,16 +23,21 @@ const acceptedFile = fileURLToPath(new URL("./acceptedDifferences.json", import.
 async function main(argv: string[]): Promise<number> {
   const flags = new Set(argv.filter((a) => a.startsWith("--")));
   const folders = argv.filter((a) => !a.startsWith("--"));
-  if (folders.length !== 1) {
+  if (folders.length === 0) {
     console.error(
-      "usage: npm run conformance -- <recordings-folder> [--vault-only | --client-only] [--verbose] [--details]",
+      "usage: npm run conformance -- <recordings-folder>... [--vault-only | --client-only] [--verbose] [--details]",
     );
     return 2;
   }
-  const recordings = await loadRecordings(folders[0]);
-  if (recordings.length === 0) {
-    console.error(`No recordings (*.json) under ${folders[0]}.`);
-    return 2;
+  // Each folder's recordings are named relative to that folder (the accepted file's names).
+  const recordings = [];
+  for (const folder of folders) {
+    const found = await loadRecordings(folder);
+    if (found.length === 0) {
+      console.error(`No recordings (*.json) under ${folder}.`);
+      return 2;
+    }
+    recordings.push(...found);
   }
   const accepted = new AcceptedList(await loadAccepted(acceptedFile));
   const vaultResults: RecordingResult[] = [];

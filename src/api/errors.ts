@@ -1,6 +1,10 @@
 import { RestError } from "@azure/core-rest-pipeline";
 import type { PipelineRequest, PipelineResponse } from "@azure/core-rest-pipeline";
+import { secretNameRule } from "../util/names.js";
 import type { KeyVaultErrorResponseWire, KeyVaultErrorWire } from "./wireTypes.js";
+
+/** How the service starts the message of a 400 for a name it refuses. */
+const invalidNameMessageStart = "The request URI contains an invalid name";
 
 /** Thrown by the wire mapping when a response body does not have the documented shape. */
 export class ResponseShapeError extends Error {
@@ -39,6 +43,10 @@ export function createServiceError(response: PipelineResponse): RestError {
   let message: string;
   if (typeof error?.message === "string" && error.message.length > 0) {
     message = error.message;
+    // The service names the name but not its rule; `details` keeps its message as it was.
+    if (status === 400 && message.startsWith(invalidNameMessageStart)) {
+      message = `${message}. ${secretNameRule}`;
+    }
   } else if (!response.bodyAsText) {
     message = `The service answered ${status} with an empty body.`;
   } else if (!isJson) {

@@ -10,6 +10,7 @@ import {
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
 import { logger } from "../log.js";
+import { passOnThrottlingHandOff } from "../util/throttlingHandOff.js";
 import type {
   DeletedSecret,
   KeyVaultSecret,
@@ -361,6 +362,7 @@ export class SecretsOperations {
     // createPipelineRequest (core-rest-pipeline 1.25) drops tracingOptions: without them the HTTP
     // span has no parent and no az.namespace.
     if (options.tracingOptions !== undefined) request.tracingOptions = options.tracingOptions;
+    passOnThrottlingHandOff(options, request);
     return request;
   }
 

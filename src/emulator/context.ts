@@ -2,13 +2,14 @@
  * What the listener and the route modules need from a running vault.
  */
 import type { LocalVaultFaultOptions } from "./options.js";
-import type { VaultAuth } from "./auth.js";
-import type { FaultInjector } from "./faults.js";
-import type { PageRoutes } from "./pageRoutes.js";
-import type { HostPolicy } from "./hosts.js";
-import type { WireRenderer } from "./render.js";
-import type { DurableStore } from "./durableStore.js";
-import type { StoreRecord } from "./storeTypes.js";
+import type { VaultAuth } from "./http/auth.js";
+import type { FaultInjector } from "./http/faults.js";
+import type { PageRoutes } from "./page/pageRoutes.js";
+import type { HostPolicy } from "./http/hosts.js";
+import type { WireRenderer } from "./wire/render.js";
+import type { DurableStore } from "./state/durableStore.js";
+import type { StoreRecord } from "./state/storeTypes.js";
+import type { VaultEvents } from "./events/vaultEvents.js";
 
 /** Everything the request listener needs from the vault. */
 export interface VaultServerContext {
@@ -25,8 +26,12 @@ export interface VaultServerContext {
   backupKey: Buffer;
   emptyPages: boolean;
   identityHeader: string;
-  /** Makes a record durable; undefined when the vault keeps no journal. */
-  persist: ((record: StoreRecord) => Promise<void>) | undefined;
+  /**
+   * Makes a record durable (at once without a journal), then hands it to the events.
+   */
+  persist: (record: StoreRecord) => Promise<void>;
+  /** The vault's events: subscriptions, deliveries, dead letters. */
+  events: VaultEvents;
   /** Test control: forget every secret; resolves once durable. */
   reset(): Promise<void>;
   /** Test control: shift the vault clock; resolves once durable. */

@@ -1,38 +1,47 @@
 /**
  * The local vault: a faithful, in-process emulator of the Key Vault secrets REST API for
- * development and tests (subpath export `keyvault-secrets/emulator`).
+ * development and tests, started with {@link startLocalVault} (the same vault the
+ * `keyvault-emulator` command runs). It answers as the service does (statuses, error codes,
+ * messages, bodies), issues tokens through its managed identity endpoint, and keeps its state in
+ * memory or in a directory.
+ *
+ * @packageDocumentation
+ * @module keyvault-secrets/emulator
  */
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
-import { VaultAuth } from "./auth.js";
-import { FaultInjector } from "./faults.js";
-import { DurableStore } from "./durableStore.js";
-import { HostPolicy } from "./hosts.js";
+import { VaultAuth } from "./http/auth.js";
+import { capConnections } from "./http/connectionCap.js";
+import { FaultInjector } from "./http/faults.js";
+import { DurableStore } from "./state/durableStore.js";
+import { HostPolicy } from "./http/hosts.js";
 import type { VaultServerContext } from "./context.js";
-import { createRequestListener } from "./listener.js";
+import { createRequestListener } from "./http/listener.js";
 import {
   checkLocalVaultOptions,
   type LocalVaultFaultOptions,
   type LocalVaultOptions,
 } from "./options.js";
-import { openJournal, type Journal, type JournalRecord } from "./persistence.js";
-import { WireRenderer } from "./render.js";
-import { readStateFile, writeStateFile } from "./stateFile.js";
-import { SecretStore } from "./store.js";
-import type { StoreRecord } from "./storeTypes.js";
-import { VaultClock, clockShiftProblem } from "./vaultClock.js";
-import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls.js";
-import { healthPath } from "./health.js";
-import { createPageRoutes, pagePath } from "./pageRoutes.js";
-import { createPageView } from "./pageView.js";
-import { RequestLog, recordRequests } from "./requestLog.js";
-import type { SeedVersion } from "./seed.js";
+import { openJournal, type Journal, type JournalRecord } from "./persistence/persistence.js";
+import { WireRenderer } from "./wire/render.js";
+import { readStateFile, writeStateFile } from "./persistence/stateFile.js";
+import { SecretStore } from "./state/store.js";
+import { VaultEvents } from "./events/vaultEvents.js";
+import type { StoreRecord } from "./state/storeTypes.js";
+import { VaultClock, clockShiftProblem } from "./state/vaultClock.js";
+import { reuseOrGenerateCertificate, type SavedCertificate } from "./tls/tls.js";
+import { healthPath } from "./routes/health.js";
+import { createPageRoutes, pagePath } from "./page/pageRoutes.js";
+import { createPageView } from "./page/pageView.js";
+import { RequestLog, recordRequests } from "./http/requestLog.js";
+import type { SeedVersion } from "./state/seed.js";
 
 export type { LocalVaultOptions, LocalVaultFaultOptions } from "./options.js";
-export type { LocalVaultSeed, LocalVaultSeedSecret } from "./seed.js";
+export type { LocalVaultEventOptions, LocalVaultEventSubscription } from "./events/eventOptions.js";
+export type { LocalVaultSeed, LocalVaultSeedSecret } from "./state/seed.js";
 
 /** A running local vault. */
 export interface LocalVault {
@@ -48,8 +57,9 @@ export interface LocalVault {
   caCertificate?: string;
   /**
    * Mints a link to the vault's page (secrets, versions, deleted secrets and a live log of the
-   * requests answered). Each link opens the page once, in one browser: it is exchanged for an
-   * HttpOnly, SameSite=Strict cookie.
+   * requests answered). Each link opens the page once, in one browser tab: it is exchanged for a
+   * session that needs both an HttpOnly, SameSite=Strict cookie and a key the tab keeps, and ends
+   * after 30 minutes without a request from the page.
    * @returns `{vaultUrl}/__local/page?token=...`
    * @example
    * ```ts
@@ -112,14 +122,22 @@ function isVaultKeys(value: unknown): value is VaultKeys {
  * @returns the running vault
  * @throws RangeError for options outside their range
  * @example
+ * The quick start (an ES module: top-level `await`):
  * ```ts
+ * import { SecretClient } from "keyvault-secrets";
+ * import { startLocalVault } from "keyvault-secrets/emulator";
+ *
+ * // A local vault on a free port; against Azure, see "Using a real vault" in the README.
  * const vault = await startLocalVault();
- * const token = await vault.credential.getToken("https://vault.azure.net/.default");
- * await fetch(`${vault.vaultUrl}/secrets/hello?api-version=7.6`, {
- *   method: "PUT",
- *   headers: { authorization: `Bearer ${token?.token}`, "content-type": "application/json" },
- *   body: JSON.stringify({ value: "world" }),
+ * const client = new SecretClient(vault.vaultUrl, vault.credential, {
+ *   allowInsecureConnection: true, // the local vault speaks http on localhost
+ *   disableChallengeResourceVerification: true, // its challenge names https://vault.azure.net
  * });
+ *
+ * await client.setSecret("db-password", "s3cr3t", { contentType: "text/plain" });
+ * const secret = await client.getSecret("db-password");
+ * console.log(secret.name, secret.properties.version, secret.value?.length);
+ *
  * await vault.close();
  * ```
  */
@@ -133,7 +151,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
   };
   // Checked before anything is opened: a bad seed fails the start without side effects.
   // Loaded only when asked for: a vault without a seed does not load the seed code.
-  const seeding = options.seed === undefined ? undefined : await import("./seed.js");
+  const seeding = options.seed === undefined ? undefined : await import("./state/seed.js");
   let seed: SeedVersion[] | undefined;
   if (typeof options.seed === "string") seed = seeding?.readSeedFile(options.seed);
   else if (options.seed !== undefined) seed = seeding?.checkSeed(options.seed, "The seed option");
@@ -178,7 +196,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     });
 
     const pending = new Set<Promise<void>>();
-    const persist =
+    const journalWrite =
       journal === undefined
         ? undefined
         : (record: StoreRecord): Promise<void> => {
@@ -190,10 +208,28 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
             write.then(forget, forget);
             return write;
           };
+    // Every change goes to the events once durable (they ignore what happens before start).
+    const persist = (record: StoreRecord): Promise<void> => {
+      const write = journalWrite?.(record);
+      if (write === undefined) {
+        events.recordDurable(record);
+        return Promise.resolve();
+      }
+      return write.then(() => events.recordDurable(record));
+    };
     const change = (record: StoreRecord): Promise<void> => {
       store.apply(record);
-      return persist?.(record) ?? Promise.resolve();
+      return persist(record);
     };
+    const track = (work: Promise<void>): void => {
+      // The synchronous test controls cannot report a journal failure; the next write will.
+      work.catch(() => undefined);
+    };
+    const events = new VaultEvents(
+      { ...checked.events, subscriptions: checked.eventSubscriptions },
+      store,
+      (notice) => track(change(notice)),
+    );
 
     if (seeding !== undefined && seed !== undefined) await seeding.loadSeed(store, seed, persist);
 
@@ -214,6 +250,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       emptyPages: checked.emptyPages,
       identityHeader,
       persist,
+      events,
       reset: () => change({ type: "reset" }),
       advanceClock: (ms: number) => {
         const problem = clockShiftProblem(ms, store.clock.offsetMs);
@@ -227,6 +264,8 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       view: createPageView(store, persist),
       log: requestLog,
       scheme: context.scheme,
+      nowMs: Date.now,
+      deadLetters: () => events.deadLetters(),
     });
     context.page = page;
     const handler = createRequestListener(context);
@@ -261,7 +300,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     recordRequests(server, requestLog, (path) => path === healthPath || path.startsWith(pagePath));
     server.keepAliveTimeout = checked.keepAliveTimeoutInMs;
     server.timeout = checked.requestTimeoutInMs;
-    server.maxConnections = checked.maxConnections;
+    capConnections(server, checked.maxConnections);
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -272,11 +311,11 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     });
     const port = (server.address() as AddressInfo).port;
     const vaultUrl = `${scheme}://${urlHost(host)}:${port}`;
-
-    const track = (work: Promise<void>): void => {
-      // The synchronous test controls cannot report a journal failure; the next write will.
-      work.catch(() => undefined);
-    };
+    // Events name the vault as its clients do: by its first extra name (a compose service) if any.
+    const [publicName] = checked.hostnames;
+    events.start(
+      publicName === undefined ? vaultUrl : `${scheme}://${urlHost(publicName)}:${port}`,
+    );
 
     let closing: Promise<void> | undefined;
     const vault: LocalVault = {
@@ -290,6 +329,7 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
       pageUrl: () => `${vaultUrl}${pagePath}?token=${page.mintAccessToken()}`,
       close: () => {
         closing ??= (async () => {
+          events.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeAllConnections();
           await closed;

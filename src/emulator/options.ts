@@ -3,9 +3,18 @@
  * and their validation (one place for both).
  */
 import { recoveryLevels } from "../api/wireTypes.js";
-import { normalizeHostname } from "./hosts.js";
+import { normalizeHostname } from "./http/hosts.js";
+import {
+  checkEventSubscriptions,
+  defaultNearExpiryInMs,
+  maxNearExpiryInMs,
+  vaultNamePattern,
+  type CheckedEventSubscription,
+  type LocalVaultEventOptions,
+  type LocalVaultEventSubscription,
+} from "./events/eventOptions.js";
 
-import type { LocalVaultSeed } from "./seed.js";
+import type { LocalVaultSeed } from "./state/seed.js";
 
 /** Faults the local vault can inject, all off by default. */
 export interface LocalVaultFaultOptions {
@@ -102,7 +111,9 @@ export interface LocalVaultOptions {
   emptyPages?: boolean;
   /**
    * Answer the first request after a token was accepted with one CAE claims challenge (401
-   * `insufficient_claims`), once per token.
+   * `insufficient_claims`), once per token. A token asked for with the claims (`vault.credential`)
+   * passes; the managed identity endpoint's next token carries the claims of the challenge it
+   * answers; the challenged token itself passes when sent again (a cached managed identity token).
    * @default false
    */
   claimsChallenge?: boolean;
@@ -144,7 +155,9 @@ export interface LocalVaultOptions {
    */
   keepAliveTimeoutInMs?: number;
   /**
-   * Most connections open at once; further ones are closed at once.
+   * Most connections open at once. At the cap a new connection takes the place of the
+   * connection idle longest (no request in flight); it is closed at once only when every
+   * connection has a request in flight.
    * @default 256
    */
   maxConnections?: number;
@@ -156,6 +169,16 @@ export interface LocalVaultOptions {
    * @default no seed
    */
   seed?: string | LocalVaultSeed;
+  /**
+   * Webhooks that receive the vault's events, as Event Grid's event subscriptions do:
+   * `SecretNewVersionCreated`, `SecretNearExpiry` and `SecretExpired`, in the service's shapes,
+   * never with a value. More can be added later, through the authenticated control route
+   * `POST /__local/events/subscriptions` only; at most 16 in all.
+   * @default none
+   */
+  eventSubscriptions?: LocalVaultEventSubscription[];
+  /** When events happen and how they are delivered. */
+  events?: LocalVaultEventOptions;
 }
 
 /** Options after validation, with every default filled in. */
@@ -180,6 +203,8 @@ export interface CheckedLocalVaultOptions {
   requestTimeoutInMs: number;
   keepAliveTimeoutInMs: number;
   maxConnections: number;
+  eventSubscriptions: CheckedEventSubscription[];
+  events: Required<LocalVaultEventOptions>;
 }
 
 /** Default of `headersTimeoutInMs`. */
@@ -197,7 +222,7 @@ export const defaultRestoreConflictAfterPurgeInMs = 5_000;
  * How an option is named in messages: `recoverableDays` (or `faults.errorRate`) for the API,
  * `--recoverable-days` for the command line.
  */
-export type OptionLabel = (option: string, group?: "faults") => string;
+export type OptionLabel = (option: string, group?: "faults" | "events") => string;
 
 /** Options named as the API spells them. */
 const apiLabel: OptionLabel = (option, group) =>
@@ -342,6 +367,61 @@ export function checkLocalVaultOptions(
       1,
       1_000_000,
     ),
+    eventSubscriptions: checkEventSubscriptions(
+      options.eventSubscriptions,
+      label("eventSubscriptions"),
+    ),
+    events: checkEventTiming(options.events ?? {}, (option) => label(option, "events")),
+  };
+}
+
+/**
+ * Checks the timing of events and deliveries.
+ * @param events - the `events` option
+ * @param label - how an option is named in messages
+ * @returns every setting, with its default
+ */
+function checkEventTiming(
+  events: LocalVaultEventOptions,
+  label: (option: string) => string,
+): Required<LocalVaultEventOptions> {
+  if (typeof events !== "object" || events === null || Array.isArray(events)) {
+    throw new TypeError("events must be an object.");
+  }
+  const { nearExpiryInMs, retryDelayScale, maxDeliveryAttempts, vaultName } = events;
+  const named: OptionLabel = (option) => label(option);
+  if (retryDelayScale !== undefined) {
+    if (typeof retryDelayScale !== "number" || Number.isNaN(retryDelayScale)) {
+      throw new TypeError(
+        `${label("retryDelayScale")} must be a number, got ${String(retryDelayScale)}.`,
+      );
+    }
+    if (!(retryDelayScale > 0 && retryDelayScale <= 1)) {
+      throw new RangeError(
+        `${label("retryDelayScale")} must be above 0 and at most 1, got ${retryDelayScale}.`,
+      );
+    }
+  }
+  if (
+    vaultName !== undefined &&
+    (typeof vaultName !== "string" || !vaultNamePattern.test(vaultName))
+  ) {
+    throw new RangeError(
+      `${label("vaultName")} must be 3 to 24 letters, digits and dashes, starting with a letter.`,
+    );
+  }
+  return {
+    nearExpiryInMs: integerIn(
+      named,
+      "nearExpiryInMs",
+      nearExpiryInMs,
+      defaultNearExpiryInMs,
+      0,
+      maxNearExpiryInMs,
+    ),
+    retryDelayScale: retryDelayScale ?? 1,
+    maxDeliveryAttempts: integerIn(named, "maxDeliveryAttempts", maxDeliveryAttempts, 30, 1, 30),
+    vaultName: vaultName ?? "localvault",
   };
 }
 

@@ -13,23 +13,27 @@ import {
   checkSettings,
   flagFromEnvironment,
   loadEnvironmentUntilInterrupted,
+  loadSummary,
   loadWarnings,
   parseNames,
   parseTag,
   preloadVariables,
   type InjectSettings,
+  type SettingNames,
 } from "./loadEnvironment.js";
 import { referenceVaultsVariable } from "./referenceSyntax.js";
 import { maskMarker, minimumMaskedLength, SecretMasker } from "./secretMasker.js";
+import { closestMatch, parseArgsErrorMessage } from "../util/suggestion.js";
 
 const usage = `Usage: keyvault-secrets run [options] -- command [args...]
 
 Loads secrets from Azure Key Vault (or the local vault) into the environment of a command, then
 starts it. Values in the environment written as App Service Key Vault references,
 @Microsoft.KeyVault(SecretUri=...) or @Microsoft.KeyVault(VaultName=...;SecretName=...), are
-resolved too. Nothing is started when a secret or reference cannot be read, or on SIGINT or
-SIGTERM during the load. Secrets that are expired or not yet valid are left out, and named (never
-their values) in a warning on stderr.
+resolved too. Nothing is started when a secret or reference cannot be read, when no secret of the
+vault matches the filters (unless --allow-empty), or on SIGINT or SIGTERM during the load. Secrets
+that are expired or not yet valid are left out, and named (never their values) in a warning on
+stderr. One line on stderr says how many secrets were loaded ("loaded 2 secrets from URL").
 
 Options:
   --vault URL             the vault (default: $KEYVAULT_URI); without one, only references are resolved
@@ -42,21 +46,35 @@ Options:
   --allow-missing         start even when a secret of --names is missing or disabled in the
                           vault (it is named in a warning); by default nothing is started
                           (also $KEYVAULT_SECRETS_ALLOW_MISSING=true)
+  --allow-empty           start even when no secret of the vault matches --prefix, --tag or
+                          --names; by default nothing is started (also
+                          $KEYVAULT_SECRETS_ALLOW_EMPTY=true)
+  --verbose               name the secrets loaded and the references resolved (never their
+                          values), not only count them (also $KEYVAULT_SECRETS_VERBOSE=true)
   --mask                  replace every loaded value in the command's stdout and stderr with
-                          ${maskMarker} (values under ${minimumMaskedLength} characters are
-                          listed in a warning, not masked; the output becomes a pipe, not a TTY)
+                          ${maskMarker}, also each line of a multi-line value and
+                          the value escaped in JSON or util.inspect output or percent-encoded
+                          (not base64, hex or other transformations); values under
+                          ${minimumMaskedLength} characters are listed in a warning, not masked; the
+                          output becomes a pipe, not a TTY
   --reference-vault NAME=URL
                           read references to vault NAME (or vault URL) from URL, e.g. the local
                           vault (repeatable; also $${referenceVaultsVariable}="name=url,...")
   -h, --help              show this help
 
 Secret names become variable names as SecretCache.toEnv maps them: upper case, "-" to "_"
-(db-password -> DB_PASSWORD, Database--Password -> DATABASE__PASSWORD).
+(db-password -> DB_PASSWORD, Database--Password -> DATABASE__PASSWORD). A secret's name never
+chooses a variable that runs code or redirects connections (NODE_OPTIONS, BASH_ENV, LD_PRELOAD,
+PATH, HTTPS_PROXY, KEYVAULT_*, ...) unless the secret is listed in --names: such variables are
+left out and named, with the reason, on stderr. A value holding a NUL character stops the load.
 
 Sign-in: DefaultAzureCredential from @azure/identity (npm install @azure/identity): Azure CLI,
 environment, workload or managed identity. A vault on this machine (the local vault, e.g.
-http://127.0.0.1:8443) is used only with IDENTITY_ENDPOINT and IDENTITY_HEADER of a local identity
-endpoint, as keyvault-emulator prints them; its http and challenge settings are then automatic.
+http://127.0.0.1:8443) is used only when IDENTITY_ENDPOINT is that vault's own identity endpoint
+(with IDENTITY_HEADER), as keyvault-emulator prints them; its token then comes from there only,
+and its http and challenge settings are automatic.
+
+True/false variables take 1/0, true/false, yes/no or on/off, in any case.
 
 Exit status: the command's (or its signal); 1 when loading failed, 2 for usage errors, 126/127
 when the command cannot be run.
@@ -87,6 +105,32 @@ interface RunCommand {
   args: string[];
 }
 
+/** The flags of `run`. */
+const runFlags = {
+  vault: { type: "string" },
+  prefix: { type: "string" },
+  names: { type: "string", multiple: true },
+  tag: { type: "string" },
+  "env-prefix": { type: "string" },
+  "strip-prefix": { type: "boolean" },
+  override: { type: "boolean" },
+  "allow-missing": { type: "boolean" },
+  "allow-empty": { type: "boolean" },
+  verbose: { type: "boolean" },
+  mask: { type: "boolean" },
+  "reference-vault": { type: "string", multiple: true },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** How `run`'s settings are spelled in messages. */
+const runSettingNames: SettingNames = {
+  prefix: "--prefix",
+  stripPrefix: "--strip-prefix",
+  names: "--names",
+  tag: "--tag",
+  allowEmpty: `pass --allow-empty (or set ${preloadVariables.allowEmpty}=true)`,
+};
+
 function parseRun(argv: string[]): RunCommand | "help" {
   const separator = argv.indexOf("--");
   const optionArgs = separator < 0 ? argv : argv.slice(0, separator);
@@ -97,22 +141,11 @@ function parseRun(argv: string[]): RunCommand | "help" {
       args: optionArgs,
       allowPositionals: true,
       strict: true,
-      options: {
-        vault: { type: "string" },
-        prefix: { type: "string" },
-        names: { type: "string", multiple: true },
-        tag: { type: "string" },
-        "env-prefix": { type: "string" },
-        "strip-prefix": { type: "boolean" },
-        override: { type: "boolean" },
-        "allow-missing": { type: "boolean" },
-        mask: { type: "boolean" },
-        "reference-vault": { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
+      options: runFlags,
     }));
   } catch (error) {
-    throw new InjectError(`${(error as Error).message}\nSee keyvault-secrets run --help.`, 2);
+    const message = parseArgsErrorMessage(error, Object.keys(runFlags));
+    throw new InjectError(`${message}\nSee keyvault-secrets run --help.`, 2);
   }
   if (values.help) return "help";
   if (positionals.length > 0 || separator < 0 || separator === argv.length - 1) {
@@ -138,12 +171,17 @@ function parseRun(argv: string[]): RunCommand | "help" {
       allowMissing:
         values["allow-missing"] === true ||
         flagFromEnvironment(process.env, preloadVariables.allowMissing),
+      allowEmpty:
+        values["allow-empty"] === true ||
+        flagFromEnvironment(process.env, preloadVariables.allowEmpty),
+      verbose:
+        values.verbose === true || flagFromEnvironment(process.env, preloadVariables.verbose),
       referenceVaults: {
         text: referenceVaults,
         source: `--reference-vault or ${referenceVaultsVariable}`,
       },
     },
-    { prefix: "--prefix", stripPrefix: "--strip-prefix" },
+    runSettingNames,
   );
   return {
     settings,
@@ -176,6 +214,8 @@ async function run(argv: string[]): Promise<void> {
     throw asInjectError(error, 1);
   }
   for (const line of loadWarnings(result)) process.stderr.write(`keyvault-secrets: ${line}\n`);
+  const summary = loadSummary(result, settings);
+  if (summary !== undefined) process.stderr.write(`keyvault-secrets: ${summary}\n`);
   const env = { ...process.env, ...result.variables };
   let masked: SecretMasker[] = [];
   if (mask) {
@@ -202,10 +242,15 @@ async function startChild(
   env: NodeJS.ProcessEnv,
   maskers: SecretMasker[],
 ): Promise<void> {
-  const child: ChildProcess = spawn(command, args, {
-    env,
-    stdio: maskers.length > 0 ? ["inherit", "pipe", "pipe"] : "inherit",
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, {
+      env,
+      stdio: maskers.length > 0 ? ["inherit", "pipe", "pipe"] : "inherit",
+    });
+  } catch (error) {
+    throw cannotStart(command, error as NodeJS.ErrnoException);
+  }
   const forward = (signal: NodeJS.Signals): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
@@ -226,13 +271,7 @@ async function startChild(
     },
   ).catch((error: NodeJS.ErrnoException) => {
     for (const s of forwardedSignals) process.off(s, forward);
-    if (error.code === "ENOENT") {
-      throw new InjectError(`${command}: command not found.`, 127);
-    }
-    if (error.code === "EACCES") {
-      throw new InjectError(`${command}: permission denied (not executable).`, 126);
-    }
-    throw new InjectError(`${command} could not be started: ${error.message}`, 126);
+    throw cannotStart(command, error);
   });
   await Promise.all(flushed);
   for (const s of forwardedSignals) process.off(s, forward);
@@ -242,6 +281,18 @@ async function startChild(
     process.exit(128 + (constants.signals[signal] ?? 0));
   }
   process.exit(code ?? 1);
+}
+
+/**
+ * Why the command could not be started. Node's own message is left out: for a bad environment
+ * it quotes the value.
+ */
+function cannotStart(command: string, error: NodeJS.ErrnoException): InjectError {
+  if (error.code === "ENOENT") return new InjectError(`${command}: command not found.`, 127);
+  if (error.code === "EACCES") {
+    return new InjectError(`${command}: permission denied (not executable).`, 126);
+  }
+  return new InjectError(`${command} could not be started (${error.code ?? error.name}).`, 126);
 }
 
 /**
@@ -257,7 +308,12 @@ export async function runCli(argv: string[]): Promise<void> {
     return;
   }
   if (subcommand !== "run") {
-    throw new InjectError(`Unknown command "${subcommand}". See keyvault-secrets --help.`, 2);
+    const suggestion =
+      closestMatch(subcommand, ["run"]) === undefined ? "" : " (did you mean run?)";
+    throw new InjectError(
+      `Unknown command "${subcommand}"${suggestion}. See keyvault-secrets --help.`,
+      2,
+    );
   }
   await run(rest);
 }

@@ -1,10 +1,10 @@
 /**
  * How `keyvault-secrets run` and the preload reach a vault: `DefaultAzureCredential` from the
- * optional peer dependency `@azure/identity`, and the client options a loopback vault (the local
- * vault) needs, granted only when the token also comes from a loopback endpoint.
+ * optional peer dependency `@azure/identity`, and the client options and credential a loopback
+ * vault (the local vault) needs, granted only when the token comes from that vault itself.
  */
 import type { TokenCredential } from "@azure/core-auth";
-import type { SecretClientOptions } from "../index.js";
+import type { SecretClientOptions } from "../models.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 
 /** An error of the command or the preload that is reported as its message alone. */
@@ -23,12 +23,31 @@ export class InjectError extends Error {
   }
 }
 
+/** The credentials a load signs in with, one per kind of vault. */
+export interface Credentials {
+  /** For vaults in Azure: `DefaultAzureCredential`. */
+  azure: TokenCredential;
+  /**
+   * For the local vault: a token from `IDENTITY_ENDPOINT` only (the vault's own endpoint), never
+   * from Azure CLI or a service principal of the environment, whose real token the vault (or a
+   * process squatting its port) would receive.
+   */
+  localVault: TokenCredential;
+}
+
+/** A vault's credential and client options. */
+export interface VaultConnection {
+  credential: TokenCredential;
+  clientOptions: SecretClientOptions;
+}
+
 /**
- * Creates `DefaultAzureCredential` from `@azure/identity`, an optional peer dependency.
- * @returns the credential
+ * Creates the credentials from `@azure/identity`, an optional peer dependency:
+ * `DefaultAzureCredential` and `ManagedIdentityCredential`.
+ * @returns the credentials
  * @throws InjectError telling how to install `@azure/identity` when it is missing
  */
-export async function defaultCredential(): Promise<TokenCredential> {
+export async function defaultCredentials(): Promise<Credentials> {
   let identity: typeof import("@azure/identity");
   try {
     identity = await import("@azure/identity");
@@ -44,20 +63,50 @@ export async function defaultCredential(): Promise<TokenCredential> {
     }
     throw error;
   }
-  return new identity.DefaultAzureCredential();
+  return {
+    azure: new identity.DefaultAzureCredential(),
+    // It reads IDENTITY_ENDPOINT and IDENTITY_HEADER from process.env: the environment that
+    // clientOptionsFor checks in run and in both preloads.
+    localVault: new identity.ManagedIdentityCredential(),
+  };
+}
+
+/**
+ * How to reach a vault: see {@link clientOptionsFor}; a local vault signs in with the credential
+ * of its own identity endpoint, any other vault with `DefaultAzureCredential`.
+ * @param vaultUrl - the vault URL
+ * @param env - the environment (for `IDENTITY_ENDPOINT`)
+ * @param credentials - the credentials
+ * @returns the credential and client options
+ * @throws what {@link clientOptionsFor} throws
+ */
+export function connectionFor(
+  vaultUrl: string,
+  env: Record<string, string | undefined>,
+  credentials: Credentials,
+): VaultConnection {
+  const clientOptions = clientOptionsFor(vaultUrl, env);
+  // clientOptionsFor has checked the URL, and that a loopback vault serves IDENTITY_ENDPOINT.
+  const isLocalVault = isLoopbackHost(new URL(vaultUrl).hostname);
+  return {
+    credential: isLocalVault ? credentials.localVault : credentials.azure,
+    clientOptions,
+  };
 }
 
 /**
  * The client options for a vault. A loopback vault (the local vault) gets
  * `disableChallengeResourceVerification` (its challenge names https://vault.azure.net) and, over
- * http, `allowInsecureConnection`, but only when `IDENTITY_ENDPOINT` is a loopback URL too: then
- * the token comes from the local vault's own identity endpoint, and no Azure token is ever sent to
- * a process on this machine.
+ * http, `allowInsecureConnection`, but only when `IDENTITY_ENDPOINT` is on the vault's own origin
+ * (the local vault serves `/__local/identity/token`): then the token comes from the vault itself.
+ * A loopback `IDENTITY_ENDPOINT` elsewhere is no proof: App Service on Windows and Container Apps
+ * set one for the platform's identity, whose real token, for whatever resource a process
+ * squatting the vault's port names in its challenge, must never be sent there.
  * @param vaultUrl - the vault URL
  * @param env - the environment (for `IDENTITY_ENDPOINT`)
  * @returns the options
- * @throws InjectError for a loopback vault without a loopback `IDENTITY_ENDPOINT`, or a URL that is
- *   not a vault URL
+ * @throws InjectError for a loopback vault whose origin does not serve `IDENTITY_ENDPOINT`, or a
+ *   URL that is not a vault URL
  */
 export function clientOptionsFor(
   vaultUrl: string,
@@ -74,13 +123,13 @@ export function clientOptionsFor(
   }
   if (!isLoopbackHost(url.hostname)) return {};
   const identityEndpoint = env["IDENTITY_ENDPOINT"];
-  const identityIsLocal =
+  const identityIsTheVault =
     identityEndpoint !== undefined &&
     URL.canParse(identityEndpoint) &&
-    isLoopbackHost(new URL(identityEndpoint).hostname);
-  if (!identityIsLocal || !env["IDENTITY_HEADER"]) {
+    new URL(identityEndpoint).origin === url.origin;
+  if (!identityIsTheVault || !env["IDENTITY_HEADER"]) {
     throw new InjectError(
-      `The vault ${url.origin} is on this machine (a local vault), but IDENTITY_ENDPOINT and IDENTITY_HEADER do not name a local identity endpoint, so a real Azure token could be sent to it. Set both as keyvault-emulator prints them (IDENTITY_ENDPOINT=${url.origin}/__local/identity/token).`,
+      `The vault ${url.origin} is on this machine (a local vault), but IDENTITY_ENDPOINT and IDENTITY_HEADER do not name that vault's own identity endpoint, so a real token could be sent to whatever listens there. Set both as keyvault-emulator prints them: IDENTITY_ENDPOINT=${url.origin}/__local/identity/token and its IDENTITY_HEADER.`,
     );
   }
   return {

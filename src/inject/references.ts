@@ -6,13 +6,13 @@
 import { AbortError } from "@azure/abort-controller";
 import type { AbortSignalLike } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
-import {
-  SecretCache,
-  SecretCacheError,
-  SecretClient,
-  type SecretCacheClient,
-  type SecretClientOptions,
-} from "../index.js";
+import type { VaultConnection } from "./connection.js";
+import { isLoopbackHost } from "../loopbackHost.js";
+import type { SecretClientOptions } from "../models.js";
+import { SecretCacheError } from "../secretCache/errors.js";
+import type { SecretCacheClient } from "../secretCache/options.js";
+import { SecretCache } from "../secretCache/secretCache.js";
+import { SecretClient } from "../secretClient.js";
 import {
   checkVaultUrls,
   describeReference,
@@ -28,11 +28,20 @@ import {
  * Options of {@link resolveReferences}.
  */
 export interface ResolveReferencesOptions {
-  /** The credential for every vault the references name, e.g. `DefaultAzureCredential`. */
+  /**
+   * The credential for every vault the references name, e.g. `DefaultAzureCredential`. For the
+   * local vault, one whose token comes from that vault: `ManagedIdentityCredential` with
+   * `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` as `keyvault-emulator` prints them (or a local
+   * vault's `credential` in tests). `DefaultAzureCredential` falls back to Azure CLI and the like
+   * when that endpoint does not answer, and with the local vault's options their real token would
+   * go to whatever listens on the vault's port.
+   */
   credential: TokenCredential;
   /**
-   * Options of the `SecretClient` created for each vault. For the local vault over plain HTTP:
-   * `{ allowInsecureConnection: true, disableChallengeResourceVerification: true }`.
+   * Options of the `SecretClient` created for each vault. A vault on this machine (the local
+   * vault) needs `{ allowInsecureConnection: true, disableChallengeResourceVerification: true }`
+   * (`allowInsecureConnection` over http only): without them its references fail before any
+   * request, with a message naming both.
    * @default the client's defaults
    */
   clientOptions?: SecretClientOptions;
@@ -109,7 +118,8 @@ export class KeyVaultReferenceError extends Error {
  * @returns The resolved variables only (name to secret value); variables that are not references
  *   are not included.
  * @throws KeyVaultReferenceError naming each variable whose reference is malformed (with the
- *   expected syntax) or could not be resolved, and why. TypeError for bad options. AbortError
+ *   expected syntax) or could not be resolved, and why; a value holding a NUL character (which no
+ *   environment variable can carry) is refused by name, never quoted. TypeError for bad options. AbortError
  *   when `abortSignal` aborts.
  * @example
  * ```ts
@@ -150,9 +160,39 @@ export async function resolveReferences(
   return resolveParsedReferences(
     findReferences(env),
     vaultUrls,
-    credential,
-    () => clientOptions,
+    (vaultUrl) => ({ credential, clientOptions: checkLocalVaultOptions(vaultUrl, clientOptions) }),
     options.abortSignal,
+  );
+}
+
+/**
+ * Checks that the client options fit a vault on this machine (the local vault), whose challenge
+ * names https://vault.azure.net: they must turn off the challenge's resource check and, over
+ * http, allow it. They are not turned on here for the caller: its credential may hand a real token
+ * to whatever listens on that port (see {@link ResolveReferencesOptions.credential}).
+ * @param vaultUrl - the vault the references go to
+ * @param clientOptions - the caller's client options
+ * @returns the options, unchanged
+ * @throws Error naming every option the vault needs and where each goes
+ */
+function checkLocalVaultOptions(
+  vaultUrl: string,
+  clientOptions: SecretClientOptions,
+): SecretClientOptions {
+  const url = new URL(vaultUrl);
+  if (!isLoopbackHost(url.hostname)) return clientOptions;
+  const http = url.protocol === "http:";
+  if (
+    clientOptions.disableChallengeResourceVerification === true &&
+    (!http || clientOptions.allowInsecureConnection === true)
+  ) {
+    return clientOptions;
+  }
+  const needed = http
+    ? "{ allowInsecureConnection: true, disableChallengeResourceVerification: true }"
+    : "{ disableChallengeResourceVerification: true } (and its CA in tlsOptions.ca when its certificate is keyvault-emulator's)";
+  throw new Error(
+    `it is on this machine (a local vault), so resolveReferences' options need clientOptions: ${needed}, and a credential whose token comes from that vault: new ManagedIdentityCredential() from @azure/identity with IDENTITY_ENDPOINT=${url.origin}/__local/identity/token and IDENTITY_HEADER set as keyvault-emulator prints them (in tests, the local vault's credential). keyvault-secrets run and the preload keyvault-secrets/env do this themselves.`,
   );
 }
 
@@ -181,8 +221,8 @@ export function findReferences(env: Record<string, string | undefined>): KeyVaul
  * Resolves parsed references, one `SecretCache` per vault.
  * @param references - the references
  * @param vaultUrls - normalised mapping (see {@link parseReferenceVaults})
- * @param credential - the credential
- * @param clientOptionsFor - the client options for a vault URL (may throw to refuse the vault)
+ * @param connectionFor - the credential and client options for a vault URL (may throw to refuse
+ *   the vault)
  * @param abortSignal - cancels the resolution
  * @returns variable name to value
  * @throws KeyVaultReferenceError naming each reference that failed
@@ -191,8 +231,7 @@ export function findReferences(env: Record<string, string | undefined>): KeyVaul
 export async function resolveParsedReferences(
   references: KeyVaultReference[],
   vaultUrls: Map<string, string>,
-  credential: TokenCredential,
-  clientOptionsFor: (vaultUrl: string) => SecretClientOptions,
+  connectionFor: (vaultUrl: string) => VaultConnection,
   abortSignal?: AbortSignalLike,
 ): Promise<Record<string, string>> {
   const failures: KeyVaultReferenceFailure[] = [];
@@ -222,7 +261,8 @@ export async function resolveParsedReferences(
       [...byVault].map(async ([vaultUrl, group]) => {
         let client: SecretClient;
         try {
-          client = new SecretClient(vaultUrl, credential, clientOptionsFor(vaultUrl));
+          const { credential, clientOptions } = connectionFor(vaultUrl);
+          client = new SecretClient(vaultUrl, credential, clientOptions);
         } catch (error) {
           for (const { reference } of group) {
             failures.push({
@@ -252,7 +292,15 @@ export async function resolveParsedReferences(
         await Promise.all(
           group.map(async ({ reference, key }) => {
             try {
-              resolved[reference.variableName] = await cache.getOrFetch(key);
+              const value = await cache.getOrFetch(key);
+              if (value.includes("\0")) {
+                failures.push({
+                  variableName: reference.variableName,
+                  reason: `${describeReference(reference, vaultUrl)} holds a NUL character, which an environment variable cannot carry`,
+                });
+              } else {
+                resolved[reference.variableName] = value;
+              }
             } catch (error) {
               failures.push({
                 variableName: reference.variableName,

@@ -9,6 +9,7 @@ import { logger } from "../log.js";
 import { isLoopbackHost } from "../loopbackHost.js";
 import { isTransientStatus } from "../util/retry.js";
 import { type ChallengeState, getCachedChallenge, setCachedChallenge } from "./challengeCache.js";
+import { withLocalVaultCredentialHint } from "./localVaultCredentialHint.js";
 import { type BearerChallenge, decodeClaims, parseBearerChallenge } from "./wwwAuthenticate.js";
 
 /**
@@ -106,7 +107,7 @@ export function challengeAuthenticationPolicy(
   // decided once, here; it is thrown on the first such request.
   const refusal = transportRefusal(vaultOriginUrl);
   const verifyResource = options.disableChallengeResourceVerification !== true;
-  const getAccessToken = createTokenCache(credential);
+  const getAccessToken = createTokenCache(credential, vaultOriginUrl);
   // The last cached challenge this policy verified: the check depends only on the challenge and
   // the vault host, so each cached entry is verified once, not on every request.
   let verifiedState: ChallengeState | undefined;
@@ -295,8 +296,9 @@ export function challengeAuthenticationPolicy(
 }
 
 // A token cache for one policy instance: reuses a valid token, refreshes it early, and shares one
-// in-flight getToken call between concurrent requests.
-function createTokenCache(credential: TokenCredential): GetAccessToken {
+// in-flight getToken call between concurrent requests. A credential's failure to sign in to a
+// vault on this machine gets the hint of how to point it at the local vault.
+function createTokenCache(credential: TokenCredential, vaultOrigin: URL): GetAccessToken {
   let cached: { key: string; token: AccessToken } | undefined;
   let pending: { key: string; promise: Promise<AccessToken> } | undefined;
 
@@ -317,7 +319,12 @@ function createTokenCache(credential: TokenCredential): GetAccessToken {
     if (claims !== undefined) {
       getTokenOptions.claims = claims;
     }
-    const token = await credential.getToken(state.scope, getTokenOptions);
+    let token: AccessToken | null;
+    try {
+      token = await credential.getToken(state.scope, getTokenOptions);
+    } catch (error) {
+      throw withLocalVaultCredentialHint(error, vaultOrigin);
+    }
     if (token === null || token === undefined || typeof token.token !== "string" || !token.token) {
       throw new Error(
         `The credential returned no access token for scope "${state.scope}". Check that it can sign in and has access to the vault's tenant.`,
@@ -422,7 +429,9 @@ function tenantFromAuthority(authority: string | undefined): string | undefined 
 
 /**
  * The `code` of the error thrown when the challenge's resource does not match the vault host (the
- * token is not requested). Stable: callers may test for it.
+ * token is not requested). Not exported: callers test for the string itself, which is documented
+ * (and so stable) on `SecretClientOptions.disableChallengeResourceVerification` and in the README's
+ * troubleshooting.
  *
  * @internal
  */

@@ -1,6 +1,8 @@
 /**
- * Secret names to environment-variable keys, with collisions reported rather than resolved.
+ * Secret names to environment-variable keys, with collisions reported rather than resolved and
+ * dangerous variables (dangerousVariables.ts) refused unless the secret was named explicitly.
  */
+import { dangerousVariableReason } from "./dangerousVariables.js";
 
 /** Options of {@link SecretCache.toEnv}. */
 export interface ToEnvOptions {
@@ -34,6 +36,27 @@ export interface ApplyToProcessEnvResult {
   applied: string[];
   /** Keys left alone because they were already set and `override` was not true. */
   skipped: string[];
+  /**
+   * Keys a secret may not choose by its name (e.g. `NODE_OPTIONS`, `LD_PRELOAD`, `PATH`), left
+   * alone; a secret named in the cache's `names` option may set them.
+   */
+  refused: EnvironmentKeyRefusal[];
+}
+
+/**
+ * A variable that a secret's name would have chosen but may not: one that makes a loader, shell,
+ * runtime or tool run code, chooses which program runs, whom TLS trusts or where tokens go (e.g.
+ * `NODE_OPTIONS`, `BASH_ENV`, `LD_PRELOAD`, `PATH`, `HTTPS_PROXY`). Whoever can write a secret
+ * could otherwise run code in the app and in every process it starts. Such a variable is set only
+ * from a secret named in the cache's `names` option.
+ */
+export interface EnvironmentKeyRefusal {
+  /** The environment key (after `prefix`). */
+  key: string;
+  /** The secret whose name mapped to it. */
+  secretName: string;
+  /** Why it may not be set from a secret, in words. */
+  reason: string;
 }
 
 /** Two or more secrets that map to one environment key. */
@@ -97,12 +120,19 @@ export function toEnvironmentKey(secretName: string): string {
   return secretName.toUpperCase().replace(/-/g, "_");
 }
 
+/** Environment variables mapped from secrets, and those refused. */
+export interface MappedEnvironment {
+  variables: Record<string, string>;
+  refused: EnvironmentKeyRefusal[];
+}
+
 /**
- * Maps secrets to environment keys and checks the result.
+ * Maps secrets to environment keys and checks the result. A key that a secret may not choose (see
+ * dangerousVariables.ts) is refused unless the secret was named explicitly.
  * @param entries - secret names and values, in a stable order
  * @param options - prefix and transform
- * @param caseInsensitiveKeys - compare keys ignoring case (Windows environments do)
- * @returns the key-value pairs
+ * @param isNamedExplicitly - whether the user named this secret (the cache's `names` option)
+ * @returns the key-value pairs, and the refused keys
  * @throws TypeError for bad options or a transform returning a key that cannot be one;
  *   EnvironmentKeyCollisionError when two names map to one key
  * @internal
@@ -110,8 +140,8 @@ export function toEnvironmentKey(secretName: string): string {
 export function mapToEnvironment(
   entries: Array<{ name: string; value: string }>,
   options: ToEnvOptions,
-  caseInsensitiveKeys: boolean,
-): Record<string, string> {
+  isNamedExplicitly: (secretName: string) => boolean,
+): MappedEnvironment {
   checkToEnvOptions(options);
   const prefix = options.prefix ?? "";
   const transform = options.transform ?? toEnvironmentKey;
@@ -130,7 +160,8 @@ export function mapToEnvironment(
         `The environment key for secret "${name}" is ${key === "" ? "empty" : `"${key.replace(/\0/g, "\\0")}"`}; keys must be non-empty and contain no "=" or NUL.`,
       );
     }
-    const identity = caseInsensitiveKeys ? key.toUpperCase() : key;
+    // Windows environments ignore case: two keys that differ only in case are one variable there.
+    const identity = process.platform === "win32" ? key.toUpperCase() : key;
     const existing = byKey.get(identity);
     if (existing === undefined) byKey.set(identity, { key, names: [name], value });
     else existing.names.push(name);
@@ -139,9 +170,14 @@ export function mapToEnvironment(
     .filter((entry) => entry.names.length > 1)
     .map((entry) => ({ key: entry.key, secretNames: [...entry.names].sort() }));
   if (collisions.length > 0) throw new EnvironmentKeyCollisionError(collisions);
-  const result: Record<string, string> = {};
-  for (const { key, value } of byKey.values()) result[key] = value;
-  return result;
+  const mapped: MappedEnvironment = { variables: {}, refused: [] };
+  for (const { key, names, value } of byKey.values()) {
+    const secretName = names[0]!;
+    const reason = dangerousVariableReason(key);
+    if (reason === undefined || isNamedExplicitly(secretName)) mapped.variables[key] = value;
+    else mapped.refused.push({ key, secretName, reason });
+  }
+  return mapped;
 }
 
 function checkToEnvOptions(options: unknown): asserts options is ToEnvOptions {

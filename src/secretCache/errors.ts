@@ -1,4 +1,5 @@
 import { isRestError } from "@azure/core-rest-pipeline";
+import type { ReadOutcome } from "./changes.js";
 import { getRetryAfterInMs } from "../util/retry.js";
 
 /** One secret a {@link SecretCache} could not read, and why. */
@@ -75,20 +76,30 @@ export class StillThrottledError extends Error {
   }
 }
 
-/** A secret deleted (404) or disabled (403 SecretDisabled / Forbidden on get) after listing. */
-export function isGone(error: unknown): boolean {
-  if (!isRestError(error)) return false;
-  if (error.statusCode === 404) return true;
+/**
+ * Why a read found a secret gone: `"deleted"` for a 404, `"disabled"` for 403 `SecretDisabled`
+ * (Forbidden on get of a disabled secret); undefined for any other error.
+ */
+export function goneReason(error: unknown): "deleted" | "disabled" | undefined {
+  if (!isRestError(error)) return undefined;
+  if (error.statusCode === 404) return "deleted";
   // innerError is 4.x's (and our) deserialized name; innererror the wire's, for other clients.
   type Inner = { code?: string } | undefined;
   const details = error.details as
     { error?: { innerError?: Inner; innererror?: Inner } } | undefined;
   const inner = (details?.error?.innerError ?? details?.error?.innererror)?.code;
-  return error.statusCode === 403 && inner === "SecretDisabled";
+  return error.statusCode === 403 && inner === "SecretDisabled" ? "disabled" : undefined;
 }
 
-/** One failure in words (status, service code, message); never a value. */
+/**
+ * One failure in words (status, service code, message); never a value. Without a final period:
+ * messages put it inside a sentence of their own.
+ */
 export function describeError(error: unknown): string {
+  return withoutFinalPeriod(describeErrorAsIs(error));
+}
+
+function describeErrorAsIs(error: unknown): string {
   if (error instanceof StillThrottledError) return error.message;
   if (isRestError(error)) {
     const status = error.statusCode === undefined ? "no response" : String(error.statusCode);
@@ -97,6 +108,10 @@ export function describeError(error: unknown): string {
   }
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+function withoutFinalPeriod(text: string): string {
+  return text.endsWith(".") && !text.endsWith("..") ? text.slice(0, -1) : text;
 }
 
 /** The failures of a load or refresh for an error message: the first ten named, the rest counted. */
@@ -108,4 +123,37 @@ export function describeFailures(failures: SecretCacheFailure[], attempted: numb
   const more =
     failures.length > failuresInMessage ? ` and ${failures.length - failuresInMessage} more` : "";
   return `${failures.length} of ${attempted} secrets: ${named}${more}`;
+}
+
+/** Why `getOrFetch` cannot give a secret that a read found absent or excluded. */
+export function fetchRefusal(
+  secretName: string,
+  outcome: Extract<ReadOutcome, { kind: "removed" }>,
+): SecretCacheError {
+  const prefix = `SecretCache.getOrFetch("${secretName}")`;
+  switch (outcome.reason) {
+    case "deleted":
+    case "disabled": {
+      const reason = describeError(outcome.error);
+      return new SecretCacheError(`${prefix} failed: ${reason}.`, [
+        { secretName, reason, error: outcome.error },
+      ]);
+    }
+    case "filteredOut":
+      return new SecretCacheError(
+        `${prefix}: the secret is excluded by the cache's tag filter or filter function.`,
+        [],
+      );
+    case "expired":
+    case "notYetValid": {
+      const when =
+        outcome.reason === "expired"
+          ? `expired on ${outcome.date!.toISOString()}`
+          : `not valid before ${outcome.date!.toISOString()}`;
+      return new SecretCacheError(
+        `${prefix}: the secret is ${when}; set includeOutsideValidityPeriod to read it anyway.`,
+        [],
+      );
+    }
+  }
 }

@@ -6,10 +6,11 @@ import { maxTimerDelayInMs } from "../util/limits.js";
 import { checkSecretName } from "../util/names.js";
 
 /**
- * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient`. A
- * `SecretClient` of this package is one, and so is one of Microsoft's 4.x secrets client (whose
- * pages carry no continuation token: the cache reads every page either way); a test can pass a
- * fake.
+ * What a {@link SecretCache} needs of a client: the two read methods of `SecretClient` (and its
+ * `vaultUrl`, for `handleEvent`). A `SecretClient` of this package is one, and so is one of
+ * Microsoft's 4.x secrets client (whose pages carry no continuation token: the cache reads every
+ * page either way, and which retries a 429 on its own before the cache's shared backoff sees it:
+ * see {@link SecretCache}); a test can pass a fake.
  */
 export interface SecretCacheClient {
   /**
@@ -31,6 +32,11 @@ export interface SecretCacheClient {
     secretName: string,
     options?: { abortSignal?: AbortSignalLike },
   ): Promise<KeyVaultSecret>;
+  /**
+   * The vault's URL, as `SecretClient` has it: `handleEvent` acts only on events whose secret
+   * identifier names this host (and port). A client without it cannot take events.
+   */
+  readonly vaultUrl?: string;
 }
 
 /** Keeps only secrets that carry a tag, optionally with a given value. */
@@ -121,12 +127,55 @@ export interface SecretCacheOptions {
    * @default no background refresh
    */
   refreshIntervalInMs?: number;
+  /**
+   * Refresh intervals of single secrets, by name (names compare case-insensitively), beside or
+   * instead of `refreshIntervalInMs`: each named secret is read again this often (one request, no
+   * listing), starting once `load()` succeeded (or, without a load, once it was first read). Each
+   * interval must be at least `minRefreshIntervalInMs`, and each name must pass the `names` and
+   * `prefix` filters.
+   * @default none
+   * @example
+   * ```ts
+   * const cache = new SecretCache(client, {
+   *   refreshIntervalInMs: 15 * 60_000, // everything every 15 minutes
+   *   refreshIntervalsInMs: { "db-password": 60_000 }, // the password every minute
+   * });
+   * ```
+   */
+  refreshIntervalsInMs?: Record<string, number>;
+  /**
+   * The least time between two reads of one secret by name (`refreshNow(names)`, `getOrFetch`,
+   * the per-secret intervals), and between two `refreshNow()` of every secret: a call that comes
+   * sooner waits until it has passed, then reads (callers that come meanwhile share that read).
+   * It keeps a loop of "the database said 401, read the password again" from flooding the vault.
+   * 0 turns it off.
+   * @default 1000
+   * @example
+   * ```ts
+   * const cache = new SecretCache(client, { minRefreshIntervalInMs: 5_000 });
+   * ```
+   */
+  minRefreshIntervalInMs?: number;
+  /**
+   * How a refresh that could read some secrets but not all of them ends. By default (false) it
+   * is all or nothing: it changes nothing, the cache keeps every last good value, and the refresh
+   * fails naming each secret it could not read and why. True applies what could be read (the
+   * earlier default) and still fails naming the others, whose last good values are kept.
+   * A listing that fails changes nothing either way.
+   * @default false (all or nothing)
+   * @example
+   * ```ts
+   * const cache = new SecretCache(client, { applyPartialRefresh: true });
+   * ```
+   */
+  applyPartialRefresh?: boolean;
 }
 const defaults = {
   concurrency: 32,
   maxAttempts: 5,
   throttleDelayInMs: 1000,
   maxThrottleDelayInMs: 2_000,
+  minRefreshIntervalInMs: 1000,
 };
 
 /** The settings of a {@link SecretCache}: its options checked, with the defaults applied. */
@@ -142,6 +191,10 @@ export interface SecretCacheSettings {
   throttleDelayInMs: number;
   maxThrottleDelayInMs: number;
   refreshIntervalInMs: number | undefined;
+  /** The `refreshIntervalsInMs` option: key -> the name as given and its interval. */
+  secretIntervals: Map<string, { secretName: string; intervalInMs: number }>;
+  minRefreshIntervalInMs: number;
+  applyPartialRefresh: boolean;
 }
 
 /**
@@ -226,21 +279,25 @@ export function resolveSecretCacheOptions(
       `options.maxThrottleDelayInMs (${maxThrottleDelayInMs}) must not be less than throttleDelayInMs (${throttleDelayInMs}).`,
     );
   }
-  let refreshIntervalInMs: number | undefined;
-  if (options.refreshIntervalInMs !== undefined) {
-    const interval = options.refreshIntervalInMs;
-    if (
-      typeof interval !== "number" ||
-      !Number.isFinite(interval) ||
-      interval <= 0 ||
-      interval > maxTimerDelayInMs
-    ) {
-      throw new RangeError(
-        `options.refreshIntervalInMs must be a number of milliseconds above 0 and at most ${maxTimerDelayInMs}, got ${String(interval)}.`,
-      );
-    }
-    refreshIntervalInMs = interval;
+  const refreshIntervalInMs =
+    options.refreshIntervalInMs === undefined
+      ? undefined
+      : intervalOption(options.refreshIntervalInMs, "options.refreshIntervalInMs");
+  const minRefreshIntervalInMs = durationOption(
+    options.minRefreshIntervalInMs,
+    "minRefreshIntervalInMs",
+    defaults.minRefreshIntervalInMs,
+  );
+  if (minRefreshIntervalInMs > maxTimerDelayInMs) {
+    throw new RangeError(
+      `options.minRefreshIntervalInMs must be at most ${maxTimerDelayInMs}, got ${minRefreshIntervalInMs}.`,
+    );
   }
+  const secretIntervals = secretIntervalsOption(
+    options.refreshIntervalsInMs,
+    minRefreshIntervalInMs,
+    filter,
+  );
   return {
     client,
     filter,
@@ -252,7 +309,63 @@ export function resolveSecretCacheOptions(
     throttleDelayInMs,
     maxThrottleDelayInMs,
     refreshIntervalInMs,
+    secretIntervals,
+    minRefreshIntervalInMs,
+    applyPartialRefresh: booleanOption(options.applyPartialRefresh, "applyPartialRefresh"),
   };
+}
+
+/** Checks a refresh interval: above 0 and within what a timer can wait. */
+function intervalOption(value: unknown, label: string): number {
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    value > maxTimerDelayInMs
+  ) {
+    throw new RangeError(
+      `${label} must be a number of milliseconds above 0 and at most ${maxTimerDelayInMs}, got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
+/** Checks `refreshIntervalsInMs`: names the filters keep, once each, intervals in range. */
+function secretIntervalsOption(
+  value: unknown,
+  minRefreshIntervalInMs: number,
+  filter: SecretFilter,
+): Map<string, { secretName: string; intervalInMs: number }> {
+  const intervals = new Map<string, { secretName: string; intervalInMs: number }>();
+  if (value === undefined) return intervals;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      'options.refreshIntervalsInMs must be an object of secret names to milliseconds, e.g. { "db-password": 60000 }.',
+    );
+  }
+  for (const [secretName, intervalInMs] of Object.entries(value)) {
+    const label = `options.refreshIntervalsInMs["${secretName}"]`;
+    const key = checkSecretKey(secretName, `a name of options.refreshIntervalsInMs`);
+    const interval = intervalOption(intervalInMs, label);
+    if (interval < minRefreshIntervalInMs) {
+      throw new RangeError(
+        `${label} (${interval}) must not be less than minRefreshIntervalInMs (${minRefreshIntervalInMs}); raise it or lower minRefreshIntervalInMs.`,
+      );
+    }
+    const twin = intervals.get(key);
+    if (twin !== undefined) {
+      throw new RangeError(
+        `options.refreshIntervalsInMs names one secret twice ("${twin.secretName}" and "${secretName}"; names compare case-insensitively): keep one.`,
+      );
+    }
+    if (!filter.matchesName(key)) {
+      throw new RangeError(
+        `${label}: the cache's names or prefix filter excludes "${secretName}"; add it to names (or fix the prefix), or remove its interval.`,
+      );
+    }
+    intervals.set(key, { secretName, intervalInMs: interval });
+  }
+  return intervals;
 }
 
 /** The filters of a {@link SecretCache}: which secrets it keeps. */
@@ -339,4 +452,23 @@ function durationOption(value: unknown, name: string, fallback: number): number 
     );
   }
   return value;
+}
+
+/**
+ * Checks the `names` of `refreshNow`.
+ * @returns key -> the name as given, once per key
+ * @throws TypeError when it is not an array of secret names
+ */
+export function checkNames(names: unknown, method: string): Map<string, string> {
+  if (!Array.isArray(names)) {
+    throw new TypeError(
+      `SecretCache.${method}(names): names must be an array of secret names (or omitted for every secret), got ${typeof names}.`,
+    );
+  }
+  const keys = new Map<string, string>();
+  for (const name of names) {
+    const key = checkSecretKey(name, `SecretCache.${method}(names): each name`);
+    if (!keys.has(key)) keys.set(key, name as string);
+  }
+  return keys;
 }

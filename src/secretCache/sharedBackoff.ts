@@ -183,6 +183,8 @@ export interface SharedBackoffAttempts {
   signal: AbortSignal;
   /** What the request reads, for the log line of a throttled attempt (never a value). */
   subject: string;
+  /** Sees each 429 before the pause it begins. */
+  onThrottled?: (error: unknown) => void;
 }
 
 /**
@@ -197,7 +199,7 @@ export async function withSharedBackoff<T>(
   attempts: SharedBackoffAttempts,
   request: () => Promise<T>,
 ): Promise<T> {
-  const { maxAttempts, signal, subject } = attempts;
+  const { maxAttempts, signal, subject, onThrottled } = attempts;
   for (let attempt = 1; ; attempt++) {
     const probe = await backoff.wait(signal);
     const startedAt = backoff.requestStarted();
@@ -207,6 +209,7 @@ export async function withSharedBackoff<T>(
       return result;
     } catch (error) {
       if (!isThrottled(error) || signal.aborted) throw error;
+      onThrottled?.(error);
       if (attempt >= maxAttempts) throw new StillThrottledError(attempt, error);
       const waitMs = backoff.throttled(error, startedAt);
       logger.warning(

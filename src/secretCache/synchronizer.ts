@@ -1,73 +1,57 @@
 import { setMaxListeners } from "node:events";
+import { performance } from "node:perf_hooks";
 import { AbortError, type AbortSignalLike } from "@azure/abort-controller";
 import { logger } from "../log.js";
 import type { KeyVaultSecret, SecretProperties } from "../models.js";
 import type { ContinuablePage } from "../paging.js";
-import { handOffThrottling } from "../policies/keyVaultRetryPolicy.js";
+import {
+  throttlingHandOffKey,
+  wasHandedOff,
+  type ThrottlingHandOff,
+} from "../util/throttlingHandOff.js";
+import type {
+  CachedSecret,
+  ReadOutcome,
+  RemovalReason,
+  SecretCacheSkippedSecret,
+} from "./changes.js";
 import {
   describeError,
-  isGone,
+  goneReason,
   listingFailureName,
   SecretCacheError,
   type SecretCacheFailure,
 } from "./errors.js";
 import { keyOf, validityOf, type SecretCacheClient, type SecretFilter } from "./options.js";
-import { type SharedBackoff, withSharedBackoff } from "./sharedBackoff.js";
+import {
+  type SharedBackoff,
+  type SharedBackoffAttempts,
+  withSharedBackoff,
+} from "./sharedBackoff.js";
 import { WorkQueue } from "./workQueue.js";
 
-/**
- * A secret fetched less than this long after its last update may get another version within the
- * same whole second of `updatedOn`, which the list could not tell apart; it is fetched again on
- * the next refresh. The margin covers clock skew between the vault and this machine.
- */
-const unsettledWindowInMs = 3000;
-
-/** A secret a load or refresh left out because of its dates. Never a value. */
-export interface SecretCacheSkippedSecret {
-  /** The secret's name, as the vault spells it. */
-  secretName: string;
-  /** `"expired"`: its `expiresOn` has passed. `"notYetValid"`: its `notBefore` is to come. */
-  reason: "expired" | "notYetValid";
-  /** The date that decided it: `expiresOn` when expired, `notBefore` when not yet valid. */
-  date: Date;
-}
-
-/** The names of the secrets one refresh changed. Sorted; never values. */
-export interface SecretCacheChange {
-  /** Secrets new in the cache. */
-  added: string[];
-  /** Secrets whose latest version changed (rotated). */
-  updated: string[];
-  /** Secrets gone from the cache: deleted, disabled, expired, or no longer passing the filters. */
-  removed: string[];
-  /**
-   * Secrets left out because `expiresOn` has passed or `notBefore` is to come (unless
-   * `includeOutsideValidityPeriod`), sorted by name. A cached secret that expired is also in
-   * `removed`.
-   */
-  skipped: SecretCacheSkippedSecret[];
-}
-
-/** A secret as the cache holds it. */
-export interface CachedSecret {
-  name: string;
-  value: string;
-  version: string | undefined;
-  updatedOnMs: number | undefined;
-  /** Whether a version created later could show in the list with the same `updatedOn`. */
-  unsettled: boolean;
-}
+/** Said once per cache when a 429 of a load or refresh came from a client that retries 429s itself. */
+export const throttlingNotHandedOffWarning =
+  "SecretCache: a throttled request (429) came back from a client that does not take the cache's " +
+  "throttling hand-off (not this package's SecretClient; Microsoft's @azure/keyvault-secrets 4.x " +
+  "client is one). Such a client may retry a 429 on its own first (4.x honours Retry-After, up to " +
+  "3 times), each worker alone, before the cache's shared backoff pauses them all. Give the cache " +
+  "this package's SecretClient for one pause from the first 429.";
 
 /** What one pass over the vault found. */
 export interface SyncResult {
+  /** When the pass began (`performance.now()`). */
+  startedAtMs: number;
   /** Keys of the listed secrets that pass the filters. */
   listed: Set<string>;
-  /** Secrets read, by key. */
-  fetched: Map<string, KeyVaultSecret>;
-  /** Keys of secrets listed but deleted or disabled before their fetch. */
-  vanished: Set<string>;
+  /** Secrets read, by key, with when each request was sent. */
+  fetched: Map<string, { secret: KeyVaultSecret; readStartedAtMs: number }>;
+  /** Secrets listed but deleted or disabled before their fetch: key -> which. */
+  vanished: Map<string, "deleted" | "disabled">;
   /** Secrets listed disabled that the name filters keep: key -> name as the vault spells it. */
   disabled: Map<string, string>;
+  /** Keys of enabled secrets that the name filters keep and the tag or `filter` reject. */
+  filteredOut: Set<string>;
   /** Secrets left out because of their dates. */
   skipped: SecretCacheSkippedSecret[];
   /** Secrets that could not be read. */
@@ -75,6 +59,9 @@ export interface SyncResult {
   /** How many fetches were started. */
   attempted: number;
 }
+
+/** The options each request of a load or refresh is sent with. */
+type SyncRequestOptions = { abortSignal: AbortSignal } & ThrottlingHandOff;
 
 /** What a {@link Synchronizer} works with. */
 export interface SynchronizerContext {
@@ -94,6 +81,9 @@ export interface SynchronizerContext {
  * shared backoff, the secrets a load or refresh calls for.
  */
 export class Synchronizer {
+  /** Whether the warning that the client does not take the throttling hand-off was given. */
+  private handOffWarned = false;
+
   constructor(private readonly context: SynchronizerContext) {}
 
   /**
@@ -119,15 +109,21 @@ export class Synchronizer {
     closeSignal.addEventListener("abort", onClose, { once: true });
     abortSignal?.addEventListener("abort", onAbort);
     const signal = controller.signal;
-    // Every worker's 429 comes straight here, to the one shared backoff (see sharedBackoff.ts).
-    handOffThrottling(signal);
+    // Every worker's 429 comes straight here, to the one shared backoff (see sharedBackoff.ts):
+    // the requests ask the client not to retry 429s on its own (util/throttlingHandOff.ts).
+    const requestOptions: SyncRequestOptions = {
+      abortSignal: signal,
+      [throttlingHandOffKey]: true,
+    };
     // Each worker's request and wait listen to the signal: not a leak, so no warning below that.
     setMaxListeners(4 * concurrency + 10, signal);
     const result: SyncResult = {
+      startedAtMs: performance.now(),
       listed: new Set(),
       fetched: new Map(),
-      vanished: new Set(),
+      vanished: new Map(),
       disabled: new Map(),
+      filteredOut: new Set(),
       skipped: [],
       failures: [],
       attempted: 0,
@@ -136,13 +132,18 @@ export class Synchronizer {
     const worker = async (): Promise<void> => {
       for (let name = await queue.take(); name !== undefined; name = await queue.take()) {
         const key = keyOf(name);
+        const readStartedAtMs = performance.now();
         try {
-          result.fetched.set(key, await this.fetch(name, signal));
+          result.fetched.set(key, {
+            secret: await this.fetch(name, requestOptions),
+            readStartedAtMs,
+          });
         } catch (error) {
           if (signal.aborted) return;
-          if (isGone(error)) {
-            logger.info(`SecretCache: "${name}" was deleted or disabled after it was listed.`);
-            result.vanished.add(key);
+          const gone = goneReason(error);
+          if (gone !== undefined) {
+            logger.info(`SecretCache: "${name}" was ${gone} after it was listed.`);
+            result.vanished.set(key, gone);
           } else {
             result.failures.push({ secretName: name, reason: describeError(error), error });
           }
@@ -152,7 +153,7 @@ export class Synchronizer {
     const workers = Array.from({ length: concurrency }, worker);
     let listError: unknown;
     try {
-      for await (const properties of this.listMatching(signal, result)) {
+      for await (const properties of this.listMatching(requestOptions, result)) {
         const key = keyOf(properties.name);
         result.listed.add(key);
         const cached = snapshot.get(key);
@@ -188,65 +189,78 @@ export class Synchronizer {
   }
 
   /**
-   * Gets a secret; a 429 pauses every worker, then tries again. Under a sync's signal the client
-   * hands 429s back at once (handOffThrottling), so the shared backoff sees each of them.
-   * @param signal - ends the waits and the request
+   * Gets a secret; a 429 pauses every worker, then tries again. The requests of a load or refresh
+   * ask the client to hand 429s back at once, so the shared backoff sees each of them.
+   * @param requestOptions - the signal that ends the waits and the request, and the hand-off ask
    */
-  fetch(name: string, signal: AbortSignal): Promise<KeyVaultSecret> {
-    const { backoff, client, maxAttempts } = this.context;
-    return withSharedBackoff(backoff, { maxAttempts, signal, subject: `"${name}"` }, () =>
-      client.getSecret(name, { abortSignal: signal }),
+  fetch(name: string, requestOptions: SyncRequestOptions): Promise<KeyVaultSecret> {
+    const { backoff, client } = this.context;
+    return withSharedBackoff(backoff, this.attempts(requestOptions, `"${name}"`), () =>
+      // A copy per request, as a client may write to the options it is given.
+      client.getSecret(name, { ...requestOptions }),
     );
   }
 
+  /** How {@link withSharedBackoff} retries a request sent with `requestOptions`. */
+  private attempts(requestOptions: SyncRequestOptions, subject: string): SharedBackoffAttempts {
+    return {
+      maxAttempts: this.context.maxAttempts,
+      signal: requestOptions.abortSignal,
+      subject,
+      onThrottled: requestOptions[throttlingHandOffKey] === true ? this.checkHandOff : undefined,
+    };
+  }
+
   /**
-   * Gets one secret for `getOrFetch`, checked against the filters.
-   * @param secretName - the secret's name
-   * @throws SecretCacheError when it cannot be read or the filters exclude it; Error when the
-   *   cache was closed
+   * Sees each 429 of a request that asked for the throttling hand-off. A client that did not take
+   * it (not this package's SecretClient: Microsoft's 4.x one, a wrapper that drops the option, a
+   * fake) may have retried the 429 on its own before giving it back; said once per cache.
    */
-  async fetchOne(secretName: string, key: string): Promise<KeyVaultSecret> {
-    const { closeSignal, filter } = this.context;
-    if (!filter.matchesName(key)) {
-      throw new SecretCacheError(
-        `SecretCache.getOrFetch("${secretName}"): the secret is excluded by the cache's names or prefix filter.`,
-        [],
-      );
-    }
+  private readonly checkHandOff = (error: unknown): void => {
+    if (this.handOffWarned || wasHandedOff(error)) return;
+    this.handOffWarned = true;
+    logger.warning(throttlingNotHandedOffWarning);
+  };
+
+  /**
+   * Reads one secret by name (for `getOrFetch`, `refreshNow` and the per-secret timers), under the
+   * shared backoff, and judges it by the filters and its dates. Never rejects for the vault's
+   * answer: a failure is an outcome.
+   * @param secretName - the secret's name
+   * @throws Error when the cache was closed
+   */
+  async readOne(secretName: string): Promise<ReadOutcome> {
+    const { closeSignal, filter, includeOutsideValidityPeriod } = this.context;
+    const readStartedAtMs = performance.now();
     let secret: KeyVaultSecret;
     try {
-      secret = await this.fetch(secretName, closeSignal);
+      // Not part of a load or refresh: the client retries a 429 first, as for any caller.
+      secret = await this.fetch(secretName, { abortSignal: closeSignal });
     } catch (error) {
       if (closeSignal.aborted) {
-        throw new Error(`The SecretCache was closed while it was fetching "${secretName}".`, {
+        throw new Error(`The SecretCache was closed while it was reading "${secretName}".`, {
           cause: error,
         });
       }
-      const reason = describeError(error);
-      throw new SecretCacheError(`SecretCache.getOrFetch("${secretName}") failed: ${reason}.`, [
-        { secretName, reason, error },
-      ]);
+      const gone = goneReason(error);
+      if (gone !== undefined) {
+        return { kind: "removed", secretName, reason: gone, readStartedAtMs, error };
+      }
+      const failure = { secretName, reason: describeError(error), error };
+      return { kind: "failed", failure, readStartedAtMs };
     }
-    if (!filter.matches(secret.properties)) {
-      throw new SecretCacheError(
-        `SecretCache.getOrFetch("${secretName}"): the secret is excluded by the cache's tag filter or filter function.`,
-        [],
-      );
-    }
-    const validity = this.context.includeOutsideValidityPeriod
+    const removed = { kind: "removed" as const, secretName: secret.name, readStartedAtMs };
+    if (!filter.matches(secret.properties)) return { ...removed, reason: "filteredOut" };
+    const validity = includeOutsideValidityPeriod
       ? undefined
       : validityOf(secret.properties, Date.now());
-    if (validity !== undefined) {
-      const reason =
-        validity === "expired"
-          ? `expired on ${secret.properties.expiresOn!.toISOString()}`
-          : `not valid before ${secret.properties.notBefore!.toISOString()}`;
-      throw new SecretCacheError(
-        `SecretCache.getOrFetch("${secretName}"): the secret is ${reason}; set includeOutsideValidityPeriod to read it anyway.`,
-        [],
-      );
+    if (validity === "expired") {
+      return { ...removed, reason: validity, date: secret.properties.expiresOn! };
     }
-    return secret;
+    if (validity === "notYetValid") {
+      return { ...removed, reason: validity, date: secret.properties.notBefore! };
+    }
+    return { kind: "read", secret, readStartedAtMs };
   }
 
   /**
@@ -257,16 +271,16 @@ export class Synchronizer {
    * skipping the secrets already listed.
    */
   private async *listMatching(
-    signal: AbortSignal,
+    requestOptions: SyncRequestOptions,
     result: SyncResult,
   ): AsyncGenerator<SecretProperties> {
-    const { backoff, client, filter, maxAttempts, includeOutsideValidityPeriod } = this.context;
+    const { backoff, client, filter, includeOutsideValidityPeriod } = this.context;
     const seen = new Set<string>();
     let continuationToken: string | undefined;
     let pages: AsyncIterator<ContinuablePage<SecretProperties>> | undefined;
     const nextPage = async (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
       pages ??= client
-        .listPropertiesOfSecrets({ abortSignal: signal })
+        .listPropertiesOfSecrets({ ...requestOptions })
         .byPage(continuationToken === undefined ? {} : { continuationToken });
       try {
         return await pages.next();
@@ -277,11 +291,7 @@ export class Synchronizer {
       }
     };
     const requestPage = (): Promise<IteratorResult<ContinuablePage<SecretProperties>>> => {
-      const page = withSharedBackoff(
-        backoff,
-        { maxAttempts, signal, subject: "listing" },
-        nextPage,
-      );
+      const page = withSharedBackoff(backoff, this.attempts(requestOptions, "listing"), nextPage);
       // Awaited below; until then a failure must not count as unhandled.
       page.catch(() => undefined);
       return page;
@@ -304,8 +314,9 @@ export class Synchronizer {
         if (seen.has(key)) continue;
         seen.add(key);
         if (!filter.matches(properties)) {
-          if (properties.enabled === false && filter.matchesName(key)) {
-            result.disabled.set(key, properties.name);
+          if (filter.matchesName(key)) {
+            if (properties.enabled === false) result.disabled.set(key, properties.name);
+            else result.filteredOut.add(key);
           }
           continue;
         }
@@ -324,60 +335,46 @@ export class Synchronizer {
   }
 }
 
-/** The cache entry of a secret just read. */
-export function toEntry(secret: KeyVaultSecret): CachedSecret {
-  const updatedOnMs = secret.properties.updatedOn?.getTime();
-  return {
-    name: secret.name,
-    value: secret.value ?? "",
-    version: secret.properties.version,
-    updatedOnMs,
-    unsettled: updatedOnMs === undefined || Date.now() < updatedOnMs + unsettledWindowInMs,
-  };
-}
-
 /**
- * Applies what a refresh read to the cache's entries and says what changed: a secret counts as
- * updated only when its version or value changed, and a cached secret no longer listed (or gone
- * since the listing) is removed.
- * @param entries - the cache's entries, updated in place
+ * What a refresh found for each secret it read or that left the cache: the secrets fetched, and
+ * each cached one (of `snapshot`) that is gone, with the reason.
  * @param snapshot - the entries as they were when the refresh began
  * @param result - what the refresh read
- * @returns the names added, updated and removed, sorted
+ * @returns outcomes by key (none for a failed fetch: its failure is in `result.failures`)
  */
-export function applyChanges(
-  entries: Map<string, CachedSecret>,
+export function syncOutcomes(
   snapshot: Map<string, CachedSecret>,
   result: SyncResult,
-): SecretCacheChange {
-  const change: SecretCacheChange = {
-    added: [],
-    updated: [],
-    removed: [],
-    skipped: result.skipped,
-  };
-  for (const [key, secret] of result.fetched) {
-    const previous = entries.get(key);
-    const entry = toEntry(secret);
-    entries.set(key, entry);
-    if (previous === undefined) change.added.push(entry.name);
-    else if (previous.version !== entry.version || previous.value !== entry.value) {
-      change.updated.push(entry.name);
-    }
+): Map<string, ReadOutcome> {
+  const outcomes = new Map<string, ReadOutcome>();
+  for (const [key, { secret, readStartedAtMs }] of result.fetched) {
+    outcomes.set(key, { kind: "read", secret, readStartedAtMs });
   }
+  const skipped = new Map(result.skipped.map((s) => [keyOf(s.secretName), s.reason]));
   for (const [key, entry] of snapshot) {
-    if ((!result.listed.has(key) || result.vanished.has(key)) && entries.delete(key)) {
-      change.removed.push(entry.name);
-    }
+    const vanished = result.vanished.get(key);
+    if (result.listed.has(key) && vanished === undefined) continue;
+    const reason: RemovalReason =
+      vanished ??
+      skipped.get(key) ??
+      (result.disabled.has(key)
+        ? "disabled"
+        : result.filteredOut.has(key)
+          ? "filteredOut"
+          : "deleted");
+    outcomes.set(key, {
+      kind: "removed",
+      secretName: entry.name,
+      reason,
+      readStartedAtMs: result.startedAtMs,
+    });
   }
-  change.added.sort();
-  change.updated.sort();
-  change.removed.sort();
-  return change;
+  return outcomes;
 }
 
 /** Whether a listed secret may differ from the cached one, so that it must be fetched again. */
 function hasChanged(cached: CachedSecret, listed: SecretProperties): boolean {
+  if (cached.invalidated) return true;
   if (listed.version !== undefined) return listed.version !== cached.version;
   return cached.unsettled || listed.updatedOn?.getTime() !== cached.updatedOnMs;
 }

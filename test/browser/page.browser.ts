@@ -4,12 +4,19 @@
  * shows nothing (and obeys nothing) without its link.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
 import { SecretClient } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import {
+  localClient,
+  refusedExp,
+  startVaultWithRefusedDates,
+} from "../integration/integrationTestKit.js";
 import { launchChromium, type Browser } from "./chromium.js";
 
 const seedFile = path.resolve("samples/localVaultSeed.json");
@@ -41,6 +48,7 @@ describe("browser: the local vault's page", function () {
   it("opens from the printed link and lists the seeded secrets, values hidden", async () => {
     await page.goto(vault.pageUrl());
     assert.equal(new URL(page.url()).search, "", "the token is gone from the address bar");
+    assert.equal(new URL(page.url()).hash, "", "so is the session key");
     await page.locator('#secrets tr.secret[data-name="db-password"]').waitFor();
     const names = await page.locator("#secrets tr.secret td.name").allTextContents();
     assert.deepEqual(
@@ -110,6 +118,78 @@ describe("browser: the local vault's page", function () {
     assert.ok(!paths.some((p) => p.startsWith("/__local/page")), "its own requests are not listed");
   });
 
+  it("keeps its session over a reload: the key stays in the tab", async () => {
+    await page.reload();
+    await page.locator('#secrets tr.secret[data-name="api-key"]').waitFor();
+    await page.locator("#status", { hasText: "live" }).waitFor();
+  });
+
+  /** Waits until the page lists `name`, or says its session ended; asserts the first. */
+  const shown = async (tab: Page, name: string): Promise<void> => {
+    const row = tab.locator(`#secrets tr.secret[data-name="${name}"]`);
+    await row.or(tab.locator("#status.down")).first().waitFor();
+    assert.equal(await row.count(), 1, `${name}: ${await tab.locator("#status").textContent()}`);
+  };
+
+  it("keeps two vaults' pages working side by side in one browser", async () => {
+    const second = await startLocalVault({ delayMs: 0 });
+    try {
+      const other = await browser.context.newPage();
+      await other.goto(second.pageUrl());
+      await other.locator("#status", { hasText: "live" }).waitFor();
+      // Each page still follows its own vault (a page whose session ended says so at once).
+      await client.setSecret("in-the-first", "1");
+      await localClient(second).setSecret("in-the-second", "2");
+      await shown(page, "in-the-first");
+      await shown(other, "in-the-second");
+      await other.close();
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("shows a stored date the vault now refuses as invalid, and keeps working", async () => {
+    const directory = mkdtempSync(path.join(os.tmpdir(), "kv-page-old-"));
+    // This vault's journal, from an older vault, holds an exp that no JavaScript date holds.
+    const old = await startVaultWithRefusedDates(directory, { "far-future": refusedExp });
+    try {
+      const other = await browser.context.newPage();
+      await other.goto(old.pageUrl());
+      await shown(other, "far-future");
+      const row = other.locator('#secrets tr.secret[data-name="far-future"]');
+      assert.match((await row.locator("td").nth(4).textContent()) ?? "", /^invalid date/);
+      await localClient(old).setSecret("added-later", "v");
+      await shown(other, "added-later");
+      await other.close();
+    } finally {
+      await old.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it("shows the events it gave up delivering beside the requests", async () => {
+    // Nothing listens on port 1: the handshake fails, and the event goes to the dead letters.
+    const events = await startLocalVault({
+      eventSubscriptions: [{ endpoint: "http://127.0.0.1:1/hook?code=hidden-key" }],
+      events: { maxDeliveryAttempts: 1 },
+    });
+    try {
+      const other = await browser.context.newPage();
+      await other.goto(events.pageUrl());
+      await localClient(events).setSecret("undelivered", "never-shown-value");
+      const row = other.locator("#dead-letters tr.dead-letter");
+      await row.waitFor();
+      const text = (await row.textContent()) ?? "";
+      assert.match(text, /local-1 http:\/\/127\.0\.0\.1:1\/hook/);
+      assert.match(text, /SecretNewVersionCreated.*undelivered.*SubscriptionValidationFailed/);
+      assert.ok(!text.includes("hidden-key") && !text.includes("never-shown-value"));
+      assert.equal(await other.locator("#no-dead-letters").isHidden(), true);
+      await other.close();
+    } finally {
+      await events.close();
+    }
+  });
+
   it("shows nothing without the link, nor with a link already used", async () => {
     const stranger = await launchChromium();
     try {
@@ -136,6 +216,40 @@ describe("browser: the local vault's page", function () {
       assert.equal(state, 401);
     } finally {
       await stranger.close();
+    }
+  });
+
+  it("gives a server on another port of the host its cookie, which opens nothing there", async () => {
+    // Cookies ignore ports: the browser sends the page's cookie to any server on 127.0.0.1.
+    let captured = "";
+    const collector: Server = createServer((req, res) => {
+      captured = req.headers.cookie ?? captured;
+      res.writeHead(200, { "content-type": "text/plain" }).end("thanks");
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (collector.address() as AddressInfo).port;
+      const hostile = await browser.context.newPage();
+      await hostile.goto(`http://127.0.0.1:${port}/__local/page`);
+      await hostile.close();
+      assert.match(captured, /kv-page/, "the browser handed the cookie over");
+
+      // A script replays it with everything a browser would send from the page's own origin.
+      const headers = { cookie: captured, origin: vault.vaultUrl, "sec-fetch-site": "same-origin" };
+      const read = await fetch(`${vault.vaultUrl}/__local/page/api/state`, { headers });
+      assert.equal(read.status, 401);
+      assert.ok(!(await read.text()).includes("api-key"), "no names");
+      const reveal = await fetch(`${vault.vaultUrl}/__local/page/api/reveal`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ name: "api-key", version: "x" }),
+      });
+      assert.equal(reveal.status, 401);
+      await page.locator("#status", { hasText: "live" }).waitFor();
+    } finally {
+      const closed = new Promise((resolve) => collector.close(resolve));
+      collector.closeAllConnections();
+      await closed;
     }
   });
 

@@ -13,20 +13,26 @@ import { existsSync, rmSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { buildSync } from "esbuild";
-
-/** The repository root. */
-export const repoRoot = resolve(import.meta.dirname, "../..");
+import { repoRoot } from "./testKit.js";
 
 /** Where this process's compiled entries go (temp/ is git-ignored); removed when it exits. */
 const outputRoot = join(repoRoot, "temp", "children", String(process.pid));
 
 const compiled = new Map<string, string>();
 
+/** The built entry points that children import or run. */
+const builtEntries = [
+  "dist/esm/index.js",
+  "dist/esm/emulator/index.js",
+  "dist/esm/emulator/bin.js",
+  "dist/esm/inject/bin.js",
+  "dist/commonjs/inject/preloadCommonJs.js",
+];
+
 /** Fails early, with what to do, when the package was not built. */
 export function assertBuilt(): void {
   assert.ok(
-    existsSync(join(repoRoot, "dist/esm/index.js")) &&
-      existsSync(join(repoRoot, "dist/esm/emulator/index.js")),
+    builtEntries.every((entry) => existsSync(join(repoRoot, entry))),
     "dist/ is missing: run `npm run build` first (npm test does)",
   );
 }

@@ -54,3 +54,29 @@ export function fixedTokenCredential(
     },
   };
 }
+
+/** A credential passed through, and what it was asked. */
+export interface CredentialSpy {
+  /** Hands every call on to the wrapped credential. */
+  credential: TokenCredential;
+  /** The scopes and claims of every call, in order. */
+  calls: { scopes: string | string[]; claims?: string }[];
+}
+
+/**
+ * Wraps a real credential (the local vault's) and records the scopes and claims of every call.
+ * @param inner - the credential that answers
+ * @returns the wrapper and its record
+ */
+export function credentialSpy(inner: TokenCredential): CredentialSpy {
+  const calls: CredentialSpy["calls"] = [];
+  return {
+    calls,
+    credential: {
+      getToken(scopes, options) {
+        calls.push({ scopes, claims: options?.claims });
+        return inner.getToken(scopes, options);
+      },
+    },
+  };
+}

@@ -3,7 +3,22 @@
  * integration specs', the reliability specs') build on it and re-export what they use.
  */
 import { randomBytes } from "node:crypto";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import type { SecretClientOptions } from "../../src/index.js";
+
+/** The repository root, for child processes and built files. */
+export const repoRoot = resolve(import.meta.dirname, "../..");
+
+/**
+ * The options every client of a loopback server (the local vault, a scripted server) needs: plain
+ * HTTP, and a challenge resource (`https://vault.azure.net`) that is not the server's host.
+ */
+export const loopbackClientOptions: SecretClientOptions = {
+  allowInsecureConnection: true,
+  disableChallengeResourceVerification: true,
+};
 
 /**
  * A name no other test uses: the prefix, a dash and eight hex digits (letters, digits and dashes
@@ -34,6 +49,18 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
+}
+
+/**
+ * A port on 127.0.0.1 that nothing listens on: bound, then closed.
+ * @returns the port
+ */
+export async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((done) => probe.listen(0, "127.0.0.1", done));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((done) => probe.close(() => done()));
+  return port;
 }
 
 /** A small seeded generator (mulberry32), so that a run's random choices are the same every time. */

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { helpText, parseCliArguments } from "../../src/emulator/cliArguments.js";
-import { environmentName, withEnvironment } from "../../src/emulator/environment.js";
+import { helpText, parseCliArguments } from "../../src/emulator/cli/cliArguments.js";
+import { environmentName, withEnvironment } from "../../src/emulator/cli/environment.js";
 import { packageVersion } from "../../src/constants.js";
 import { builtCli, runProcess, startProcess, waitForVault } from "./emulatorProcess.js";
 
@@ -79,7 +79,8 @@ describe("integration: configuration from environment variables", () => {
     });
     assert.throws(() => parseCliArguments([], { KEYVAULT_EMULATOR_HTTPS: "maybe" }), {
       name: "TypeError",
-      message: 'KEYVAULT_EMULATOR_HTTPS must be true or false, got "maybe".',
+      message:
+        'KEYVAULT_EMULATOR_HTTPS must be true or false (also 1/0, yes/no, on/off), got "maybe".',
     });
     // A wrong flag is reported without naming a variable that was not used.
     assert.throws(() => parseCliArguments(["--port", "x"], { KEYVAULT_EMULATOR_PORT: "1" }), {

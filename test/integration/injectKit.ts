@@ -4,24 +4,20 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { LocalVault } from "../../src/emulator/index.js";
+import { repoRoot } from "../helpers/testKit.js";
 
-/** The repository root. */
-export const repoRoot = resolve(import.meta.dirname, "../..");
+export { assertBuilt } from "../helpers/childProcesses.js";
+export { repoRoot } from "../helpers/testKit.js";
 
 /** The built `keyvault-secrets` command. */
 export const cliPath = join(repoRoot, "dist/esm/inject/bin.js");
-
-/** Fails early, with what to do, when the package was not built. */
-export function assertBuilt(): void {
-  assert.ok(
-    existsSync(cliPath) && existsSync(join(repoRoot, "dist/commonjs/inject/preloadCommonJs.js")),
-    "dist/ is missing: run `npm run build` first (npm test does)",
-  );
-}
 
 /**
  * The environment of a child that reaches the local vault through its identity endpoint, and
@@ -34,12 +30,22 @@ export function vaultEnv(
   vault: LocalVault,
   extra: Record<string, string | undefined> = {},
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env["PATH"],
-    KEYVAULT_URI: vault.vaultUrl,
-    IDENTITY_ENDPOINT: vault.identityEndpoint,
-    IDENTITY_HEADER: vault.identityHeader,
-  };
+  return childEnv(
+    {
+      KEYVAULT_URI: vault.vaultUrl,
+      IDENTITY_ENDPOINT: vault.identityEndpoint,
+      IDENTITY_HEADER: vault.identityHeader,
+    },
+    extra,
+  );
+}
+
+/** PATH (and coverage output), the variables, then `extra` (undefined removes one). */
+function childEnv(
+  variables: Record<string, string>,
+  extra: Record<string, string | undefined>,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env["PATH"], ...variables };
   if (process.env["NODE_V8_COVERAGE"]) env["NODE_V8_COVERAGE"] = process.env["NODE_V8_COVERAGE"];
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
@@ -157,4 +163,89 @@ export function appDirectory(): { dir: string; remove(): void } {
   mkdirSync(join(dir, "node_modules"));
   symlinkSync(repoRoot, join(dir, "node_modules", "keyvault-secrets"), "dir");
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A machine where a loopback `IDENTITY_ENDPOINT` is not the local vault's: a platform identity
+ * endpoint (as App Service on Windows and Container Apps run) that hands out real-looking tokens,
+ * and a process squatting the local vault's usual place whose challenge names another resource.
+ */
+export interface SquattedMachine {
+  /** The platform's identity endpoint (another loopback port) and the resources asked of it. */
+  platform: { endpoint: string; header: string; resources: string[] };
+  /** The squatter's URL (where the local vault would be) and every Authorization it received. */
+  squatter: { url: string; authorizations: string[] };
+  /** The environment the platform gives a process, with the squatter as the vault. */
+  env(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/** The resource the squatter's challenge names. */
+export const squatterResource = "https://evil.example";
+
+/**
+ * Starts a platform identity endpoint and a squatter on loopback ports.
+ * @returns the machine
+ */
+export async function startSquattedMachine(): Promise<SquattedMachine> {
+  const resources: string[] = [];
+  const authorizations: string[] = [];
+  const platform = await listen((request, response) => {
+    const resource = new URL(request.url ?? "/", "http://x").searchParams.get("resource") ?? "";
+    resources.push(resource);
+    response.setHeader("content-type", "application/json");
+    response.end(
+      JSON.stringify({
+        access_token: `real-platform-token-for-${resource}`,
+        expires_on: String(Math.floor(Date.now() / 1000) + 3600),
+        resource,
+        token_type: "Bearer",
+      }),
+    );
+  });
+  const squatter = await listen((request, response) => {
+    if (request.headers.authorization !== undefined) {
+      authorizations.push(request.headers.authorization);
+    }
+    response.statusCode = 401;
+    response.setHeader(
+      "www-authenticate",
+      `Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", resource="${squatterResource}"`,
+    );
+    response.end();
+  });
+  const platformEndpoint = `${platform.url}/msi/token`;
+  return {
+    platform: { endpoint: platformEndpoint, header: "platform-header", resources },
+    squatter: { url: squatter.url, authorizations },
+    env: (extra = {}) =>
+      childEnv(
+        {
+          KEYVAULT_URI: squatter.url,
+          IDENTITY_ENDPOINT: platformEndpoint,
+          IDENTITY_HEADER: "platform-header",
+        },
+        extra,
+      ),
+    close: async () => {
+      await Promise.all([platform.close(), squatter.close()]);
+    },
+  };
+}
+
+async function listen(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    },
+  };
 }

@@ -11,15 +11,13 @@ import {
   type RestError,
   type SecretClientOptions,
 } from "../../src/index.js";
-import type { LocalVault } from "../../src/emulator/index.js";
+import { randomBytes } from "node:crypto";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { openJournal } from "../../src/emulator/persistence/persistence.js";
 
-export { collect, pause, uniqueName } from "../helpers/testKit.js";
+import { loopbackClientOptions } from "../helpers/testKit.js";
 
-/** The options every client of a local vault needs. */
-export const localClientOptions: SecretClientOptions = {
-  allowInsecureConnection: true,
-  disableChallengeResourceVerification: true,
-};
+export { collect, loopbackClientOptions, pause, uniqueName } from "../helpers/testKit.js";
 
 /** Fast retries: the specs never wait seconds. */
 export const fastRetryOptions = { retryDelayInMs: 10, maxRetryDelayInMs: 50 };
@@ -27,12 +25,12 @@ export const fastRetryOptions = { retryDelayInMs: 10, maxRetryDelayInMs: 50 };
 /**
  * A client of the local vault with its credential.
  * @param vault - the running vault
- * @param options - options added to {@link localClientOptions}
+ * @param options - options added to {@link loopbackClientOptions}
  * @returns the client
  */
 export function localClient(vault: LocalVault, options: SecretClientOptions = {}): SecretClient {
   return new SecretClient(vault.vaultUrl, vault.credential, {
-    ...localClientOptions,
+    ...loopbackClientOptions,
     retryOptions: fastRetryOptions,
     ...options,
   });
@@ -99,7 +97,8 @@ export function requestLog(position: "perCall" | "perRetry"): RequestLog {
 
 /** What a RestError is expected to carry. */
 export interface ExpectedRestError {
-  statusCode: number;
+  /** undefined for a failure without an answer (a network error). */
+  statusCode: number | undefined;
   code?: string;
   /** Exact message (string) or pattern. */
   message?: string | RegExp;
@@ -181,4 +180,34 @@ export const dayInMs = 86_400_000;
  */
 export function wholeSecondDate(offsetMs: number): Date {
   return new Date(Math.floor((Date.now() + offsetMs) / 1000) * 1000);
+}
+
+/** An `exp` the vault refuses today but an older vault kept: 1e13 seconds is no JavaScript date. */
+export const refusedExp = 1e13;
+
+/**
+ * Starts a vault over a journal an older vault wrote, holding secrets with an `exp` that set and
+ * update now refuse.
+ * @param directory - an empty directory for the vault's files
+ * @param expByName - each secret's name and its `exp` in Unix seconds
+ * @returns the running vault (its `location` is `directory`)
+ */
+export async function startVaultWithRefusedDates(
+  directory: string,
+  expByName: Record<string, number>,
+): Promise<LocalVault> {
+  const journal = await openJournal(directory);
+  for (const [name, exp] of Object.entries(expByName)) {
+    await journal.append({
+      type: "set",
+      key: name.toLowerCase(),
+      name,
+      version: randomBytes(16).toString("hex"),
+      at: Math.floor(Date.now() / 1000),
+      value: "kept-by-an-older-vault",
+      exp,
+    });
+  }
+  await journal.close();
+  return startLocalVault({ location: directory, delayMs: 0 });
 }

@@ -15,7 +15,9 @@ import {
   type HttpClient,
   type PipelineRequest,
 } from "@azure/core-rest-pipeline";
-import { createKeyVaultHttpClient } from "../../src/http/keyVaultHttpClient.js";
+import { createKeyVaultHttpClient } from "../../src/pipeline/keyVaultHttpClient.js";
+import { httpAnswer, inMemoryAgent } from "../helpers/inMemoryConnection.js";
+import { promisesPerCall } from "../helpers/promiseCount.js";
 
 describe("integration: createKeyVaultHttpClient over real sockets", () => {
   let server: Server;
@@ -291,5 +293,26 @@ describe("integration: createKeyVaultHttpClient over real sockets", () => {
       ),
       (error: unknown) => isRestError(error) && error.code === "ECONNREFUSED",
     );
+  });
+});
+
+describe("createKeyVaultHttpClient: promises", () => {
+  // In memory: the answer comes within the same turn of the event loop, so that nothing else
+  // makes promises while a request is counted.
+  const { agent } = inMemoryAgent(() => httpAnswer("200 OK", [], "{}"));
+  after(() => agent.destroy());
+
+  it("makes one promise per request of its own, as a bare node:http request would (2 with the caller's await)", async () => {
+    const fallback: HttpClient = {
+      sendRequest: () => Promise.reject(new Error("not for the fallback")),
+    };
+    const client = createKeyVaultHttpClient(fallback, () => agent);
+    const send = () =>
+      client.sendRequest(
+        createPipelineRequest({ url: "http://127.0.0.1/secrets/a", allowInsecureConnection: true }),
+      );
+    // The first request opens the connection; the counted ones reuse it.
+    assert.equal((await send()).bodyAsText, "{}");
+    for (let i = 0; i < 3; i++) assert.equal(await promisesPerCall(send), 2);
   });
 });

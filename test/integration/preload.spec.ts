@@ -8,6 +8,7 @@ import {
   assertBuilt,
   printedEnv,
   start,
+  startSquattedMachine,
   vaultEnv,
   type Finished,
 } from "./injectKit.js";
@@ -29,9 +30,25 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
   let app: ReturnType<typeof appDirectory>;
   let prefix: string;
   let version: string;
+  /** A vault whose writer chose hostile names. */
+  let hostile: LocalVault;
+  /** A secret of `vault` whose value holds a NUL character. */
+  const nulName = uniqueName("nul");
+  /** The prefix of two secrets of `vault` that no other test touches. */
+  const countPrefix = `${uniqueName("count")}-`;
 
   before(async () => {
     assertBuilt();
+    hostile = await startLocalVault({
+      delayMs: 0,
+      seed: {
+        secrets: [
+          { name: "node-options", value: "--require ./payload.cjs" },
+          { name: "ld-preload", value: "./payload.so" },
+          { name: "db-password", value: "ordinary-value" },
+        ],
+      },
+    });
     vault = await startLocalVault({ delayMs: 10 });
     client = localClient(vault);
     app = appDirectory();
@@ -43,11 +60,15 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
     await client.setSecret(`${prefix}db-password`, "latest-password");
     await client.setSecret(`${prefix}api-key`, "api-key-value", { tags: { app: "billing" } });
     await client.setSecret(`${prefix}feature`, "feature-value", { tags: { app: "orders" } });
+    await client.setSecret(nulName, "before\u0000after-hidden-part");
+    await client.setSecret(`${countPrefix}one`, "count-value-1");
+    await client.setSecret(`${countPrefix}two`, "count-value-2");
   });
   after(async () => {
     app?.remove();
     client.close();
     await vault.close();
+    await hostile.close();
   });
 
   for (const { name, flag, app: appFile } of flavours) {
@@ -131,6 +152,48 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
           MAPPED_URI: "api-key-value",
           LOCAL_URI: "first-password",
         });
+        assert.equal(run.stderr, "keyvault-secrets/env: resolved 4 references\n");
+      });
+
+      it("says how many secrets it loaded, in one line; KEYVAULT_SECRETS_VERBOSE names them", async () => {
+        const quiet = await runApp(vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: countPrefix }));
+        assert.equal(quiet.code, 0, quiet.stderr);
+        assert.equal(
+          quiet.stderr,
+          `keyvault-secrets/env: loaded 2 secrets from ${vault.vaultUrl}\n`,
+        );
+        const verbose = await runApp(
+          vaultEnv(vault, {
+            KEYVAULT_SECRETS_PREFIX: countPrefix,
+            KEYVAULT_SECRETS_VERBOSE: "yes",
+          }),
+        );
+        assert.equal(verbose.code, 0, verbose.stderr);
+        assert.equal(
+          verbose.stderr,
+          `keyvault-secrets/env: loaded 2 secrets from ${vault.vaultUrl}: ${countPrefix}one, ${countPrefix}two\n`,
+        );
+        assert.ok(!/count-value/.test(quiet.stderr + verbose.stderr));
+      });
+
+      it("stops before the app when KEYVAULT_SECRETS_PREFIX matches nothing, unless KEYVAULT_SECRETS_ALLOW_EMPTY", async () => {
+        const typo = `${countPrefix}typo-`;
+        const failed = await runApp(vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: typo }), "X");
+        assert.equal(failed.code, 1, failed.stderr);
+        assert.equal(failed.stdout, "", "the app ran");
+        assert.equal(
+          failed.stderr,
+          `keyvault-secrets/env: Nothing was loaded: no secret of ${vault.vaultUrl} matched KEYVAULT_SECRETS_PREFIX "${typo}". Check the filter (a prefix matches the start of a name in any case; a tag, its name and value exactly), or set KEYVAULT_SECRETS_ALLOW_EMPTY=true to start with no secrets.\nThe app was not started.\n`,
+        );
+        const allowed = await runApp(
+          vaultEnv(vault, { KEYVAULT_SECRETS_PREFIX: typo, KEYVAULT_SECRETS_ALLOW_EMPTY: "on" }),
+          "X",
+        );
+        assert.deepEqual(printedEnv(allowed), { X: null });
+        assert.equal(
+          allowed.stderr,
+          `keyvault-secrets/env: loaded 0 secrets from ${vault.vaultUrl}\n`,
+        );
       });
 
       it("stops on a missing name unless KEYVAULT_SECRETS_ALLOW_MISSING; warns of expired secrets by name", async () => {
@@ -187,7 +250,7 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
           assert.match(run.stderr, /^keyvault-secrets\/env: /);
           assert.match(
             run.stderr,
-            /(\(listing\): .*AuthenticationError|DB_PASSWORD: the secret ".*missing" .* 404 SecretNotFound)/,
+            /(\(listing\): .*x-identity-header value is not valid|DB_PASSWORD: the secret ".*missing" .* 404 SecretNotFound)/,
           );
           assert.match(run.stderr, /The app was not started\.\n$/);
         }
@@ -197,7 +260,11 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
         const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
           [
             vaultEnv(vault, { KEYVAULT_SECRETS_OVERRIDE: "maybe" }),
-            /KEYVAULT_SECRETS_OVERRIDE must be true or false/,
+            /KEYVAULT_SECRETS_OVERRIDE must be true or false \(also 1\/0, yes\/no, on\/off\)/,
+          ],
+          [
+            vaultEnv(vault, { KEYVAULT_SECRETS_VERBOSE: "loud" }),
+            /KEYVAULT_SECRETS_VERBOSE must be true or false/,
           ],
           [
             vaultEnv(vault, { KEYVAULT_SECRETS_STRIP_PREFIX: "true" }),
@@ -247,6 +314,66 @@ describe("integration: the keyvault-secrets/env preload against the local vault"
           assert.ok(!run.stderr.includes("latest-password"), "a value was shown");
         });
       }
+
+      it("leaves out variables a secret's name may not choose, unless KEYVAULT_SECRETS_NAMES lists it", async () => {
+        const all = await runApp(vaultEnv(hostile), "NODE_OPTIONS", "LD_PRELOAD", "DB_PASSWORD");
+        assert.deepEqual(printedEnv(all), {
+          NODE_OPTIONS: null,
+          LD_PRELOAD: null,
+          DB_PASSWORD: "ordinary-value",
+        });
+        assert.match(
+          all.stderr,
+          /^keyvault-secrets\/env: not set, .*LD_PRELOAD <- ld-preload: the dynamic loader.*NODE_OPTIONS <- node-options: Node\.js loads the code it names/m,
+        );
+        assert.ok(!all.stderr.includes("payload"), all.stderr);
+
+        const named = await runApp(
+          vaultEnv(hostile, { KEYVAULT_SECRETS_NAMES: "node-options" }),
+          "NODE_OPTIONS",
+        );
+        assert.deepEqual(printedEnv(named), { NODE_OPTIONS: "--require ./payload.cjs" });
+      });
+
+      it("stops before the app on a value with a NUL character, naming the secret, not the value", async () => {
+        for (const [env, named] of [
+          [
+            vaultEnv(vault, { KEYVAULT_SECRETS_NAMES: nulName }),
+            `NUL character, which an environment variable cannot carry: ${nulName}.`,
+          ],
+          [
+            vaultEnv(vault, {
+              KEYVAULT_URI: undefined,
+              NUL_REF: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${nulName}/)`,
+            }),
+            `NUL_REF: the secret "${nulName}" of ${vault.vaultUrl} holds a NUL character`,
+          ],
+        ] as const) {
+          const run = await runApp(env, "NUL_REF");
+          assert.equal(run.code, 1, run.stderr);
+          assert.equal(run.stdout, "", "the app ran");
+          assert.ok(run.stderr.includes(named), run.stderr);
+          assert.ok(!/after-hidden|before/.test(run.stderr), run.stderr);
+          assert.match(run.stderr, /The app was not started\.\n$/);
+        }
+      });
+
+      it("sends no token to a process squatting a local vault's port when the identity endpoint is the platform's", async () => {
+        const machine = await startSquattedMachine();
+        try {
+          const run = await runApp(machine.env(), "DB_PASSWORD");
+          assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+          assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
+          assert.equal(run.code, 1, run.stderr);
+          assert.equal(run.stdout, "", "the app ran");
+          assert.ok(
+            run.stderr.includes(`IDENTITY_ENDPOINT=${machine.squatter.url}/__local/identity/token`),
+            run.stderr,
+          );
+        } finally {
+          await machine.close();
+        }
+      });
 
       it("runs once when it is also given in NODE_OPTIONS", async () => {
         const run = await runApp(

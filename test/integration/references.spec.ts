@@ -7,7 +7,8 @@ import {
 } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { assertBuilt, printedEnv, printEnv, runCli, vaultEnv } from "./injectKit.js";
-import { localClient, localClientOptions, uniqueName } from "./integrationTestKit.js";
+import { localClient, loopbackClientOptions, uniqueName } from "./integrationTestKit.js";
+import { fixedTokenCredential } from "../helpers/fakeCredential.js";
 
 const syntax =
   "expected @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/[<version>]) or @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])";
@@ -34,7 +35,7 @@ describe("integration: App Service Key Vault references against the local vault"
   before(async () => {
     vault = await startLocalVault({ delayMs: 10 });
     client = localClient(vault);
-    options = { credential: vault.credential, clientOptions: localClientOptions };
+    options = { credential: vault.credential, clientOptions: loopbackClientOptions };
     name = uniqueName("ref");
     firstVersion = (await client.setSecret(name, "first-value")).properties.version!;
     latestVersion = (await client.setSecret(name, "latest-value")).properties.version!;
@@ -148,7 +149,7 @@ describe("integration: App Service Key Vault references against the local vault"
       assert.match(
         disabled!.reason,
         new RegExp(
-          `^the secret "${name}-off" of ${vault.vaultUrl} could not be read: 403 Forbidden: Operation get is not allowed on a disabled secret\\.`,
+          `^the secret "${name}-off" of ${vault.vaultUrl} could not be read: 403 Forbidden: Operation get is not allowed on a disabled secret$`,
         ),
       );
       assert.match(
@@ -265,6 +266,36 @@ describe("integration: App Service Key Vault references against the local vault"
       );
     });
 
+    it("names every option a local vault needs, and where it goes, before any request or token", async () => {
+      const credential = fixedTokenCredential();
+      const env = {
+        DB_PASSWORD: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${name}/)`,
+        // The vault's own identity endpoint: still the caller's options and credential decide.
+        IDENTITY_ENDPOINT: vault.identityEndpoint,
+        IDENTITY_HEADER: vault.identityHeader,
+      };
+      for (const clientOptions of [undefined, { allowInsecureConnection: true }]) {
+        const error = await rejection(
+          resolveReferences(env, {
+            credential,
+            ...(clientOptions === undefined ? {} : { clientOptions }),
+          }),
+        );
+        assert.equal(error.failures.length, 1);
+        assert.equal(
+          error.failures[0]!.reason,
+          `the vault ${vault.vaultUrl} cannot be used: it is on this machine (a local vault), so resolveReferences' options need clientOptions: { allowInsecureConnection: true, disableChallengeResourceVerification: true }, and a credential whose token comes from that vault: new ManagedIdentityCredential() from @azure/identity with IDENTITY_ENDPOINT=${vault.vaultUrl}/__local/identity/token and IDENTITY_HEADER set as keyvault-emulator prints them (in tests, the local vault's credential). keyvault-secrets run and the preload keyvault-secrets/env do this themselves.`,
+        );
+        assert.ok(
+          !error.message.includes(vault.identityHeader) &&
+            !error.message.includes(credential.token),
+        );
+      }
+      assert.equal(credential.calls.length, 0, "a token was asked for");
+      // Done as the message says, the reference resolves.
+      assert.deepEqual(await resolveReferences(env, options), { DB_PASSWORD: "latest-value" });
+    });
+
     it("checks its arguments", async () => {
       await assert.rejects(resolveReferences(null as never, options), TypeError);
       await assert.rejects(
@@ -324,6 +355,7 @@ describe("integration: App Service Key Vault references against the local vault"
         env,
       );
       assert.deepEqual(printedEnv(byFlag), expected);
+      assert.equal(byFlag.stderr, "keyvault-secrets: resolved 3 references\n");
       const byVariable = await runCli(["run", "--", ...printEnv("DIRECT", "BY_NAME", "BY_URI")], {
         ...env,
         KEYVAULT_REFERENCE_VAULTS: `myvault=${vault.vaultUrl},other=${vault.vaultUrl}`,

@@ -23,11 +23,17 @@ import {
   repoRoot,
   runCli,
   start,
+  startSquattedMachine,
   vaultEnv,
 } from "./injectKit.js";
 import { localClient, uniqueName } from "./integrationTestKit.js";
 
 const marker = "<concealed by keyvault-secrets>";
+
+/** The variable name of a secret name as run maps it. */
+function toKey(name: string): string {
+  return name.toUpperCase().replace(/-/g, "_");
+}
 
 describe("integration: keyvault-secrets run against the local vault", function () {
   this.timeout(30_000);
@@ -90,7 +96,11 @@ describe("integration: keyvault-secrets run against the local vault", function (
       APP_API_KEY: "key-123",
       DB__PASSWORD: null,
     });
-    assert.equal(run.stderr, "", "a successful run prints nothing of its own");
+    assert.equal(
+      run.stderr,
+      `keyvault-secrets: loaded 2 secrets from ${vault.vaultUrl}\n`,
+      "a successful run prints one line of its own: how many secrets, no names",
+    );
   });
 
   it("selects secrets with --names and --tag, and takes the vault from --vault", async () => {
@@ -373,7 +383,10 @@ describe("integration: keyvault-secrets run against the local vault", function (
             "-e",
             "console.log('STARTED')",
           ],
-          vaultEnv(vault, { KEYVAULT_URI: `http://127.0.0.1:${port}` }),
+          vaultEnv(vault, {
+            KEYVAULT_URI: `http://127.0.0.1:${port}`,
+            IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/__local/identity/token`,
+          }),
         );
         await arrived;
         started.child.kill(signal);
@@ -428,9 +441,238 @@ describe("integration: keyvault-secrets run against the local vault", function (
       assert.equal(run.stdout, "");
       assert.match(
         run.stderr,
-        /is on this machine \(a local vault\), but IDENTITY_ENDPOINT and IDENTITY_HEADER do not name a local identity endpoint/,
+        /is on this machine \(a local vault\), but IDENTITY_ENDPOINT and IDENTITY_HEADER do not name that vault's own identity endpoint/,
       );
     }
+  });
+
+  it("sends no token to a process squatting a local vault's port when the identity endpoint is the platform's", async () => {
+    const machine = await startSquattedMachine();
+    try {
+      const started = [process.execPath, "-e", "console.log('STARTED')"];
+      for (const env of [
+        machine.env(),
+        machine.env({
+          KEYVAULT_URI: undefined,
+          DB_PASSWORD: `@Microsoft.KeyVault(SecretUri=${machine.squatter.url}/secrets/db-password/)`,
+        }),
+        machine.env({
+          KEYVAULT_URI: undefined,
+          KEYVAULT_REFERENCE_VAULTS: `myvault=${machine.squatter.url}`,
+          DB_PASSWORD: "@Microsoft.KeyVault(VaultName=myvault;SecretName=db-password)",
+        }),
+      ]) {
+        const run = await runCli(["run", "--", ...started], env);
+        assert.deepEqual(machine.platform.resources, [], "a platform token was requested");
+        assert.deepEqual(machine.squatter.authorizations, [], "a token reached the squatter");
+        assert.equal(run.code, 1, run.stderr);
+        assert.equal(run.stdout, "");
+        assert.ok(
+          run.stderr.includes(
+            `IDENTITY_ENDPOINT=${machine.squatter.url}/__local/identity/token and its IDENTITY_HEADER`,
+          ),
+          run.stderr,
+        );
+      }
+    } finally {
+      await machine.close();
+    }
+  });
+
+  it("takes a local vault's token from its identity endpoint only, never from a service principal of the environment", async () => {
+    const prefix = await seed({ "db-password": "local-value" });
+    // A service principal that DefaultAzureCredential would try first; its authority cannot be
+    // reached, so asking it fails the load.
+    const run = await runCli(
+      ["run", "--names", `${prefix}db-password`, "--", ...printEnv(`${toKey(prefix)}DB_PASSWORD`)],
+      vaultEnv(vault, {
+        AZURE_TENANT_ID: "00000000-0000-0000-0000-000000000001",
+        AZURE_CLIENT_ID: "00000000-0000-0000-0000-000000000002",
+        AZURE_CLIENT_SECRET: "service-principal-secret",
+        AZURE_AUTHORITY_HOST: "https://127.0.0.1:1",
+      }),
+    );
+    assert.deepEqual(printedEnv(run), { [`${toKey(prefix)}DB_PASSWORD`]: "local-value" });
+  });
+
+  describe("a secret's name never chooses a variable that runs code", () => {
+    let hostile: LocalVault;
+    let dir: string;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), "kvs-hostile-"));
+      const payload = join(dir, "payload.cjs");
+      writeFileSync(payload, "console.log('PAYLOAD RAN')");
+      hostile = await startLocalVault({
+        delayMs: 0,
+        seed: {
+          secrets: [
+            { name: "node-options", value: `--require ${payload}` },
+            { name: "bash-env", value: join(dir, "payload.sh") },
+            { name: "ld-preload", value: join(dir, "payload.so") },
+            { name: "path", value: dir },
+            { name: "https-proxy", value: "http://127.0.0.1:9" },
+            { name: "keyvault-uri", value: "https://elsewhere.vault.azure.net" },
+            { name: "db-password", value: "ordinary-value" },
+          ],
+        },
+      });
+    });
+    after(async () => {
+      await hostile.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const keys = ["NODE_OPTIONS", "BASH_ENV", "LD_PRELOAD", "HTTPS_PROXY", "DB_PASSWORD"];
+
+    it("loading all secrets leaves them out and says which and why, never their values", async () => {
+      const run = await runCli(["run", "--", ...printEnv(...keys)], vaultEnv(hostile));
+      assert.ok(!run.stdout.includes("PAYLOAD RAN"), "the payload ran");
+      assert.deepEqual(printedEnv(run), {
+        NODE_OPTIONS: null,
+        BASH_ENV: null,
+        LD_PRELOAD: null,
+        HTTPS_PROXY: null,
+        DB_PASSWORD: "ordinary-value",
+      });
+      const line = run.stderr.split("\n").find((l) => l.includes("not set"));
+      assert.ok(line !== undefined, run.stderr);
+      assert.match(
+        line,
+        /^keyvault-secrets: not set, a secret may choose these variables only when listed by name \(--names, KEYVAULT_SECRETS_NAMES\): /,
+      );
+      for (const refused of [
+        "BASH_ENV <- bash-env: a shell runs",
+        "HTTPS_PROXY <- https-proxy: it sends requests, with their tokens, through another host",
+        "KEYVAULT_URI <- keyvault-uri: it configures keyvault-secrets itself",
+        "LD_PRELOAD <- ld-preload: the dynamic loader",
+        "NODE_OPTIONS <- node-options: Node.js loads the code it names",
+        "PATH <- path: it chooses which program runs",
+      ]) {
+        assert.ok(line.includes(refused), `${refused} missing from: ${line}`);
+      }
+      assert.ok(!run.stderr.includes(dir) && !run.stderr.includes("127.0.0.1:9"), run.stderr);
+    });
+
+    it("sets one when --names lists its secret, and an --env-prefix makes the names harmless", async () => {
+      const named = await runCli(
+        ["run", "--names", "node-options,db-password", "--", ...printEnv("NODE_OPTIONS")],
+        vaultEnv(hostile),
+      );
+      assert.ok(named.stdout.includes("PAYLOAD RAN"), "NODE_OPTIONS was not set");
+      assert.match(printedEnv(named).NODE_OPTIONS ?? "", /^--require /);
+      assert.ok(!named.stderr.includes("not set"), named.stderr);
+
+      const prefixed = await runCli(
+        ["run", "--env-prefix", "APP_", "--", ...printEnv("APP_NODE_OPTIONS", "APP_PATH")],
+        vaultEnv(hostile),
+      );
+      assert.deepEqual(printedEnv(prefixed), {
+        APP_NODE_OPTIONS: `--require ${join(dir, "payload.cjs")}`,
+        APP_PATH: dir,
+      });
+      assert.ok(!prefixed.stderr.includes("not set"), prefixed.stderr);
+    });
+  });
+
+  it("refuses a value with a NUL character by the secret's name, never quoting it", async () => {
+    const prefix = await seed({ "nul-value": "before\u0000after-hidden-part" });
+    const started = [process.execPath, "-e", "console.log('STARTED')"];
+    const direct = await runCli(
+      ["run", "--names", `${prefix}nul-value`, "--", ...started],
+      vaultEnv(vault),
+    );
+    const byReference = await runCli(["run", "--", ...started], {
+      ...vaultEnv(vault, { KEYVAULT_URI: undefined }),
+      NUL_REF: `@Microsoft.KeyVault(SecretUri=${vault.vaultUrl}/secrets/${prefix}nul-value/)`,
+    });
+    for (const [run, named] of [
+      [direct, `NUL character, which an environment variable cannot carry: ${prefix}nul-value.`],
+      [
+        byReference,
+        `NUL_REF: the secret "${prefix}nul-value" of ${vault.vaultUrl} holds a NUL character`,
+      ],
+    ] as const) {
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stdout, "", "the command was started");
+      assert.ok(run.stderr.includes(named), run.stderr);
+      assert.ok(!/after-hidden|before/.test(run.stderr), run.stderr);
+    }
+  });
+
+  describe("how many secrets were loaded, and filters that match nothing", () => {
+    it("says how many secrets were loaded, in one line; --verbose names them, never a value", async () => {
+      const prefix = await seed({ one: "count-value-1" });
+      const quiet = await runCli(
+        ["run", "--prefix", prefix, "--", process.execPath, "-e", "0"],
+        vaultEnv(vault),
+      );
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(quiet.stderr, `keyvault-secrets: loaded 1 secret from ${vault.vaultUrl}\n`);
+      await client.setSecret(`${prefix}two`, "count-value-2");
+      for (const [args, env] of [
+        [["--verbose"], vaultEnv(vault)],
+        [[], vaultEnv(vault, { KEYVAULT_SECRETS_VERBOSE: "on" })],
+      ] as const) {
+        const verbose = await runCli(
+          ["run", "--prefix", prefix, ...args, "--", process.execPath, "-e", "0"],
+          env,
+        );
+        assert.equal(verbose.code, 0, verbose.stderr);
+        assert.equal(
+          verbose.stderr,
+          `keyvault-secrets: loaded 2 secrets from ${vault.vaultUrl}: ${prefix}one, ${prefix}two\n`,
+        );
+      }
+    });
+
+    it("starts nothing when --prefix or --tag matches no secret, naming the filter and --allow-empty", async () => {
+      const prefix = await seed({ present: "present-value" }, { team: "billing" });
+      for (const [filter, named] of [
+        [["--prefix", `${prefix}typo-`], `--prefix "${prefix}typo-"`],
+        [
+          ["--prefix", prefix, "--tag", "team=Billing"],
+          `--prefix "${prefix}" and --tag "team=Billing"`,
+        ],
+      ] as const) {
+        const run = await runCli(
+          ["run", ...filter, "--", process.execPath, "-e", "console.log('started')"],
+          vaultEnv(vault),
+        );
+        assert.equal(run.code, 1, run.stderr);
+        assert.equal(run.stdout, "", "the command was started");
+        assert.equal(
+          run.stderr,
+          `keyvault-secrets: Nothing was loaded: no secret of ${vault.vaultUrl} matched ${named}. Check the filter${filter.length > 2 ? "s" : ""} (a prefix matches the start of a name in any case; a tag, its name and value exactly), or pass --allow-empty (or set KEYVAULT_SECRETS_ALLOW_EMPTY=true) to start with no secrets.\n`,
+        );
+        assert.ok(!run.stderr.includes("present-value"));
+      }
+    });
+
+    it("--allow-empty (or KEYVAULT_SECRETS_ALLOW_EMPTY) starts the command with no secrets, saying so", async () => {
+      const prefix = `${uniqueName("empty")}-`;
+      for (const [args, env] of [
+        [["--allow-empty"], vaultEnv(vault)],
+        [[], vaultEnv(vault, { KEYVAULT_SECRETS_ALLOW_EMPTY: "YES" })],
+      ] as const) {
+        const run = await runCli(
+          [
+            "run",
+            "--prefix",
+            prefix,
+            ...args,
+            "--",
+            process.execPath,
+            "-e",
+            "console.log('started')",
+          ],
+          env,
+        );
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout, "started\n");
+        assert.equal(run.stderr, `keyvault-secrets: loaded 0 secrets from ${vault.vaultUrl}\n`);
+      }
+    });
   });
 
   it("reports usage errors with status 2 and starts nothing", async () => {
@@ -443,7 +685,26 @@ describe("integration: keyvault-secrets run against the local vault", function (
       [["run", "node", "app.js"], vaultEnv(vault), /Put the command after --/],
       [["run", "--prefix", "x"], vaultEnv(vault), /Put the command after --/],
       [["run", "--strip-prefix", "--", "node"], vaultEnv(vault), /--strip-prefix needs --prefix/],
-      [["run", "--frobnicate", "--", "node"], vaultEnv(vault), /Unknown option '--frobnicate'/],
+      [
+        ["run", "--frobnicate", "--", "node"],
+        vaultEnv(vault),
+        /^keyvault-secrets: Unknown option --frobnicate\.\nSee keyvault-secrets run --help\.\n$/,
+      ],
+      [
+        ["run", "--prefx", "orders-", "--", "node"],
+        vaultEnv(vault),
+        /^keyvault-secrets: Unknown option --prefx \(did you mean --prefix\?\)\.\nSee keyvault-secrets run --help\.\n$/,
+      ],
+      [
+        ["run", "--allow-emtpy", "--", "node"],
+        vaultEnv(vault),
+        /Unknown option --allow-emtpy \(did you mean --allow-empty\?\)/,
+      ],
+      [
+        ["run", "--", "node"],
+        vaultEnv(vault, { KEYVAULT_SECRETS_ALLOW_EMPTY: "maybe" }),
+        /KEYVAULT_SECRETS_ALLOW_EMPTY must be true or false \(also 1\/0, yes\/no, on\/off\)/,
+      ],
       [
         ["run", "--tag", "=x", "--", "node"],
         vaultEnv(vault),
@@ -454,7 +715,8 @@ describe("integration: keyvault-secrets run against the local vault", function (
         vaultEnv(vault),
         /"not a url" is not a vault URL/,
       ],
-      [["deploy"], vaultEnv(vault), /Unknown command "deploy"/],
+      [["deploy"], vaultEnv(vault), /Unknown command "deploy"\. /],
+      [["rnu", "--", "node"], vaultEnv(vault), /Unknown command "rnu" \(did you mean run\?\)/],
       [
         ["run", "--reference-vault", "myvault", "--", "node"],
         vaultEnv(vault),
@@ -486,6 +748,9 @@ describe("integration: keyvault-secrets run against the local vault", function (
         "Usage: keyvault-secrets run [options] -- command [args...]",
         "--strip-prefix",
         "--mask",
+        "--allow-empty",
+        "--verbose",
+        "1/0, true/false, yes/no or on/off",
         "Examples:",
         "npm install @azure/identity",
       ]) {

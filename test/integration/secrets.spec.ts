@@ -95,25 +95,61 @@ describe("integration: set, get and update over HTTP", () => {
       });
     });
 
-    it("answers 400 BadParameter for a name outside the service's rules", async () => {
-      await assertRestError(client.setSecret("a_b", "v"), {
+    it("answers 400 BadParameter for a name outside the service's rules, and the message adds the rule", async () => {
+      const rule = "A secret name is 1 to 127 letters (a-z, A-Z), digits and dashes.";
+      const refused = await assertRestError(client.setSecret("a_b", "v"), {
         statusCode: 400,
         code: "BadParameter",
-        message: "The request URI contains an invalid name: a_b",
+        message: `The request URI contains an invalid name: a_b. ${rule}`,
       });
+      // details keep the service's own message, as 4.x deserializes it.
+      const details = refused.details as { error: { message: string } };
+      assert.equal(details.error.message, "The request URI contains an invalid name: a_b");
       const tooLong = "n".repeat(128);
       await assertRestError(client.setSecret(tooLong, "v"), {
         statusCode: 400,
         code: "BadParameter",
-        message: `The request URI contains an invalid name: ${tooLong}`,
+        message: `The request URI contains an invalid name: ${tooLong}. ${rule}`,
       });
-      await assertRestError(client.getSecret("Invalid_Secret_Name"), {
-        statusCode: 400,
-        code: "BadParameter",
-        message: "The request URI contains an invalid name: Invalid_Secret_Name",
-      });
+      const name = "Invalid_Secret_Name";
+      const everyMethod: [string, () => Promise<unknown>][] = [
+        ["getSecret", () => client.getSecret(name)],
+        [
+          "updateSecretProperties",
+          () => client.updateSecretProperties(name, "", { enabled: false }),
+        ],
+        ["beginDeleteSecret", () => client.beginDeleteSecret(name)],
+        ["getDeletedSecret", () => client.getDeletedSecret(name)],
+        ["purgeDeletedSecret", () => client.purgeDeletedSecret(name)],
+        ["beginRecoverDeletedSecret", () => client.beginRecoverDeletedSecret(name)],
+        ["backupSecret", () => client.backupSecret(name)],
+        [
+          "listPropertiesOfSecretVersions",
+          () => client.listPropertiesOfSecretVersions(name).next(),
+        ],
+      ];
+      for (const [method, call] of everyMethod) {
+        const error = await assertRestError(call(), { statusCode: 400, code: "BadParameter" });
+        assert.equal(
+          error.message,
+          `The request URI contains an invalid name: ${name}. ${rule}`,
+          method,
+        );
+      }
       const longest = "n".repeat(127);
       assert.equal((await client.setSecret(longest, "v")).name, longest);
+    });
+
+    it("refuses an empty name before any request, stating the rule", async () => {
+      await assert.rejects(client.getSecret(""), {
+        name: "TypeError",
+        message:
+          "secretName must be a non-empty string, got an empty string. A secret name is 1 to 127 letters (a-z, A-Z), digits and dashes.",
+      });
+      await assert.rejects(client.setSecret("a/b", "v"), {
+        name: "TypeError",
+        message: /^secretName "a\/b" cannot be used: .* A secret name is 1 to 127 letters/,
+      });
     });
 
     it("answers 400 BadParameter for 16 tags", async () => {

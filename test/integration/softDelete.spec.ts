@@ -172,12 +172,12 @@ describe("integration: delete, recover and purge over HTTP", () => {
       );
     });
 
-    it("answers 404 with the service's message for a name that is not deleted", async () => {
+    it("answers 404 with the service's generic message for a name that is not deleted", async () => {
       const name = uniqueName("notdel");
       await assertRestError(client.getDeletedSecret(name), {
         statusCode: 404,
         code: "SecretNotFound",
-        message: deletedSecretNotFoundMessage(name),
+        message: secretNotFoundMessage(name),
       });
     });
 
@@ -214,7 +214,7 @@ describe("integration: delete, recover and purge over HTTP", () => {
       await assertRestError(client.getDeletedSecret(name), {
         statusCode: 404,
         code: "SecretNotFound",
-        message: deletedSecretNotFoundMessage(name),
+        message: secretNotFoundMessage(name),
       });
       const again = await client.setSecret(name, "new life");
       assert.equal(again.value, "new life");
@@ -405,7 +405,7 @@ describe("integration: recovery levels and retention", () => {
       await assertRestError(client.getDeletedSecret(name), {
         statusCode: 404,
         code: "SecretNotFound",
-        message: deletedSecretNotFoundMessage(name),
+        message: secretNotFoundMessage(name),
       });
       assert.equal((await client.setSecret(name, "after retention")).value, "after retention");
     } finally {

@@ -497,6 +497,17 @@ const endsWith = (difference: Difference, suffix: string): boolean =>
  */
 const documentedImprovements: Improvement[] = [
   {
+    what: "a 400 for a name the service refuses adds the name rule to the message",
+    reason:
+      "4.x gives the service's message, which names the name but not the rule; ours adds it, " +
+      "keeping status, code and details (docs/decisions/0004-secret-name-errors.md)",
+    applies: (_scenario, d) =>
+      endsWith(d, ".rejected.message") &&
+      typeof d.official === "string" &&
+      d.official.startsWith("The request URI contains an invalid name") &&
+      d.ours === `${d.official}. A secret name is 1 to 127 letters (a-z, A-Z), digits and dashes.`,
+  },
+  {
     what: "bad arguments are a TypeError/RangeError thrown before any request",
     reason:
       "4.x sends the request and surfaces whatever the service or its URL template makes of it " +

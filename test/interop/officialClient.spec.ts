@@ -6,7 +6,6 @@ import {
   collect,
   dayInMs,
   deletedButRecoverableMessage,
-  deletedSecretNotFoundMessage,
   localClient,
   requestLog,
   secretDisabledMessage,
@@ -159,10 +158,15 @@ describe("interop: our client and the official @azure/keyvault-secrets 4.12 agre
       assert.deepEqual(normalize(await detailsOf(ours.getSecret(name))), officialInner);
     });
 
-    it("400 for an invalid name: same status and code", async () => {
+    it("400 for an invalid name: same status and code; our message adds the rule", async () => {
       const a = await errorOf(ours.setSecret("a_b", "v"));
       const b = await errorOf(official.setSecret("a_b", "v"));
-      assert.deepEqual(a, b);
+      // Our improvement (README, Migrating): the service's message, then the rule.
+      assert.equal(
+        a.message,
+        `${b.message}. A secret name is 1 to 127 letters (a-z, A-Z), digits and dashes.`,
+      );
+      assert.deepEqual({ ...a, message: b.message }, b);
       assert.equal(a.statusCode, 400);
       assert.equal(a.code, "BadParameter");
     });
@@ -247,7 +251,7 @@ describe("interop: our client and the official @azure/keyvault-secrets 4.12 agre
       ];
       assert.deepEqual(notDeleted[0], notDeleted[1]);
       assert.equal(notDeleted[0].statusCode, 404);
-      assert.equal(notDeleted[0].message, deletedSecretNotFoundMessage(ourName));
+      assert.equal(notDeleted[0].message, secretNotFoundMessage(ourName));
 
       await deletePair(ourName, officialName);
       const a = await errorOf(ours.setSecret(officialName, "reuse"));

@@ -7,13 +7,8 @@
 import type { ChildProcess } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { SecretClient } from "../../src/index.js";
-import {
-  collect,
-  firstJsonLine,
-  loopbackClientOptions,
-  recordingCredential,
-  spawnScript,
-} from "./reliabilityKit.js";
+import { fixedTokenCredential } from "../helpers/fakeCredential.js";
+import { collect, firstJsonLine, loopbackClientOptions, spawnScript } from "./reliabilityKit.js";
 
 /** The figures of a series of crashes. */
 export interface CrashFigures {
@@ -57,7 +52,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 function client(vaultUrl: string): SecretClient {
-  return new SecretClient(vaultUrl, recordingCredential(), {
+  return new SecretClient(vaultUrl, fixedTokenCredential(), {
     ...loopbackClientOptions,
     // A write either lands in one attempt or fails: a retry would blur what was acknowledged.
     retryOptions: { maxRetries: 0 },

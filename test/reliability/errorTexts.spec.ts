@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { SecretClient } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { closedPort } from "../helpers/testKit.js";
 import { loopbackClient, rejectionOf, runScript } from "./reliabilityKit.js";
-
-/** A loopback port that nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("error texts that help", () => {
   let vault: LocalVault;

@@ -4,7 +4,6 @@
  * under faults and across processes.
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
 import { isRestError, type SecretClient } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
@@ -13,7 +12,6 @@ import {
   json,
   loopbackClient,
   newVersion,
-  recordingCredential,
   rejectionOf,
   runScript,
   startScriptedServer,
@@ -24,6 +22,8 @@ import {
   type ScriptedAction,
   type ScriptedServer,
 } from "./reliabilityKit.js";
+import { closedPort } from "../helpers/testKit.js";
+import { fixedTokenCredential } from "../helpers/fakeCredential.js";
 
 const throttled = (headers: Record<string, string> = {}) =>
   json(
@@ -58,7 +58,7 @@ function assertBackoff(requests: RecordedRequest[], base: number): void {
 }
 
 describe("reliability: faults from a scripted server", () => {
-  const credential = recordingCredential();
+  const credential = fixedTokenCredential();
   let server: ScriptedServer;
   const clients: SecretClient[] = [];
   const secretValue = `value-${newVersion()}`;
@@ -370,15 +370,6 @@ describe("reliability: faults from a scripted server", () => {
     });
   });
 });
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, "127.0.0.1", done));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
-}
 
 describe("reliability: faults from the local vault", () => {
   let vault: LocalVault;

@@ -12,7 +12,6 @@ import {
   json,
   loopbackClient,
   newVersion,
-  recordingCredential,
   rejectionOf,
   startScriptedServer,
   unexpectedErrorReason,
@@ -20,9 +19,10 @@ import {
   type ScriptedAction,
   type ScriptedServer,
 } from "./reliabilityKit.js";
+import { fixedTokenCredential } from "../helpers/fakeCredential.js";
 
 describe("reliability: hostile responses over HTTP", () => {
-  const credential = recordingCredential();
+  const credential = fixedTokenCredential();
   let vault: ScriptedServer;
   let foreign: ScriptedServer;
   const clients: SecretClient[] = [];
@@ -282,7 +282,7 @@ describe("reliability: hostile responses over HTTP", () => {
         body: "",
       },
     });
-    const counting = recordingCredential();
+    const counting = fixedTokenCredential();
     const c = loopbackClient(server.url, counting, { disableChallengeResourceVerification: false });
     try {
       const error = await rejectionOf(c.setSecret("s", secretValue));
@@ -310,7 +310,7 @@ describe("reliability: hostile responses over HTTP", () => {
         body: "",
       },
     });
-    const counting = recordingCredential();
+    const counting = fixedTokenCredential();
     const c = loopbackClient(server.url, counting);
     try {
       await c.getSecret("s");
@@ -356,7 +356,7 @@ describe("reliability: nextLinks with a scheme that is not http(s)", () => {
           };
         },
       };
-      const client = new SecretClient(vaultUrl, recordingCredential(), { httpClient });
+      const client = new SecretClient(vaultUrl, fixedTokenCredential(), { httpClient });
       const outcome = await collect(client.listPropertiesOfSecrets()).then(
         () => undefined,
         (error: unknown) => error,

@@ -17,12 +17,12 @@ import { SecretClient } from "../../src/index.js";
 import {
   leaksIn,
   newVersion,
-  recordingCredential,
   startScriptedServer,
   unexpectedErrorReason,
   visibleText,
   type ScriptedAction,
 } from "./reliabilityKit.js";
+import { fixedTokenCredential } from "../helpers/fakeCredential.js";
 
 /** Placeholders replaced by the case's vault and foreign origins. */
 const VAULT = "{VAULT}";
@@ -474,7 +474,7 @@ export async function runHostileCaseInMemory(
 ): Promise<HostileOutcome> {
   const vaultOrigin = `https://hostile${caseNumber}-${newVersion().slice(0, 6)}.vault.azure.net`;
   const foreignOrigin = "https://foreign.example";
-  const credential = recordingCredential();
+  const credential = fixedTokenCredential();
   const value = `secret-value-${newVersion()}`;
   const backup = new Uint8Array(Buffer.from(`backup-${newVersion()}`));
   const controller = new AbortController();
@@ -582,7 +582,7 @@ export async function runHostileCaseOverHttp(
     { challenge: null },
   );
   vaultOrigin = server.url;
-  const credential = recordingCredential();
+  const credential = fixedTokenCredential();
   const value = `secret-value-${newVersion()}`;
   const backup = new Uint8Array(Buffer.from(`backup-${newVersion()}`));
   const controller = new AbortController();

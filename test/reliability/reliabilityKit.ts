@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the reliability specs and the soak run: a scripted (misbehaving) HTTP server,
- * a recording fake credential, log capture, error classification and leak checks.
+ * log capture, error classification and leak checks.
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
@@ -18,24 +18,14 @@ import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
 import type { TokenCredential } from "@azure/core-auth";
 import { isRestError, SecretClient, type SecretClientOptions } from "../../src/index.js";
-import {
-  fixedTokenCredential as recordingCredential,
-  type FixedTokenCredential as RecordingCredential,
-} from "../helpers/fakeCredential.js";
+import { loopbackClientOptions } from "../helpers/testKit.js";
 
 export { runScript, spawnScript, type ChildRun } from "../helpers/childProcesses.js";
-export { collect, pause, uniqueName } from "../helpers/testKit.js";
-export { recordingCredential, type RecordingCredential };
+export { collect, loopbackClientOptions, pause, uniqueName } from "../helpers/testKit.js";
 
 /** The challenge every real vault sends (see keyvault-wire-facts.md). */
 export const vaultChallenge =
   'Bearer authorization="https://login.windows.net/t", resource="https://vault.azure.net"';
-
-/** Options every client of a loopback server needs. */
-export const loopbackClientOptions: SecretClientOptions = {
-  allowInsecureConnection: true,
-  disableChallengeResourceVerification: true,
-};
 
 /** A 32-hex-digit version, as the service makes them. */
 export function newVersion(): string {

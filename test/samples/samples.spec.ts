@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import {
-  collectRun,
-  compiledScript,
-  repoRoot,
-  runScript,
-  type ChildRun,
-} from "../helpers/childProcesses.js";
+import { collectRun, compiledScript, runScript, type ChildRun } from "../helpers/childProcesses.js";
+import { repoRoot } from "../helpers/testKit.js";
 
 /**
  * Runs one sample, compiled (see test/helpers/childProcesses.ts), from the repository root. The

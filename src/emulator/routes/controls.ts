@@ -1,44 +1,65 @@
 /**
- * Test controls under `/__local/`: reset, clock and faults.
+ * Test controls and tools under `/__local/`: reset, clock, faults, and a version's value as it is.
  */
-import { badParameter } from "../errors.js";
-import type { Exchange } from "../exchange.js";
+import { badParameter } from "../wire/errors.js";
+import type { Exchange } from "../http/exchange.js";
 import type { LocalVaultFaultOptions } from "../options.js";
-import { clockShiftProblem } from "../vaultClock.js";
+import { clockShiftProblem } from "../state/vaultClock.js";
 import type { LocalRoute } from "./route.js";
 
-/** The test-control routes, by path under `/__local/`. */
+/** The test-control routes, by path. */
 export const controlRoutes: Record<string, LocalRoute> = {
-  reset: {
-    method: "POST",
+  "/__local/reset": {
+    methods: ["POST"],
     auth: "vault",
-    handle: async (x: Exchange) => {
-      await x.vault.reset();
-      x.send(204, undefined);
+    handle: async (exchange: Exchange) => {
+      await exchange.vault.reset();
+      exchange.send(204, undefined);
     },
   },
-  clock: {
-    method: "POST",
+  "/__local/clock": {
+    methods: ["POST"],
     auth: "vault",
-    handle: async (x: Exchange) => {
-      const { advanceMs } = await x.readJson();
-      const problem = clockShiftProblem(advanceMs, x.vault.store.clock.offsetMs);
+    handle: async (exchange: Exchange) => {
+      const { advanceMs } = await exchange.readJson();
+      const problem = clockShiftProblem(advanceMs, exchange.vault.store.clock.offsetMs);
       if (problem !== undefined) throw badParameter(problem);
-      await x.vault.advanceClock(advanceMs as number);
-      x.send(200, { now: Math.floor(x.vault.store.clock.nowMs() / 1000) });
+      await exchange.vault.advanceClock(advanceMs as number);
+      exchange.send(200, { now: Math.floor(exchange.vault.store.clock.nowMs() / 1000) });
     },
   },
-  faults: {
-    method: "PUT",
+  // A disabled version's value without enabling it: the API refuses to read it, and enabling it
+  // for a moment (all a client of the service can do) leaves it enabled if the reader is stopped.
+  // `keyvault-emulator export` reads disabled versions here; any client with a token could enable
+  // them, so this shows nothing a token does not already reach.
+  "/__local/value": {
+    methods: ["GET"],
     auth: "vault",
-    handle: async (x: Exchange) => {
-      const body = await x.readJson();
+    handle: (exchange: Exchange) => {
+      const { name, version } = exchange.query;
+      if (name === undefined || name === "" || version === undefined || version === "") {
+        throw badParameter(
+          "Name the version to read: GET /__local/value?name=NAME&version=VERSION.",
+        );
+      }
+      exchange.send(
+        200,
+        { value: exchange.vault.store.reveal(name, version) },
+        { "cache-control": "no-store" },
+      );
+    },
+  },
+  "/__local/faults": {
+    methods: ["PUT"],
+    auth: "vault",
+    handle: async (exchange: Exchange) => {
+      const body = await exchange.readJson();
       try {
-        x.vault.setFaults(body as LocalVaultFaultOptions);
+        exchange.vault.setFaults(body as LocalVaultFaultOptions);
       } catch (error) {
         throw badParameter((error as Error).message);
       }
-      x.send(200, body);
+      exchange.send(200, body);
     },
   },
 };

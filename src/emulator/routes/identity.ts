@@ -2,44 +2,61 @@
  * The managed identity endpoint (App Service protocol) under `/__local/identity/token`: issues
  * tokens to callers that present the vault's identity header.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
-import { localClientId, resourceOfScope } from "../auth.js";
-import type { Exchange } from "../exchange.js";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { localClientId, resourceOfScope } from "../http/auth.js";
+import type { Exchange } from "../http/exchange.js";
 import type { LocalRoute } from "./route.js";
 
-/** The identity route, by path under `/__local/`. */
+/** The identity route, by path. */
 export const identityRoutes: Record<string, LocalRoute> = {
-  "identity/token": {
-    method: "GET",
+  "/__local/identity/token": {
+    methods: ["GET"],
     auth: "none",
-    handle: (x: Exchange) => issueToken(x),
+    handle: (exchange: Exchange) => issueToken(exchange),
   },
 };
 
-function issueToken(x: Exchange): void {
-  // OAuth-shaped errors, as the managed identity endpoint answers.
-  const oauthError = (status: number, error: string, description: string): void =>
-    x.send(status, { error, error_description: description });
-  const header = x.req.headers["x-identity-header"];
+function issueToken(exchange: Exchange): void {
+  const header = exchange.req.headers["x-identity-header"];
   if (header === undefined) {
-    oauthError(400, "invalid_request", "The x-identity-header request header is missing.");
+    identityError(
+      exchange,
+      400,
+      "invalid_request",
+      "The x-identity-header request header is missing: send the IDENTITY_HEADER that keyvault-emulator printed (vault.identityHeader). ManagedIdentityCredential and DefaultAzureCredential send it when IDENTITY_ENDPOINT and IDENTITY_HEADER are set.",
+    );
     return;
   }
-  if (!sameSecret(header, x.vault.identityHeader)) {
-    oauthError(401, "unauthorized_client", "The x-identity-header value is not valid.");
+  if (!isIdentityHeader(header, exchange)) {
+    identityError(
+      exchange,
+      401,
+      "unauthorized_client",
+      "The x-identity-header value is not valid for this vault: set IDENTITY_HEADER to the value keyvault-emulator printed (vault.identityHeader). A vault started without --location or KEYVAULT_EMULATOR_IDENTITY_HEADER gets a new one at every start.",
+    );
     return;
   }
-  if (x.query["api-version"] !== "2019-08-01") {
-    oauthError(400, "invalid_request", "The api-version must be 2019-08-01.");
+  if (exchange.query["api-version"] !== "2019-08-01") {
+    identityError(
+      exchange,
+      400,
+      "invalid_request",
+      "The api-version must be 2019-08-01 (the App Service managed identity protocol).",
+    );
     return;
   }
-  const resource = x.query.resource;
+  const resource = exchange.query.resource;
   if (resource === undefined || resource === "") {
-    oauthError(400, "invalid_request", "The resource query parameter is missing.");
+    identityError(
+      exchange,
+      400,
+      "invalid_request",
+      "The resource query parameter is missing: ask for resource=https://vault.azure.net.",
+    );
     return;
   }
-  const token = x.vault.auth.issue(resourceOfScope(resource));
-  x.send(200, {
+  const token = exchange.vault.auth.issueForIdentityEndpoint(resourceOfScope(resource));
+  exchange.send(200, {
     access_token: token.token,
     expires_on: String(Math.floor(token.expiresOnTimestamp / 1000)),
     resource,
@@ -48,9 +65,33 @@ function issueToken(x: Exchange): void {
   });
 }
 
-/** Compares a presented secret with the expected one in constant time (hashes of equal length). */
-function sameSecret(presented: string | string[], expected: string): boolean {
+/**
+ * An error of the identity endpoint, in both shapes clients read: OAuth's (`error`,
+ * `error_description`) and App Service's (`statusCode`, `message`, `correlationId`), which other
+ * languages' identity libraries report. Never the presented header.
+ */
+function identityError(exchange: Exchange, status: number, error: string, message: string): void {
+  exchange.send(status, {
+    error,
+    error_description: message,
+    statusCode: status,
+    message,
+    correlationId: randomUUID(),
+  });
+}
+
+/**
+ * Whether a presented `x-identity-header` is the vault's, compared in constant time (hashes of
+ * equal length).
+ * @param presented - the header as received
+ * @param exchange - the request
+ * @returns true for the vault's header
+ */
+export function isIdentityHeader(
+  presented: string | string[] | undefined,
+  exchange: Exchange,
+): boolean {
   if (typeof presented !== "string") return false;
   const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
-  return timingSafeEqual(digest(presented), digest(expected));
+  return timingSafeEqual(digest(presented), digest(exchange.vault.identityHeader));
 }

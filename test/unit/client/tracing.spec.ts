@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { useInstrumenter, type Instrumenter, type TracingSpan } from "@azure/core-tracing";
 import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import nock from "nock";
+import { useDefaultInstrumenter } from "../../helpers/instrumenters.js";
 import { createClient, primeChallenge, vault, vaultUrl } from "./helpers.js";
 
 describe("tracing", () => {
@@ -67,6 +68,7 @@ describe("tracing", () => {
   after(() => {
     nock.cleanAll();
     nock.enableNetConnect();
+    useDefaultInstrumenter();
   });
 
   it("wraps each method in a SecretClient.<method> span in namespace Microsoft.KeyVault", async () => {

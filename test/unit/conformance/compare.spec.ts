@@ -10,6 +10,7 @@ import {
   compareHeaders,
   compareJson,
   identifierShape,
+  isEarlierServiceForm,
   isUnixSeconds,
   normalizeMessage,
 } from "../../../scripts/conformance/compare.js";
@@ -19,9 +20,15 @@ import {
   compareRequest,
   expectedDeletedSecret,
   expectedSecret,
+  serviceVersionFor,
 } from "../../../scripts/conformance/clientPlayback.js";
 import { planRecording } from "../../../scripts/conformance/plan.js";
-import { parseRecording, type RecordedEntry } from "../../../scripts/conformance/recordings.js";
+import {
+  headersNotRecorded,
+  parseRecording,
+  recordsAuthorization,
+  type RecordedEntry,
+} from "../../../scripts/conformance/recordings.js";
 import {
   addDifferences,
   formatTable,
@@ -264,6 +271,72 @@ describe("conformance: headers", () => {
     );
   });
 
+  it("leaves out x-ms-request-id only where the recording stripped it from every answer", () => {
+    const python = parseRecording("p.json", {
+      Entries: [entry("GET", "/secrets/a/?api-version=7.6", 200, {})],
+    });
+    const js = parseRecording("j.json", {
+      Entries: [
+        entry(
+          "GET",
+          "/secrets/a/?api-version=7.6",
+          200,
+          {},
+          {
+            ResponseHeaders: { "x-ms-request-id": "Sanitized" },
+          },
+        ),
+      ],
+    });
+    assert.deepEqual([...headersNotRecorded(python)], ["x-ms-request-id"]);
+    assert.deepEqual([...headersNotRecorded(js)], []);
+    const answer = { "x-ms-request-id": "abc", "x-ms-other": "1" };
+    assert.deepEqual(
+      compareHeaders({}, answer, headersNotRecorded(python)).map((d) => d.check),
+      ["header:x-ms-other"],
+    );
+    assert.deepEqual(
+      compareHeaders({}, answer, headersNotRecorded(js)).map((d) => d.check),
+      ["header:x-ms-request-id", "header:x-ms-other"],
+    );
+  });
+
+  it("explains only the recorded earlier forms of today's answers (rule earlier-service)", () => {
+    const today = "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.";
+    const earlier = "AKV10000: Request is missing a Bearer or PoP token.";
+    const message = (expected: string, actual: string) => ({
+      check: "body:$.error.message",
+      expected: JSON.stringify(expected),
+      actual: JSON.stringify(actual),
+    });
+    assert.equal(isEarlierServiceForm(message(earlier, today)), true);
+    assert.equal(isEarlierServiceForm(message(today, earlier)), false);
+    assert.equal(isEarlierServiceForm(message("Something else.", today)), false);
+    const tenant = "00000000-0000-0000-0000-000000000000";
+    const authority = (expected: string, actual: string) => ({
+      check: "header:www-authenticate:authorization",
+      expected: `https://${expected}/${tenant}`,
+      actual: `https://${actual}/${tenant}`,
+    });
+    assert.equal(
+      isEarlierServiceForm(authority("login.windows.net", "login.microsoftonline.com")),
+      true,
+    );
+    assert.equal(isEarlierServiceForm(authority("login.windows.net", "evil.example")), false);
+    assert.equal(
+      isEarlierServiceForm({
+        check: "header:x-ms-keyvault-rbac-cache",
+        expected: "present",
+        actual: "missing",
+      }),
+      true,
+    );
+    assert.equal(
+      isEarlierServiceForm({ check: "header:x-ms-keyvault-region", actual: "missing" }),
+      false,
+    );
+  });
+
   it("requires Retry-After to be a number of seconds where one was recorded", () => {
     assert.deepEqual(compareHeaders({ "Retry-After": "5" }, { "retry-after": "1" }), []);
     assert.equal(compareHeaders({ "Retry-After": "5" }, { "retry-after": "soon" }).length, 1);
@@ -340,6 +413,29 @@ describe("conformance: planRecording", () => {
     assert.deepEqual(plan.roles[9], { kind: "page", collection: "/secrets", continuation: true });
     assert.deepEqual([...plan.ownNames], [name]);
     assert.deepEqual([...plan.foreignCollections], ["/secrets"]);
+  });
+
+  it("marks requests to the identity platform, which neither half replays", () => {
+    const python = parseRecording("p.json", {
+      Entries: [
+        entry("GET", "/secrets/a/?api-version=7.5", 401, null, {
+          RequestHeaders: {},
+          ResponseHeaders: { "WWW-Authenticate": 'Bearer resource="https://vault.azure.net"' },
+        }),
+        {
+          ...entry("GET", "/", 200, {}),
+          RequestUri: "https://login.microsoftonline.com/common/discovery/instance?x=1",
+          RequestHeaders: {},
+        },
+        entry("GET", "/secrets/a/?api-version=7.5", 404, {}, { RequestHeaders: {} }),
+      ],
+    });
+    assert.deepEqual(
+      planRecording(python).roles.map((r) => r.kind),
+      ["challenge", "identity", "plain"],
+    );
+    assert.equal(recordsAuthorization(python), false);
+    assert.equal(recordsAuthorization(recording), true);
   });
 
   it("rejects a file that is not a recording", () => {
@@ -486,6 +582,29 @@ describe("conformance: client half checks", () => {
       compareRequest(recorded, url, "Bearer t", '{"value":"v"}').map((d) => d.check),
       ["request:body:$.attributes"],
     );
+  });
+
+  it("expects a token where the recording dropped Authorization but the request was not the challenge", () => {
+    const recorded = entry("GET", "/secrets/n/?api-version=7.6", 200, {}, { RequestHeaders: {} });
+    const url = new URL("http://127.0.0.1:1/secrets/n/?api-version=7.6");
+    assert.deepEqual(compareRequest(recorded, url, "Bearer t", "", true), []);
+    assert.deepEqual(
+      compareRequest(recorded, url, undefined, "", true).map((d) => d.check),
+      ["request:authorization"],
+    );
+  });
+
+  it("speaks the recorded api-version where our client offers it, else 2025-07-01", () => {
+    const at = (version: string) =>
+      serviceVersionFor(
+        parseRecording("r.json", {
+          Entries: [entry("GET", `/secrets/n/?api-version=${version}`, 200, {})],
+        }),
+      );
+    assert.deepEqual(at("7.3"), { version: "7.3", recorded: true });
+    assert.deepEqual(at("2025-07-01"), { version: "2025-07-01", recorded: true });
+    assert.deepEqual(at("2016-10-01"), { version: "2025-07-01", recorded: false });
+    assert.deepEqual(at("7.6-preview.2"), { version: "2025-07-01", recorded: false });
   });
 
   it("expects the 4.x models of a recorded bundle and deleted bundle", () => {

@@ -12,7 +12,7 @@ import {
   type FileCoverageData,
   type RawCoverage,
 } from "../../../scripts/coverage.mjs";
-import { repoRoot } from "../../helpers/childProcesses.js";
+import { repoRoot } from "../../helpers/testKit.js";
 
 /** What c8 reports for one source file: line, branch and function counts. */
 interface Counts {

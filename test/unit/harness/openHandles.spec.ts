@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { collectRun, repoRoot } from "../../helpers/childProcesses.js";
+import { collectRun } from "../../helpers/childProcesses.js";
+import { repoRoot } from "../../helpers/testKit.js";
 
 describe("open-handle guard (test/helpers/openHandles.ts, loaded by every mocha run)", function () {
   this.timeout(20_000);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import fc from "fast-check";
-import { maskMarker, SecretMasker } from "../../../src/inject/secretMasker.js";
+import { maskedForms, maskMarker, SecretMasker } from "../../../src/inject/secretMasker.js";
 
 /** Writes the chunks through a masker and collects what comes out. */
 async function mask(values: string[], chunks: Array<string | Buffer>): Promise<string> {
@@ -26,6 +27,29 @@ function cut(text: string, points: number[]): Buffer[] {
   }
   chunks.push(bytes.subarray(from));
   return chunks.filter((chunk) => chunk.length > 0);
+}
+
+/** What the masker should print, found without streaming: each run of overlapping occurrences as one marker. */
+function coverOccurrences(values: string[], text: string): string {
+  const occurrences: Array<[number, number]> = [];
+  for (const value of values) {
+    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + 1)) {
+      occurrences.push([at, at + value.length - 1]);
+    }
+  }
+  occurrences.sort((a, b) => a[0] - b[0]);
+  let out = "";
+  let next = 0;
+  for (let index = 0; index < occurrences.length;) {
+    const from = occurrences[index]![0];
+    let to = occurrences[index]![1];
+    for (index++; index < occurrences.length && occurrences[index]![0] <= to; index++) {
+      to = Math.max(to, occurrences[index]![1]);
+    }
+    out += text.slice(next, from) + maskMarker;
+    next = to + 1;
+  }
+  return out + text.slice(next);
 }
 
 describe("SecretMasker", () => {
@@ -76,6 +100,24 @@ describe("SecretMasker", () => {
     assert.equal(out, `x ${maskMarker} y ${maskMarker} z`);
   });
 
+  it("conceals overlapping values whole: one cannot show through the end of another", async () => {
+    const out = await mask(["abcdefgh", "efghijkl"], ["x abcdefghijkl y efghijkl z"]);
+    assert.equal(out, `x ${maskMarker} y ${maskMarker} z`);
+  });
+
+  it("conceals exactly the bytes that occurrences cover, overlapping ones as one", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.stringMatching(/^[ab]{6,9}$/), { minLength: 1, maxLength: 3 }),
+        fc.stringMatching(/^[ab ]{0,60}$/),
+        fc.array(fc.nat(80), { maxLength: 6 }),
+        async (values, text, points) => {
+          assert.equal(await mask(values, cut(text, points)), coverOccurrences(values, text));
+        },
+      ),
+      { numRuns: 300 },
+    ));
+
   it("leaves values shorter than 6 characters alone", async () => {
     const out = await mask(["12345", "abcdef"], ["12345 abcdef"]);
     assert.equal(out, `12345 ${maskMarker}`);
@@ -98,4 +140,102 @@ describe("SecretMasker", () => {
       ),
       { numRuns: 300 },
     ));
+
+  describe("the forms apps print a value in", () => {
+    const pem = [
+      "-----BEGIN PRIVATE KEY-----",
+      "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+      "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu",
+      "NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ",
+      "-----END PRIVATE KEY-----",
+    ].join("\n");
+    const body = pem.split("\n").slice(1, -1);
+
+    it("masks each line of a multi-line value printed line by line behind a prefix", async () => {
+      const printed = `${pem
+        .split("\n")
+        .map((line) => `2026-01-01T00:00:00Z app[42]: ${line}`)
+        .join("\n")}\n`;
+      const out = await mask([pem], [printed]);
+      for (const line of body) assert.ok(!out.includes(line), `line shown: ${out}`);
+      assert.match(out, /app\[42\]: <concealed by keyvault-secrets>\n/);
+    });
+
+    it("masks a value with CRLF lines and indentation, re-indented by the app", async () => {
+      const value = body.map((line) => `  ${line}`).join("\r\n");
+      const out = await mask([value], [body.map((line) => `\t> ${line}`).join("\n")]);
+      for (const line of body) assert.ok(!out.includes(line), out);
+    });
+
+    it("masks a value inside util.inspect output, where quotes, backslashes and newlines are escaped", async () => {
+      const value = `it's a "quoted" back\\slash\ttab`;
+      const printed = [
+        inspect({ password: value }),
+        inspect({ pem }),
+        inspect({ nested: { deep: [value] } }, { depth: 5 }),
+      ].join("\n");
+      const out = await mask([value, pem], [printed]);
+      assert.ok(!out.includes("quoted"), out);
+      assert.ok(!out.includes("slash"), out);
+      for (const line of body) assert.ok(!out.includes(line), out);
+    });
+
+    it("masks a value inside a JSON string (escaped)", async () => {
+      const value = 'p"ss\\w\nord/\u0001!';
+      const printed = JSON.stringify({ user: "me", password: value, key: pem });
+      const out = await mask([value, pem], [printed]);
+      assert.equal(out, `{"user":"me","password":"${maskMarker}","key":"${maskMarker}"}`);
+    });
+
+    it("masks a value inside a URL, percent-encoded or as a form field", async () => {
+      const value = "p@ss w/rd&more=1+ü";
+      const printed = [
+        `https://user:${encodeURIComponent(value)}@db.example/x`,
+        `https://db.example/x?${new URLSearchParams({ password: value }).toString()}`,
+      ].join("\n");
+      const out = await mask([value], [printed]);
+      assert.equal(
+        out,
+        `https://user:${maskMarker}@db.example/x\nhttps://db.example/x?password=${maskMarker}`,
+      );
+    });
+
+    it("leaves out forms shorter than 6 characters: short lines of a value stay visible", () => {
+      const forms = maskedForms("first-line\nab\n  third-line  ");
+      assert.ok(forms.includes("first-line"));
+      assert.ok(forms.includes("third-line"));
+      assert.ok(!forms.includes("ab"));
+      assert.ok(forms.every((form) => form.length >= 6));
+    });
+
+    it("masks every form however the stream is cut", () =>
+      fc.assert(
+        fc.asyncProperty(fc.array(fc.nat(2_000), { maxLength: 12 }), async (points) => {
+          const value = 'line "one" of it\nline two\\';
+          const text = [
+            `prefix ${value} suffix`,
+            inspect({ value }),
+            JSON.stringify({ value }),
+            `https://h/?v=${encodeURIComponent(value)}`,
+            pem,
+          ].join("\n");
+          const whole = await mask([value, pem], [text]);
+          assert.equal(await mask([value, pem], cut(text, points)), whole);
+          for (const form of [...maskedForms(value), ...maskedForms(pem)]) {
+            assert.ok(!whole.includes(form), `${form} in ${whole}`);
+          }
+        }),
+        { numRuns: 200 },
+      ));
+
+    it("masks a long value written a byte at a time, and one broken off near its end", async () => {
+      const value = `${"k".repeat(20_000)}-end`;
+      const text = `a ${value} b ${value.slice(0, -1)}X c`;
+      const out = await mask(
+        [value],
+        [...Buffer.from(text)].map((byte) => Buffer.from([byte])),
+      );
+      assert.equal(out, `a ${maskMarker} b ${value.slice(0, -1)}X c`);
+    });
+  });
 });

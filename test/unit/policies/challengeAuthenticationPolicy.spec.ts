@@ -5,7 +5,12 @@ import {
   challengeAuthenticationPolicyName,
 } from "../../../src/policies/challengeAuthenticationPolicy.js";
 import { clearChallengeCache } from "../../../src/policies/challengeCache.js";
-import { type CannedAnswer, fakeCredential, fakeNext, makeRequest } from "./fakes.js";
+import {
+  type CannedAnswer,
+  fakeCredential,
+  fakeNext,
+  makeRequest,
+} from "../../helpers/policyFakes.js";
 
 const vaultUrl = "https://myvault.vault.azure.net";
 const tenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47";

@@ -1,0 +1,363 @@
+import assert from "node:assert/strict";
+import { challengeResource } from "../../src/emulator/http/auth.js";
+import { HostPolicy } from "../../src/emulator/http/hosts.js";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { assertVaultError, callVault } from "./localVaultTestKit.js";
+
+const tenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const challenge = `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`;
+const vaultScope = "https://vault.azure.net/.default";
+
+async function tokenOf(vault: LocalVault, scope = vaultScope, claims?: string): Promise<string> {
+  const token = await vault.credential.getToken(scope, claims === undefined ? {} : { claims });
+  assert.ok(token);
+  return token.token;
+}
+
+describe("local vault: authentication", () => {
+  describe("default mode", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId });
+    });
+    after(() => vault.close());
+
+    it("answers 401 with the challenge to a request without Authorization", async () => {
+      const answer = await callVault(vault, "PUT", "/secrets/x", { token: null });
+      assertVaultError(
+        answer,
+        401,
+        "Unauthorized",
+        "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.",
+      );
+      assert.equal(answer.headers.get("www-authenticate"), challenge);
+      assert.ok(answer.headers.get("x-ms-request-id"));
+    });
+
+    it("answers 401 to a non-bearer Authorization header", async () => {
+      const answer = await callVault(vault, "GET", "/secrets", {
+        token: null,
+        headers: { authorization: "Basic dXNlcjpwYXNz" },
+      });
+      assertVaultError(
+        answer,
+        401,
+        "Unauthorized",
+        "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.",
+      );
+    });
+
+    it("accepts any bearer token", async () => {
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: "whatever" })).status, 200);
+    });
+  });
+
+  describe("strictAuth", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId, strictAuth: true });
+    });
+    after(() => vault.close());
+
+    it("accepts tokens from the vault's credential and checks the cached verdict again", async () => {
+      const token = await tokenOf(vault);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+      const [, payload] = token.split(".");
+      const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
+      assert.equal(claims.aud, "https://vault.azure.net");
+      assert.equal(claims.iss, `https://sts.windows.net/${tenantId}/`);
+      assert.ok(claims.exp > Date.now() / 1000);
+    });
+
+    it("rejects a token it did not issue", async () => {
+      const answer = await callVault(vault, "GET", "/secrets", { token: "not-a-jwt" });
+      assertVaultError(answer, 401, "Unauthorized", /malformed/);
+      assert.equal(answer.headers.get("www-authenticate"), challenge);
+      const token = await tokenOf(vault);
+      const [header, payload] = token.split(".");
+      const forged = `${header}.${payload}.${Buffer.from("forged").toString("base64url")}`;
+      assertVaultError(
+        await callVault(vault, "GET", "/secrets", { token: forged }),
+        401,
+        "Unauthorized",
+        /signature/,
+      );
+    });
+
+    it("rejects a token of another vault", async () => {
+      const other = await startLocalVault({ tenantId });
+      try {
+        assertVaultError(
+          await callVault(vault, "GET", "/secrets", { token: await tokenOf(other) }),
+          401,
+          "Unauthorized",
+          /signature/,
+        );
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("rejects a token for another audience with AKV10022", async () => {
+      const token = await tokenOf(vault, "https://storage.azure.com/.default");
+      assertVaultError(
+        await callVault(vault, "GET", "/secrets", { token }),
+        401,
+        "Unauthorized",
+        "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://storage.azure.com.",
+      );
+    });
+  });
+
+  describe("the challenge's resource, from the name the vault was reached by", () => {
+    const resourceFor = (scheme: "http" | "https", host: string): string => {
+      const accepted = new HostPolicy(scheme, "127.0.0.1", [
+        "myvault.vault.azure.net",
+        "vault.internal.example",
+      ]).accept(host);
+      assert.ok(accepted, host);
+      return challengeResource(accepted, scheme);
+    };
+
+    it("is the service's for addresses, localhost and *.vault.azure.net names", () => {
+      for (const host of [
+        "127.0.0.1:8443",
+        "127.0.0.1",
+        "[::1]:8443",
+        "localhost:8443",
+        "myvault.vault.azure.net",
+        "myvault.vault.azure.net:8443",
+      ]) {
+        assert.equal(resourceFor("https", host), "https://vault.azure.net", host);
+      }
+    });
+
+    it("is the parent domain, with the port when it is not the default, for other names", () => {
+      assert.equal(resourceFor("https", "myvault.localhost:8443"), "https://localhost:8443");
+      assert.equal(resourceFor("https", "MyVault.Localhost:8443"), "https://localhost:8443");
+      assert.equal(resourceFor("https", "myvault.localhost"), "https://localhost");
+      assert.equal(resourceFor("https", "myvault.localhost:443"), "https://localhost");
+      assert.equal(resourceFor("https", "a.b.localhost:1"), "https://b.localhost:1");
+      assert.equal(resourceFor("http", "myvault.localhost:8080"), "http://localhost:8080");
+      assert.equal(resourceFor("https", "vault.internal.example"), "https://internal.example");
+    });
+
+    describe("over HTTP, with strictAuth", () => {
+      let vault: LocalVault;
+      let named: string;
+      before(async () => {
+        vault = await startLocalVault({ tenantId, strictAuth: true });
+        named = `myvault.localhost:${new URL(vault.vaultUrl).port}`;
+      });
+      after(() => vault.close());
+
+      it("challenges a request to myvault.localhost:<port> with http://localhost:<port>", async () => {
+        const answer = await callVault(vault, "GET", "/secrets", {
+          token: null,
+          headers: { host: named },
+        });
+        assert.equal(answer.status, 401);
+        assert.equal(
+          answer.headers.get("www-authenticate"),
+          `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="http://localhost:${new URL(vault.vaultUrl).port}"`,
+        );
+        // The same vault reached by its address answers as the service.
+        const direct = await callVault(vault, "GET", "/secrets", { token: null });
+        assert.equal(direct.headers.get("www-authenticate"), challenge);
+      });
+
+      it("accepts tokens for the challenged resource there, and for the service's anywhere", async () => {
+        const resource = `http://localhost:${new URL(vault.vaultUrl).port}`;
+        const local = await tokenOf(vault, `${resource}/.default`);
+        const service = await tokenOf(vault);
+        for (const token of [local, service]) {
+          const answer = await callVault(vault, "GET", "/secrets", {
+            token,
+            headers: { host: named },
+          });
+          assert.equal(answer.status, 200, answer.text);
+        }
+        assert.equal((await callVault(vault, "GET", "/secrets", { token: service })).status, 200);
+        // A token for the local resource is not one for the service's address.
+        assertVaultError(
+          await callVault(vault, "GET", "/secrets", { token: local }),
+          401,
+          "Unauthorized",
+          `AKV10022: Invalid audience. Expected https://vault.azure.net, found: ${resource}.`,
+        );
+      });
+
+      it("refuses a token for another resource at the name, naming the challenged one", async () => {
+        const token = await tokenOf(vault, "https://localhost:1/.default");
+        const answer = await callVault(vault, "GET", "/secrets", {
+          token,
+          headers: { host: named },
+        });
+        assertVaultError(
+          answer,
+          401,
+          "Unauthorized",
+          `AKV10022: Invalid audience. Expected http://localhost:${new URL(vault.vaultUrl).port}, found: https://localhost:1.`,
+        );
+        assert.match(
+          answer.headers.get("www-authenticate") ?? "",
+          /resource="http:\/\/localhost:\d+"/,
+        );
+      });
+    });
+  });
+
+  describe("claimsChallenge", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId, claimsChallenge: true, strictAuth: true });
+    });
+    after(() => vault.close());
+
+    it("challenges the first request of each new token once", async () => {
+      const token = await tokenOf(vault);
+      const first = await callVault(vault, "GET", "/secrets", { token });
+      assert.equal(first.status, 401);
+      assert.equal(first.body.error.code, "Unauthorized");
+      const header = first.headers.get("www-authenticate") ?? "";
+      const match =
+        /^Bearer realm="", authorization_uri="https:\/\/login\.microsoftonline\.com\/common\/oauth2\/authorize", error="insufficient_claims", claims="([A-Za-z0-9+/=]+)"$/.exec(
+          header,
+        );
+      assert.ok(match, header);
+      const claims = JSON.parse(Buffer.from(match[1], "base64").toString());
+      assert.equal(claims.access_token.nbf.essential, true);
+      assert.match(claims.access_token.nbf.value, /^\d+$/);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+    });
+
+    it("accepts at once a token requested with the claims", async () => {
+      const token = await tokenOf(vault, vaultScope, '{"access_token":{"nbf":{"essential":true}}}');
+      assert.equal((await callVault(vault, "GET", "/secrets", { token })).status, 200);
+    });
+
+    /** A token from the vault's managed identity endpoint (App Service protocol). */
+    async function identityToken(): Promise<string> {
+      const response = await fetch(
+        `${vault.identityEndpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net`,
+        { headers: { "x-identity-header": vault.identityHeader } },
+      );
+      assert.equal(response.status, 200);
+      return ((await response.json()) as { access_token: string }).access_token;
+    }
+
+    it("issues from the identity endpoint, after a challenge, a token with the claims it asked for", async () => {
+      const first = await identityToken();
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: first })).status, 401);
+      // A client that asks the identity endpoint for a new token (as MSAL does for claims).
+      const answer = await identityToken();
+      assert.notEqual(answer, first);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: answer })).status, 200);
+      // Once answered, the next new token is challenged again, once.
+      const fresh = await identityToken();
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: fresh })).status, 401);
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: fresh })).status, 200);
+      // The challenge of `fresh` was answered by sending it again: the next token is challenged.
+      const later = await identityToken();
+      assert.equal((await callVault(vault, "GET", "/secrets", { token: later })).status, 401);
+    });
+  });
+
+  describe("managed identity endpoint", () => {
+    let vault: LocalVault;
+    before(async () => {
+      vault = await startLocalVault({ tenantId, strictAuth: true });
+    });
+    after(() => vault.close());
+
+    const resource = "https%3A%2F%2Fvault.azure.net";
+
+    interface IdentityAnswer {
+      status: number;
+      body: Record<string, string>;
+    }
+
+    async function identity(
+      query: string,
+      headers: Record<string, string>,
+    ): Promise<IdentityAnswer> {
+      const response = await fetch(`${vault.identityEndpoint}?${query}`, { headers });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    }
+
+    it("issues a token (App Service protocol) that passes strictAuth", async () => {
+      const answer = await identity(`api-version=2019-08-01&resource=${resource}`, {
+        "x-identity-header": vault.identityHeader,
+      });
+      assert.equal(answer.status, 200);
+      assert.deepEqual(Object.keys(answer.body).sort(), [
+        "access_token",
+        "client_id",
+        "expires_on",
+        "resource",
+        "token_type",
+      ]);
+      assert.equal(answer.body.token_type, "Bearer");
+      assert.equal(answer.body.resource, "https://vault.azure.net");
+      assert.match(answer.body.expires_on, /^\d+$/);
+      assert.ok(Number(answer.body.expires_on) > Date.now() / 1000);
+      const ok = await callVault(vault, "GET", "/secrets", { token: answer.body.access_token });
+      assert.equal(ok.status, 200);
+    });
+
+    it("refuses a wrong or missing identity header", async () => {
+      const wrong = await identity(`api-version=2019-08-01&resource=${resource}`, {
+        "x-identity-header": "nope-presented-header",
+      });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.body.error, "unauthorized_client");
+      const missing = await identity(`api-version=2019-08-01&resource=${resource}`, {});
+      assert.equal(missing.status, 400);
+      assert.equal(missing.body.error, "invalid_request");
+      const noResource = await identity("api-version=2019-08-01", {
+        "x-identity-header": vault.identityHeader,
+      });
+      assert.equal(noResource.status, 400);
+    });
+
+    it("answers errors in OAuth's and App Service's shapes, saying what to send", async () => {
+      const answers = {
+        wrong: await identity(`api-version=2019-08-01&resource=${resource}`, {
+          "x-identity-header": "nope-presented-header",
+        }),
+        missing: await identity(`api-version=2019-08-01&resource=${resource}`, {}),
+        version: await identity(`api-version=2017-09-01&resource=${resource}`, {
+          "x-identity-header": vault.identityHeader,
+        }),
+        resource: await identity("api-version=2019-08-01", {
+          "x-identity-header": vault.identityHeader,
+        }),
+      };
+      for (const [which, answer] of Object.entries(answers)) {
+        const body = answer.body as unknown as Record<string, unknown>;
+        assert.deepEqual(
+          Object.keys(body).sort(),
+          ["correlationId", "error", "error_description", "message", "statusCode"],
+          which,
+        );
+        assert.equal(body.statusCode, answer.status, which);
+        assert.equal(body.message, body.error_description, which);
+        assert.match(String(body.correlationId), /^[0-9a-f-]{36}$/, which);
+        const text = JSON.stringify(body);
+        assert.ok(!text.includes("nope-presented-header"), "never the presented header");
+        assert.ok(!text.includes(vault.identityHeader), "never the vault's header");
+      }
+      assert.match(
+        answers.wrong.body.message,
+        /set IDENTITY_HEADER to the value keyvault-emulator printed/,
+      );
+      assert.match(
+        answers.missing.body.message,
+        /send the IDENTITY_HEADER that keyvault-emulator printed/,
+      );
+      assert.match(answers.version.body.message, /must be 2019-08-01/);
+      assert.match(answers.resource.body.message, /resource=https:\/\/vault\.azure\.net/);
+    });
+  });
+});
