@@ -29,7 +29,7 @@ import {
   json,
   leaksIn,
   rssMiB,
-  runTsx,
+  runScript,
   startScriptedServer,
 } from "../test/reliability/reliabilityKit.js";
 import { runFaultMix } from "./faultMix.js";
@@ -156,7 +156,7 @@ async function main(): Promise<number> {
 
   // 3. Logs: stop capturing, and run a sample with AZURE_LOG_LEVEL=verbose in a child.
   setLogLevel(undefined);
-  const sample = await runTsx("samples/helloWorld.ts", [], { AZURE_LOG_LEVEL: "verbose" });
+  const sample = await runScript("samples/helloWorld.ts", [], { AZURE_LOG_LEVEL: "verbose" });
   const sampleLeaks = leaksIn(`${sample.stdout}\n${sample.stderr}`, ["my-database-password"]);
   const secretsInLogs = leakingLines + sampleLeaks.length;
   table(

@@ -1,9 +1,10 @@
 /**
- * The accepted differences: one JSON file, each entry naming the recordings and the check it
- * covers (wildcards allowed) and the reason it is accepted. Anything not covered fails.
+ * The accepted differences: one JSON file, each entry naming one recording and one check exactly
+ * (no wildcards: a pattern would accept the difference in recordings nobody looked at) and the
+ * reason it is accepted. Anything not covered fails.
  */
 import { readFile } from "node:fs/promises";
-import { wildcardMatch, type Difference } from "./compare.js";
+import type { Difference } from "./compare.js";
 
 /** Which half of the check a difference comes from. */
 export type Side = "vault" | "client";
@@ -12,9 +13,9 @@ export type Side = "vault" | "client";
 export interface AcceptedDifference {
   /** `vault` (the replay against the local vault) or `client` (our client against playback). */
   side: Side;
-  /** Recording name pattern (`folder/recording_x.json`, `*` wildcards). */
+  /** The recording's name (`folder/recording_x.json`). */
   recording: string;
-  /** Check id pattern (`header:x-ms-keyvault-network-info`, `body:$.attributes.*`). */
+  /** The check's id (`header:x-ms-keyvault-network-info`, `request:body:$.attributes`). */
   check: string;
   /** Why this difference is accepted. */
   reason: string;
@@ -24,7 +25,7 @@ export interface AcceptedDifference {
  * Checks the parsed accepted-differences file.
  * @param parsed - the parsed JSON
  * @returns the entries
- * @throws TypeError for an entry without side, recording, check or a reason
+ * @throws TypeError for an entry without side, recording, check or a reason, or with a wildcard
  */
 export function parseAccepted(parsed: unknown): AcceptedDifference[] {
   const list = (parsed as { accepted?: unknown } | null)?.accepted;
@@ -39,6 +40,13 @@ export function parseAccepted(parsed: unknown): AcceptedDifference[] {
     for (const field of ["recording", "check", "reason"] as const) {
       if (typeof item[field] !== "string" || item[field].trim() === "") {
         throw new TypeError(`accepted[${index}].${field} must be a non-empty string.`);
+      }
+    }
+    for (const field of ["recording", "check"] as const) {
+      if ((item[field] as string).includes("*")) {
+        throw new TypeError(
+          `accepted[${index}].${field} (${item[field]}) has a wildcard: name each recording and check exactly, one entry each, with its reason.`,
+        );
       }
     }
     return item as AcceptedDifference;
@@ -72,10 +80,7 @@ export class AcceptedList {
    */
   find(side: Side, recording: string, difference: Difference): AcceptedDifference | undefined {
     const entry = this.entries.find(
-      (e) =>
-        e.side === side &&
-        wildcardMatch(e.recording, recording) &&
-        wildcardMatch(e.check, difference.check),
+      (e) => e.side === side && e.recording === recording && e.check === difference.check,
     );
     if (entry !== undefined) this.used.add(entry);
     return entry;

@@ -425,20 +425,3 @@ export function isEarlierServiceForm(difference: Difference): boolean {
       return false;
   }
 }
-
-/**
- * Whether a pattern with `*` wildcards matches a string (the whole of it).
- * @param pattern - the pattern
- * @param text - the text
- * @returns whether it matches
- */
-export function wildcardMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split("*")
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-      .join(".*")}$`,
-    "s",
-  );
-  return re.test(text);
-}

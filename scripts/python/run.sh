@@ -84,6 +84,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The value of a variable in the local vault's start banner (`  export NAME=value`), if printed yet.
+banner_value() {
+  sed -n "s/^  export $1=//p" "$2" 2>/dev/null
+}
+
 run_check() {
   if [[ ! -f "$ROOT/dist/esm/emulator/bin.js" ]]; then npm run build; fi
   WORK=$(mktemp -d)
@@ -92,7 +97,7 @@ run_check() {
     --hostname myvault.localhost --delay-ms 20 --restore-conflict-after-purge-ms 0) >"$out" 2>&1 &
   VAULT_PID=$!
   local tries=0
-  until grep -q '^  IDENTITY_HEADER=' "$out"; do
+  until [[ -n "$(banner_value IDENTITY_HEADER "$out")" ]]; do
     if ! kill -0 "$VAULT_PID" 2>/dev/null || ((tries++ > 300)); then
       cat "$out" >&2
       log "the local vault did not start"
@@ -101,12 +106,12 @@ run_check() {
     sleep 0.1
   done
   local url port
-  url=$(sed -n 's/^  KEYVAULT_URI=//p' "$out")
+  url=$(banner_value KEYVAULT_URI "$out")
   port=${url##*:}
   log "local vault at $url, reached as https://myvault.localhost:$port"
   VAULT_URL="https://myvault.localhost:$port" \
-    IDENTITY_ENDPOINT="$(sed -n 's/^  IDENTITY_ENDPOINT=//p' "$out")" \
-    IDENTITY_HEADER="$(sed -n 's/^  IDENTITY_HEADER=//p' "$out")" \
+    IDENTITY_ENDPOINT="$(banner_value IDENTITY_ENDPOINT "$out")" \
+    IDENTITY_HEADER="$(banner_value IDENTITY_HEADER "$out")" \
     REQUESTS_CA_BUNDLE="$work/keyvault-emulator-ca.pem" \
     PYTHONPATH="$SITE" PYTHONDONTWRITEBYTECODE=1 \
     "$PYTHON" "$ROOT/scripts/python/secret_client_check.py"

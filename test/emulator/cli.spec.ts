@@ -11,6 +11,8 @@ import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { helpText, parseCliArguments } from "../../src/emulator/cli/cliArguments.js";
 import type { LocalVaultOptions } from "../../src/emulator/options.js";
 import { generateSelfSignedCertificate } from "../../src/emulator/tls/tls.js";
+import { assertBuilt } from "../helpers/childProcesses.js";
+import { repoRoot } from "../helpers/testKit.js";
 
 /** Parses and returns the options, failing the test on help. */
 function optionsOf(argv: string[]): { options: LocalVaultOptions; caOut?: string } {
@@ -464,7 +466,9 @@ describe("helpText", () => {
 
 describe("keyvault-emulator command", function () {
   this.timeout(15000);
-  const cliPath = path.join("src", "emulator", "bin.ts");
+  // The built command, as `npx keyvault-emulator` runs it.
+  const cliPath = path.join(repoRoot, "dist", "esm", "emulator", "bin.js");
+  before(assertBuilt);
 
   interface Running {
     child: ChildProcessWithoutNullStreams;
@@ -474,7 +478,7 @@ describe("keyvault-emulator command", function () {
   }
 
   function run(args: string[]): Running {
-    const child = spawn(process.execPath, ["--import", "tsx", cliPath, ...args], {
+    const child = spawn(process.execPath, [cliPath, ...args], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

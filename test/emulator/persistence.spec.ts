@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { openJournal, type JournalRecord } from "../../src/emulator/persistence/persistence.js";
 import { writePrivateFile } from "../../src/emulator/persistence/privateFiles.js";
 import { readStateFile, writeStateFile } from "../../src/emulator/persistence/stateFile.js";
+import { spawnScript } from "../helpers/childProcesses.js";
 
 const journalFile = (directory: string): string => path.join(directory, "journal.log");
 const lockFile = (directory: string): string => path.join(directory, "journal.lock");
@@ -207,10 +208,7 @@ describe("openJournal", () => {
 
   it("keeps every acknowledged record through kill -9, and nothing half-written", async function () {
     this.timeout(15000);
-    const fixture = path.join("test", "emulator", "fixtures", "journalWriter.ts");
-    const child = spawn(process.execPath, ["--import", "tsx", fixture, directory], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnScript("test/emulator/fixtures/journalWriter.ts", [directory]);
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

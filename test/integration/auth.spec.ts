@@ -14,7 +14,7 @@ import {
   requestLog,
   uniqueName,
 } from "./integrationTestKit.js";
-import { runTsx } from "../reliability/reliabilityKit.js";
+import { runScript } from "../helpers/childProcesses.js";
 import { credentialSpy } from "../helpers/fakeCredential.js";
 
 describe("integration: authentication under strictAuth", () => {
@@ -210,7 +210,7 @@ describe("integration: continuous access evaluation (claimsChallenge)", () => {
   });
 
   it("works end to end with ManagedIdentityCredential in a child process", async () => {
-    const run = await runTsx("test/integration/fixtures/managedIdentityClient.ts", [], {
+    const run = await runScript("test/integration/fixtures/managedIdentityClient.ts", [], {
       KEYVAULT_URI: vault.vaultUrl,
       IDENTITY_ENDPOINT: vault.identityEndpoint,
       IDENTITY_HEADER: vault.identityHeader,

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { compiledScript } from "../helpers/childProcesses.js";
 
-const fixture = fileURLToPath(new URL("./fixtures/closeClient.ts", import.meta.url));
+const fixture = "test/integration/fixtures/closeClient.ts";
 const proxyVariables = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"];
 
 /** Runs the fixture in a fresh process with only the given proxy variables set. */
@@ -21,7 +21,7 @@ async function runClient(
   const token = await vault.credential.getToken("https://vault.azure.net/.default");
   Object.assign(env, proxyEnv, { VAULT_URL: vault.vaultUrl, VAULT_TOKEN: token!.token });
   if (vault.caCertificate !== undefined) env["VAULT_CA"] = vault.caCertificate;
-  const child = spawn(process.execPath, ["--import", "tsx", fixture], {
+  const child = spawn(process.execPath, [compiledScript(fixture)], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

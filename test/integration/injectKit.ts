@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import {
   createServer,
   request as httpRequest,
@@ -18,18 +18,11 @@ import { join } from "node:path";
 import type { LocalVault } from "../../src/emulator/index.js";
 import { repoRoot } from "../helpers/testKit.js";
 
+export { assertBuilt } from "../helpers/childProcesses.js";
 export { repoRoot } from "../helpers/testKit.js";
 
 /** The built `keyvault-secrets` command. */
 export const cliPath = join(repoRoot, "dist/esm/inject/bin.js");
-
-/** Fails early, with what to do, when the package was not built. */
-export function assertBuilt(): void {
-  assert.ok(
-    existsSync(cliPath) && existsSync(join(repoRoot, "dist/commonjs/inject/preloadCommonJs.js")),
-    "dist/ is missing: run `npm run build` first (npm test does)",
-  );
-}
 
 /**
  * The environment of a child that reaches the local vault through its identity endpoint, and

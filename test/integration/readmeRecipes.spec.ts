@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
-import { runTsx } from "../reliability/reliabilityKit.js";
+import { runScript } from "../reliability/reliabilityKit.js";
 
 // The README's recipes for trusting the https local vault's generated CA.
 describe("README: trusting the local vault's CA in a child process", () => {
@@ -21,7 +21,7 @@ describe("README: trusting the local vault's CA in a child process", () => {
   it("a child started with NODE_EXTRA_CA_CERTS naming the CA file reaches the vault", async () => {
     const caFile = join(dir, "keyvault-emulator-ca.pem");
     await writeFile(caFile, vault.caCertificate!, { mode: 0o600 });
-    const run = await runTsx("test/integration/fixtures/trustedCaClient.ts", [], {
+    const run = await runScript("test/integration/fixtures/trustedCaClient.ts", [], {
       KEYVAULT_URI: vault.vaultUrl,
       NODE_EXTRA_CA_CERTS: caFile,
     });
@@ -30,7 +30,7 @@ describe("README: trusting the local vault's CA in a child process", () => {
   });
 
   it("without NODE_EXTRA_CA_CERTS the same child cannot verify the certificate", async () => {
-    const run = await runTsx("test/integration/fixtures/trustedCaClient.ts", [], {
+    const run = await runScript("test/integration/fixtures/trustedCaClient.ts", [], {
       KEYVAULT_URI: vault.vaultUrl,
       NODE_EXTRA_CA_CERTS: "",
     });

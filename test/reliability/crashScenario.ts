@@ -7,8 +7,8 @@
 import type { ChildProcess } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { SecretClient } from "../../src/index.js";
-import { collect, firstJsonLine, loopbackClientOptions, spawnTsx } from "./reliabilityKit.js";
 import { fixedTokenCredential } from "../helpers/fakeCredential.js";
+import { collect, firstJsonLine, loopbackClientOptions, spawnScript } from "./reliabilityKit.js";
 
 /** The figures of a series of crashes. */
 export interface CrashFigures {
@@ -41,7 +41,7 @@ async function startVaultProcess(
   location: string,
 ): Promise<{ child: ChildProcess; vaultUrl: string; ms: number }> {
   const started = performance.now();
-  const child = spawnTsx(fixture, [location]);
+  const child = spawnScript(fixture, [location]);
   const { vaultUrl } = await firstJsonLine<{ vaultUrl: string }>(child);
   return { child, vaultUrl, ms: Math.round(performance.now() - started) };
 }

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { firstJsonLine, spawnTsx } from "./reliabilityKit.js";
+import { firstJsonLine, spawnScript } from "./reliabilityKit.js";
 
 const fixture = "test/reliability/fixtures/vaultProcess.ts";
 const names = ["seen-a", "seen-b", "seen-c", "seen-d"];
@@ -47,7 +47,7 @@ describe("reliability: readers see only durable versions", function () {
     let checked = 0;
     for (let round = 0; round <= rounds; round++) {
       // A slow disk: each group commit takes 25 ms more, the window a change is not yet durable.
-      const child = spawnTsx(fixture, [location], { KV_TEST_SLOW_SYNC_MS: "25" });
+      const child = spawnScript(fixture, [location], { KV_TEST_SLOW_SYNC_MS: "25" });
       const { vaultUrl } = await firstJsonLine<{ vaultUrl: string }>(child);
       try {
         for (const [id, value] of seen) {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { SecretClient } from "../../src/index.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
-import { loopbackClient, rejectionOf, runTsx } from "./reliabilityKit.js";
 import { closedPort } from "../helpers/testKit.js";
+import { loopbackClient, rejectionOf, runScript } from "./reliabilityKit.js";
 
 describe("error texts that help", () => {
   let vault: LocalVault;
@@ -15,7 +15,7 @@ describe("error texts that help", () => {
 
   it("a refused loopback connection says nothing listens at that URL and how long it retried; info logs each retry", async () => {
     const port = await closedPort();
-    const run = await runTsx("test/reliability/fixtures/refusedConnection.ts", [], {
+    const run = await runScript("test/reliability/fixtures/refusedConnection.ts", [], {
       REFUSED_PORT: String(port),
       AZURE_LOG_LEVEL: "info",
     });

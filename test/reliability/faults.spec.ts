@@ -13,7 +13,7 @@ import {
   loopbackClient,
   newVersion,
   rejectionOf,
-  runTsx,
+  runScript,
   startScriptedServer,
   uniqueName,
   vaultChallenge,
@@ -496,7 +496,7 @@ describe("reliability: pollers under faults", () => {
     poller.stopPolling();
     const state = poller.toString();
     assert.ok(!state.includes("cross-process-value"), "the serialized poller holds no value");
-    const run = await runTsx(
+    const run = await runScript(
       "test/reliability/fixtures/resumePoller.ts",
       ["delete", vault.vaultUrl, name],
       { RESUME_FROM: state },
@@ -518,7 +518,7 @@ describe("reliability: pollers under faults", () => {
 
     const recover = await client.beginRecoverDeletedSecret(name, { intervalInMs: 10 });
     recover.stopPolling();
-    const recoverRun = await runTsx(
+    const recoverRun = await runScript(
       "test/reliability/fixtures/resumePoller.ts",
       ["recover", vault.vaultUrl, name],
       { RESUME_FROM: recover.toString() },

@@ -17,7 +17,7 @@ import {
   loopbackClient,
   newVersion,
   rejectionOf,
-  runTsx,
+  runScript,
   uniqueName,
   visibleText,
 } from "./reliabilityKit.js";
@@ -145,7 +145,7 @@ describe("reliability: secret hygiene end to end", function () {
   });
 
   it("AZURE_LOG_LEVEL=verbose in a child process: the helloWorld sample's output holds no secret", async () => {
-    const run = await runTsx("samples/helloWorld.ts", [], { AZURE_LOG_LEVEL: "verbose" });
+    const run = await runScript("samples/helloWorld.ts", [], { AZURE_LOG_LEVEL: "verbose" });
     assert.equal(run.code, 0, run.stderr);
     const output = `${run.stdout}\n${run.stderr}`;
     assert.match(run.stderr, /azure:keyvault-secrets:info/, "the logger wrote to stderr");

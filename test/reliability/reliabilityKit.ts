@@ -3,7 +3,7 @@
  * log capture, error classification and leak checks.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   createServer,
@@ -18,8 +18,9 @@ import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
 import type { TokenCredential } from "@azure/core-auth";
 import { isRestError, SecretClient, type SecretClientOptions } from "../../src/index.js";
-import { loopbackClientOptions, repoRoot } from "../helpers/testKit.js";
+import { loopbackClientOptions } from "../helpers/testKit.js";
 
+export { runScript, spawnScript, type ChildRun } from "../helpers/childProcesses.js";
 export { collect, loopbackClientOptions, pause, uniqueName } from "../helpers/testKit.js";
 
 /** The challenge every real vault sends (see keyvault-wire-facts.md). */
@@ -328,63 +329,6 @@ export function leaksIn(text: string, secrets: readonly string[]): string[] {
   }
   if (/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}/.test(text)) found.push("a JWT");
   return found;
-}
-
-/** The output of a child process. */
-export interface ChildRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `node --import tsx <script>` from the repository root and collects its output.
- * @param script - path relative to the repository root
- * @param args - arguments
- * @param env - environment added to this process's
- * @param timeoutMs - kill after this long
- * @returns the exit and output
- */
-export function runTsx(
-  script: string,
-  args: string[] = [],
-  env: NodeJS.ProcessEnv = {},
-  timeoutMs = 30_000,
-): Promise<ChildRun> {
-  return new Promise((done, fail) => {
-    const child = spawnTsx(script, args, env);
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", fail);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-/**
- * Spawns `node --import tsx <script>` from the repository root with piped output.
- * @param script - path relative to the repository root
- * @param args - arguments
- * @param env - environment added to this process's (KEYVAULT_URI is removed)
- * @returns the child
- */
-export function spawnTsx(
-  script: string,
-  args: string[] = [],
-  env: NodeJS.ProcessEnv = {},
-): ChildProcess {
-  const { KEYVAULT_URI: _ignored, ...inherited } = process.env;
-  return spawn(process.execPath, ["--import", "tsx", script, ...args], {
-    cwd: repoRoot,
-    env: { ...inherited, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
 }
 
 /**

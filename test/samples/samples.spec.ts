@@ -1,37 +1,41 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { collectRun, compiledScript, runScript, type ChildRun } from "../helpers/childProcesses.js";
 import { repoRoot } from "../helpers/testKit.js";
 
-interface SampleRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/**
+ * Runs one sample, compiled (see test/helpers/childProcesses.ts), from the repository root. The
+ * samples run against a local vault: KEYVAULT_URI is removed from the environment.
+ */
+function runSample(name: string, env: NodeJS.ProcessEnv = {}): Promise<ChildRun> {
+  return runScript(`samples/${name}.ts`, [], env, 25_000);
 }
 
-/** Runs `node --import tsx samples/run.ts ...args` from the repository root, as `npm run sample` does. */
-function runSample(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SampleRun> {
-  // Samples use a real vault when KEYVAULT_URI is set; these runs must use the local vault.
+/**
+ * Runs a sample that is a mocha suite, compiled, with mocha (samples/run.ts runs it the same way:
+ * one file, the spec reporter).
+ */
+function runMochaSample(name: string): Promise<ChildRun> {
   const { KEYVAULT_URI: _ignored, ...inherited } = process.env;
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "samples/run.ts", ...args], {
-      cwd: repoRoot,
-      env: { ...inherited, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill(), 25_000);
-    child.on("error", fail);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
+  const mocha = join(repoRoot, "node_modules", "mocha", "bin", "mocha.js");
+  const child = spawn(
+    process.execPath,
+    [
+      mocha,
+      "--no-config",
+      "--reporter",
+      "spec",
+      "--timeout",
+      "10000",
+      compiledScript(`samples/${name}.ts`),
+    ],
+    { cwd: repoRoot, env: inherited, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return collectRun(child, 25_000);
 }
 
-function assertSucceeded(run: SampleRun, ...expectedLines: Array<string | RegExp>): void {
+function assertSucceeded(run: ChildRun, ...expectedLines: Array<string | RegExp>): void {
   assert.equal(
     run.code,
     0,
@@ -50,7 +54,7 @@ describe("samples (against the local vault)", function () {
   this.timeout(30_000);
 
   it("helloWorld walks through every step and never prints the secret's value", async () => {
-    const run = await runSample(["helloWorld"]);
+    const run = await runSample("helloWorld");
     assertSucceeded(
       run,
       "Hello, Key Vault! Using a local vault",
@@ -61,7 +65,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("listOperations resumes from a continuation token and sees every secret", async () => {
-    const run = await runSample(["listOperations"]);
+    const run = await runSample("listOperations");
     assertSucceeded(
       run,
       "Token of the next page: yes",
@@ -72,7 +76,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("deleteAndRecover resumes a saved poller and recovers every version", async () => {
-    const run = await runSample(["deleteAndRecover"]);
+    const run = await runSample("deleteAndRecover");
     assertSucceeded(
       run,
       "started: true, completed: false",
@@ -83,12 +87,12 @@ describe("samples (against the local vault)", function () {
   });
 
   it("backupAndRestore brings back all versions", async () => {
-    const run = await runSample(["backupAndRestore"]);
+    const run = await runSample("backupAndRestore");
     assertSucceeded(run, /409 Conflict: the purge is still settling/, "All 3 versions are back.");
   });
 
   it("purgeAllSecrets deletes and purges everything under its prefix", async () => {
-    const run = await runSample(["purgeAllSecrets"]);
+    const run = await runSample("purgeAllSecrets");
     assertSucceeded(
       run,
       /Deleted 2: /,
@@ -99,7 +103,7 @@ describe("samples (against the local vault)", function () {
 
   it("purgeAllSecrets refuses to touch a real vault without --yes", async () => {
     // Exits before connecting: the host does not need to exist.
-    const run = await runSample(["purgeAllSecrets"], {
+    const run = await runSample("purgeAllSecrets", {
       KEYVAULT_URI: "https://samples-test.vault.azure.net",
     });
     assert.equal(run.code, 2, run.stderr);
@@ -107,12 +111,12 @@ describe("samples (against the local vault)", function () {
   });
 
   it("sendRequest gets a 200 and a 404 through the pipeline", async () => {
-    const run = await runSample(["sendRequest"]);
+    const run = await runSample("sendRequest");
     assertSucceeded(run, /status 200, request id \S+/, "status 404, error code SecretNotFound");
   });
 
   it("loadIntoEnv loads secrets into process.env without overwriting what is set", async () => {
-    const run = await runSample(["loadIntoEnv"]);
+    const run = await runSample("loadIntoEnv");
     assertSucceeded(
       run,
       "Set in process.env: SAMPLE_DB__PASSWORD, SAMPLE_FEATURE_FLAGS",
@@ -121,7 +125,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("runWithSecrets starts an app with the secrets through keyvault-secrets run, and --mask conceals them", async () => {
-    const run = await runSample(["runWithSecrets"]);
+    const run = await runSample("runWithSecrets");
     assertSucceeded(
       run,
       "app: DB_PASSWORD is set (15 characters)",
@@ -133,7 +137,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("preloadSecrets loads secrets before the app in ESM and CommonJS, and stops on a failed load", async () => {
-    const run = await runSample(["preloadSecrets"]);
+    const run = await runSample("preloadSecrets");
     assertSucceeded(
       run,
       /\$ node --import keyvault-secrets\/env app\.js\napp: DB_PASSWORD is set \(15 characters\)/,
@@ -145,7 +149,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("rotationWatch shows run --watch restart the app and the preload update process.env", async () => {
-    const run = await runSample(["rotationWatch"]);
+    const run = await runSample("rotationWatch");
     assertSucceeded(
       run,
       /app: started, DB_PASSWORD has 14 characters\napp: stopping \(SIGTERM\)\napp: started, DB_PASSWORD has 17 characters\napp: stopping \(SIGTERM\)\nrun exited with the app's status: 0\./,
@@ -160,7 +164,7 @@ describe("samples (against the local vault)", function () {
   });
 
   it("appServiceReferences resolves both reference forms and names a failing variable", async () => {
-    const run = await runSample(["appServiceReferences"]);
+    const run = await runSample("appServiceReferences");
     assertSucceeded(
       run,
       "DB_PASSWORD: ******** (16 characters)",
@@ -176,13 +180,13 @@ describe("samples (against the local vault)", function () {
   });
 
   it("testingWithTheLocalVault runs its mocha suite", async () => {
-    const run = await runSample(["testingWithTheLocalVault"]);
+    const run = await runMochaSample("testingWithTheLocalVault");
     assertSucceeded(run, "3 passing");
   });
 
   it("run.ts lists the samples and exits 2 without a name or with an unknown one", async () => {
     for (const args of [[], ["noSuchSample"]]) {
-      const run = await runSample(args);
+      const run = await runScript("samples/run.ts", args);
       assert.equal(run.code, 2);
       for (const name of ["helloWorld", "listOperations", "testingWithTheLocalVault"]) {
         assert.ok(run.stdout.includes(name), `the list lacks ${name}:\n${run.stdout}`);

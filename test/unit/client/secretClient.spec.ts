@@ -263,15 +263,25 @@ describe("SecretClient", () => {
         .get(`/secrets/crpsecret/${version}`)
         .query({ "api-version": apiVersion, outContentType: "application/x-pem-file" })
         .reply(200, realSetResponse);
-      await createClient().getSecret("crpsecret", {
+      const secret = await createClient().getSecret("crpsecret", {
         version,
         outContentType: "application/x-pem-file",
       });
+      assert.equal(secret.value, "mysecretvalue");
+      assert.equal(secret.name, "crpsecret");
+      assert.equal(secret.properties.version, version);
+      assert.deepEqual(secret.properties.createdOn, new Date(1493938459000));
     });
 
     it("sends the chosen serviceVersion", async () => {
-      vault().get("/secrets/a/").query({ "api-version": "7.4" }).reply(200, realSetResponse);
-      await createClient({ serviceVersion: "7.4" }).getSecret("a");
+      vault()
+        .get("/secrets/a/")
+        .query({ "api-version": "7.4" })
+        .reply(200, { ...realSetResponse, id: `${vaultUrl}/secrets/a/${version}` });
+      const secret = await createClient({ serviceVersion: "7.4" }).getSecret("a");
+      assert.equal(secret.name, "a");
+      assert.equal(secret.properties.version, version);
+      assert.equal(secret.value, "mysecretvalue");
     });
 
     it("maps kid, managed, tags, contentType, dates and previousVersion", async () => {
@@ -439,8 +449,22 @@ describe("SecretClient", () => {
     });
 
     it("updates the latest version with an empty version", async () => {
-      vault().patch("/secrets/crpsecret/").query(true).reply(200, realSetResponse);
-      await createClient().updateSecretProperties("crpsecret", "", { tags: {} });
+      let sentBody: unknown;
+      vault()
+        .patch("/secrets/crpsecret/")
+        .query(true)
+        .reply((_uri, body) => {
+          sentBody = body;
+          return [200, realSetResponse];
+        });
+      const properties = await createClient().updateSecretProperties("crpsecret", "", {
+        tags: {},
+      });
+      assert.deepEqual(sentBody, { tags: {} });
+      assert.equal(properties.version, version);
+      assert.equal(properties.enabled, true);
+      assert.deepEqual(properties.updatedOn, new Date(1493938459000));
+      assert.equal("value" in properties, false);
     });
   });
 
