@@ -4,6 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
+import { format } from "node:util";
+import { AzureLogger, getLogLevel, setLogLevel, type AzureLogLevel } from "@azure/logger";
 
 /**
  * A name no other test uses: the prefix, a dash and eight hex digits (letters, digits and dashes
@@ -34,6 +36,31 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
+}
+
+/**
+ * The lines the Azure SDK loggers (ours and core's) write while `work` runs at `level`, each as
+ * `namespace:level message`; the level and the log sink are put back afterwards.
+ * @param level - the log level to run at
+ * @param work - what to run
+ * @returns the lines, in order
+ */
+export async function logLinesDuring(
+  level: AzureLogLevel,
+  work: () => Promise<unknown> | unknown,
+): Promise<string[]> {
+  const lines: string[] = [];
+  const originalLog = AzureLogger.log;
+  const originalLevel = getLogLevel();
+  setLogLevel(level);
+  AzureLogger.log = (...args: unknown[]) => lines.push(format(...args));
+  try {
+    await work();
+  } finally {
+    AzureLogger.log = originalLog;
+    setLogLevel(originalLevel);
+  }
+  return lines;
 }
 
 /** A small seeded generator (mulberry32), so that a run's random choices are the same every time. */
