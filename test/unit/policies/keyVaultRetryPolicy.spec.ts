@@ -495,6 +495,11 @@ describe("getRetryAfterInMs", function () {
     assert.equal(getRetryAfterInMs(response, now), 30);
   });
 
+  it("passes over a blank millisecond header to Retry-After", function () {
+    const response = responseWith(429, { "retry-after-ms": "   ", "Retry-After": "3" });
+    assert.equal(getRetryAfterInMs(response, now), 3000);
+  });
+
   it("reads Retry-After as an HTTP date", function () {
     const inThreeSeconds = new Date(now + 3000).toUTCString();
     assert.equal(
