@@ -306,6 +306,30 @@ describe("local vault: authentication", () => {
       assert.equal(ok.status, 200);
     });
 
+    it("refuses every near miss of the identity header (one character off, a prefix, longer)", async () => {
+      const header = vault.identityHeader;
+      const flip = (text: string, at: number): string =>
+        `${text.slice(0, at)}${text[at] === "a" ? "b" : "a"}${text.slice(at + 1)}`;
+      const nearMisses = {
+        "the last character off": flip(header, header.length - 1),
+        "the first character off": flip(header, 0),
+        "a middle character off": flip(header, header.length >> 1),
+        "its first 8 characters": header.slice(0, 8),
+        "all but its last character": header.slice(0, -1),
+        "one character more": `${header}0`,
+        "in upper case": header.toUpperCase(),
+      };
+      for (const [what, presented] of Object.entries(nearMisses)) {
+        assert.notEqual(presented, header, what);
+        const answer = await identity(`api-version=2019-08-01&resource=${resource}`, {
+          "x-identity-header": presented,
+        });
+        assert.equal(answer.status, 401, what);
+        assert.equal(answer.body.error, "unauthorized_client", what);
+        assert.equal(answer.body.access_token, undefined, what);
+      }
+    });
+
     it("refuses a wrong or missing identity header", async () => {
       const wrong = await identity(`api-version=2019-08-01&resource=${resource}`, {
         "x-identity-header": "nope-presented-header",

@@ -3,10 +3,17 @@ import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { openJournal, type JournalRecord } from "../../src/emulator/persistence/persistence.js";
+import {
+  openJournal,
+  type Journal,
+  type JournalRecord,
+} from "../../src/emulator/persistence/persistence.js";
 import { writePrivateFile } from "../../src/emulator/persistence/privateFiles.js";
 import { readStateFile, writeStateFile } from "../../src/emulator/persistence/stateFile.js";
 import { spawnScript } from "../helpers/childProcesses.js";
+import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
+import { assertVaultError, callVault } from "./localVaultTestKit.js";
+import { holdJournalOperation, nextTurn, type HeldJournalOperation } from "./journalSeam.js";
 
 const journalFile = (directory: string): string => path.join(directory, "journal.log");
 const lockFile = (directory: string): string => path.join(directory, "journal.lock");
@@ -440,5 +447,117 @@ describe("openJournal", () => {
       assert.deepEqual([...replayed.entries()].sort(), [...live.entries()].sort());
       await reopened.close();
     });
+  });
+});
+
+// A killed process keeps the page cache, so kill -9 cannot tell a record made visible before its
+// sync from one made visible after it: these tests hold or fail the write and the sync themselves.
+const diskError = (): Error => Object.assign(new Error("injected EIO"), { code: "EIO" });
+
+describe("journal durability: a slow or failing disk", () => {
+  let directory: string;
+  let held: HeldJournalOperation | undefined;
+  let journal: Journal | undefined;
+
+  beforeEach(async () => {
+    directory = await fs.mkdtemp(path.join(os.tmpdir(), "kv-journal-held-"));
+  });
+
+  afterEach(async () => {
+    // The real operations first: closing flushes what still waits.
+    held?.restore();
+    held = undefined;
+    await journal?.close();
+    journal = undefined;
+    await fs.rm(directory, { recursive: true, force: true });
+  });
+
+  for (const operation of ["write", "sync"] as const) {
+    it(`acknowledges a record and reports it durable only once its ${operation} is done`, async () => {
+      journal = await openJournal(directory);
+      held = holdJournalOperation(operation);
+      const events: string[] = [];
+      const appended = journal.append({ type: "set", name: "a" }, () => events.push("durable"));
+      void appended.then(() => events.push("acknowledged"));
+      await held.called;
+      await nextTurn();
+      assert.deepEqual(events, [], `nothing before the ${operation} is done`);
+      held.release();
+      await appended;
+      assert.deepEqual(events, ["durable", "acknowledged"]);
+      await journal.close();
+      journal = undefined;
+      const reopened = await openJournal(directory);
+      assert.deepEqual(reopened.records, [{ type: "set", name: "a" }]);
+      await reopened.close();
+    });
+
+    it(`refuses the batch and every later append when its ${operation} fails, reporting none durable`, async () => {
+      const opened = (journal = await openJournal(directory));
+      held = holdJournalOperation(operation);
+      const durable: string[] = [];
+      const append = (name: string): Promise<void> =>
+        opened.append({ type: "set", name }, () => durable.push(name));
+      const batch = [append("a"), append("b")];
+      await held.called;
+      const queued = append("c"); // waits behind the batch in flight
+      held.fail(diskError());
+      const refusal = /journal could not be written: injected EIO/;
+      for (const appended of [...batch, queued]) await assert.rejects(appended, refusal);
+      held.restore();
+      // The disk works again, but what reached it is unknown: the journal stays refused.
+      await assert.rejects(append("d"), refusal);
+      assert.deepEqual(durable, []);
+      assert.equal(held.calls, 1, "the queued append was never written");
+    });
+  }
+});
+
+describe("local vault with a location: a change is visible only once durable", () => {
+  let location: string;
+  let vault: LocalVault;
+  let held: HeldJournalOperation | undefined;
+
+  beforeEach(async () => {
+    location = await fs.mkdtemp(path.join(os.tmpdir(), "kv-vault-held-"));
+    vault = await startLocalVault({ location });
+  });
+
+  afterEach(async () => {
+    // The real operations first: closing flushes what still waits.
+    held?.restore();
+    held = undefined;
+    await vault.close();
+    await fs.rm(location, { recursive: true, force: true });
+  });
+
+  it("answers a change and shows it to readers only after its journal sync", async () => {
+    held = holdJournalOperation("sync");
+    let answered = false;
+    const put = callVault(vault, "PUT", "/secrets/pending", { body: { value: "v" } });
+    void put.then(() => (answered = true));
+    await held.called;
+    assert.equal((await callVault(vault, "GET", "/secrets/pending")).status, 404);
+    assert.deepEqual((await callVault(vault, "GET", "/secrets")).body.value, []);
+    assert.equal(answered, false, "the change is not acknowledged before its sync");
+    held.release();
+    assert.equal((await put).status, 200);
+    const read = await callVault(vault, "GET", "/secrets/pending");
+    assert.equal(read.status, 200);
+    assert.equal(read.body.value, "v");
+  });
+
+  it("answers 500 to a change whose sync fails, shows it to no reader, and refuses later changes", async () => {
+    held = holdJournalOperation("sync");
+    const put = callVault(vault, "PUT", "/secrets/lost", { body: { value: "v" } });
+    await held.called;
+    held.fail(diskError());
+    assertVaultError(await put, 500, "InternalServerError", /./);
+    held.restore();
+    assert.equal((await callVault(vault, "GET", "/secrets/lost")).status, 404);
+    const later = await callVault(vault, "PUT", "/secrets/later", { body: { value: "w" } });
+    assert.equal(later.status, 500);
+    assert.equal((await callVault(vault, "GET", "/secrets/later")).status, 404);
+    assert.ok(!JSON.stringify(later.body).includes("EIO"), "no file system detail leaks");
   });
 });

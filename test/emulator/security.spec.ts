@@ -226,6 +226,59 @@ describe("local vault: secure by default", () => {
       assert.equal((await callVault(vault, "GET", "/secrets/survivor")).status, 200);
     });
 
+    it("refuses an Origin on another port of the vault's own host, on every route", async () => {
+      await callVault(vault, "PUT", "/secrets/kept", { body: { value: "v" } });
+      const own = new URL(vault.vaultUrl);
+      const port = Number(own.port);
+      // Cookies and "site" ignore the port; an origin does not: another server on this machine
+      // (any port of 127.0.0.1 or localhost, the scheme's default port) is another origin.
+      const neighbours = [
+        `http://${own.hostname}:${port === 65535 ? port - 1 : port + 1}`,
+        `http://${own.hostname}`,
+        `http://${own.hostname}:80`,
+        `https://${own.host}`,
+      ];
+      for (const origin of neighbours) {
+        const answers = [
+          await callVault(vault, "GET", "/secrets/kept", { headers: { origin } }),
+          await callVault(vault, "POST", "/__local/reset", {
+            headers: { origin },
+            apiVersion: null,
+          }),
+          await callVault(vault, "GET", "/__local/identity/token", {
+            headers: { origin, "x-identity-header": vault.identityHeader },
+            apiVersion: "2019-08-01",
+            query: "resource=https://vault.azure.net",
+          }),
+        ];
+        for (const answer of answers) {
+          assertVaultError(answer, 403, "Forbidden", /other origins/);
+          assertNoCors(answer.headers);
+        }
+      }
+      assert.equal((await callVault(vault, "GET", "/secrets/kept")).status, 200, "reset refused");
+    });
+
+    it("refuses Sec-Fetch-Site: same-site (another port of the same host is the same site)", async () => {
+      await callVault(vault, "PUT", "/secrets/survivor", { body: { value: "v" } });
+      const sameSite = { "sec-fetch-site": "same-site" };
+      const read = await callVault(vault, "GET", "/secrets/survivor", { headers: sameSite });
+      assertVaultError(read, 403, "Forbidden", /other origins/);
+      const reset = await callVault(vault, "POST", "/__local/reset", {
+        headers: sameSite,
+        body: {},
+        apiVersion: null,
+      });
+      assertVaultError(reset, 403, "Forbidden", /other origins/);
+      assert.equal((await callVault(vault, "GET", "/secrets/survivor")).status, 200);
+      for (const site of ["same-origin", "none"]) {
+        const own = await callVault(vault, "GET", "/secrets/survivor", {
+          headers: { "sec-fetch-site": site },
+        });
+        assert.equal(own.status, 200, site);
+      }
+    });
+
     it("serves a request from the vault's own origin", async () => {
       const answer = await callVault(vault, "GET", "/secrets", {
         headers: { origin: vault.vaultUrl, "sec-fetch-site": "same-origin" },

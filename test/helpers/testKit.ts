@@ -6,6 +6,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import { format } from "node:util";
+import { AzureLogger, getLogLevel, setLogLevel, type AzureLogLevel } from "@azure/logger";
 import type { SecretClientOptions } from "../../src/index.js";
 
 /** The repository root, for child processes and built files. */
@@ -61,6 +63,31 @@ export async function closedPort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((done) => probe.close(() => done()));
   return port;
+}
+
+/**
+ * The lines the Azure SDK loggers (ours and core's) write while `work` runs at `level`, each as
+ * `namespace:level message`; the level and the log sink are put back afterwards.
+ * @param level - the log level to run at
+ * @param work - what to run
+ * @returns the lines, in order
+ */
+export async function logLinesDuring(
+  level: AzureLogLevel,
+  work: () => Promise<unknown> | unknown,
+): Promise<string[]> {
+  const lines: string[] = [];
+  const originalLog = AzureLogger.log;
+  const originalLevel = getLogLevel();
+  setLogLevel(level);
+  AzureLogger.log = (...args: unknown[]) => lines.push(format(...args));
+  try {
+    await work();
+  } finally {
+    AzureLogger.log = originalLog;
+    setLogLevel(originalLevel);
+  }
+  return lines;
 }
 
 /** A small seeded generator (mulberry32), so that a run's random choices are the same every time. */

@@ -79,6 +79,84 @@ describe("parseKeyVaultSecretIdentifier", () => {
     }
   });
 
+  it("parses the common shapes of id without the URL parser", () => {
+    // Every branch of the fast path: hosts of one or more labels, IPv4 octets of each size, ports
+    // up to 65535, names and versions of letters, digits and dashes.
+    const ids = {
+      "https://myvault.vault.azure.net/secrets/Name-0/0123456789abcdefABCDEF": [
+        "https://myvault.vault.azure.net",
+        "Name-0",
+        "0123456789abcdefABCDEF",
+      ],
+      "https://my-vault-01.privatelink.vaultcore.azure.net/secrets/a": [
+        "https://my-vault-01.privatelink.vaultcore.azure.net",
+        "a",
+        undefined,
+      ],
+      "http://localhost:8443/secrets/a/v": ["http://localhost:8443", "a", "v"],
+      "http://keyvault:65535/secrets/a": ["http://keyvault:65535", "a", undefined],
+      "http://kv1:1/secrets/a": ["http://kv1:1", "a", undefined],
+      "https://myvault.vault.azure.net:443/secrets/a": [
+        "https://myvault.vault.azure.net",
+        "a",
+        undefined,
+      ],
+      "http://127.0.0.1:8443/secrets/a": ["http://127.0.0.1:8443", "a", undefined],
+      "http://255.249.199.99/secrets/a": ["http://255.249.199.99", "a", undefined],
+      "http://250.200.100.10/secrets/a": ["http://250.200.100.10", "a", undefined],
+      "http://9.0.1.255/secrets/a": ["http://9.0.1.255", "a", undefined],
+      "http://1.1.1.249/secrets/a": ["http://1.1.1.249", "a", undefined],
+      "http://1.1.1.150/secrets/a": ["http://1.1.1.150", "a", undefined],
+      "http://1.1.1.42/secrets/a": ["http://1.1.1.42", "a", undefined],
+    };
+    const realUrl = globalThis.URL;
+    globalThis.URL = class {
+      constructor() {
+        throw new Error("the URL parser was used");
+      }
+    } as unknown as typeof URL;
+    try {
+      for (const [id, [vaultUrl, name, version]] of Object.entries(ids)) {
+        assert.deepEqual(
+          parseKeyVaultSecretIdentifier(id),
+          { sourceId: id, vaultUrl, name, version },
+          id,
+        );
+      }
+    } finally {
+      globalThis.URL = realUrl;
+    }
+  });
+
+  it("leaves to the URL parser what it would change: case, punycode, encodings", () => {
+    for (const [id, vaultUrl, name] of [
+      ["https://MyVault.Vault.Azure.Net/secrets/a", "https://myvault.vault.azure.net", "a"],
+      ["https://myVAULT.vault.azure.net/secrets/a", "https://myvault.vault.azure.net", "a"],
+      ["HTTPS://myvault.vault.azure.net/secrets/a", "https://myvault.vault.azure.net", "a"],
+      ["https://xn--mnchen-3ya.example/secrets/a", "https://xn--mnchen-3ya.example", "a"],
+      ["https://myvault.vault.azure.net/secrets/a%20b", "https://myvault.vault.azure.net", "a b"],
+      ["https://my_vault.example/secrets/a", "https://my_vault.example", "a"],
+      ["https://my.vault.example./secrets/a", "https://my.vault.example.", "a"],
+    ] as const) {
+      const parsed = parseKeyVaultSecretIdentifier(id);
+      assert.deepEqual([parsed.vaultUrl, parsed.name], [vaultUrl, name], id);
+    }
+  });
+
+  it("never reads an id out of the middle of another URL", () => {
+    for (const id of [
+      "https://evil.example/?https://myvault.vault.azure.net/secrets/a",
+      "https://evil.example/x/https://myvault.vault.azure.net/secrets/a",
+    ]) {
+      assert.throws(() => parseKeyVaultSecretIdentifier(id), TypeError, id);
+    }
+    assert.equal(
+      parseKeyVaultSecretIdentifier("https://evil.example/secrets/https:/myvault.vault.azure.net")
+        .vaultUrl,
+      "https://evil.example",
+    );
+  });
+
   it("throws a TypeError (not URIError) for a malformed percent-encoding", () => {
     for (const id of [
       "https://myvault.vault.azure.net/secrets/%E0%A4%A",
@@ -141,8 +219,17 @@ describe("parseKeyVaultSecretIdentifier", () => {
     });
   }
 
-  it("throws a TypeError for a non-string", () => {
-    assert.throws(() => parseKeyVaultSecretIdentifier(42 as unknown as string), TypeError);
+  it("throws a TypeError for a non-string or an empty string, saying what it got", () => {
+    for (const [value, got] of [
+      [42, "number"],
+      [undefined, "undefined"],
+      ["", "an empty string"],
+    ] as const) {
+      assert.throws(() => parseKeyVaultSecretIdentifier(value as unknown as string), {
+        name: "TypeError",
+        message: `A Key Vault secret identifier must be a non-empty string, got ${got}.`,
+      });
+    }
   });
 
   it("gives the same answer on the fast path (same vault as the last id) as on a full parse", () => {

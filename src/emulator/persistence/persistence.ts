@@ -52,6 +52,25 @@ export interface Journal {
   close(): Promise<void>;
 }
 
+/** The two file operations by which a batch of appends becomes durable. */
+export interface JournalFileOperations {
+  /** Writes all of `data` at the journal's end. */
+  write(handle: FileHandle, data: Buffer): Promise<void>;
+  /** Waits until what was written is on the disk (fdatasync). */
+  sync(handle: FileHandle): Promise<void>;
+}
+
+/**
+ * The operations every journal's appends go through, looked up per batch. A seam for tests only:
+ * a test replaces a member to make a write or a sync fail or wait (test/emulator/journalSeam.ts)
+ * and restores it, to see that no record is acknowledged or visible before its sync, and that a
+ * failure refuses every later append.
+ */
+export const journalFileOperations: JournalFileOperations = {
+  write: writeAll,
+  sync: (handle) => handle.datasync(),
+};
+
 /** Name of the journal file inside the vault's directory. */
 const journalFileName = "journal.log";
 /** Name of the lock file (holding the owner's pid) inside the vault's directory. */
@@ -185,8 +204,8 @@ class FileJournal implements Journal {
           throw this.failure;
         }
         const data = Buffer.concat(batch.map((item) => item.line));
-        await writeAll(this.handle, data);
-        await this.handle.datasync();
+        await journalFileOperations.write(this.handle, data);
+        await journalFileOperations.sync(this.handle);
         this.bytes += data.length;
         for (const item of batch) {
           item.onDurable?.();

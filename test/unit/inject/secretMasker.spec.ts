@@ -59,6 +59,8 @@ describe("SecretMasker", () => {
       ["a hunter22 b s3cr3t-token c hunter22\n"],
     );
     assert.equal(out, `a ${maskMarker} b ${maskMarker} c ${maskMarker}\n`);
+    // The marker the README promises.
+    assert.equal(maskMarker, "<concealed by keyvault-secrets>");
   });
 
   it("masks a value split across chunks, byte by byte", async () => {

@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { format } from "node:util";
-import { AzureLogger, getLogLevel, setLogLevel } from "@azure/logger";
 import { createHttpHeaders, RestError, type PipelineResponse } from "@azure/core-rest-pipeline";
 import {
   keyVaultRetryPolicy,
@@ -13,6 +11,7 @@ import {
   throttlingHandOffKey,
 } from "../../../src/util/throttlingHandOff.js";
 import { type CannedAnswer, fakeNext, makeRequest } from "../../helpers/policyFakes.js";
+import { logLinesDuring } from "../../helpers/testKit.js";
 
 const url = "https://myvault.vault.azure.net/secrets/a?api-version=7.6";
 const ok200: CannedAnswer = { status: 200, bodyAsText: "{}" };
@@ -179,8 +178,14 @@ describe("keyVaultRetryPolicy", function () {
   });
 
   it("rejects a negative or fractional maxRetries", function () {
-    assert.throws(() => keyVaultRetryPolicy({ maxRetries: -1 }), RangeError);
-    assert.throws(() => keyVaultRetryPolicy({ maxRetries: 1.5 }), RangeError);
+    assert.throws(() => keyVaultRetryPolicy({ maxRetries: -1 }), {
+      name: "RangeError",
+      message: "maxRetries must be a whole number of 0 or more; got -1.",
+    });
+    assert.throws(() => keyVaultRetryPolicy({ maxRetries: 1.5 }), {
+      name: "RangeError",
+      message: "maxRetries must be a whole number of 0 or more; got 1.5.",
+    });
   });
 
   it("retries a 503 after its Retry-After", async function () {
@@ -243,6 +248,29 @@ describe("keyVaultRetryPolicy", function () {
           /^Nothing is listening at http:\/\/127\.0\.0\.1:8443 \(connect ECONNREFUSED 127\.0\.0\.1:8443; tried 3 times over \d+ ms\)\. Is the local vault running, and on that port\? Check the vault URL\.$/,
       },
     );
+  });
+
+  it("a refused connection not retried says it was tried once", async function () {
+    const error = new RestError("connect ECONNREFUSED 10.0.0.1:443", { code: "ECONNREFUSED" });
+    const next = fakeNext([{ error }]);
+    await assert.rejects(
+      keyVaultRetryPolicy({ ...fast, maxRetries: 0 }).sendRequest(makeRequest(url), next),
+      {
+        message:
+          "The connection to https://myvault.vault.azure.net was refused (connect ECONNREFUSED 10.0.0.1:443; tried once, not retried).",
+      },
+    );
+    assert.equal(next.sent.length, 1);
+  });
+
+  it("leaves the message of other network errors as it is", async function () {
+    const error = new RestError("socket hang up", { code: "ECONNRESET" });
+    const next = fakeNext([{ error }]);
+    await assert.rejects(
+      keyVaultRetryPolicy({ ...fast, maxRetries: 1 }).sendRequest(makeRequest(url), next),
+      { code: "ECONNRESET", message: "socket hang up" },
+    );
+    assert.equal(next.sent.length, 2);
   });
 
   it("retries a response body cut off mid-way (core's parse error without a response)", async function () {
@@ -319,22 +347,58 @@ describe("keyVaultRetryPolicy", function () {
       assert.equal(error.cause, reason);
       return true;
     });
+
+    describe("an error thrown after the caller aborted", function () {
+      function abortedRequest(reason?: unknown): ReturnType<typeof makeRequest> {
+        const request = makeRequest(url);
+        // A signal without a reason, as an AbortSignalLike may be.
+        request.abortSignal = {
+          aborted: true,
+          reason,
+          onabort: null,
+          addEventListener: () => undefined,
+          removeEventListener: () => undefined,
+        } as unknown as AbortSignal;
+        return request;
+      }
+
+      it("gives an error that is not an AbortError no cause", async function () {
+        const bug = new TypeError("not an abort");
+        const next = fakeNext([{ error: bug }]);
+        await assert.rejects(
+          keyVaultRetryPolicy(fast).sendRequest(abortedRequest("why"), next),
+          bug,
+        );
+        assert.equal(Object.hasOwn(bug, "cause"), false);
+      });
+
+      it("keeps an AbortError's own cause", async function () {
+        const own = new Error("the transport's reason");
+        const aborted = Object.assign(new Error("aborted", { cause: own }), { name: "AbortError" });
+        const next = fakeNext([{ error: aborted }]);
+        await assert.rejects(
+          keyVaultRetryPolicy(fast).sendRequest(abortedRequest("why"), next),
+          aborted,
+        );
+        assert.equal(aborted.cause, own);
+      });
+
+      it("adds no cause when the signal has no reason", async function () {
+        const aborted = Object.assign(new Error("aborted"), { name: "AbortError" });
+        const next = fakeNext([{ error: aborted }]);
+        await assert.rejects(
+          keyVaultRetryPolicy(fast).sendRequest(abortedRequest(), next),
+          aborted,
+        );
+        assert.equal(Object.hasOwn(aborted, "cause"), false);
+      });
+    });
   });
 });
 
 describe("keyVaultRetryPolicy: the first attempt", function () {
   async function verboseLinesOf(work: () => Promise<unknown>): Promise<string[]> {
-    const lines: string[] = [];
-    const originalLog = AzureLogger.log;
-    const originalLevel = getLogLevel();
-    setLogLevel("verbose");
-    AzureLogger.log = (...args: unknown[]) => lines.push(format(...args));
-    try {
-      await work();
-    } finally {
-      AzureLogger.log = originalLog;
-      setLogLevel(originalLevel);
-    }
+    const lines = await logLinesDuring("verbose", work);
     return lines.filter((line) => line.includes("Retry") || line.includes("retry strateg"));
   }
 
@@ -351,6 +415,26 @@ describe("keyVaultRetryPolicy: the first attempt", function () {
       assert.deepEqual(lines, []);
     });
   }
+
+  it("logs at info only the retry and core's decision to retry; core's other lines at verbose", async function () {
+    const next = fakeNext([throttled({ "Retry-After": "0" }), ok200]);
+    const lines = await logLinesDuring("info", () =>
+      keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), next),
+    );
+    assert.deepEqual(lines, [
+      "azure:keyvault-secrets:info Retry 1 of GET https://myvault.vault.azure.net/secrets/a in 0 ms after 429 with a retry-after header.",
+      "azure:keyvault-secrets:info Retry 0: Retry strategy keyVaultRetryAfterStrategy retries after 0",
+    ]);
+    const verbose = await logLinesDuring("verbose", () =>
+      keyVaultRetryPolicy(fast).sendRequest(makeRequest(url), fakeNext([throttled(), ok200])),
+    );
+    assert.ok(
+      verbose.some((line) =>
+        line.startsWith("azure:keyvault-secrets:verbose Retry 1: Attempting to send request"),
+      ),
+      verbose.join("\n"),
+    );
+  });
 
   it("hands a retried first attempt to core's loop, which logs and retries it as before", async function () {
     const next = fakeNext([throttled(), ok200]);
@@ -410,6 +494,11 @@ describe("getRetryAfterInMs", function () {
   it("prefers the millisecond headers over Retry-After", function () {
     const response = responseWith(429, { "Retry-After": "10", "x-ms-retry-after-ms": "30" });
     assert.equal(getRetryAfterInMs(response, now), 30);
+  });
+
+  it("passes over a blank millisecond header to Retry-After", function () {
+    const response = responseWith(429, { "retry-after-ms": "   ", "Retry-After": "3" });
+    assert.equal(getRetryAfterInMs(response, now), 3000);
   });
 
   it("reads Retry-After as an HTTP date", function () {
