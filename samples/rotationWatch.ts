@@ -13,10 +13,11 @@
 import { childVault, commandPath, startInBackground } from "./injectKit.js";
 import { connect, deleteAndPurge, uniqueName } from "./vault.js";
 
-// The app `run` starts: it reads DB_PASSWORD once, at start, and stops on SIGTERM.
+// The app `run` starts: it reads DB_PASSWORD once, at start, and stops on SIGTERM (listening
+// before it says it started, so a SIGTERM sent on that line always finds the listener).
 const app = `
-console.log("app: started, DB_PASSWORD has " + process.env.DB_PASSWORD.length + " characters");
 process.on("SIGTERM", () => { console.log("app: stopping (SIGTERM)"); process.exit(0); });
+console.log("app: started, DB_PASSWORD has " + process.env.DB_PASSWORD.length + " characters");
 setInterval(() => {}, 1000);
 `;
 
