@@ -66,6 +66,20 @@ export async function closedPort(): Promise<number> {
 }
 
 /**
+ * Waits, turn by turn of the event loop, until `condition` holds: for a state reached by promises
+ * and immediates, without a timer. Gives up (throws) after `turns` turns, so a condition that
+ * never holds fails the test instead of spinning for ever.
+ * @param condition - what to wait for
+ * @param turns - how many turns to wait at most
+ */
+export async function eventually(condition: () => boolean, turns = 100_000): Promise<void> {
+  for (let turn = 0; !condition(); turn++) {
+    if (turn >= turns) throw new Error(`The condition did not hold after ${turns} turns.`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
  * The lines the Azure SDK loggers (ours and core's) write while `work` runs at `level`, each as
  * `namespace:level message`; the level and the log sink are put back afterwards.
  * @param level - the log level to run at

@@ -4,9 +4,11 @@ import {
   challengeAuthenticationPolicy,
   challengeAuthenticationPolicyName,
 } from "../../../src/policies/challengeAuthenticationPolicy.js";
-import { clearChallengeCache } from "../../../src/policies/challengeCache.js";
+import { clearChallengeCache, setCachedChallenge } from "../../../src/policies/challengeCache.js";
+import { eventually, logLinesDuring } from "../../helpers/testKit.js";
 import {
   type CannedAnswer,
+  type FakeCredential,
   fakeCredential,
   fakeNext,
   makeRequest,
@@ -739,5 +741,499 @@ describe("challengeAuthenticationPolicy", function () {
       assert.ok(!logged.includes(claimsBase64.slice(0, 20)));
       assert.doesNotMatch(logged, /s3cret/);
     });
+  });
+});
+
+// Behaviours that mutation testing found unchecked (issue #27), one describe per concern.
+describe("challengeAuthenticationPolicy: arguments", function () {
+  const needsCredential =
+    "challengeAuthenticationPolicy needs a TokenCredential, e.g. new DefaultAzureCredential() from @azure/identity.";
+
+  it("names what it needs when the credential is missing, null or has no getToken", function () {
+    for (const credential of [undefined, null, {}, { getToken: "token" }]) {
+      assert.throws(
+        () => challengeAuthenticationPolicy({ credential: credential as never, vaultUrl }),
+        { name: "TypeError", message: needsCredential },
+      );
+    }
+    assert.throws(() => challengeAuthenticationPolicy(undefined as never), {
+      name: "TypeError",
+      message: needsCredential,
+    });
+  });
+
+  it("refuses a vault URL without an origin (file:, data:) when it is created", function () {
+    for (const url of ["file:///tmp/vault", "data:text/plain,vault"]) {
+      assert.throws(
+        () => challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl: url }),
+        {
+          name: "TypeError",
+          message: `The vault URL must be an absolute URL such as "https://myvault.vault.azure.net"; got ${JSON.stringify(url)}.`,
+        },
+      );
+    }
+  });
+
+  it("refuses a scheme other than https and http, even to a loopback host", async function () {
+    const url = "ftp://localhost";
+    const policy = challengeAuthenticationPolicy({
+      credential: fakeCredential(),
+      vaultUrl: url,
+      disableChallengeResourceVerification: true,
+    });
+    await assert.rejects(policy.sendRequest(makeRequest(`${url}/secrets/a`), fakeNext([ok200])), {
+      message:
+        "Refusing to send a Key Vault token to localhost over ftp: tokens are only sent over https, or over http to a loopback host (localhost, 127.0.0.0/8, ::1) such as the local vault. Use an https vault URL.",
+    });
+  });
+
+  it("says which host and scheme it refused", async function () {
+    const url = "http://myvault.vault.azure.net";
+    const policy = challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl: url });
+    await assert.rejects(policy.sendRequest(makeRequest(`${url}/secrets/a`), fakeNext([ok200])), {
+      message:
+        "Refusing to send a Key Vault token to myvault.vault.azure.net over http: tokens are only sent over https, or over http to a loopback host (localhost, 127.0.0.0/8, ::1) such as the local vault. Use an https vault URL.",
+    });
+  });
+
+  it("sends no token to a URL that merely ends with the vault's URL", async function () {
+    const credential = fakeCredential();
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const next = fakeNext(vaultLike());
+    await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    const request = makeRequest(`https://attacker.example/?next=${vaultUrl}/`);
+    await policy.sendRequest(request, next);
+    assert.equal(next.sent.at(-1)!.url, request.url);
+    assert.equal(next.sent.at(-1)!.authorization, undefined);
+  });
+});
+
+describe("challengeAuthenticationPolicy: challenges", function () {
+  beforeEach(function () {
+    clearChallengeCache();
+  });
+
+  async function scopeAndTenantFor(header: string): Promise<[unknown, unknown]> {
+    const credential = fakeCredential();
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const response = await policy.sendRequest(
+      makeRequest(`${vaultUrl}/secrets/a`),
+      fakeNext(vaultLike(header)),
+    );
+    assert.equal(response.status, 200, header);
+    return [credential.calls[0]!.scopes, credential.calls[0]!.options?.tenantId];
+  }
+
+  it("trims the resource and drops its trailing slashes before adding /.default", async function () {
+    for (const resource of [
+      " https://vault.azure.net ",
+      "https://vault.azure.net/",
+      "https://vault.azure.net//",
+    ]) {
+      const header = `Bearer authorization="https://login.windows.net/${tenantId}", resource="${resource}"`;
+      assert.deepEqual(await scopeAndTenantFor(header), [vaultScope, tenantId], resource);
+      clearChallengeCache();
+    }
+  });
+
+  it("passes on only a plausible tenant, and no tenant key without one", async function () {
+    for (const authority of [
+      "https://login.windows.net/_evil",
+      "https://login.windows.net/tenant%2F..",
+      "https://login.windows.net/",
+    ]) {
+      const credential = fakeCredential();
+      const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+      const header = `Bearer authorization="${authority}", resource="https://vault.azure.net"`;
+      await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike(header)));
+      const options = credential.calls[0]!.options!;
+      assert.equal(Object.hasOwn(options, "tenantId"), false, authority);
+      assert.equal(Object.hasOwn(options, "claims"), false, authority);
+      clearChallengeCache();
+    }
+  });
+
+  it("returns a 401 whose scope or resource is not a URL, even with verification off", async function () {
+    for (const header of [
+      `Bearer authorization="https://login.windows.net/${tenantId}", scope="not a url"`,
+      `Bearer authorization="https://login.windows.net/${tenantId}", scope="${vaultScope}", resource="not a url"`,
+    ]) {
+      const credential = fakeCredential();
+      const policy = challengeAuthenticationPolicy({
+        credential,
+        vaultUrl,
+        disableChallengeResourceVerification: true,
+      });
+      const next = fakeNext(vaultLike(header));
+      const response = await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+      assert.equal(response.status, 401, header);
+      assert.equal(credential.calls.length, 0, header);
+    }
+  });
+
+  it("verifies the resource as well as the scope, naming which one does not match", async function () {
+    const expectations: Array<[string, string]> = [
+      [
+        `Bearer authorization="https://login.windows.net/${tenantId}", scope="${vaultScope}", resource="https://evil.example"`,
+        `The challenge resource "https://evil.example" and the vault host "myvault.vault.azure.net" do not match: the vault host must end with ".evil.example". If this is the local vault or a private cloud, set disableChallengeResourceVerification: true in SecretClientOptions to turn this check off.`,
+      ],
+      [
+        `Bearer authorization="https://login.windows.net/${tenantId}", scope="https://evil.example/.default"`,
+        `The challenge resource (scope) "https://evil.example/.default" and the vault host "myvault.vault.azure.net" do not match: the vault host must end with ".evil.example". If this is the local vault or a private cloud, set disableChallengeResourceVerification: true in SecretClientOptions to turn this check off.`,
+      ],
+      [
+        `Bearer authorization="https://login.windows.net/${tenantId}", scope="file:///vault/.default"`,
+        `The challenge resource (scope) "file:///vault/.default" and the vault host "myvault.vault.azure.net" do not match: the vault host must end with ".<resource host>". If this is the local vault or a private cloud, set disableChallengeResourceVerification: true in SecretClientOptions to turn this check off.`,
+      ],
+    ];
+    for (const [header, message] of expectations) {
+      const credential = fakeCredential();
+      const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+      await assert.rejects(
+        policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike(header))),
+        { code: "ChallengeResourceMismatch", message },
+      );
+      assert.equal(credential.calls.length, 0);
+    }
+  });
+
+  it("with verification off, trusts its own cached challenge on later requests too", async function () {
+    const url = "https://localhost:8443";
+    const credential = fakeCredential();
+    const policy = challengeAuthenticationPolicy({
+      credential,
+      vaultUrl: url,
+      disableChallengeResourceVerification: true,
+    });
+    const next = fakeNext(vaultLike());
+    await policy.sendRequest(makeRequest(`${url}/secrets/a`), next);
+    const again = await policy.sendRequest(makeRequest(`${url}/secrets/b`), next);
+    assert.equal(again.status, 200);
+    assert.equal(next.sent.at(-1)!.authorization, "Bearer token-1");
+  });
+
+  it("returns any answer other than 401 as it is, even one carrying a challenge", async function () {
+    const credential = fakeCredential();
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike()));
+    const next = fakeNext([
+      {
+        status: 200,
+        headers: {
+          "WWW-Authenticate": `${realChallenge}, error="insufficient_claims", claims="${claimsBase64}"`,
+        },
+        bodyAsText: "{}",
+      },
+    ]);
+    const response = await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    assert.equal(response.status, 200);
+    assert.equal(next.sent.length, 1);
+    assert.equal(credential.calls.length, 1);
+  });
+
+  it("answers claims only for error=insufficient_claims with claims; else learns the challenge again", async function () {
+    const withClaims = (error: string, claims: string): CannedAnswer => ({
+      status: 401,
+      headers: {
+        "WWW-Authenticate": `${realChallenge}, error="${error}", claims="${claims}"`,
+      },
+    });
+    for (const rejection of [
+      withClaims("invalid_token", claimsBase64),
+      withClaims("insufficient_claims", ""),
+    ]) {
+      clearChallengeCache();
+      const credential = fakeCredential();
+      const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+      const next = fakeNext([challenge401(), rejection, ok200]);
+      const response = await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+      assert.equal(response.status, 200);
+      assert.deepEqual(
+        next.sent.map((sent) => sent.authorization),
+        [undefined, "Bearer token-1", "Bearer token-2"],
+      );
+      assert.equal(credential.calls[1]!.options!.claims, undefined);
+    }
+  });
+
+  it("fetches a new token, not the cached one, when the same challenge rejects its token", async function () {
+    const credential = fakeCredential();
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const next = fakeNext([challenge401(), challenge401(), ok200]);
+    const response = await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    assert.equal(response.status, 200);
+    assert.deepEqual(
+      next.sent.map((sent) => sent.authorization),
+      [undefined, "Bearer token-1", "Bearer token-2"],
+    );
+  });
+});
+
+describe("challengeAuthenticationPolicy: the withheld body", function () {
+  const body = '{"value":"s3cret-value"}';
+
+  beforeEach(function () {
+    clearChallengeCache();
+  });
+
+  it("sends a PUT without a body once when the vault does not challenge it", async function () {
+    const policy = challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl });
+    const next = fakeNext([{ status: 400 }]);
+    const response = await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`, "PUT"), next);
+    assert.equal(response.status, 400);
+    assert.equal(next.sent.length, 1);
+  });
+
+  it("authenticates when the vault challenges only the request with its body", async function () {
+    const credential = fakeCredential();
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const next = fakeNext((request) =>
+      request.body === undefined ? { status: 400 } : vaultLike()(request),
+    );
+    const response = await policy.sendRequest(
+      makeRequest(`${vaultUrl}/secrets/a`, "PUT", body),
+      next,
+    );
+    assert.equal(response.status, 200);
+    assert.deepEqual(
+      next.sent.map((sent) => [sent.body, sent.authorization]),
+      [
+        [undefined, undefined],
+        [body, undefined],
+        [body, "Bearer token-1"],
+      ],
+    );
+  });
+
+  it("sends no Content-Length with the bodyless request and leaves none for the next", async function () {
+    const policy = challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl });
+    const lengths: Array<string | undefined> = [];
+    const answer = fakeNext(vaultLike());
+    const request = makeRequest(`${vaultUrl}/secrets/a`, "PUT", body);
+    // A length left by an earlier attempt.
+    request.headers.set("Content-Length", "24");
+    await policy.sendRequest(request, (sent) => {
+      lengths.push(sent.headers.get("Content-Length"));
+      return answer(sent);
+    });
+    assert.deepEqual(lengths, [undefined, undefined]);
+    assert.equal(request.headers.has("Content-Length"), false);
+  });
+});
+
+describe("challengeAuthenticationPolicy: log lines", function () {
+  beforeEach(function () {
+    clearChallengeCache();
+  });
+
+  const name = "azure:keyvault-secrets";
+
+  it("logs the scope and tenant a vault asked for, and a scope without a tenant", async function () {
+    const lines = await logLinesDuring("info", async () => {
+      const policy = challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl });
+      await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike()));
+      clearChallengeCache();
+      const noTenant = `Bearer resource="https://vault.azure.net"`;
+      await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike(noTenant)));
+    });
+    assert.deepEqual(lines, [
+      `${name}:info keyVaultChallengeAuthenticationPolicy: myvault.vault.azure.net asked for scope ${vaultScope} in tenant ${tenantId}.`,
+      `${name}:info keyVaultChallengeAuthenticationPolicy: myvault.vault.azure.net asked for scope ${vaultScope}.`,
+    ]);
+  });
+
+  it("warns when it returns a 401: no usable challenge, claims twice or undecodable", async function () {
+    const lines = await logLinesDuring("warning", async () => {
+      const policy = challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl });
+      // Not a 401: the body the vault answered without a challenge is sent, nothing to warn about.
+      await policy.sendRequest(
+        makeRequest(`${vaultUrl}/secrets/a`, "PUT", "{}"),
+        fakeNext((request) => (request.body === undefined ? { status: 400 } : ok200)),
+      );
+      await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext([{ status: 401 }]));
+      await policy.sendRequest(
+        makeRequest(`${vaultUrl}/secrets/a`),
+        fakeNext([challenge401(), claimsChallenge(claimsBase64), claimsChallenge(claimsBase64)]),
+      );
+      clearChallengeCache();
+      await policy.sendRequest(
+        makeRequest(`${vaultUrl}/secrets/a`),
+        fakeNext([challenge401(), claimsChallenge("%%%")]),
+      );
+    });
+    assert.deepEqual(lines, [
+      `${name}:warning keyVaultChallengeAuthenticationPolicy: 401 from myvault.vault.azure.net without a usable Bearer challenge; returning it.`,
+      `${name}:warning keyVaultChallengeAuthenticationPolicy: second claims challenge in a row from myvault.vault.azure.net; returning it.`,
+      `${name}:warning keyVaultChallengeAuthenticationPolicy: claims challenge from myvault.vault.azure.net could not be decoded; returning it.`,
+    ]);
+  });
+
+  it("logs a rejected token, and warns when it keeps a token whose refresh failed", async function () {
+    const lines = await logLinesDuring("info", async () => {
+      const policy = challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl });
+      await policy.sendRequest(
+        makeRequest(`${vaultUrl}/secrets/a`),
+        fakeNext([challenge401(), challenge401(), ok200]),
+      );
+      clearChallengeCache();
+      const refreshing = challengeAuthenticationPolicy({
+        vaultUrl,
+        credential: fakeCredential((call) => {
+          if (call > 1) throw new Error("identity endpoint unavailable");
+          return { token: "token-1", expiresOnTimestamp: Date.now() + 60_000 };
+        }),
+      });
+      await refreshing.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike()));
+      await refreshing.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike()));
+    });
+    assert.deepEqual(
+      lines.filter((line) => !line.includes("asked for scope")),
+      [
+        `${name}:info keyVaultChallengeAuthenticationPolicy: token rejected by myvault.vault.azure.net; requesting a new one for scope ${vaultScope}.`,
+        `${name}:warning keyVaultChallengeAuthenticationPolicy: token refresh failed; using the current token until it expires.`,
+      ],
+    );
+  });
+});
+
+describe("challengeAuthenticationPolicy: tokens per tenant and scope", function () {
+  const otherTenant = "11111111-2222-3333-4444-555555555555";
+
+  beforeEach(function () {
+    clearChallengeCache();
+  });
+
+  /** A credential whose answers the test releases one by one. */
+  function heldCredential(): FakeCredential & { release(): void } {
+    const waiting: Array<() => void> = [];
+    const calls: FakeCredential["calls"] = [];
+    return {
+      calls,
+      async getToken(scopes, options) {
+        calls.push({ scopes, options });
+        const number = calls.length;
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        return { token: `token-${number}`, expiresOnTimestamp: Date.now() + 3600_000 };
+      },
+      release: () => waiting.shift()?.(),
+    };
+  }
+
+  it("never sends a token of one tenant after the vault's challenge names another", async function () {
+    const credential = fakeCredential();
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const next = fakeNext(vaultLike());
+    await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    // Another client learned that the vault moved to another tenant.
+    setCachedChallenge(vaultUrl, { scope: vaultScope, tenantId: otherTenant });
+    await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    assert.equal(next.sent.at(-1)!.authorization, "Bearer token-2");
+    assert.equal(credential.calls[1]!.options!.tenantId, otherTenant);
+    // And back: the first tenant's token was kept for it... only until the other replaced it.
+    setCachedChallenge(vaultUrl, { scope: vaultScope });
+    await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    assert.equal(next.sent.at(-1)!.authorization, "Bearer token-3");
+  });
+
+  it("does not share a token request in flight for one tenant with a request for another", async function () {
+    const credential = heldCredential();
+    setCachedChallenge(vaultUrl, { scope: vaultScope, tenantId });
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const next = fakeNext(vaultLike());
+    const first = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    await eventually(() => credential.calls.length === 1);
+    setCachedChallenge(vaultUrl, { scope: vaultScope, tenantId: otherTenant });
+    const second = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/b`), next);
+    await eventually(() => credential.calls.length === 2);
+    assert.equal(credential.calls[1]!.options!.tenantId, otherTenant);
+    credential.release();
+    credential.release();
+    await Promise.all([first, second]);
+    assert.deepEqual(next.sent.map((sent) => sent.authorization).sort(), [
+      "Bearer token-1",
+      "Bearer token-2",
+    ]);
+  });
+
+  it("shares the newest token request in flight once an older one for another tenant ends", async function () {
+    const credential = heldCredential();
+    setCachedChallenge(vaultUrl, { scope: vaultScope, tenantId });
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const next = fakeNext(vaultLike());
+    const first = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    await eventually(() => credential.calls.length === 1);
+    setCachedChallenge(vaultUrl, { scope: vaultScope, tenantId: otherTenant });
+    const second = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/b`), next);
+    await eventually(() => credential.calls.length === 2);
+    credential.release();
+    await first;
+    // The request for the other tenant is still in flight: a third request waits for it.
+    const third = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/c`), next);
+    await new Promise((resolve) => setImmediate(resolve));
+    credential.release();
+    await Promise.all([second, third]);
+    assert.equal(credential.calls.length, 2);
+  });
+
+  it("hands no request the rejected token while its replacement is fetched", async function () {
+    const credential = heldCredential();
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    let revoked = false;
+    const next = fakeNext((request) => {
+      const authorization = request.headers.get("Authorization");
+      if (authorization === undefined) return challenge401();
+      return revoked && authorization === "Bearer token-1" ? challenge401() : ok200;
+    });
+    const warmUp = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    await eventually(() => credential.calls.length === 1);
+    credential.release();
+    await warmUp;
+    revoked = true;
+    const rejected = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    await eventually(() => credential.calls.length === 2);
+    // While token-2 is being fetched, a concurrent request must not get token-1.
+    const concurrent = policy.sendRequest(makeRequest(`${vaultUrl}/secrets/b`), next);
+    await new Promise((resolve) => setImmediate(resolve));
+    credential.release();
+    await eventually(() => credential.calls.length === 3);
+    credential.release();
+    const answers = await Promise.all([rejected, concurrent]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 200],
+    );
+    assert.deepEqual(
+      next.sent
+        .slice(2)
+        .filter((sent) => sent.url.endsWith("/b"))
+        .map((sent) => sent.authorization),
+      ["Bearer token-3"],
+    );
+  });
+
+  it("refreshes no token whose refreshAfterTimestamp is still ahead", async function () {
+    const credential = fakeCredential((call) => ({
+      token: `token-${call}`,
+      expiresOnTimestamp: Date.now() + 3600_000,
+      refreshAfterTimestamp: Date.now() + 1800_000,
+    }));
+    const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+    const next = fakeNext(vaultLike());
+    await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
+    assert.equal(credential.calls.length, 1);
+  });
+
+  it("refuses a credential answer without a string token", async function () {
+    for (const answer of [undefined, { token: 42, expiresOnTimestamp: Date.now() + 60_000 }]) {
+      clearChallengeCache();
+      const credential = fakeCredential(() => answer as never);
+      const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
+      const next = fakeNext(vaultLike());
+      await assert.rejects(policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next), {
+        message: `The credential returned no access token for scope "${vaultScope}". Check that it can sign in and has access to the vault's tenant.`,
+      });
+      assert.equal(next.sent.length, 1, "only the challenge request went out");
+    }
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import { SharedBackoff, withSharedBackoff } from "../../../src/secretCache/sharedBackoff.js";
+import { eventually } from "../../helpers/testKit.js";
 
 // SharedBackoff on its own (test/unit/secretCache.spec.ts covers it through SecretCache): who goes
 // when, what an abort leaves behind, and the timers it owns. The clock is the test's; the timers
@@ -118,7 +119,7 @@ describe("SharedBackoff", function () {
     const second = tracked(shared.wait(signal));
     now.ms += 5;
     // The pause's timer releases the first as the probe.
-    while (first.outcome() === "waiting") await settle();
+    await eventually(() => first.outcome() !== "waiting");
     assert.equal(first.outcome(), "probe");
     const newcomer = tracked(shared.wait(signal));
     await settle();
@@ -137,7 +138,7 @@ describe("SharedBackoff", function () {
     const next = tracked(shared.wait(new AbortController().signal));
     controller.abort(new Error("stop"));
     now.ms += 5;
-    while (next.outcome() === "waiting") await settle();
+    await eventually(() => next.outcome() !== "waiting");
     assert.equal(aborted.outcome(), "aborted: stop");
     assert.equal(next.outcome(), "probe");
     shared.probeEnded();
@@ -178,7 +179,7 @@ describe("SharedBackoff", function () {
     const waits = [1, 2, 3].map(() => tracked(shared.wait(signal)));
     assert.equal(timers.size, 1);
     now.ms += 5;
-    while (waits[0]!.outcome() === "waiting") await settle();
+    await eventually(() => waits[0]!.outcome() !== "waiting");
     shared.probeEnded();
     await settle();
     assert.deepEqual(
