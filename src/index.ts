@@ -1,6 +1,6 @@
 /**
- * A client for Azure Key Vault secrets: {@link SecretClient}, with the API of
- * `@azure/keyvault-secrets` 4.x (resumable pages, pollers that stop at once, 429s retried as the
+ * A client for Azure Key Vault secrets: {@link SecretClient}, with the API of Microsoft's
+ * Key Vault secrets client 4.x (resumable pages, pollers that stop at once, 429s retried as the
  * service advises, errors that say what to do), and {@link SecretCache}, which loads a vault's
  * secrets at startup and keeps them fresh. The local vault for development and tests is the
  * subpath `keyvault-secrets/emulator`.

@@ -33,7 +33,7 @@ import { WorkQueue } from "./workQueue.js";
 /** Said once per cache when a 429 of a load or refresh came from a client that retries 429s itself. */
 export const throttlingNotHandedOffWarning =
   "SecretCache: a throttled request (429) came back from a client that does not take the cache's " +
-  "throttling hand-off (not this package's SecretClient; Microsoft's @azure/keyvault-secrets 4.x " +
+  "throttling hand-off (not this package's SecretClient; Microsoft's 4.x Key Vault secrets " +
   "client is one). Such a client may retry a 429 on its own first (4.x honours Retry-After, up to " +
   "3 times), each worker alone, before the cache's shared backoff pauses them all. Give the cache " +
   "this package's SecretClient for one pause from the first 429.";
