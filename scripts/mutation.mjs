@@ -38,6 +38,11 @@ function main() {
     for (const survivor of module.survivors) survivor.reason = reasonFor(survivor, explained);
   }
   writeFileSync(path.join(root, reportFile), renderReport(modules));
+  for (const { module, score, survivors } of modules) {
+    console.log(
+      `mutation: ${score.toFixed(1).padStart(5)}% ${module} (${survivors.length} survived)`,
+    );
+  }
   console.log(`mutation: wrote ${reportFile}`);
   const problems = checkModules(modules);
   for (const problem of problems) console.error(`mutation: ${problem}`);
