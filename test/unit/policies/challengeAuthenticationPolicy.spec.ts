@@ -1005,7 +1005,7 @@ describe("challengeAuthenticationPolicy: the withheld body", function () {
     );
   });
 
-  it("sends no Content-Length with the bodyless request and leaves none for the next", async function () {
+  it("sends no stale Content-Length with the bodyless request, nor its 0 with the real one", async function () {
     const policy = challengeAuthenticationPolicy({ credential: fakeCredential(), vaultUrl });
     const lengths: Array<string | undefined> = [];
     const answer = fakeNext(vaultLike());
@@ -1014,10 +1014,14 @@ describe("challengeAuthenticationPolicy: the withheld body", function () {
     request.headers.set("Content-Length", "24");
     await policy.sendRequest(request, (sent) => {
       lengths.push(sent.headers.get("Content-Length"));
+      // As core's HTTP client does: it sets the length of what it sends on the request.
+      sent.headers.set(
+        "Content-Length",
+        String(typeof sent.body === "string" ? sent.body.length : 0),
+      );
       return answer(sent);
     });
     assert.deepEqual(lengths, [undefined, undefined]);
-    assert.equal(request.headers.has("Content-Length"), false);
   });
 });
 
