@@ -176,6 +176,7 @@ function describeMutant(module, source, mutant) {
     mutator: mutant.mutatorName,
     line: start.line,
     column: start.column,
+    lineText: oneLine(source.split("\n")[start.line - 1]),
     original: oneLine(textAt(source, start, end)),
     replacement: oneLine(mutant.replacement ?? ""),
   };
@@ -199,8 +200,9 @@ function oneLine(text) {
 // ---- explained survivors -----------------------------------------------------------------------
 
 /**
- * test/mutation/survivors.json: `[{ module, mutator, original, replacement, reason }]`, matched on
- * all but the reason (not on lines, which move). One entry explains every identical mutant.
+ * test/mutation/survivors.json: `[{ module, line, mutator, original, replacement, reason }]`,
+ * matched on all but the reason; `line` is the text of the source line the mutant starts on (not
+ * its number, which moves). One entry explains every identical mutant on an identical line.
  */
 function readSurvivorReasons() {
   const file = path.join(root, survivorsFile);
@@ -212,6 +214,7 @@ function reasonFor(survivor, explained) {
     (candidate) =>
       candidate.module === survivor.module &&
       candidate.mutator === survivor.mutator &&
+      oneLine(candidate.line) === survivor.lineText &&
       oneLine(candidate.original) === survivor.original &&
       oneLine(candidate.replacement) === survivor.replacement,
   );

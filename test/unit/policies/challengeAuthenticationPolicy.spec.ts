@@ -916,19 +916,30 @@ describe("challengeAuthenticationPolicy: challenges", function () {
     const credential = fakeCredential();
     const policy = challengeAuthenticationPolicy({ credential, vaultUrl });
     await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), fakeNext(vaultLike()));
-    const next = fakeNext([
-      {
-        status: 200,
-        headers: {
-          "WWW-Authenticate": `${realChallenge}, error="insufficient_claims", claims="${claimsBase64}"`,
-        },
-        bodyAsText: "{}",
+    const challenged200: CannedAnswer = {
+      status: 200,
+      headers: {
+        "WWW-Authenticate": `${realChallenge}, error="insufficient_claims", claims="${claimsBase64}"`,
       },
-    ]);
+      bodyAsText: "{}",
+    };
+    const next = fakeNext([challenged200]);
     const response = await policy.sendRequest(makeRequest(`${vaultUrl}/secrets/a`), next);
     assert.equal(response.status, 200);
     assert.equal(next.sent.length, 1);
     assert.equal(credential.calls.length, 1);
+
+    // The same for the answer to the first request sent with a new token.
+    clearChallengeCache();
+    const fresh = fakeCredential();
+    const first = fakeNext([challenge401(), challenged200]);
+    const answer = await challengeAuthenticationPolicy({ credential: fresh, vaultUrl }).sendRequest(
+      makeRequest(`${vaultUrl}/secrets/a`),
+      first,
+    );
+    assert.equal(answer.status, 200);
+    assert.equal(first.sent.length, 2);
+    assert.equal(fresh.calls.length, 1);
   });
 
   it("answers claims only for error=insufficient_claims with claims; else learns the challenge again", async function () {
