@@ -113,6 +113,9 @@ describe("local vault hosts: HostPolicy", () => {
         port: 80,
         authority: "keyvault",
       });
+      const longest = `${["a", "b", "c"].map((letter) => letter.repeat(63)).join(".")}.${"d".repeat(51)}.localhost`;
+      assert.equal(longest.length, 253);
+      assert.equal(hosts.accept(longest)?.hostname, longest, "a name of 253 characters");
       assert.deepEqual(hosts.accept("[::1]:65535"), {
         hostname: "[::1]",
         port: 65535,
@@ -134,6 +137,8 @@ describe("local vault hosts: HostPolicy", () => {
       "[127.0.0.1]:8443",
       "a..localhost",
       `${"a".repeat(250)}.localhost`,
+      // Labels of 63 characters, 254 in all: too long for a name.
+      `${["a", "b", "c"].map((letter) => letter.repeat(63)).join(".")}.${"d".repeat(52)}.localhost`,
       "evil.example",
     ]) {
       it(`refuses ${JSON.stringify(header)}`, () => {

@@ -503,9 +503,11 @@ describe("journal durability: a slow or failing disk", () => {
       const batch = [append("a"), append("b")];
       await held.called;
       const queued = append("c"); // waits behind the batch in flight
-      held.fail(diskError());
+      const injected = diskError();
+      held.fail(injected);
       const refusal = /journal could not be written: injected EIO/;
       for (const appended of [...batch, queued]) await assert.rejects(appended, refusal);
+      await assert.rejects(batch[0]!, (error: Error) => error.cause === injected);
       held.restore();
       // The disk works again, but what reached it is unknown: the journal stays refused.
       await assert.rejects(append("d"), refusal);
