@@ -38,6 +38,11 @@ function main() {
     for (const survivor of module.survivors) survivor.reason = reasonFor(survivor, explained);
   }
   writeFileSync(path.join(root, reportFile), renderReport(modules));
+  for (const { module, score, survivors } of modules) {
+    console.log(
+      `mutation: ${score.toFixed(1).padStart(5)}% ${module} (${survivors.length} survived)`,
+    );
+  }
   console.log(`mutation: wrote ${reportFile}`);
   const problems = checkModules(modules);
   for (const problem of problems) console.error(`mutation: ${problem}`);
@@ -171,6 +176,7 @@ function describeMutant(module, source, mutant) {
     mutator: mutant.mutatorName,
     line: start.line,
     column: start.column,
+    lineText: oneLine(source.split("\n")[start.line - 1]),
     original: oneLine(textAt(source, start, end)),
     replacement: oneLine(mutant.replacement ?? ""),
   };
@@ -194,8 +200,9 @@ function oneLine(text) {
 // ---- explained survivors -----------------------------------------------------------------------
 
 /**
- * test/mutation/survivors.json: `[{ module, mutator, original, replacement, reason }]`, matched on
- * all but the reason (not on lines, which move). One entry explains every identical mutant.
+ * test/mutation/survivors.json: `[{ module, line, mutator, original, replacement, reason }]`,
+ * matched on all but the reason; `line` is the text of the source line the mutant starts on (not
+ * its number, which moves). One entry explains every identical mutant on an identical line.
  */
 function readSurvivorReasons() {
   const file = path.join(root, survivorsFile);
@@ -207,6 +214,7 @@ function reasonFor(survivor, explained) {
     (candidate) =>
       candidate.module === survivor.module &&
       candidate.mutator === survivor.mutator &&
+      oneLine(candidate.line) === survivor.lineText &&
       oneLine(candidate.original) === survivor.original &&
       oneLine(candidate.replacement) === survivor.replacement,
   );

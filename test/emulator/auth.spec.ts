@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { challengeResource } from "../../src/emulator/http/auth.js";
+import {
+  challengeResource,
+  challengesWithParent,
+  localClientId,
+  resourceOfScope,
+  VaultAuth,
+  vaultResource,
+} from "../../src/emulator/http/auth.js";
 import { HostPolicy } from "../../src/emulator/http/hosts.js";
 import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { assertVaultError, callVault } from "./localVaultTestKit.js";
@@ -330,6 +337,69 @@ describe("local vault: authentication", () => {
       }
     });
 
+    it("answers each refusal with the OAuth error and what was wrong", async () => {
+      const header = { "x-identity-header": vault.identityHeader };
+      const cases: Array<[string, Record<string, string>, number, string, string]> = [
+        [
+          `api-version=2019-08-01&resource=${resource}`,
+          {},
+          400,
+          "invalid_request",
+          "The x-identity-header request header is missing: send the IDENTITY_HEADER that keyvault-emulator printed (vault.identityHeader). ManagedIdentityCredential and DefaultAzureCredential send it when IDENTITY_ENDPOINT and IDENTITY_HEADER are set.",
+        ],
+        [
+          `api-version=2019-08-01&resource=${resource}`,
+          { "x-identity-header": "0123456789abcdef" },
+          401,
+          "unauthorized_client",
+          "The x-identity-header value is not valid for this vault: set IDENTITY_HEADER to the value keyvault-emulator printed (vault.identityHeader). A vault started without --location or KEYVAULT_EMULATOR_IDENTITY_HEADER gets a new one at every start.",
+        ],
+        [
+          `api-version=2018-02-01&resource=${resource}`,
+          header,
+          400,
+          "invalid_request",
+          "The api-version must be 2019-08-01 (the App Service managed identity protocol).",
+        ],
+        [
+          "api-version=2019-08-01&resource=",
+          header,
+          400,
+          "invalid_request",
+          "The resource query parameter is missing: ask for resource=https://vault.azure.net.",
+        ],
+      ];
+      for (const [query, headers, status, error, description] of cases) {
+        const answer = await identity(query, headers);
+        const body = answer.body as Record<string, unknown>;
+        assert.match(String(body.correlationId), /^[0-9a-f-]{36}$/, query);
+        assert.deepEqual(
+          answer,
+          {
+            status,
+            body: {
+              error,
+              error_description: description,
+              statusCode: status,
+              message: description,
+              correlationId: body.correlationId,
+            },
+          },
+          query,
+        );
+      }
+    });
+
+    it("says when the token expires, in Unix seconds, an hour from now", async () => {
+      const before = Math.floor(Date.now() / 1000);
+      const answer = await identity(`api-version=2019-08-01&resource=${resource}`, {
+        "x-identity-header": vault.identityHeader,
+      });
+      const after = Math.ceil(Date.now() / 1000);
+      const expiresOn = Number(answer.body.expires_on);
+      assert.ok(expiresOn >= before + 3600 && expiresOn <= after + 3600, answer.body.expires_on);
+    });
+
     it("refuses a wrong or missing identity header", async () => {
       const wrong = await identity(`api-version=2019-08-01&resource=${resource}`, {
         "x-identity-header": "nope-presented-header",
@@ -383,5 +453,121 @@ describe("local vault: authentication", () => {
       assert.match(answers.version.body.message, /must be 2019-08-01/);
       assert.match(answers.resource.body.message, /resource=https:\/\/vault\.azure\.net/);
     });
+  });
+});
+
+describe("local vault: VaultAuth on its own", () => {
+  const signingKey = Buffer.alloc(32, 7);
+  const strict = (tenant = tenantId): VaultAuth =>
+    new VaultAuth({ signingKey, tenantId: tenant, strict: true, claimsChallenge: false });
+  const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const partsOf = (token: string): Record<string, unknown>[] =>
+    token
+      .split(".")
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, "base64url").toString()));
+
+  /** The message of the refusal `check` throws, or "accepted". */
+  function verdictOf(auth: VaultAuth, authorization: string | undefined, resource?: string) {
+    try {
+      auth.check(authorization, resource);
+      return "accepted";
+    } catch (error) {
+      return (error as { message?: string }).message;
+    }
+  }
+
+  it("issues an HS256 JWT for the audience, from the local identity, without empty claims", () => {
+    const auth = strict();
+    const [header, payload] = partsOf(auth.issue("https://localhost:8443", "").token);
+    assert.deepEqual(header, { alg: "HS256", typ: "JWT" });
+    assert.equal(payload.aud, "https://localhost:8443");
+    assert.equal(payload.appid, "11111111-1111-1111-1111-111111111111");
+    assert.equal(localClientId, "11111111-1111-1111-1111-111111111111");
+    assert.equal("xms_claims" in payload, false);
+    assert.equal(partsOf(auth.issue(vaultResource, "c").token)[1].xms_claims, "c");
+  });
+
+  it("mints through its credential for the first scope, or the vault's resource without one", async () => {
+    const credential = strict().credential();
+    const [, forScope] = partsOf(
+      (await credential.getToken(["https://localhost:8443/.default", "x"]))!.token,
+    );
+    assert.equal(forScope.aud, "https://localhost:8443");
+    const [, forNone] = partsOf((await credential.getToken([]))!.token);
+    assert.equal(forNone.aud, vaultResource);
+  });
+
+  it("drops /.default and every trailing slash from a scope", () => {
+    assert.equal(resourceOfScope("https://vault.azure.net/.default"), vaultResource);
+    assert.equal(resourceOfScope("https://vault.azure.net//"), vaultResource);
+    assert.equal(resourceOfScope("https://vault.azure.net"), vaultResource);
+  });
+
+  it("refuses 'Bearer ' without a token, and reads a token after several spaces", () => {
+    const auth = strict();
+    assert.match(verdictOf(auth, "Bearer ")!, /AKV10000/);
+    assert.equal(verdictOf(auth, `Bearer   ${auth.issue(vaultResource).token}`), "accepted");
+  });
+
+  it("refuses as malformed a token of two parts, or whose payload is not a JSON object", () => {
+    const auth = strict();
+    const payload = b64({ aud: vaultResource });
+    for (const token of [
+      `${b64({ alg: "HS256" })}.${payload}`,
+      `${b64({ alg: "HS256" })}.${b64(null)}.sig`,
+      `${b64({ alg: "HS256" })}.${b64(42)}.sig`,
+      `${b64({ alg: "HS256" })}.not-json.sig`,
+    ]) {
+      assert.equal(verdictOf(auth, `Bearer ${token}`), "AKV10001: The access token is malformed.");
+    }
+  });
+
+  it("refuses a token signed with its key but issued for another tenant", () => {
+    const other = "11111111-2222-3333-4444-555555555555";
+    const token = strict(other).issue(vaultResource).token;
+    assert.equal(
+      verdictOf(strict(), `Bearer ${token}`),
+      `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${tenantId}/, found https://sts.windows.net/${other}/.`,
+    );
+  });
+
+  it("asks for claims from a token whose claims are empty", () => {
+    const auth = new VaultAuth({ signingKey, tenantId, strict: false, claimsChallenge: true });
+    const token = `${b64({ alg: "none" })}.${b64({ xms_claims: "" })}.x`;
+    assert.match(verdictOf(auth, `Bearer ${token}`)!, /AKV10024/);
+    const withClaims = `${b64({ alg: "none" })}.${b64({ xms_claims: "c" })}.x`;
+    assert.equal(verdictOf(auth, `Bearer ${withClaims}`), "accepted");
+  });
+
+  it("names a not-before of now, in Unix seconds, in its claims challenge", () => {
+    const auth = new VaultAuth({ signingKey, tenantId, strict: true, claimsChallenge: true });
+    const before = Math.floor(Date.now() / 1000);
+    let header = "";
+    try {
+      auth.check(`Bearer ${auth.issue(vaultResource).token}`);
+    } catch (error) {
+      header = (error as { headers?: Record<string, string> }).headers?.["www-authenticate"] ?? "";
+    }
+    const claims = /claims="([^"]+)"/.exec(header)?.[1];
+    assert.ok(claims, header);
+    const nbf = Number(JSON.parse(Buffer.from(claims, "base64").toString()).access_token.nbf.value);
+    assert.ok(nbf >= before && nbf <= Math.ceil(Date.now() / 1000), String(nbf));
+  });
+
+  it("keeps the verdicts of recent tokens, at most 10,000", () => {
+    const auth = new VaultAuth({ signingKey, tenantId, strict: false, claimsChallenge: false });
+    const verdicts = (auth as unknown as { verdicts: Map<string, unknown> }).verdicts;
+    for (let index = 0; index < 5; index++) auth.check(`Bearer token-${index}`);
+    assert.equal(verdicts.size, 5);
+    for (let index = 5; index < 10_001; index++) auth.check(`Bearer token-${index}`);
+    assert.ok(verdicts.size <= 10_000, String(verdicts.size));
+  });
+
+  it("gives a parent domain only to a name with one, never to an address", () => {
+    assert.equal(challengesWithParent("myvault.localhost"), true);
+    for (const name of ["[::ffff:127.0.0.1]", "127.0.0.1", "localhost", "v.vault.azure.net"]) {
+      assert.equal(challengesWithParent(name), false, name);
+    }
   });
 });

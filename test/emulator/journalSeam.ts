@@ -1,9 +1,8 @@
 /**
- * Holds one of the journal's file operations (a write or a sync, through the seam
+ * Holds one of the journal's file operations (a write, a sync or a rewrite, through the seam
  * `journalFileOperations` of src/emulator/persistence/persistence.ts) so that a test decides when,
  * and whether, it completes: a slow disk and a failing disk without timing.
  */
-import type { FileHandle } from "node:fs/promises";
 import {
   journalFileOperations,
   type JournalFileOperations,
@@ -23,11 +22,11 @@ export interface HeldJournalOperation {
   restore(): void;
 }
 
-type FileOperation = (handle: FileHandle, data: Buffer) => Promise<void>;
+type FileOperation = (...args: unknown[]) => Promise<unknown>;
 
 /**
  * Replaces one journal file operation with one the test controls; call `restore()` in `finally`.
- * @param name - `"write"` (the batch's bytes) or `"sync"` (its fdatasync)
+ * @param name - `"write"` (a batch's bytes), `"sync"` (its fdatasync) or `"rewrite"` (compaction)
  * @returns the held operation
  */
 export function holdJournalOperation(name: keyof JournalFileOperations): HeldJournalOperation {
@@ -38,12 +37,12 @@ export function holdJournalOperation(name: keyof JournalFileOperations): HeldJou
   let decide!: (failure: Error | undefined) => void;
   const decided = new Promise<Error | undefined>((resolve) => (decide = resolve));
   let calls = 0;
-  operations[name] = async (handle, data) => {
+  operations[name] = async (...args) => {
     calls++;
     arrived();
     const failure = await decided;
     if (failure !== undefined) throw failure;
-    return real(handle, data);
+    return real(...args);
   };
   return {
     called,

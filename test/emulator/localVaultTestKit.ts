@@ -110,3 +110,35 @@ export function assertVaultError(
 export function notFoundMessage(name: string): string {
   return `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`;
 }
+
+/** What a browser holds of a page session: the cookie, and the key the page's script keeps. */
+export interface PageSession {
+  /** `kv-page-{port}=...`, as a Cookie header. */
+  cookie: string;
+  /** The key, from the fragment of the redirect. */
+  key: string;
+}
+
+/**
+ * Opens a page link as a browser does.
+ * @param pageUrl - the link
+ * @param cookie - the cookie the browser already holds, if any
+ * @returns the session's cookie and key
+ */
+export async function openSession(pageUrl: string, cookie?: string): Promise<PageSession> {
+  const answer = await fetch(pageUrl, {
+    redirect: "manual",
+    headers: cookie === undefined ? {} : { cookie },
+  });
+  assert.equal(answer.status, 303);
+  const setCookie = answer.headers.get("set-cookie") ?? "";
+  const key = /#([\w-]{43})$/.exec(answer.headers.get("location") ?? "")?.[1];
+  assert.ok(key !== undefined, "the key is in the redirect's fragment");
+  return { cookie: setCookie.split(";")[0], key };
+}
+
+/** The headers of the page's API calls. */
+export const sessionHeaders = (session: PageSession): Record<string, string> => ({
+  cookie: session.cookie,
+  "x-kv-page-session": session.key,
+});

@@ -4,41 +4,10 @@ import { startLocalVault, type LocalVault } from "../../src/emulator/index.js";
 import { runPage } from "../../src/emulator/page/pageScript.js";
 import { PageSessions, pageSessionIdleMs } from "../../src/emulator/page/pageSessions.js";
 import { localClient } from "../integration/integrationTestKit.js";
+import { openSession, sessionHeaders, type PageSession } from "./localVaultTestKit.js";
 
 /** The value seeded in the vault; it appears only in a reveal answer. */
 const hiddenValue = "page-hidden-value-42";
-
-/** What a browser holds of a page session: the cookie, and the key the page's script keeps. */
-interface PageSession {
-  /** `kv-page-{port}=...`, as a Cookie header. */
-  cookie: string;
-  /** The key, from the fragment of the redirect. */
-  key: string;
-}
-
-/**
- * Opens a page link as a browser does.
- * @param pageUrl - the link
- * @param cookie - the cookie the browser already holds, if any
- * @returns the session's cookie and key
- */
-async function openSession(pageUrl: string, cookie?: string): Promise<PageSession> {
-  const answer = await fetch(pageUrl, {
-    redirect: "manual",
-    headers: cookie === undefined ? {} : { cookie },
-  });
-  assert.equal(answer.status, 303);
-  const setCookie = answer.headers.get("set-cookie") ?? "";
-  const key = /#([\w-]{43})$/.exec(answer.headers.get("location") ?? "")?.[1];
-  assert.ok(key !== undefined, "the key is in the redirect's fragment");
-  return { cookie: setCookie.split(";")[0], key };
-}
-
-/** The headers of the page's API calls. */
-const sessionHeaders = (session: PageSession): Record<string, string> => ({
-  cookie: session.cookie,
-  "x-kv-page-session": session.key,
-});
 
 describe("integration: the page to look inside", () => {
   let vault: LocalVault;

@@ -501,9 +501,11 @@ describe("journal durability: a slow or failing disk", () => {
       const batch = [append("a"), append("b")];
       await held.called;
       const queued = append("c"); // waits behind the batch in flight
-      held.fail(diskError());
+      const injected = diskError();
+      held.fail(injected);
       const refusal = /journal could not be written: injected EIO/;
       for (const appended of [...batch, queued]) await assert.rejects(appended, refusal);
+      await assert.rejects(batch[0]!, (error: Error) => error.cause === injected);
       held.restore();
       // The disk works again, but what reached it is unknown: the journal stays refused.
       await assert.rejects(append("d"), refusal);
@@ -559,5 +561,114 @@ describe("local vault with a location: a change is visible only once durable", (
     assert.equal(later.status, 500);
     assert.equal((await callVault(vault, "GET", "/secrets/later")).status, 404);
     assert.ok(!JSON.stringify(later.body).includes("EIO"), "no file system detail leaks");
+  });
+});
+
+describe("journal housekeeping", () => {
+  let directory: string;
+  let held: HeldJournalOperation | undefined;
+
+  beforeEach(async () => {
+    directory = await fs.mkdtemp(path.join(os.tmpdir(), "kv-journal-house-"));
+  });
+
+  afterEach(async () => {
+    held?.restore();
+    held = undefined;
+    await fs.rm(directory, { recursive: true, force: true });
+  });
+
+  const big = (n: number): JournalRecord => ({ type: "set", n, value: "x".repeat(20_000) });
+
+  it("removes the temporary files of an interrupted rewrite at open, and nothing else", async () => {
+    await (await openJournal(directory)).close();
+    const leftovers = ["journal.log.123.abcdef01.tmp", "state.9.0123abcd.tmp"];
+    const kept = [
+      "xjournal.log.1.abcdef01.tmp",
+      "journal.log.1.abcdef01.tmp.bak",
+      "journal.log.x.abcdef01.tmp",
+      "journal.log.1.abcdef0.tmp",
+      "journal.log.1.ABCDEF01.tmp",
+      "journal.log.1.ghijklmn.tmp",
+      "journal.lock.1.abcdef01.tmp",
+      "notes.txt",
+    ];
+    for (const name of [...leftovers, ...kept]) {
+      await fs.writeFile(path.join(directory, name), "x");
+    }
+    const journal = await openJournal(directory);
+    await journal.close();
+    assert.deepEqual((await fs.readdir(directory)).sort(), ["journal.log", ...kept].sort());
+  });
+
+  it("closes only after the appends in flight are durable", async () => {
+    const journal = await openJournal(directory);
+    const appends = [1, 2, 3].map((n) => journal.append({ type: "set", n }));
+    await journal.close();
+    await Promise.all(appends);
+    const reopened = await openJournal(directory);
+    assert.equal(reopened.records.length, 3);
+    await reopened.close();
+  });
+
+  it("closes even when its lock file was removed by hand", async () => {
+    const journal = await openJournal(directory);
+    await fs.rm(lockFile(directory));
+    await journal.close();
+    assert.deepEqual(await fs.readdir(directory), ["journal.log"]);
+  });
+
+  it("remembers the live size of its last rewrite across a reopen: no rewrite until it doubles", async () => {
+    const first = await openJournal(directory);
+    const live: JournalRecord[] = [];
+    for (let n = 0; n < 60; n++) {
+      live.push(big(n));
+      await first.append(big(n));
+    }
+    // Everything is live: the rewrite keeps all 1.2 MB and notes that size in its header.
+    await first.compactFrom(() => live);
+    await first.close();
+    const reopened = await openJournal(directory);
+    let snapshots = 0;
+    await reopened.compactFrom(() => {
+      snapshots++;
+      return live;
+    });
+    assert.equal(snapshots, 0, "1.2 MB of records after a rewrite of 1.2 MB: not due");
+    await reopened.close();
+  });
+
+  it("keeps using the old journal when a rewrite fails, and tries again once it doubles again", async () => {
+    const journal = await openJournal(directory);
+    const live = new Map<number, JournalRecord>();
+    let snapshots = 0;
+    await journal.compactFrom(() => {
+      snapshots++;
+      return [...live.values()];
+    });
+    held = holdJournalOperation("rewrite");
+    held.fail(diskError());
+    let n = 0;
+    // Past 1 MiB of records: a rewrite is due, and fails.
+    while (snapshots === 0) {
+      const record = big(n);
+      await journal.append(record, () => live.set(0, record));
+      n++;
+    }
+    const failedAt = journal.size;
+    assert.equal(held.calls, 1);
+    held.restore();
+    // Appends go on in the old journal; no new attempt until its records double once more.
+    while (journal.size < failedAt * 1.9) await journal.append(big(n++), () => undefined);
+    assert.equal(snapshots, 1, "not tried again before the journal doubled");
+    while (snapshots === 1) await journal.append(big(n++), () => undefined);
+    // Written after the rewrite, which runs between batches.
+    await journal.append({ type: "after" });
+    assert.ok(journal.size < failedAt, "the second rewrite worked");
+    await journal.close();
+    const reopened = await openJournal(directory);
+    assert.deepEqual(reopened.records[0], live.get(0));
+    assert.deepEqual(reopened.records.at(-1), { type: "after" });
+    await reopened.close();
   });
 });

@@ -52,23 +52,27 @@ export interface Journal {
   close(): Promise<void>;
 }
 
-/** The two file operations by which a batch of appends becomes durable. */
+/** The file operations by which appends become durable and the journal is rewritten. */
 export interface JournalFileOperations {
   /** Writes all of `data` at the journal's end. */
   write(handle: FileHandle, data: Buffer): Promise<void>;
   /** Waits until what was written is on the disk (fdatasync). */
   sync(handle: FileHandle): Promise<void>;
+  /** Replaces the journal atomically with these records (see `journalCompaction.ts`). */
+  rewrite: typeof writeJournal;
 }
 
 /**
- * The operations every journal's appends go through, looked up per batch. A seam for tests only:
- * a test replaces a member to make a write or a sync fail or wait (test/emulator/journalSeam.ts)
- * and restores it, to see that no record is acknowledged or visible before its sync, and that a
- * failure refuses every later append.
+ * The operations every journal goes through, looked up at each use. A seam for tests only: a
+ * test replaces a member to make a write, a sync or a rewrite fail or wait
+ * (test/emulator/journalSeam.ts) and restores it, to see that no record is acknowledged or
+ * visible before its sync, that a failure refuses every later append, and that a failed rewrite
+ * leaves the journal in use.
  */
 export const journalFileOperations: JournalFileOperations = {
   write: writeAll,
   sync: (handle) => handle.datasync(),
+  rewrite: writeJournal,
 };
 
 /** Name of the journal file inside the vault's directory. */
@@ -170,7 +174,7 @@ class FileJournal implements Journal {
     this.compactionWaiters = undefined;
     try {
       if (this.snapshot === undefined || this.failure !== undefined) return;
-      const rewritten = await writeJournal(
+      const rewritten = await journalFileOperations.rewrite(
         path.join(this.directory, journalFileName),
         this.snapshot(),
       );

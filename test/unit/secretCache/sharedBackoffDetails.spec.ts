@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { createHttpHeaders, createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import { SharedBackoff, withSharedBackoff } from "../../../src/secretCache/sharedBackoff.js";
 import { eventually } from "../../helpers/testKit.js";
@@ -127,6 +128,20 @@ describe("SharedBackoff", function () {
     shared.probeEnded();
     await settle();
     assert.deepEqual([second.outcome(), newcomer.outcome()], ["go", "go"]);
+  });
+
+  it("leaves no abort listener on a signal once its wait ends (one signal serves many waits)", async function () {
+    const now = { ms: 10_000 };
+    const shared = backoffAt(now);
+    const signal = new AbortController().signal;
+    shared.throttled(throttled({ "retry-after-ms": "5" }), shared.requestStarted());
+    const waits = [1, 2, 3].map(() => tracked(shared.wait(signal)));
+    assert.equal(getEventListeners(signal, "abort").length, 3);
+    now.ms += 5;
+    await eventually(() => waits[0]!.outcome() === "probe");
+    shared.probeEnded();
+    await eventually(() => waits.every((wait) => wait.outcome() !== "waiting"));
+    assert.equal(getEventListeners(signal, "abort").length, 0);
   });
 
   it("forgets an aborted waiter: the next one in line becomes the probe", async function () {
