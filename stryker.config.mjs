@@ -58,11 +58,33 @@ export const mutationRuns = {
   },
 };
 
-/** Where each run's results go (reports/ is git-ignored; the incremental files are committed). */
+/**
+ * Where each run's results go (reports/ is git-ignored; the incremental files are committed), and
+ * the committed reasons for the run's surviving mutants.
+ */
 export const mutationFiles = (run) => ({
   json: `reports/mutation/${run}.json`,
   incremental: `test/mutation/${run}.incremental.json`,
+  survivors: `test/mutation/${run}.survivors.json`,
 });
+
+/**
+ * The files of a run over one module (`npm run test:mutation -- --module=<path>`), all git-ignored:
+ * its own incremental file, so that trying a test again re-tests only what the test changed.
+ */
+export const moduleRunFiles = (run) => ({
+  json: `reports/mutation/${run}.module.json`,
+  incremental: `reports/mutation/${run}.module.incremental.json`,
+});
+
+/**
+ * The run whose `mutate` list names a module.
+ * @param {string} module - a path of a `mutate` list
+ * @returns {string | undefined} the run, or undefined when no run mutates it
+ */
+export function runOfModule(module) {
+  return Object.keys(mutationRuns).find((run) => mutationRuns[run].mutate.includes(module));
+}
 
 /**
  * The Stryker configuration of one run.
@@ -76,7 +98,12 @@ export function strykerConfig(run) {
       `MUTATION_RUN="${run}" names no run; use one of ${Object.keys(mutationRuns).join(", ")}.`,
     );
   }
-  const files = mutationFiles(run);
+  // MUTATION_MODULE: one module of this run, with files of its own (see moduleRunFiles).
+  const only = process.env.MUTATION_MODULE;
+  if (only !== undefined && !settings.mutate.includes(only)) {
+    throw new RangeError(`MUTATION_MODULE="${only}" is not mutated by the run "${run}".`);
+  }
+  const files = only === undefined ? mutationFiles(run) : moduleRunFiles(run);
   return {
     testRunner: "mocha",
     // tsx loads the TypeScript specs and the instrumented sources, as in `npm test`.
@@ -91,8 +118,8 @@ export function strykerConfig(run) {
     checkers: ["typescript"],
     tsconfigFile: "tsconfig.json",
     coverageAnalysis: "perTest",
-    mutate: settings.mutate,
-    concurrency: 2,
+    mutate: only === undefined ? settings.mutate : [only],
+    concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
     // A busy machine: a mutant counts as a timeout only well past the baseline.
     timeoutMS: 10_000,
     dryRunTimeoutMinutes: 10,

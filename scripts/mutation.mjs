@@ -4,11 +4,15 @@
 // never share a process), incrementally by default (the committed test/mutation/*.incremental.json
 // hold the last results; only mutants of changed code or tests run again), then checks each
 // mutated module: a mutation score of at least 85 %, and every surviving mutant explained in
-// test/mutation/survivors.json. Writes docs/mutation-report.md from Stryker's JSON reports.
+// test/mutation/<run>.survivors.json. Writes docs/mutation-report.md from Stryker's JSON reports.
 //
 //   --full          test every mutant (and rewrite the incremental files)
 //   --run=<name>    run only this run of stryker.config.mjs (the report covers what was run)
 //   --report-only   run nothing: check and write the report from the last JSON reports
+//   --module=<path> run one module only, incrementally against files of its own (git-ignored),
+//                   and print its score and unexplained survivors; the report is not rewritten.
+//                   For trying tests against one module's survivors quickly.
+//   MUTATION_CONCURRENCY=<n> in the environment: Stryker's test runners (default 2)
 //
 // StrykerJS 10 needs Node.js 22 or newer (the package's own engines). On an older `node` this
 // script runs Stryker on Node.js 22 from the CI cache (.ci/cache/node-22, as .ci/run installs it,
@@ -17,24 +21,27 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { mutationFiles, mutationRuns } from "../stryker.config.mjs";
+import { moduleRunFiles, mutationFiles, mutationRuns, runOfModule } from "../stryker.config.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const targetScore = 85;
 const reportFile = "docs/mutation-report.md";
-const survivorsFile = "test/mutation/survivors.json";
 const minimumNodeMajor = 22;
 
 function main() {
   const options = parseArguments(process.argv.slice(2));
+  if (options.module !== undefined) {
+    checkOneModule(options.module);
+    return;
+  }
   const runs = options.run === undefined ? Object.keys(mutationRuns) : [options.run];
   if (!options.reportOnly) {
     const node = strykerNode();
     for (const run of runs) runStryker(node, run, options.full);
   }
   const modules = runs.flatMap((run) => moduleResults(run));
-  const explained = readSurvivorReasons();
   for (const module of modules) {
+    const explained = readSurvivorReasons(module.run);
     for (const survivor of module.survivors) survivor.reason = reasonFor(survivor, explained);
   }
   writeFileSync(path.join(root, reportFile), renderReport(modules));
@@ -51,14 +58,22 @@ function main() {
 }
 
 function parseArguments(args) {
-  const options = { full: false, reportOnly: false, run: undefined };
+  const options = { full: false, reportOnly: false, run: undefined, module: undefined };
   for (const arg of args) {
     if (arg === "--full") options.full = true;
     else if (arg === "--report-only") options.reportOnly = true;
     else if (arg.startsWith("--run=")) options.run = arg.slice("--run=".length);
+    else if (arg.startsWith("--module=")) options.module = arg.slice("--module=".length);
     else {
-      throw new RangeError(`Unknown argument ${arg}: use --full, --run=<name> or --report-only.`);
+      throw new RangeError(
+        `Unknown argument ${arg}: use --full, --run=<name>, --module=<path> or --report-only.`,
+      );
     }
+  }
+  if (options.module !== undefined && runOfModule(options.module) === undefined) {
+    throw new RangeError(
+      `--module=${options.module} is mutated by no run of stryker.config.mjs; use a path of its mutate lists.`,
+    );
   }
   if (options.run !== undefined && !Object.hasOwn(mutationRuns, options.run)) {
     throw new RangeError(
@@ -94,13 +109,34 @@ function strykerNode() {
   return node;
 }
 
-function runStryker(node, name, full) {
+/** Runs one module's mutants and prints its score and the survivors not yet explained. */
+function checkOneModule(module) {
+  const name = runOfModule(module);
+  runStryker(strykerNode(), name, false, { MUTATION_MODULE: module });
+  const report = JSON.parse(readFileSync(path.join(root, moduleRunFiles(name).json), "utf8"));
+  const result = summarizeModule(name, module, report.files[module]);
+  const explained = readSurvivorReasons(name);
+  const unexplained = result.survivors.filter((survivor) => !reasonFor(survivor, explained));
+  for (const survivor of unexplained) {
+    console.log(
+      `  line ${survivor.line}:${survivor.column} ${survivor.mutator} ${survivor.status}: ` +
+        `${JSON.stringify(survivor.original)} -> ${JSON.stringify(survivor.replacement)}`,
+    );
+  }
+  console.log(
+    `mutation: ${result.score.toFixed(1)}% ${module}: ${result.survivors.length} survived, ` +
+      `${unexplained.length} not explained in ${mutationFiles(name).survivors}`,
+  );
+}
+
+function runStryker(node, name, full, extraEnvironment = {}) {
   const started = Date.now();
   console.log(`mutation: Stryker run "${name}" (${full ? "every mutant" : "incremental"})`);
   const args = ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", "stryker.config.mjs"];
   args.push("--incremental");
   if (full) args.push("--force");
   run(node, args, {
+    ...extraEnvironment,
     MUTATION_RUN: name,
     // The children Stryker starts (checker, test runners) use the same node.
     PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH}`,
@@ -200,12 +236,12 @@ function oneLine(text) {
 // ---- explained survivors -----------------------------------------------------------------------
 
 /**
- * test/mutation/survivors.json: `[{ module, line, mutator, original, replacement, reason }]`,
+ * test/mutation/<run>.survivors.json: `[{ module, line, mutator, original, replacement, reason }]`,
  * matched on all but the reason; `line` is the text of the source line the mutant starts on (not
  * its number, which moves). One entry explains every identical mutant on an identical line.
  */
-function readSurvivorReasons() {
-  const file = path.join(root, survivorsFile);
+function readSurvivorReasons(run) {
+  const file = path.join(root, mutationFiles(run).survivors);
   return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : [];
 }
 
@@ -225,7 +261,7 @@ function reasonFor(survivor, explained) {
 
 function checkModules(modules) {
   const problems = [];
-  for (const { module, score, survivors } of modules) {
+  for (const { run, module, score, survivors } of modules) {
     if (score < targetScore) {
       problems.push(`${module}: mutation score ${score.toFixed(1)}% is below ${targetScore}%.`);
     }
@@ -234,7 +270,7 @@ function checkModules(modules) {
         problems.push(
           `${module}:${survivor.line}:${survivor.column} ${survivor.mutator} ${survivor.status} ` +
             `(${JSON.stringify(survivor.original)} -> ${JSON.stringify(survivor.replacement)}) ` +
-            `is not explained in ${survivorsFile}: add a test that kills it, or its reason there.`,
+            `is not explained in ${mutationFiles(run).survivors}: add a test that kills it, or its reason there.`,
         );
       }
     }
@@ -249,7 +285,8 @@ function renderReport(modules) {
     "Generated by `npm run test:mutation` (scripts/mutation.mjs) from StrykerJS's JSON reports;",
     "do not edit by hand. The modules are those of stryker.config.mjs, the ones that carry a",
     `promise of the README. Target: a score of at least ${targetScore}% per module; every surviving`,
-    `mutant is listed with the reason it is equivalent or accepted (from ${survivorsFile}).`,
+    "mutant is listed with the reason it is equivalent or accepted (from",
+    "test/mutation/<run>.survivors.json).",
     "",
     "Score = (killed + timed out) / (killed + timed out + survived + no coverage); mutants that do",
     "not compile (the TypeScript checker) are left out, as Stryker does.",
