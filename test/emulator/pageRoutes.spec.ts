@@ -196,7 +196,8 @@ describe("local vault page routes", () => {
       const [name, value] = session.cookie.split("=");
       const answer = await fetch(pageUrl("/api/state"), {
         headers: {
-          cookie: `other=1; ${name}= ${value} ; last=2`,
+          // A part without '=' is no cookie, even one that starts with the name.
+          cookie: `other=1; ${name}x; ${name}= ${value} ; last=2`,
           "x-kv-page-session": session.key,
         },
       });
