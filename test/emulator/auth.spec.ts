@@ -540,6 +540,25 @@ describe("local vault: VaultAuth on its own", () => {
     assert.equal(verdictOf(auth, `Bearer ${withClaims}`), "accepted");
   });
 
+  it("lets each open claims challenge be answered once: by a token with claims, or by the challenged token sent again", () => {
+    const auth = new VaultAuth({ signingKey, tenantId, strict: false, claimsChallenge: true });
+    const plain = (client: number): string => `Bearer ${b64({ alg: "none" })}.${b64({ client })}.x`;
+    const identityClaims = (): unknown =>
+      partsOf(auth.issueForIdentityEndpoint(vaultResource).token)[1].xms_claims;
+    // Two clients, each challenged once.
+    assert.match(verdictOf(auth, plain(1))!, /AKV10024/);
+    assert.match(verdictOf(auth, plain(2))!, /AKV10024/);
+    const answer = auth.issueForIdentityEndpoint(vaultResource).token;
+    assert.equal(typeof partsOf(answer)[1].xms_claims, "string");
+    // The first client's new token answers the oldest challenge, once however often it is sent.
+    assert.equal(verdictOf(auth, `Bearer ${answer}`), "accepted");
+    assert.equal(verdictOf(auth, `Bearer ${answer}`), "accepted");
+    assert.equal(typeof identityClaims(), "string", "the second client's challenge is open");
+    // The second client has no new token to give and sends its old one: that answers its own.
+    assert.equal(verdictOf(auth, plain(2)), "accepted");
+    assert.equal(identityClaims(), undefined, "no challenge open");
+  });
+
   it("names a not-before of now, in Unix seconds, in its claims challenge", () => {
     const auth = new VaultAuth({ signingKey, tenantId, strict: true, claimsChallenge: true });
     const before = Math.floor(Date.now() / 1000);

@@ -32,6 +32,9 @@ describe("local vault hosts: isLoopbackHost", () => {
     "128.0.0.1",
     "::2",
     "[::2]",
+    // Brackets are taken off a whole address only: what stays around them is part of the name.
+    "vault.local[host]",
+    "[local]host",
     "",
   ]) {
     it(`is false for ${JSON.stringify(host)}`, () => {
@@ -58,7 +61,18 @@ describe("local vault hosts: normalizeHostname", () => {
     assert.throws(() => normalizeHostname(`${name253}c`), RangeError);
   });
 
-  for (const name of ["a b", "-vault", "vault-", "a..b", "x[::1]", "[::1]x", "vault/x", ""]) {
+  for (const name of [
+    "a b",
+    "-vault",
+    "vault-",
+    "a..b",
+    "x[::1]",
+    "[::1]x",
+    "vault[x]",
+    "[vault]x",
+    "vault/x",
+    "",
+  ]) {
     it(`refuses ${JSON.stringify(name)}, saying what a name may be`, () => {
       assert.throws(() => normalizeHostname(name), {
         name: "RangeError",
@@ -84,6 +98,11 @@ describe("local vault hosts: HostPolicy", () => {
     assert.deepEqual(
       new HostPolicy("https", "[FE80::1%eth0]", ["keyvault", "fd00::2%lo"]).allowed,
       ["localhost", "127.0.0.1", "[::1]", "[fe80::1]", "keyvault", "[fd00::2]"],
+    );
+    assert.deepEqual(
+      new HostPolicy("http", "127.0.0.1", ["[FD00::3%eth1]"]).allowed.at(-1),
+      "[fd00::3]",
+      "a name in URL form, with a zone",
     );
   });
 

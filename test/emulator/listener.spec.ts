@@ -88,6 +88,23 @@ describe("local vault listener", () => {
       assertVaultError(await callVault(vault, "GET", "/"), 404, "NotFound", /./);
     });
 
+    it("answers an unknown path of its own with 404, before asking for a token or api-version", async () => {
+      assertVaultError(
+        await callVault(vault, "GET", "/__local/nothing", { token: null, apiVersion: null }),
+        404,
+        "NotFound",
+        /\/__local\/nothing/,
+      );
+    });
+
+    it("reads the query after '?' only: parameters in a path are no parameters", async () => {
+      const answer = await callVault(vault, "GET", "/secrets&api-version=7.6", {
+        apiVersion: null,
+      });
+      assert.equal(answer.status, 400, answer.text);
+      assert.match(answer.body.error.message, /api-version/);
+    });
+
     it("reads a parameter without '=' as an empty value", async () => {
       assertVaultError(
         await callVault(vault, "GET", "/secrets", { query: "maxresults" }),

@@ -390,13 +390,22 @@ describe("integration: the page shows the dead letters", () => {
       assert.ok(!text.includes(hiddenValue) && !text.includes("hidden-key"));
       const [letter] = (await state()).deadLetters;
       assert.deepEqual(
-        [letter.subscription, letter.endpoint, letter.eventType, letter.subject, letter.reason],
+        [
+          letter.subscription,
+          letter.endpoint,
+          letter.eventType,
+          letter.subject,
+          letter.reason,
+          letter.outcome,
+        ],
         [
           "local-1",
           "http://127.0.0.1:1/hook",
           "Microsoft.KeyVault.SecretNewVersionCreated",
           "undelivered",
           "SubscriptionValidationFailed",
+          // Never delivered: no outcome of a delivery to show.
+          "",
         ],
       );
       const html = await (

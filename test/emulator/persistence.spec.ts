@@ -580,6 +580,87 @@ describe("journal housekeeping", () => {
 
   const big = (n: number): JournalRecord => ({ type: "set", n, value: "x".repeat(20_000) });
 
+  /** A record whose journal line (checksum, TAB, JSON, LF) takes exactly `bytes`. */
+  const lineOf = (bytes: number): JournalRecord => {
+    const empty = JSON.stringify({ type: "pad", value: "" }).length;
+    return { type: "pad", value: "x".repeat(bytes - 10 - empty) };
+  };
+  /** Appends records, one batch each, until the journal's records take exactly `target` bytes. */
+  const fillTo = async (journal: Journal, headerBytes: number, target: number): Promise<void> => {
+    let left = target - (journal.size - headerBytes);
+    while (left > 0) {
+      // Lines of 20 kB, then one or two that land on the target (never a line too short to be one).
+      const bytes = left > 40_000 ? 20_000 : left > 20_000 ? Math.ceil(left / 2) : left;
+      await journal.append(lineOf(bytes));
+      left = target - (journal.size - headerBytes);
+    }
+    assert.equal(journal.size - headerBytes, target);
+  };
+  const mebibyte = 1024 * 1024;
+
+  it("is rewritten once its records pass 1 MiB, not at 1 MiB exactly", async () => {
+    const journal = await openJournal(directory);
+    const headerBytes = journal.size;
+    let snapshots = 0;
+    await journal.compactFrom(() => {
+      snapshots++;
+      return [];
+    });
+    await fillTo(journal, headerBytes, mebibyte);
+    assert.equal(snapshots, 0, "1 MiB of records: not due");
+    await journal.append(lineOf(40));
+    assert.equal(snapshots, 1, "past 1 MiB: rewritten");
+    // Written after the rewrite, which runs between batches.
+    await journal.append(lineOf(40));
+    assert.equal(journal.size, headerBytes + 40, "rewritten from an empty live state");
+    await journal.close();
+  });
+
+  it("after a failed rewrite, tries again once its records pass twice what they were, not at twice exactly", async () => {
+    const journal = await openJournal(directory);
+    const headerBytes = journal.size;
+    let snapshots = 0;
+    await journal.compactFrom(() => {
+      snapshots++;
+      return [];
+    });
+    held = holdJournalOperation("rewrite");
+    held.fail(diskError());
+    await fillTo(journal, headerBytes, mebibyte + 40);
+    assert.equal(snapshots, 1, "past 1 MiB: a rewrite was tried");
+    held.restore();
+    await fillTo(journal, headerBytes, 2 * (mebibyte + 40));
+    assert.equal(snapshots, 1, "twice the records of the failed rewrite: not due");
+    await journal.append(lineOf(40));
+    assert.equal(snapshots, 2, "past twice: tried again");
+    await journal.append(lineOf(40));
+    assert.equal(journal.size, headerBytes + 40, "the second rewrite worked");
+    await journal.close();
+  });
+
+  it("never rewrites a journal whose write failed: what reached its file is left as it is", async () => {
+    const journal = await openJournal(directory);
+    const headerBytes = journal.size;
+    // No live state handed over yet: past 1 MiB, nothing is rewritten.
+    await fillTo(journal, headerBytes, mebibyte + 40);
+    const written = (await fs.stat(journalFile(directory))).size;
+    held = holdJournalOperation("write");
+    const failed = journal.append({ type: "set", name: "lost" });
+    await held.called;
+    // Handed over while the write is in flight: a rewrite is due after it.
+    let snapshots = 0;
+    const compacted = journal.compactFrom(() => {
+      snapshots++;
+      return [];
+    });
+    held.fail(diskError());
+    await assert.rejects(failed, /journal could not be written/);
+    await compacted;
+    assert.equal(snapshots, 0);
+    assert.equal((await fs.stat(journalFile(directory))).size, written);
+    await journal.close();
+  });
+
   it("removes the temporary files of an interrupted rewrite at open, and nothing else", async () => {
     await (await openJournal(directory)).close();
     const leftovers = ["journal.log.123.abcdef01.tmp", "state.9.0123abcd.tmp"];
