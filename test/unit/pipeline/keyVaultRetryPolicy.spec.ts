@@ -54,6 +54,29 @@ describe("keyVaultRetryPolicy", function () {
       }
     });
 
+    it("logs a 429 it hands off as skipped by each strategy, at verbose, and as no retry at info", async function () {
+      const send = () => {
+        const request = makeRequest(url);
+        passOnThrottlingHandOff(handingOff, request);
+        return keyVaultRetryPolicy(fast).sendRequest(request, fakeNext([throttled(), ok200]));
+      };
+      assert.deepEqual(await logLinesDuring("info", send), []);
+      const verbose = await logLinesDuring("verbose", send);
+      const strategyLines = verbose.filter((line) => /Retry 0: (Processing|Skipped)/.test(line));
+      assert.deepEqual(
+        strategyLines.map((line) => line.replace("azure:keyvault-secrets:verbose ", "")),
+        [
+          "Retry 0: Processing 3 retry strategies.",
+          "Retry 0: Processing retry strategy keyVaultRetryAfterStrategy.",
+          "Retry 0: Skipped.",
+          "Retry 0: Processing retry strategy keyVaultThrottledBackoffStrategy.",
+          "Retry 0: Skipped.",
+          "Retry 0: Processing retry strategy keyVaultTransientFailureStrategy.",
+          "Retry 0: Skipped.",
+        ],
+      );
+    });
+
     it("still retries other failures of a request that asks for it, and 429s of other requests", async function () {
       const first = makeRequest(url);
       passOnThrottlingHandOff(handingOff, first);
