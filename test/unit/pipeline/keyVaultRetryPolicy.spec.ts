@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { createHttpHeaders, RestError, type PipelineResponse } from "@azure/core-rest-pipeline";
+import {
+  createHttpHeaders,
+  RestError,
+  type HttpHeaders,
+  type PipelineResponse,
+} from "@azure/core-rest-pipeline";
 import {
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
@@ -521,6 +526,17 @@ describe("getRetryAfterInMs", function () {
 
   it("passes over a blank millisecond header to Retry-After", function () {
     const response = responseWith(429, { "retry-after-ms": "   ", "Retry-After": "3" });
+    assert.equal(getRetryAfterInMs(response, now), 3000);
+  });
+
+  it("passes over a blank millisecond header from a custom HttpClient's headers that keep blanks", function () {
+    // Core's own headers trim every value; a custom HttpClient may hand back its own HttpHeaders.
+    const raw = new Map([
+      ["retry-after-ms", "   "],
+      ["retry-after", "3"],
+    ]);
+    const headers = { get: (name: string) => raw.get(name.toLowerCase()) } as HttpHeaders;
+    const response = { status: 429, headers, request: makeRequest(url) };
     assert.equal(getRetryAfterInMs(response, now), 3000);
   });
 
