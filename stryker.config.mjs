@@ -13,7 +13,7 @@ export const mutationRuns = {
       "src/policies/challengeAuthenticationPolicy.ts",
       "src/loopbackHost.ts",
       // Retries that end, and back off together.
-      "src/policies/keyVaultRetryPolicy.ts",
+      "src/pipeline/keyVaultRetryPolicy.ts",
       "src/policies/retryStrategies.ts",
       "src/util/retry.ts",
       "src/secretCache/sharedBackoff.ts",

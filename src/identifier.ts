@@ -82,12 +82,7 @@ export function parseKeyVaultSecretIdentifier(id: string): KeyVaultSecretIdentif
   const collection = segments[0]?.toLowerCase();
   const isDeleted = collection === "deletedsecrets";
   const maxSegments = isDeleted ? 2 : 3;
-  if (
-    collection === undefined ||
-    !collections.has(collection) ||
-    segments.length < 2 ||
-    segments.length > maxSegments
-  ) {
+  if (!collections.has(collection) || segments.length < 2 || segments.length > maxSegments) {
     throw new TypeError(
       `"${id}" is not a Key Vault secret identifier: expected a path of /secrets/{name}, /secrets/{name}/{version} or /deletedsecrets/{name}.`,
     );

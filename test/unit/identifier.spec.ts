@@ -68,6 +68,7 @@ describe("parseKeyVaultSecretIdentifier", () => {
       ["http://10.0.0.255:443/secrets/a", "http://10.0.0.255:443"],
       ["https://10.0.0.255:443/secrets/a", "https://10.0.0.255"],
       ["http://127.000.0.1/secrets/a", "http://127.0.0.1"],
+      ["http://127.01.0.1/secrets/a", "http://127.1.0.1"],
       ["http://0x7f.0.0.1:8443/secrets/a", "http://127.0.0.1:8443"],
       ["http://127.1/secrets/a", "http://127.0.0.1"],
       ["http://1.2.3.4.5.vault/secrets/a", "http://1.2.3.4.5.vault"],

@@ -210,6 +210,36 @@ describe("SecretMasker", () => {
       assert.ok(forms.every((form) => form.length >= 6));
     });
 
+    it("lists a one-line value as it is and in each escaped form, not trimmed", () => {
+      assert.deepEqual(maskedForms(' back\\slash "q" ü ').sort(), [
+        ' back\\\\slash "q" ü ',
+        ' back\\\\slash \\"q\\" ü ',
+        ' back\\slash "q" ü ',
+        "%20back%5Cslash%20%22q%22%20%C3%BC%20",
+        "+back%5Cslash+%22q%22+%C3%BC+",
+      ]);
+    });
+
+    it("leaves out every form of a short line, even an encoded one of 6 characters or more", () => {
+      const forms = maskedForms("first-line\nüü");
+      assert.ok(!forms.includes(encodeURIComponent("üü")), forms.join(" | "));
+      assert.ok(forms.includes("first-line"));
+    });
+
+    it("masks a long multi-line value that util.inspect prints on one line", async () => {
+      // Its lines are too short to be masked on their own: only the whole escaped form hides it.
+      const value = "abc\ndef\n".repeat(20);
+      const out = await mask([value], [inspect({ value }, { breakLength: Infinity })]);
+      assert.equal(out, `{ value: '${maskMarker}' }`);
+    });
+
+    it("masks a value longer than util.inspect's default string limit, printed whole", async () => {
+      // Both quotes and a tab: inspect's form differs from the JSON one.
+      const value = `it's "x"\t${"a".repeat(10_000)}`;
+      const out = await mask([value], [inspect({ value }, { maxStringLength: Infinity })]);
+      assert.equal(out, `{\n  value: \`${maskMarker}\`\n}`);
+    });
+
     it("masks every form however the stream is cut", () =>
       fc.assert(
         fc.asyncProperty(fc.array(fc.nat(2_000), { maxLength: 12 }), async (points) => {
@@ -239,5 +269,44 @@ describe("SecretMasker", () => {
       );
       assert.equal(out, `a ${maskMarker} b ${value.slice(0, -1)}X c`);
     });
+  });
+});
+
+describe("SecretMasker: overlaps and streaming", () => {
+  /** Writes each chunk and collects what comes out before the stream ends. */
+  async function passedOnBeforeEnd(values: string[], chunks: string[]): Promise<string> {
+    const masker = new SecretMasker(values);
+    const output: Buffer[] = [];
+    masker.on("data", (chunk: Buffer) => output.push(chunk));
+    for (const chunk of chunks) masker.write(chunk);
+    await new Promise((resolve) => setImmediate(resolve));
+    const passed = Buffer.concat(output).toString("utf8");
+    masker.destroy();
+    return passed;
+  }
+
+  it("passes output through unchanged when no value is long enough to mask", async () => {
+    assert.equal(await mask(["12345", ""], ["12345 and more"]), "12345 and more");
+  });
+
+  it("conceals two values that share one byte as one", async () => {
+    assert.equal(await mask(["abcdef", "fghijk"], ["abcdefghijk"]), maskMarker);
+  });
+
+  it("finds a value inside a longer one that might still match, and keeps the byte between values", async () => {
+    const values = ["abcdef", "fXghijklmnop", "ghijkl"];
+    assert.equal(await mask(values, ["abcdefXghijklQ"]), `${maskMarker}X${maskMarker}Q`);
+  });
+
+  it("never lets the start of a longer value out while it may still match", async () => {
+    assert.equal(await mask(["abcdef", "zabcdefg"], ["zabcdefg!"]), `${maskMarker}!`);
+  });
+
+  it("passes on a value's marker, and what follows it, before the stream ends", async () => {
+    assert.equal(await passedOnBeforeEnd(["abcdef"], ["a abcdef b"]), `a ${maskMarker} b`);
+  });
+
+  it("passes on a value's marker at once while a value overlapping it may still follow", async () => {
+    assert.equal(await passedOnBeforeEnd(["abcdef", "fghijk"], ["x abcdefg"]), `x ${maskMarker}`);
   });
 });

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { createHttpHeaders, RestError, type PipelineResponse } from "@azure/core-rest-pipeline";
+import {
+  createHttpHeaders,
+  RestError,
+  type HttpHeaders,
+  type PipelineResponse,
+} from "@azure/core-rest-pipeline";
 import {
   keyVaultRetryPolicy,
   keyVaultRetryPolicyName,
@@ -52,6 +57,29 @@ describe("keyVaultRetryPolicy", function () {
         assert.equal(response.status, 429);
         assert.equal(next.sent.length, 1);
       }
+    });
+
+    it("logs a 429 it hands off as skipped by each strategy, at verbose, and as no retry at info", async function () {
+      const send = () => {
+        const request = makeRequest(url);
+        passOnThrottlingHandOff(handingOff, request);
+        return keyVaultRetryPolicy(fast).sendRequest(request, fakeNext([throttled(), ok200]));
+      };
+      assert.deepEqual(await logLinesDuring("info", send), []);
+      const verbose = await logLinesDuring("verbose", send);
+      const strategyLines = verbose.filter((line) => /Retry 0: (Processing|Skipped)/.test(line));
+      assert.deepEqual(
+        strategyLines.map((line) => line.replace("azure:keyvault-secrets:verbose ", "")),
+        [
+          "Retry 0: Processing 3 retry strategies.",
+          "Retry 0: Processing retry strategy keyVaultRetryAfterStrategy.",
+          "Retry 0: Skipped.",
+          "Retry 0: Processing retry strategy keyVaultThrottledBackoffStrategy.",
+          "Retry 0: Skipped.",
+          "Retry 0: Processing retry strategy keyVaultTransientFailureStrategy.",
+          "Retry 0: Skipped.",
+        ],
+      );
     });
 
     it("still retries other failures of a request that asks for it, and 429s of other requests", async function () {
@@ -498,6 +526,17 @@ describe("getRetryAfterInMs", function () {
 
   it("passes over a blank millisecond header to Retry-After", function () {
     const response = responseWith(429, { "retry-after-ms": "   ", "Retry-After": "3" });
+    assert.equal(getRetryAfterInMs(response, now), 3000);
+  });
+
+  it("passes over a blank millisecond header from a custom HttpClient's headers that keep blanks", function () {
+    // Core's own headers trim every value; a custom HttpClient may hand back its own HttpHeaders.
+    const raw = new Map([
+      ["retry-after-ms", "   "],
+      ["retry-after", "3"],
+    ]);
+    const headers = { get: (name: string) => raw.get(name.toLowerCase()) } as HttpHeaders;
+    const response = { status: 429, headers, request: makeRequest(url) };
     assert.equal(getRetryAfterInMs(response, now), 3000);
   });
 

@@ -262,4 +262,37 @@ describe("withSharedBackoff", function () {
     assert.equal(await withSharedBackoff(shared, attempts, async () => "ok"), "ok");
     assert.equal(shared.throttled(throttled(), shared.requestStarted()), 1000);
   });
+
+  it("keeps the others waiting for the probe when a request sent before the pause ends meanwhile", async function () {
+    const now = { ms: 10_000 };
+    const shared = backoffAt(now);
+    const signal = new AbortController().signal;
+    const attempts = { maxAttempts: 1, signal, subject: '"a"' };
+    let answerEarly!: (value: string) => void;
+    const early = withSharedBackoff(
+      shared,
+      attempts,
+      () => new Promise<string>((resolve) => (answerEarly = resolve)),
+    );
+    await settle();
+    // Another worker's 429 pauses everyone while `early` is still out.
+    shared.throttled(throttled({ "retry-after-ms": "5" }), shared.requestStarted());
+    now.ms += 5;
+    let answerProbe!: (value: string) => void;
+    const probe = withSharedBackoff(
+      shared,
+      attempts,
+      () => new Promise<string>((resolve) => (answerProbe = resolve)),
+    );
+    await settle();
+    const waiting = tracked(shared.wait(signal));
+    answerEarly("early");
+    assert.equal(await early, "early");
+    await settle();
+    assert.equal(waiting.outcome(), "waiting", "the probe is still out");
+    answerProbe("probe");
+    assert.equal(await probe, "probe");
+    await settle();
+    assert.equal(waiting.outcome(), "go");
+  });
 });
