@@ -37,7 +37,10 @@ function main() {
   const runs = options.run === undefined ? Object.keys(mutationRuns) : [options.run];
   if (!options.reportOnly) {
     const node = strykerNode();
-    for (const run of runs) runStryker(node, run, options.full);
+    for (const run of runs) {
+      if (!options.full) forgetResultsOfEditedSpecs(mutationFiles(run).incremental);
+      runStryker(node, run, options.full);
+    }
   }
   const modules = runs.flatMap((run) => moduleResults(run));
   for (const module of modules) {
@@ -69,6 +72,14 @@ function parseArguments(args) {
         `Unknown argument ${arg}: use --full, --run=<name>, --module=<path> or --report-only.`,
       );
     }
+  }
+  const missing = Object.values(mutationRuns)
+    .flatMap((settings) => settings.mutate)
+    .filter((module) => !existsSync(path.join(root, module)));
+  if (missing.length > 0) {
+    throw new Error(
+      `stryker.config.mjs mutates ${missing.join(", ")}, which does not exist: a module moved? Update its mutate list.`,
+    );
   }
   if (options.module !== undefined && runOfModule(options.module) === undefined) {
     throw new RangeError(
@@ -107,6 +118,44 @@ function strykerNode() {
     ]);
   }
   return node;
+}
+
+/**
+ * Makes Stryker test again what a spec edited in place may have changed. The mocha runner reports
+ * no test locations, so Stryker's incremental diff sees tests added or removed by name, not a test
+ * whose body changed: it would reuse a "Killed" whose test no longer kills, or a "Survived" a test
+ * now kills. For each spec whose text differs from the one in the incremental file, this drops
+ * the results of every mutant one of its tests covered or killed, and every result that was not a
+ * kill, so that Stryker runs those mutants again. A clean tree with current results drops nothing.
+ * @param {string} file - the run's incremental file
+ */
+function forgetResultsOfEditedSpecs(file) {
+  const absolute = path.join(root, file);
+  if (!existsSync(absolute)) return;
+  const report = JSON.parse(readFileSync(absolute, "utf8"));
+  const editedTests = new Set();
+  const edited = [];
+  for (const [spec, { source, tests }] of Object.entries(report.testFiles ?? {})) {
+    const current = path.join(root, spec);
+    if (existsSync(current) && readFileSync(current, "utf8") === source) continue;
+    edited.push(spec);
+    for (const test of tests) editedTests.add(test.id);
+  }
+  if (edited.length === 0) return;
+  let forgotten = 0;
+  for (const result of Object.values(report.files)) {
+    const kept = result.mutants.filter((mutant) => {
+      const tests = [...(mutant.coveredBy ?? []), ...(mutant.killedBy ?? [])];
+      return detected.has(mutant.status) && !tests.some((id) => editedTests.has(id));
+    });
+    forgotten += result.mutants.length - kept.length;
+    result.mutants = kept;
+  }
+  writeFileSync(absolute, JSON.stringify(report));
+  console.log(
+    `mutation: ${edited.length} spec(s) edited since ${file} was written; ` +
+      `${forgotten} mutant result(s) will be tested again.`,
+  );
 }
 
 /** Runs one module's mutants and prints its score and the survivors not yet explained. */
