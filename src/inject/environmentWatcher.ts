@@ -7,7 +7,7 @@
 import type { SecretCacheChangeDetail, SecretCacheChangeReason } from "../secretCache/changes.js";
 import { InjectError } from "./connection.js";
 import type { Reloaded } from "./environmentSource.js";
-import { ReloadError } from "./environmentSource.js";
+import { ReloadError } from "./vaultSecrets.js";
 import { loadWarnings } from "./loadEnvironment.js";
 
 /** What changed between the variables in use and a new read. Names, never values in the lists. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { InjectResult, Reloaded } from "../../../src/inject/environmentSource.js";
-import { ReloadError } from "../../../src/inject/environmentSource.js";
+import { ReloadError } from "../../../src/inject/vaultSecrets.js";
 import {
   describeChange,
   EnvironmentWatcher,

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import nock from "nock";
 import { InjectError } from "../../../src/inject/connection.js";
-import { EnvironmentSource, ReloadError } from "../../../src/inject/environmentSource.js";
+import { EnvironmentSource } from "../../../src/inject/environmentSource.js";
+import { ReloadError } from "../../../src/inject/vaultSecrets.js";
 import {
   checkSettings,
   loadEnvironment,
