@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { promises as fs } from "node:fs";
-import { get as httpGet, type IncomingHttpHeaders } from "node:http";
+import { createServer, get as httpGet, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { get as httpsGet } from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -736,11 +737,49 @@ describe("keyvault-emulator page-link", () => {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /set IDENTITY_HEADER to the value keyvault-emulator printed/);
     const wrong = await pageLink(["--vault", vault.vaultUrl], {
+      IDENTITY_ENDPOINT: vault.identityEndpoint,
       IDENTITY_HEADER: "not-this-vaults-header",
     });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /refused the identity header: set IDENTITY_HEADER/);
     assert.ok(!wrong.stderr.includes("not-this-vaults-header"));
+  });
+
+  it("sends KEYVAULT_EMULATOR_IDENTITY_HEADER to a vault on this machine without IDENTITY_ENDPOINT", async () => {
+    const run = await pageLink(["--vault", vault.vaultUrl], {
+      KEYVAULT_EMULATOR_IDENTITY_HEADER: vault.identityHeader,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.stdout.startsWith(`${vault.vaultUrl}/__local/page?token=`), run.stdout);
+  });
+
+  it("sends the platform's IDENTITY_HEADER to no port of this machine but IDENTITY_ENDPOINT's vault", async () => {
+    // A listener that is not the vault of IDENTITY_ENDPOINT (App Service's endpoint is elsewhere).
+    let received: string | string[] | undefined;
+    const squatter = createServer((req, res) => {
+      received = req.headers["x-identity-header"];
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (squatter.address() as AddressInfo).port;
+      for (const env of [
+        { IDENTITY_HEADER: "platform-secret" },
+        {
+          IDENTITY_ENDPOINT: "http://localhost:8081/msi/token",
+          IDENTITY_HEADER: "platform-secret",
+        },
+        { IDENTITY_ENDPOINT: vault.identityEndpoint, IDENTITY_HEADER: "platform-secret" },
+      ]) {
+        const run = await pageLink(["--vault", `http://127.0.0.1:${port}`], env);
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /IDENTITY_HEADER goes only to the vault of IDENTITY_ENDPOINT/);
+        assert.ok(!run.stderr.includes("platform-secret"));
+      }
+      assert.equal(received, undefined, "no header reached the listener");
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
   });
 
   it("sends the header to no vault off this machine but IDENTITY_ENDPOINT's", async () => {

@@ -20,7 +20,8 @@ it: IDENTITY_HEADER (or KEYVAULT_EMULATOR_IDENTITY_HEADER) in the environment.
                 else http://127.0.0.1:8443)
   --ca FILE     PEM CA certificate to trust for https (or set NODE_EXTRA_CA_CERTS)
 
-The header goes only to a vault on this machine (loopback) or to the vault of $IDENTITY_ENDPOINT.
+IDENTITY_HEADER goes only to the vault of $IDENTITY_ENDPOINT; KEYVAULT_EMULATOR_IDENTITY_HEADER also
+to a vault on this machine (loopback).
 On Linux and macOS, \`kill -USR2 <pid of keyvault-emulator>\` makes the vault print a new link too.
 `;
 
@@ -82,9 +83,18 @@ export async function runPageLink(
   } catch {
     return fail(`"${vault}" is not a URL; pass the vault as --vault http://127.0.0.1:8443.`);
   }
-  if (!isLoopbackHost(url.hostname) && url.origin !== identityOrigin) {
+  const isIdentityVault = url.origin === identityOrigin;
+  if (!isLoopbackHost(url.hostname) && !isIdentityVault) {
     return fail(
       `${url.origin} is not on this machine and not the vault of IDENTITY_ENDPOINT: the identity header is sent to neither. Set IDENTITY_ENDPOINT as keyvault-emulator printed it.`,
+    );
+  }
+  // On App Service, Functions and Container Apps, IDENTITY_HEADER is the platform's secret: it
+  // goes only to the vault whose identity endpoint IDENTITY_ENDPOINT names, never to whatever
+  // listens on a port of this machine.
+  if (!env.KEYVAULT_EMULATOR_IDENTITY_HEADER && !isIdentityVault) {
+    return fail(
+      `IDENTITY_HEADER goes only to the vault of IDENTITY_ENDPOINT, and that is not ${url.origin}: set IDENTITY_ENDPOINT=${url.origin}${identityPath} as keyvault-emulator printed it, or pass the header as KEYVAULT_EMULATOR_IDENTITY_HEADER.`,
     );
   }
   let ca: string | undefined;

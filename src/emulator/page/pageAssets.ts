@@ -82,7 +82,7 @@ export function refusedHtml(reason: "missing" | "used"): string {
 <body>
 <header><h1>Local Key Vault</h1></header>
 <main><section id="refused"><h2>No access</h2><p>${why}</p>
-<p>For a new link from the running vault (a restart would empty a vault kept in memory): run <code>keyvault-emulator page-link</code> in a shell where <code>IDENTITY_HEADER</code> is set as keyvault-emulator printed it, or send its process <code>SIGUSR2</code> (<code>kill -USR2 &lt;pid&gt;</code>, printed at start) and it prints one; programmatically, call <code>vault.pageUrl()</code>.</p></section></main>
+<p>For a new link from the running vault (a restart would empty a vault kept in memory): run <code>keyvault-emulator page-link</code> in a shell where <code>IDENTITY_ENDPOINT</code> and <code>IDENTITY_HEADER</code> are set as keyvault-emulator printed them, or send its process <code>SIGUSR2</code> (<code>kill -USR2 &lt;pid&gt;</code>, printed at start) and it prints one; programmatically, call <code>vault.pageUrl()</code>.</p></section></main>
 </body>
 </html>
 `;
